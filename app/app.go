@@ -1,0 +1,306 @@
+// Package app wires Wallboard together: config, store, live state, poller,
+// hub and HTTP server. cmd/wallboard parses flags and calls it; end-to-end
+// tests start a whole server with it on port 0 in a temp dir.
+package app
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
+	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/web"
+)
+
+//go:embed demo.yaml
+var demoConfig []byte
+
+// DemoConfig is the built-in demo's YAML.
+func DemoConfig() []byte { return demoConfig }
+
+// Options configure an App.
+type Options struct {
+	ConfigPath string // "" runs the built-in demo
+	Addr       string // listen address; "127.0.0.1:0" picks a free port
+	DataDir    string // where wallboard.db lives
+	Build      string // build id (screens reload when it changes)
+	Logger     *slog.Logger
+	// Sources replaces the sources built from the config, by id (tests).
+	Sources map[string]poller.Source
+	// Heartbeat is how often screens get the server clock; default 15 s.
+	Heartbeat time.Duration
+}
+
+// App is a running Wallboard.
+type App struct {
+	opts    Options
+	log     *slog.Logger
+	cfg     *board.Config
+	store   *store.Store
+	live    *board.Live
+	hub     *web.Hub
+	server  *web.Server
+	metrics *web.Metrics
+	sched   *poller.Scheduler
+	ln      net.Listener
+	http    *http.Server
+
+	dirtyMu sync.Mutex
+	dirty   map[board.TileRef]struct{}
+	failing map[string]bool // job key -> currently failing (for log-once)
+}
+
+// LoadConfig reads the config at path, or the built-in demo when path is "".
+func LoadConfig(path string) (*board.Config, error) {
+	if path == "" {
+		return board.Parse("demo.yaml (built in)", demoConfig, CheckQuery)
+	}
+	return board.LoadFile(path, CheckQuery)
+}
+
+// New loads the config, opens the store and builds every part; Run starts them.
+func New(ctx context.Context, opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if opts.Heartbeat == 0 {
+		opts.Heartbeat = 15 * time.Second
+	}
+	if opts.Build == "" {
+		opts.Build = BuildID()
+	}
+	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{}}
+	cfg, err := LoadConfig(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	a.cfg = cfg
+	if opts.DataDir == "" {
+		opts.DataDir = "."
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	a.store, err = store.Open(ctx, filepath.Join(opts.DataDir, "wallboard.db"))
+	if err != nil {
+		return nil, err
+	}
+	restored, err := a.store.LoadTiles(ctx)
+	if err != nil {
+		// Some stored tiles are unreadable: start with what could be read.
+		a.log.Warn("restoring tile state", "error", err)
+	}
+	a.live = board.NewLive(cfg, restored)
+
+	sources, demo, err := a.buildSources(cfg)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	jobs, err := poller.Jobs(cfg, sources)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.metrics = web.NewMetrics()
+	a.hub = web.NewHub()
+	a.server = web.NewServer(a.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo})
+	a.sched = poller.New(jobs, a.sink, a.log)
+
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	a.ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		a.store.Close()
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	a.http = &http.Server{
+		Handler:           a.server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	return a, nil
+}
+
+// Addr is the address the server listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// URL is the first board's URL (what `make run` prints).
+func (a *App) URL() string {
+	host := a.Addr()
+	if h, p, err := net.SplitHostPort(host); err == nil && (h == "::" || h == "0.0.0.0" || h == "") {
+		host = net.JoinHostPort("localhost", p)
+	}
+	if len(a.cfg.Boards) == 1 {
+		return "http://" + host + "/boards/" + a.cfg.Boards[0].ID
+	}
+	return "http://" + host + "/"
+}
+
+// Server is the HTTP side (for tests and webhook wiring).
+func (a *App) Server() *web.Server { return a.server }
+
+// Store is the open store.
+func (a *App) Store() *store.Store { return a.store }
+
+// Scheduler is the poller.
+func (a *App) Scheduler() *poller.Scheduler { return a.sched }
+
+// Run serves until ctx is done, then shuts down gracefully: screens get a
+// going-away close, in-flight requests finish, tile state is flushed to the
+// store, and the store is closed.
+func (a *App) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	now := time.Now()
+	// First paint comes from restored state; publish it so screens that
+	// connect before the first poll get every tile.
+	for _, b := range a.cfg.Boards {
+		for _, t := range b.Tiles {
+			a.server.PublishTile(board.TileRef{Board: b.ID, Tile: t.ID}, now)
+		}
+	}
+	a.server.PublishMeta(now)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { a.sched.Run(ctx) })
+	wg.Go(func() { a.sweepLoop(ctx) })
+	wg.Go(func() { a.persistLoop(ctx) })
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.http.Serve(a.ln) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	cancel()
+	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	// Shutdown does not wait for hijacked websocket connections: close the
+	// hub explicitly and wait for its writers.
+	a.hub.Close()
+	if e := a.http.Shutdown(shutCtx); e != nil && err == nil {
+		err = e
+	}
+	a.server.WaitConns(shutCtx)
+	wg.Wait()
+	a.flush(context.Background())
+	if e := a.store.Close(); e != nil && err == nil {
+		err = e
+	}
+	return err
+}
+
+// sink receives every poll outcome from the scheduler.
+func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duration) {
+	src := j.Query.Source
+	a.metrics.Polls.WithLabelValues(src).Inc()
+	a.metrics.PollSeconds.WithLabelValues(src).Observe(took.Seconds())
+	a.dirtyMu.Lock()
+	wasFailing := a.failing[j.Key]
+	a.failing[j.Key] = err != nil
+	a.dirtyMu.Unlock()
+	if err != nil {
+		a.metrics.PollErrors.WithLabelValues(src).Inc()
+		// Log the transition, not every retry: a source down for hours must
+		// not flood the log.
+		if !wasFailing {
+			a.log.Warn("poll failing", "source", src, "tiles", len(j.Tiles), "error", err)
+		}
+	} else if wasFailing {
+		a.log.Info("poll recovered", "source", src, "tiles", len(j.Tiles))
+	}
+	now := time.Now()
+	for _, ref := range j.Tiles {
+		if _, ok := a.live.Apply(ref, res, err, now); !ok {
+			continue
+		}
+		a.server.PublishTile(ref, now)
+		a.dirtyMu.Lock()
+		a.dirty[ref] = struct{}{}
+		a.dirtyMu.Unlock()
+	}
+}
+
+// sweepLoop pushes tiles whose data went stale since their last poll, and
+// the heartbeat with the server clock.
+func (a *App) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, st := range a.live.Sweep(now) {
+				a.server.PublishTile(board.TileRef{Board: st.Board, Tile: st.Tile}, now)
+			}
+			if now.Sub(last) >= a.opts.Heartbeat {
+				a.server.PublishMeta(now)
+				last = now
+			}
+		}
+	}
+}
+
+// persistLoop writes changed tiles to the store every two seconds, in one
+// transaction, so a poll never waits for the disk.
+func (a *App) persistLoop(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.flush(ctx)
+		}
+	}
+}
+
+func (a *App) flush(ctx context.Context) {
+	a.dirtyMu.Lock()
+	refs := make([]board.TileRef, 0, len(a.dirty))
+	for r := range a.dirty {
+		refs = append(refs, r)
+	}
+	clear(a.dirty)
+	a.dirtyMu.Unlock()
+	if len(refs) == 0 {
+		return
+	}
+	states := make([]board.TileState, 0, len(refs))
+	for _, r := range refs {
+		if _, st, ok := a.live.Tile(r); ok {
+			states = append(states, st)
+		}
+	}
+	if err := a.store.SaveTiles(ctx, states); err != nil {
+		// Live values keep flowing; the tiles stay dirty for the next try.
+		a.metrics.StoreErrors.Inc()
+		a.log.Error("saving tile state", "error", err)
+		a.dirtyMu.Lock()
+		for _, r := range refs {
+			a.dirty[r] = struct{}{}
+		}
+		a.dirtyMu.Unlock()
+	}
+}

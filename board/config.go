@@ -1,0 +1,519 @@
+// Package board is Wallboard's domain: what a board, a tile and a source are
+// (the YAML config), what a tile currently shows (its state), and the rules that
+// turn data into a status and decide when data is stale.
+//
+// It does no I/O beyond reading the config bytes it is handed and knows nothing
+// of HTTP, SQLite or any data source: web/, poller/ and store/ depend on it,
+// never the other way round.
+package board
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Config is the whole YAML file: where data comes from and what boards show it.
+type Config struct {
+	Sources   []SourceConfig `yaml:"sources"`
+	Boards    []BoardConfig  `yaml:"boards"`
+	Playlists []Playlist     `yaml:"playlists"`
+	Webhooks  Webhooks       `yaml:"webhooks"`
+
+	// File is the path the config was read from ("" for the built-in demo).
+	File string `yaml:"-"`
+}
+
+// SourceConfig names one backend. Fields are shared by kinds where the meaning
+// is the same (url, timeout, token); each kind documents which it reads.
+type SourceConfig struct {
+	ID   string `yaml:"id"`
+	Kind string `yaml:"kind"`
+
+	// URL is the base URL of an HTTP API (prometheus, alertmanager, github
+	// Enterprise's API root).
+	URL     string `yaml:"url"`
+	Timeout string `yaml:"timeout"` // per poll; default 10s
+
+	// Credentials. Secrets are never written in the YAML itself.
+	Token     *Secret           `yaml:"token"`      // bearer token (prometheus, alertmanager, github)
+	BasicAuth *BasicAuth        `yaml:"basic_auth"` // prometheus, alertmanager
+	Headers   map[string]string `yaml:"headers"`    // extra request headers (not secrets)
+	TLS       *TLSConfig        `yaml:"tls"`
+
+	// Google Cloud Monitoring.
+	Project           string `yaml:"project"`
+	CredentialsFile   string `yaml:"credentials_file"`
+	Endpoint          string `yaml:"endpoint"` // gRPC endpoint override (tests, proxies)
+	AlertsEndpoint    string `yaml:"alerts_endpoint"`
+	Insecure          bool   `yaml:"insecure"` // plaintext to Endpoint; tests only
+	RequestsPerMinute int    `yaml:"requests_per_minute"`
+
+	// GitHub.
+	Repos           []string `yaml:"repos"`
+	Environment     string   `yaml:"environment"`
+	Workflow        string   `yaml:"workflow"`
+	IncidentLabel   string   `yaml:"incident_label"`
+	PostmortemLabel string   `yaml:"postmortem_label"`
+	Backfill        string   `yaml:"backfill"`
+
+	// Git history.
+	Path       string `yaml:"path"`
+	TagPattern string `yaml:"tag_pattern"`
+	Branch     string `yaml:"branch"`
+	Service    string `yaml:"service"`
+
+	Line int `yaml:"-"`
+}
+
+// Secret is a reference to a secret held outside the config: an environment
+// variable or a file. Writing the secret itself in the YAML is refused.
+type Secret struct {
+	Env  string `yaml:"env"`
+	File string `yaml:"file"`
+}
+
+// Resolve reads the secret. The error names the variable or file, never the value.
+func (s *Secret) Resolve() (string, error) {
+	if s == nil {
+		return "", nil
+	}
+	if s.Env != "" {
+		v, ok := os.LookupEnv(s.Env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", s.Env)
+		}
+		return v, nil
+	}
+	b, err := os.ReadFile(s.File)
+	if err != nil {
+		return "", fmt.Errorf("secret file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// BasicAuth is HTTP basic auth with the password held outside the config.
+type BasicAuth struct {
+	Username string  `yaml:"username"`
+	Password *Secret `yaml:"password"`
+}
+
+// TLSConfig tunes the TLS client of an HTTP source.
+type TLSConfig struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Webhooks configures the receivers; a receiver without a secret is off.
+type Webhooks struct {
+	GitHub          *WebhookConfig `yaml:"github"`
+	Alertmanager    *WebhookConfig `yaml:"alertmanager"`
+	CloudMonitoring *WebhookConfig `yaml:"cloudmonitoring"`
+	Events          *WebhookConfig `yaml:"events"`
+}
+
+// WebhookConfig holds a receiver's secret and the boards it feeds.
+type WebhookConfig struct {
+	Secret    *Secret    `yaml:"secret"` // HMAC key (github) or token
+	BasicAuth *BasicAuth `yaml:"basic_auth"`
+}
+
+// BoardConfig is one screen's worth of tiles.
+type BoardConfig struct {
+	ID      string       `yaml:"id"`
+	Title   string       `yaml:"title"`
+	Columns int          `yaml:"columns"` // 0: chosen from the number of tiles
+	Theme   string       `yaml:"theme"`   // dark (default) or light
+	Locale  string       `yaml:"locale"`  // en (default) or ja
+	Tiles   []TileConfig `yaml:"tiles"`
+
+	Line int `yaml:"-"`
+}
+
+// Playlist is a rotation of boards shown on one screen.
+type Playlist struct {
+	ID     string   `yaml:"id"`
+	Boards []string `yaml:"boards"`
+	Every  string   `yaml:"every"`
+
+	Line int `yaml:"-"`
+}
+
+// TileConfig is one tile: what to ask which source, and how to judge the answer.
+type TileConfig struct {
+	ID     string `yaml:"id"`
+	Kind   string `yaml:"kind"`
+	Title  string `yaml:"title"`
+	Source string `yaml:"source"`
+	// Query is a string (PromQL, a demo signal) or a mapping (a Cloud
+	// Monitoring filter and aggregation); its meaning belongs to the source.
+	Query      any         `yaml:"query"`
+	Unit       string      `yaml:"unit"`
+	Interval   string      `yaml:"interval"`  // default 30s
+	Freshness  string      `yaml:"freshness"` // default 3 × interval
+	Range      string      `yaml:"range"`     // series lookback for timeseries tiles; default 1h
+	Thresholds *Thresholds `yaml:"thresholds"`
+	Span       int         `yaml:"span"`     // columns taken; default 1
+	RowSpan    int         `yaml:"row_span"` // rows taken; default 1
+	Label      string      `yaml:"label"`    // row label template for grouped results, e.g. "{{.service}}"
+	Limit      int         `yaml:"limit"`    // rows shown in list tiles; default 8
+	Max        *float64    `yaml:"max"`      // gauge full scale; default critical threshold or 1 for ratios
+
+	Line int `yaml:"-"`
+}
+
+// Thresholds turn a value into a status.
+type Thresholds struct {
+	Warn      *float64 `yaml:"warn"`
+	Critical  *float64 `yaml:"critical"`
+	Direction string   `yaml:"direction"` // higher-is-worse (default) or lower-is-worse
+}
+
+// Tile kinds the views know how to draw.
+const (
+	KindStat       = "stat"
+	KindTimeSeries = "timeseries"
+	KindGauge      = "gauge"
+	KindBar        = "bar"
+	KindList       = "list"
+)
+
+// TileKinds lists every tile kind a config may name. Other packages (alerts,
+// four keys) add theirs with RegisterTileKind at init.
+var tileKinds = []string{KindStat, KindTimeSeries, KindGauge, KindBar, KindList}
+
+// RegisterTileKind makes a tile kind known to config validation.
+func RegisterTileKind(kind string) {
+	if !slices.Contains(tileKinds, kind) {
+		tileKinds = append(tileKinds, kind)
+	}
+}
+
+// SourceKinds lists the source kinds a config may name.
+var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog"}
+
+// Direction values for thresholds.
+const (
+	HigherIsWorse = "higher-is-worse"
+	LowerIsWorse  = "lower-is-worse"
+)
+
+// Defaults.
+const (
+	DefaultInterval      = 30 * time.Second
+	DefaultTimeout       = 10 * time.Second
+	DefaultRange         = time.Hour
+	MinInterval          = time.Second
+	DefaultFreshnessMult = 3
+)
+
+// CheckQueryFunc validates a tile's query for its source's kind; nil accepts all.
+type CheckQueryFunc func(src SourceConfig, tile TileConfig, q Query) error
+
+// Problem is one thing wrong with a config, with where it is.
+type Problem struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", p.File, p.Msg)
+}
+
+// ConfigError lists every problem found in a config.
+type ConfigError struct{ Problems []Problem }
+
+func (e *ConfigError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LoadFile reads and validates a config file.
+func LoadFile(path string, check CheckQueryFunc) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, b, check)
+}
+
+// Parse decodes and validates config bytes; name is used in error messages.
+// It reports every problem it can find, each as "file:line: what".
+func Parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
+	var cfg Config
+	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
+		return nil, &ConfigError{Problems: []Problem{yamlProblem(name, err)}}
+	}
+	cfg.File = name
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, &ConfigError{Problems: []Problem{yamlProblem(name, err)}}
+	}
+	cfg.fillLines(file)
+	if probs := cfg.validate(check); len(probs) > 0 {
+		return nil, &ConfigError{Problems: probs}
+	}
+	return &cfg, nil
+}
+
+// yamlProblem turns a go-yaml error into "file:line: message" without the
+// library's source excerpt (which could echo a secret pasted by mistake).
+func yamlProblem(name string, err error) Problem {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		line := 0
+		if tk := ye.GetToken(); tk != nil {
+			line = tk.Position.Line
+		}
+		msg := ye.GetMessage()
+		msg = strings.Replace(msg, "unknown field", "unknown key", 1)
+		return Problem{File: name, Line: line, Msg: msg}
+	}
+	return Problem{File: name, Msg: err.Error()}
+}
+
+func lineOf(file *ast.File, path string) int {
+	p, err := yaml.PathString(path)
+	if err != nil {
+		return 0
+	}
+	n, err := p.FilterFile(file)
+	if err != nil || n == nil {
+		return 0
+	}
+	return n.GetToken().Position.Line
+}
+
+func (c *Config) fillLines(file *ast.File) {
+	for i := range c.Sources {
+		c.Sources[i].Line = lineOf(file, fmt.Sprintf("$.sources[%d].id", i))
+	}
+	for i := range c.Boards {
+		c.Boards[i].Line = lineOf(file, fmt.Sprintf("$.boards[%d].id", i))
+		for j := range c.Boards[i].Tiles {
+			c.Boards[i].Tiles[j].Line = lineOf(file, fmt.Sprintf("$.boards[%d].tiles[%d].id", i, j))
+		}
+	}
+	for i := range c.Playlists {
+		c.Playlists[i].Line = lineOf(file, fmt.Sprintf("$.playlists[%d].id", i))
+	}
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func (c *Config) validate(check CheckQueryFunc) []Problem {
+	var probs []Problem
+	add := func(line int, format string, args ...any) {
+		probs = append(probs, Problem{File: c.File, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	sources := map[string]SourceConfig{}
+	for _, s := range c.Sources {
+		switch {
+		case s.ID == "":
+			add(s.Line, "source without id")
+		case !idPattern.MatchString(s.ID):
+			add(s.Line, "source id %q: use lower-case letters, digits, - and _", s.ID)
+		case sources[s.ID].ID != "":
+			add(s.Line, "duplicate source id %q (first on line %d)", s.ID, sources[s.ID].Line)
+		}
+		if !slices.Contains(SourceKinds, s.Kind) {
+			add(s.Line, "source %q: unknown kind %q (known: %s)", s.ID, s.Kind, strings.Join(SourceKinds, ", "))
+		}
+		if _, err := ParseDuration(s.Timeout, DefaultTimeout); err != nil {
+			add(s.Line, "source %q: timeout: %v", s.ID, err)
+		}
+		if s.Token != nil {
+			if msg := s.Token.check(); msg != "" {
+				add(s.Line, "source %q: token: %s", s.ID, msg)
+			}
+		}
+		if s.BasicAuth != nil && s.BasicAuth.Password != nil {
+			if msg := s.BasicAuth.Password.check(); msg != "" {
+				add(s.Line, "source %q: basic_auth.password: %s", s.ID, msg)
+			}
+		}
+		if sources[s.ID].ID == "" {
+			sources[s.ID] = s
+		}
+	}
+	if len(c.Boards) == 0 {
+		add(0, "no boards: add at least one under boards:")
+	}
+	boards := map[string]int{}
+	for _, b := range c.Boards {
+		switch {
+		case b.ID == "":
+			add(b.Line, "board without id")
+		case !idPattern.MatchString(b.ID):
+			add(b.Line, "board id %q: use lower-case letters, digits, - and _", b.ID)
+		case boards[b.ID] != 0:
+			add(b.Line, "duplicate board id %q (first on line %d)", b.ID, boards[b.ID])
+		default:
+			boards[b.ID] = max(b.Line, 1)
+		}
+		if b.Theme != "" && b.Theme != "dark" && b.Theme != "light" {
+			add(b.Line, "board %q: theme %q: use dark or light", b.ID, b.Theme)
+		}
+		if b.Locale != "" && b.Locale != "en" && b.Locale != "ja" {
+			add(b.Line, "board %q: locale %q: use en or ja", b.ID, b.Locale)
+		}
+		if b.Columns < 0 || b.Columns > 12 {
+			add(b.Line, "board %q: columns %d: use 1 to 12", b.ID, b.Columns)
+		}
+		if len(b.Tiles) == 0 {
+			add(b.Line, "board %q has no tiles", b.ID)
+		}
+		tiles := map[string]int{}
+		for _, t := range b.Tiles {
+			where := fmt.Sprintf("tile %s/%s", b.ID, t.ID)
+			switch {
+			case t.ID == "":
+				add(t.Line, "board %q: tile without id", b.ID)
+			case !idPattern.MatchString(t.ID):
+				add(t.Line, "%s: id: use lower-case letters, digits, - and _", where)
+			case tiles[t.ID] != 0:
+				add(t.Line, "duplicate tile id %q in board %q (first on line %d)", t.ID, b.ID, tiles[t.ID])
+			default:
+				tiles[t.ID] = max(t.Line, 1)
+			}
+			if !slices.Contains(tileKinds, t.Kind) {
+				add(t.Line, "%s: unknown kind %q (known: %s)", where, t.Kind, strings.Join(tileKinds, ", "))
+			}
+			src, ok := sources[t.Source]
+			if t.Source == "" {
+				add(t.Line, "%s: no source", where)
+			} else if !ok {
+				add(t.Line, "%s: unknown source %q", where, t.Source)
+			}
+			interval, err := ParseDuration(t.Interval, DefaultInterval)
+			if err != nil {
+				add(t.Line, "%s: interval: %v", where, err)
+			} else if interval < MinInterval {
+				add(t.Line, "%s: interval %s is below the minimum of %s", where, interval, MinInterval)
+			}
+			if fresh, err := ParseDuration(t.Freshness, 0); err != nil {
+				add(t.Line, "%s: freshness: %v", where, err)
+			} else if fresh != 0 && fresh < interval {
+				add(t.Line, "%s: freshness %s is shorter than the interval %s: the tile would always be stale", where, fresh, interval)
+			}
+			if _, err := ParseDuration(t.Range, DefaultRange); err != nil {
+				add(t.Line, "%s: range: %v", where, err)
+			}
+			if msg := t.Thresholds.check(); msg != "" {
+				add(t.Line, "%s: thresholds: %s", where, msg)
+			}
+			cols := b.Columns
+			if cols == 0 {
+				cols = 12
+			}
+			if t.Span < 0 || t.Span > cols {
+				add(t.Line, "%s: span %d: use 1 to %d", where, t.Span, cols)
+			}
+			if t.RowSpan < 0 || t.RowSpan > 6 {
+				add(t.Line, "%s: row_span %d: use 1 to 6", where, t.RowSpan)
+			}
+			if t.Limit < 0 {
+				add(t.Line, "%s: limit %d: must not be negative", where, t.Limit)
+			}
+			if ok && check != nil {
+				q, err := QueryOf(t)
+				if err == nil {
+					err = check(src, t, q)
+				}
+				if err != nil {
+					add(t.Line, "%s: query: %v", where, err)
+				}
+			}
+		}
+	}
+	for _, p := range c.Playlists {
+		if p.ID == "" || !idPattern.MatchString(p.ID) {
+			add(p.Line, "playlist id %q: use lower-case letters, digits, - and _", p.ID)
+		}
+		if len(p.Boards) == 0 {
+			add(p.Line, "playlist %q has no boards", p.ID)
+		}
+		for _, id := range p.Boards {
+			if boards[id] == 0 {
+				add(p.Line, "playlist %q: unknown board %q", p.ID, id)
+			}
+		}
+		if _, err := ParseDuration(p.Every, 30*time.Second); err != nil {
+			add(p.Line, "playlist %q: every: %v", p.ID, err)
+		}
+	}
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	return probs
+}
+
+func (s *Secret) check() string {
+	switch {
+	case s.Env != "" && s.File != "":
+		return "give env or file, not both"
+	case s.Env == "" && s.File == "":
+		return "give env: VARIABLE or file: /path (secrets are never written in the config)"
+	}
+	return ""
+}
+
+func (t *Thresholds) check() string {
+	if t == nil {
+		return ""
+	}
+	if t.Direction != "" && t.Direction != HigherIsWorse && t.Direction != LowerIsWorse {
+		return fmt.Sprintf("direction %q: use %s or %s", t.Direction, HigherIsWorse, LowerIsWorse)
+	}
+	if t.Warn == nil || t.Critical == nil {
+		return ""
+	}
+	w, c := *t.Warn, *t.Critical
+	if t.Direction == LowerIsWorse {
+		if w <= c {
+			return fmt.Sprintf("with %s, warn (%g) must be above critical (%g)", LowerIsWorse, w, c)
+		}
+	} else if w >= c {
+		return fmt.Sprintf("with %s, warn (%g) must be below critical (%g)", HigherIsWorse, w, c)
+	}
+	return ""
+}
+
+// ParseDuration parses a Go duration ("30s", "5m", "1h30m") plus days ("7d");
+// an empty string gives def. Negative durations are refused.
+func ParseDuration(s string, def time.Duration) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		var days int
+		if _, err := fmt.Sscanf(n, "%d", &days); err == nil && fmt.Sprint(days) == n && days >= 0 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (use e.g. 30s, 5m, 1h, 7d)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,127 @@
+package board
+
+import (
+	"sync"
+	"time"
+)
+
+// Live holds the current state of every tile of every board. It is the one
+// place state lives while the server runs; the poller writes it, renderers
+// read copies of it.
+type Live struct {
+	mu     sync.RWMutex
+	cfg    *Config
+	tiles  map[TileRef]*liveTile
+	boards map[string]BoardConfig
+}
+
+type liveTile struct {
+	cfg       TileConfig
+	state     TileState
+	wasStale  bool
+	freshness time.Duration
+}
+
+// NewLive builds the state for cfg, seeded with states restored from the
+// store (matched by board and tile id; unknown ones are dropped).
+func NewLive(cfg *Config, restored []TileState) *Live {
+	l := &Live{cfg: cfg, tiles: map[TileRef]*liveTile{}, boards: map[string]BoardConfig{}}
+	prev := map[TileRef]TileState{}
+	for _, s := range restored {
+		s.Restored = true
+		prev[TileRef{s.Board, s.Tile}] = s
+	}
+	for _, b := range cfg.Boards {
+		l.boards[b.ID] = b
+		for _, t := range b.Tiles {
+			ref := TileRef{b.ID, t.ID}
+			fresh := Freshness(t)
+			st, ok := prev[ref]
+			if !ok {
+				st = TileState{Board: b.ID, Tile: t.ID, Status: StatusUnknown}
+			}
+			st.Freshness = fresh
+			l.tiles[ref] = &liveTile{cfg: t, state: st, freshness: fresh, wasStale: st.Stale(time.Now())}
+		}
+	}
+	return l
+}
+
+// Freshness is how old a tile's data may be before it is stale: the configured
+// limit, or DefaultFreshnessMult × its interval.
+func Freshness(t TileConfig) time.Duration {
+	interval, _ := ParseDuration(t.Interval, DefaultInterval)
+	f, _ := ParseDuration(t.Freshness, 0)
+	if f == 0 {
+		f = DefaultFreshnessMult * interval
+	}
+	return f
+}
+
+// Config is the config this state was built from.
+func (l *Live) Config() *Config { return l.cfg }
+
+// Board returns a board's config and a copy of its tiles' states in config order.
+func (l *Live) Board(id string) (BoardConfig, []TileState, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	b, ok := l.boards[id]
+	if !ok {
+		return BoardConfig{}, nil, false
+	}
+	out := make([]TileState, len(b.Tiles))
+	for i, t := range b.Tiles {
+		out[i] = l.tiles[TileRef{b.ID, t.ID}].state
+	}
+	return b, out, true
+}
+
+// Tile returns one tile's config and state.
+func (l *Live) Tile(ref TileRef) (TileConfig, TileState, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	t, ok := l.tiles[ref]
+	if !ok {
+		return TileConfig{}, TileState{}, false
+	}
+	return t.cfg, t.state, true
+}
+
+// Apply records a poll's outcome for a tile and returns its new state.
+func (l *Live) Apply(ref TileRef, res Result, err error, now time.Time) (TileState, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.tiles[ref]
+	if !ok {
+		return TileState{}, false
+	}
+	t.state = t.state.Apply(res, err, t.cfg.Thresholds, now)
+	t.wasStale = t.state.Stale(now)
+	return t.state, true
+}
+
+// Sweep returns the tiles whose staleness changed since they were last
+// applied or swept, so screens learn of data going stale without a poll.
+func (l *Live) Sweep(now time.Time) []TileState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []TileState
+	for _, t := range l.tiles {
+		if s := t.state.Stale(now); s != t.wasStale {
+			t.wasStale = s
+			out = append(out, t.state)
+		}
+	}
+	return out
+}
+
+// All returns a copy of every tile's state (for persistence).
+func (l *Live) All() []TileState {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]TileState, 0, len(l.tiles))
+	for _, t := range l.tiles {
+		out = append(out, t.state)
+	}
+	return out
+}

@@ -1,0 +1,63 @@
+package board
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Query is what a tile asks of its source. Two tiles with equal Keys share one
+// poll, whatever board they are on and however many screens show them.
+type Query struct {
+	Source string         `json:"source"`
+	Text   string         `json:"text,omitempty"`   // a string query: PromQL, a demo signal
+	Params map[string]any `json:"params,omitempty"` // a mapping query: a Cloud Monitoring filter…
+	// Range > 0 asks for a series over that lookback (timeseries tiles); 0 asks
+	// for the latest value only.
+	Range time.Duration `json:"range,omitempty"`
+}
+
+// Key is the identity of a query: equal keys are polled once. encoding/json
+// sorts map keys, so the key does not depend on YAML key order.
+func (q Query) Key() string {
+	b, err := json.Marshal(q)
+	if err != nil {
+		// Params come from YAML and hold only strings, numbers, bools, lists and
+		// maps, all of which marshal; a failure here is a programming error.
+		panic(fmt.Sprintf("board: query key: %v", err))
+	}
+	return string(b)
+}
+
+// QueryOf builds the Query a tile asks of its source.
+func QueryOf(t TileConfig) (Query, error) {
+	q := Query{Source: t.Source}
+	switch v := t.Query.(type) {
+	case nil:
+	case string:
+		q.Text = v
+	case map[string]any:
+		q.Params = v
+	default:
+		return q, fmt.Errorf("must be a string or a mapping, not %T", v)
+	}
+	if t.Kind == KindTimeSeries {
+		r, err := ParseDuration(t.Range, DefaultRange)
+		if err != nil {
+			return q, err
+		}
+		q.Range = r
+	}
+	return q, nil
+}
+
+// Param returns a mapping query's string parameter, or "".
+func (q Query) Param(name string) string {
+	if v, ok := q.Params[name]; ok {
+		if s, ok := v.(string); ok {
+			return s
+		}
+		return fmt.Sprint(v)
+	}
+	return ""
+}

@@ -1,0 +1,95 @@
+// Command wallboard serves live, full-screen boards for office screens.
+//
+//	wallboard [-config board.yaml] [-addr 127.0.0.1:8080] [-data DIR]
+//	wallboard check -config board.yaml
+//
+// Without -config it runs the built-in demo.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/board"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "wallboard:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// errReported means the problem was already printed in full.
+var errReported = errors.New("reported")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "check" {
+		return check(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("wallboard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "board config (YAML); empty runs the built-in demo")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address; use :8080 for a TV on the LAN")
+	data := fs.String("data", "data", "directory for the SQLite store (wallboard.db)")
+	if err := fs.Parse(args); err != nil {
+		return errReported
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	a, err := app.New(ctx, app.Options{ConfigPath: *configPath, Addr: *addr, DataDir: *data, Logger: log})
+	if err != nil {
+		return reportConfig(err, stderr)
+	}
+	if *configPath == "" {
+		fmt.Fprintln(stdout, "Wallboard: running the built-in DEMO (no -config given)")
+	}
+	fmt.Fprintf(stdout, "Wallboard: open %s\n", a.URL())
+	return a.Run(ctx)
+}
+
+func check(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wallboard check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "board config (YAML) to validate")
+	if err := fs.Parse(args); err != nil {
+		return errReported
+	}
+	if *configPath == "" {
+		fmt.Fprintln(stderr, "wallboard check: -config is required")
+		return errReported
+	}
+	cfg, err := app.LoadConfig(*configPath)
+	if err != nil {
+		return reportConfig(err, stderr)
+	}
+	tiles := 0
+	for _, b := range cfg.Boards {
+		tiles += len(b.Tiles)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d sources, %d boards, %d tiles)\n", *configPath, len(cfg.Sources), len(cfg.Boards), tiles)
+	return nil
+}
+
+// reportConfig prints each config problem on its own line.
+func reportConfig(err error, stderr io.Writer) error {
+	var ce *board.ConfigError
+	if errors.As(err, &ce) {
+		for _, p := range ce.Problems {
+			fmt.Fprintln(stderr, p.String())
+		}
+		return errReported
+	}
+	return err
+}

@@ -1,0 +1,220 @@
+// Package poller is where data comes in: it runs one schedule per distinct
+// query, shared by every tile and board that asks it, and hands each result to
+// a sink. Sub-packages implement Source for each backend (demo, prom, gcm,
+// alertmanager, github, gitlog).
+//
+// The poller never renders or stores anything itself, and its cost never
+// depends on how many screens are watching.
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+)
+
+// Source fetches the data for one query. Implementations must be safe for
+// concurrent use (different queries poll in parallel) and must return when
+// ctx is done.
+type Source interface {
+	Fetch(ctx context.Context, q board.Query) (board.Result, error)
+}
+
+// QueryChecker is implemented by sources that can tell a bad query at config
+// load time (so `wallboard check` reports it with its line).
+type QueryChecker interface {
+	CheckQuery(tile board.TileConfig, q board.Query) error
+}
+
+// RetryAfterError is implemented by errors that say when to try again (HTTP
+// 429/403 with Retry-After, gRPC RESOURCE_EXHAUSTED); the poller waits at
+// least that long.
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// Job is one distinct query and the tiles that show its result.
+type Job struct {
+	Key      string
+	Query    board.Query
+	Source   Source
+	Interval time.Duration
+	Timeout  time.Duration
+	Tiles    []board.TileRef
+}
+
+// Sink receives every poll outcome: res on success, err on failure.
+type Sink func(job *Job, res board.Result, err error, took time.Duration)
+
+// Jobs groups the tiles of cfg into one job per distinct query. A query shared
+// by tiles with different intervals is polled at the shortest of them.
+func Jobs(cfg *board.Config, sources map[string]Source) ([]*Job, error) {
+	byKey := map[string]*Job{}
+	timeouts := map[string]time.Duration{}
+	for _, s := range cfg.Sources {
+		d, err := board.ParseDuration(s.Timeout, board.DefaultTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", s.ID, err)
+		}
+		timeouts[s.ID] = d
+	}
+	for _, b := range cfg.Boards {
+		for _, t := range b.Tiles {
+			src, ok := sources[t.Source]
+			if !ok {
+				return nil, fmt.Errorf("tile %s/%s: source %q is not running", b.ID, t.ID, t.Source)
+			}
+			q, err := board.QueryOf(t)
+			if err != nil {
+				return nil, fmt.Errorf("tile %s/%s: %w", b.ID, t.ID, err)
+			}
+			interval, err := board.ParseDuration(t.Interval, board.DefaultInterval)
+			if err != nil {
+				return nil, fmt.Errorf("tile %s/%s: %w", b.ID, t.ID, err)
+			}
+			key := q.Key()
+			j, ok := byKey[key]
+			if !ok {
+				j = &Job{Key: key, Query: q, Source: src, Interval: interval, Timeout: timeouts[t.Source]}
+				byKey[key] = j
+			}
+			j.Interval = min(j.Interval, interval)
+			j.Tiles = append(j.Tiles, board.TileRef{Board: b.ID, Tile: t.ID})
+		}
+	}
+	jobs := make([]*Job, 0, len(byKey))
+	for _, j := range byKey {
+		if j.Timeout <= 0 || j.Timeout > j.Interval {
+			// A poll never outlives its interval, so at most one is in flight.
+			j.Timeout = min(max(j.Timeout, time.Second), j.Interval)
+		}
+		jobs = append(jobs, j)
+	}
+	sort.Slice(jobs, func(a, b int) bool { return jobs[a].Key < jobs[b].Key })
+	return jobs, nil
+}
+
+// Scheduler polls its jobs until its context ends.
+type Scheduler struct {
+	jobs   []*Job
+	sink   Sink
+	log    *slog.Logger
+	maxGap time.Duration
+
+	mu    sync.Mutex
+	kicks map[string][]chan struct{} // source id -> each job's kick channel
+}
+
+// New makes a scheduler; Run starts it.
+func New(jobs []*Job, sink Sink, log *slog.Logger) *Scheduler {
+	s := &Scheduler{jobs: jobs, sink: sink, log: log, maxGap: 5 * time.Minute, kicks: map[string][]chan struct{}{}}
+	return s
+}
+
+// Jobs returns the scheduler's jobs.
+func (s *Scheduler) Jobs() []*Job { return s.jobs }
+
+// Run polls every job on its own schedule and returns when ctx is done and
+// every poll has returned.
+func (s *Scheduler) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, j := range s.jobs {
+		kick := make(chan struct{}, 1)
+		s.mu.Lock()
+		s.kicks[j.Query.Source] = append(s.kicks[j.Query.Source], kick)
+		s.mu.Unlock()
+		wg.Go(func() { s.loop(ctx, j, kick) })
+	}
+	wg.Wait()
+}
+
+// Kick asks every job of a source to poll now (after a webhook stored new
+// events). It never blocks; kicks that arrive during a poll fold into one.
+func (s *Scheduler) Kick(sourceID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.kicks[sourceID] {
+		select {
+		case k <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
+	// Spread first polls over a second so a large config does not hit its
+	// backends all at once; the first paint comes from the store meanwhile.
+	wait := time.Duration(rand.Int64N(int64(time.Second)))
+	failures := 0
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-kick:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+		err := s.poll(ctx, j)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			failures = 0
+		} else {
+			failures++
+		}
+		timer.Reset(NextDelay(j.Interval, failures, err, s.maxGap))
+	}
+}
+
+func (s *Scheduler) poll(ctx context.Context, j *Job) error {
+	pctx, cancel := context.WithTimeout(ctx, j.Timeout)
+	defer cancel()
+	start := time.Now()
+	res, err := j.Source.Fetch(pctx, j.Query)
+	took := time.Since(start)
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: not a source failure
+	}
+	if err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer within %s", j.Timeout)
+	}
+	s.sink(j, res, err, took)
+	return err
+}
+
+// NextDelay is the wait before the next poll: the interval with ±10 % jitter
+// after a success; after n consecutive failures, the interval doubled n-1
+// times (capped at maxGap, or the interval if that is longer), and never less
+// than a Retry-After the source was given.
+func NextDelay(interval time.Duration, failures int, err error, maxGap time.Duration) time.Duration {
+	d := interval
+	if failures > 0 {
+		limit := max(maxGap, interval)
+		for i := 1; i < failures && d < limit; i++ {
+			d *= 2
+		}
+		d = min(d, limit)
+	}
+	var ra RetryAfterError
+	if errors.As(err, &ra) && ra.RetryAfter() > d {
+		d = ra.RetryAfter()
+	}
+	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
+	return d + jitter
+}

@@ -1,0 +1,162 @@
+package views
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+)
+
+// FormatValue renders a value in its unit for a person reading from across a
+// room: three significant digits, SI prefixes, durations in h/m, ratios as %.
+//
+// Units: "ratio" (0–1, shown as %), "%" (already a percentage), "s" and "ms"
+// (durations), "bytes", "/day" (a per-day rate), anything else is appended.
+func FormatValue(v *float64, unit string) string {
+	if v == nil {
+		return "–"
+	}
+	x := *v
+	switch {
+	case math.IsNaN(x):
+		return "NaN"
+	case math.IsInf(x, 1):
+		return "+∞"
+	case math.IsInf(x, -1):
+		return "−∞"
+	}
+	switch unit {
+	case "ratio":
+		return sig(x*100) + " %"
+	case "%":
+		return sig(x) + " %"
+	case "s":
+		return FormatDuration(time.Duration(x * float64(time.Second)))
+	case "ms":
+		return FormatDuration(time.Duration(x * float64(time.Millisecond)))
+	case "bytes":
+		return bytesIEC(x)
+	case "":
+		return si(x)
+	}
+	return si(x) + " " + unit
+}
+
+// FormatDuration renders a duration the way the Four Keys and latency tiles
+// need it: "180 ms", "4.2 s", "42 m", "5 h 20 m", "3 d 4 h".
+func FormatDuration(d time.Duration) string {
+	neg := ""
+	if d < 0 {
+		neg, d = "−", -d
+	}
+	switch {
+	case d < time.Second:
+		return neg + sig(float64(d)/float64(time.Millisecond)) + " ms"
+	case d < time.Minute:
+		return neg + sig(d.Seconds()) + " s"
+	case d < time.Hour:
+		return fmt.Sprintf("%s%d m", neg, int(d.Round(time.Minute)/time.Minute))
+	case d < 24*time.Hour:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%s%d h %d m", neg, int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	d = d.Round(time.Hour)
+	return fmt.Sprintf("%s%d d %d h", neg, int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}
+
+// FormatAge is a short age for "updated … ago" labels: "12 s", "4 m", "3 h", "2 d".
+func FormatAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d m", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d d", int(d.Hours()/24))
+}
+
+// sig formats with three significant digits, without trailing zeros.
+func sig(x float64) string {
+	if x == 0 {
+		return "0"
+	}
+	a := math.Abs(x)
+	decimals := 0
+	switch {
+	case a < 1:
+		decimals = 3
+	case a < 10:
+		decimals = 2
+	case a < 100:
+		decimals = 1
+	}
+	s := strconv.FormatFloat(x, 'f', decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" || s == "0" && x != 0 {
+		// Too small for three decimals: say so rather than print 0.
+		return strconv.FormatFloat(x, 'g', 2, 64)
+	}
+	return s
+}
+
+func si(x float64) string {
+	a := math.Abs(x)
+	for _, p := range []struct {
+		f float64
+		s string
+	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if a >= p.f*0.9995 {
+			return sig(x/p.f) + p.s
+		}
+	}
+	return sig(x)
+}
+
+func bytesIEC(x float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for math.Abs(x) >= 1024 && i < len(units)-1 {
+		x /= 1024
+		i++
+	}
+	return sig(x) + " " + units[i]
+}
+
+// Trend describes the change from prev to v: an arrow, the relative change,
+// and whether that change is for the worse given the thresholds' direction.
+type Trend struct {
+	Arrow string // ▲ ▼ or =
+	Text  string // "+3.2 %"
+	Worse bool
+}
+
+// TrendOf is the change since the previous value; ok is false when there is
+// nothing to compare.
+func TrendOf(v, prev *float64, th *board.Thresholds) (Trend, bool) {
+	if v == nil || prev == nil || math.IsNaN(*v) || math.IsNaN(*prev) || math.IsInf(*v, 0) || math.IsInf(*prev, 0) {
+		return Trend{}, false
+	}
+	d := *v - *prev
+	if d == 0 {
+		return Trend{Arrow: "=", Text: "0 %"}, true
+	}
+	t := Trend{Arrow: "▲"}
+	if d < 0 {
+		t.Arrow = "▼"
+	}
+	if *prev != 0 {
+		t.Text = fmt.Sprintf("%+.1f %%", d / math.Abs(*prev) * 100)
+	} else {
+		t.Text = fmt.Sprintf("%+g", d)
+	}
+	lowerWorse := th != nil && th.Direction == board.LowerIsWorse
+	t.Worse = (d > 0) != lowerWorse
+	return t, true
+}

@@ -1,0 +1,199 @@
+// Package views is where HTML is made: templ components for the page and for
+// every tile kind. The same component renders a tile inside the page and alone
+// as the fragment pushed over the websocket, so the two can never disagree.
+//
+// Views only format what they are given; they never fetch, store or decide status.
+package views
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+)
+
+// PageData is everything the board page shows.
+type PageData struct {
+	Board   board.BoardConfig
+	Tiles   []TileView
+	Now     time.Time
+	Build   string // server build id; the page reloads itself when it changes
+	Demo    bool   // any tile shows demo data
+	Theme   string // dark or light
+	Kiosk   bool
+	Text    Text
+	WSPath  string
+	Columns int
+}
+
+// TileView is one tile ready to render.
+type TileView struct {
+	Board string
+	Cfg   board.TileConfig
+	State board.TileState
+	Now   time.Time
+	Text  Text
+}
+
+// NewTileView prepares a tile for rendering at time now.
+func NewTileView(boardID string, cfg board.TileConfig, st board.TileState, now time.Time, text Text) TileView {
+	return TileView{Board: boardID, Cfg: cfg, State: st, Now: now, Text: text}
+}
+
+// ElementID is the tile's stable DOM id; websocket fragments swap by it.
+func ElementID(boardID, tileID string) string { return "tile-" + boardID + "-" + tileID }
+
+// ID is the tile's DOM id.
+func (v TileView) ID() string { return ElementID(v.Board, v.Cfg.ID) }
+
+// Title is the configured title, or the id.
+func (v TileView) Title() string {
+	if v.Cfg.Title != "" {
+		return v.Cfg.Title
+	}
+	return v.Cfg.ID
+}
+
+// Stale is the server's view of staleness at render time; the page script
+// re-evaluates it every second from data-updated and data-fresh.
+func (v TileView) Stale() bool { return v.State.Stale(v.Now) }
+
+// Waiting is true before the first data arrives.
+func (v TileView) Waiting() bool {
+	return v.State.UpdatedAt.IsZero() && v.State.Error == ""
+}
+
+// Classes are the tile's CSS classes.
+func (v TileView) Classes() string {
+	c := "tile kind-" + v.Cfg.Kind + " status-" + string(v.State.Status)
+	if v.Stale() {
+		c += " is-stale"
+	}
+	if v.State.Error != "" {
+		c += " is-error"
+	}
+	span := max(v.Cfg.Span, 1)
+	rows := max(v.Cfg.RowSpan, 1)
+	c += " span-" + strconv.Itoa(span) + " rows-" + strconv.Itoa(rows)
+	return c
+}
+
+// Value is the formatted current value.
+func (v TileView) Value() string { return FormatValue(v.State.Value, v.Cfg.Unit) }
+
+// UpdatedMillis is data-updated: unix ms of the data, 0 for never.
+func (v TileView) UpdatedMillis() string {
+	if v.State.UpdatedAt.IsZero() {
+		return "0"
+	}
+	return strconv.FormatInt(v.State.UpdatedAt.UnixMilli(), 10)
+}
+
+// FreshMillis is data-fresh: the freshness limit in ms.
+func (v TileView) FreshMillis() string {
+	return strconv.FormatInt(v.State.Freshness.Milliseconds(), 10)
+}
+
+// StaleText is the line a stale tile shows: why, and how old its data is.
+func (v TileView) StaleText() string {
+	age := FormatAge(v.State.Age(v.Now))
+	switch {
+	case v.State.Error != "" && v.State.UpdatedAt.IsZero():
+		return fmt.Sprintf(v.Text.FailingSince, v.State.ErrorSince.Format("15:04"))
+	case v.State.Error != "":
+		return fmt.Sprintf(v.Text.StaleFailing, age)
+	case v.State.Restored:
+		return fmt.Sprintf(v.Text.StaleRestored, age)
+	}
+	return fmt.Sprintf(v.Text.StaleOld, age)
+}
+
+// Spark is the tile's sparkline.
+func (v TileView) Spark() Spark { return SparkOf(Series(v.State)) }
+
+// Trend is the change since the previous poll.
+func (v TileView) Trend() (Trend, bool) { return TrendOf(v.State.Value, v.State.Prev, v.Cfg.Thresholds) }
+
+// StatusIcon and StatusText say the status by shape and word, not colour alone.
+func (v TileView) StatusIcon() string { return StatusIcon(v.State.Status) }
+
+// StatusText is the status in words.
+func (v TileView) StatusText() string { return v.Text.Status(v.State.Status) }
+
+// StatusIcon is a shape per status, distinct without colour.
+func StatusIcon(s board.Status) string {
+	switch s {
+	case board.StatusOK:
+		return "✓"
+	case board.StatusWarn:
+		return "▲"
+	case board.StatusCritical:
+		return "✖"
+	}
+	return "?"
+}
+
+// GaugePercent is how full a gauge is, 0–100.
+func (v TileView) GaugePercent() int {
+	if v.State.Value == nil {
+		return 0
+	}
+	full := 1.0
+	switch {
+	case v.Cfg.Max != nil:
+		full = *v.Cfg.Max
+	case v.Cfg.Unit == "%":
+		full = 100
+	case v.Cfg.Unit == "ratio":
+		full = 1
+	case v.Cfg.Thresholds != nil && v.Cfg.Thresholds.Critical != nil && v.Cfg.Thresholds.Direction != board.LowerIsWorse:
+		full = *v.Cfg.Thresholds.Critical * 1.25
+	}
+	if full <= 0 {
+		return 0
+	}
+	p := int(*v.State.Value / full * 100)
+	return min(max(p, 0), 100)
+}
+
+// GaugeClass is the width class for a gauge fill (CSP forbids inline styles,
+// so widths come in 2 % steps from the stylesheet).
+func (v TileView) GaugeClass() string {
+	return "fill w" + strconv.Itoa(v.GaugePercent()/2*2)
+}
+
+// Rows is the list rows to show, at most the configured limit (default 8).
+func (v TileView) Rows() []board.Row {
+	limit := v.Cfg.Limit
+	if limit == 0 {
+		limit = 8
+	}
+	if len(v.State.Rows) > limit {
+		return v.State.Rows[:limit]
+	}
+	return v.State.Rows
+}
+
+// RowValue formats a list row's value.
+func (v TileView) RowValue(r board.Row) string {
+	if r.Text != "" {
+		return r.Text
+	}
+	return FormatValue(r.Value, v.Cfg.Unit)
+}
+
+// BarPercent is a row's bar length relative to the largest row, 0–100 in 2 % steps.
+func (v TileView) BarClass(r board.Row) string {
+	hi := 0.0
+	for _, x := range v.State.Rows {
+		if x.Value != nil && *x.Value > hi {
+			hi = *x.Value
+		}
+	}
+	p := 0
+	if r.Value != nil && hi > 0 {
+		p = int(*r.Value / hi * 100)
+	}
+	return "fill w" + strconv.Itoa(min(max(p, 0), 100)/2*2)
+}

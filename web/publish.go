@@ -1,0 +1,53 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gorilla/websocket"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/views"
+)
+
+// PublishTile renders a tile's fragment once and hands it to the hub for
+// every screen of its board. A render error is returned and nothing is sent,
+// so a screen never receives half a tile.
+func (s *Server) PublishTile(ref board.TileRef, now time.Time) error {
+	live := s.Live()
+	cfg, st, ok := live.Tile(ref)
+	if !ok {
+		return nil
+	}
+	b, _, _ := live.Board(ref.Board)
+	v := views.NewTileView(ref.Board, cfg, st, now, views.TextFor(b.Locale))
+	return s.publish(ref.Board, v.ID(), views.Tile(v))
+}
+
+// PublishMeta sends the build id and server clock to every board: the
+// heartbeat that lets screens tell a live connection from a dead one.
+func (s *Server) PublishMeta(now time.Time) {
+	for _, b := range s.Live().Config().Boards {
+		s.publish(b.ID, metaKey, views.Meta(s.opts.Build, now))
+	}
+}
+
+func (s *Server) publish(boardID, key string, c templ.Component) error {
+	seq := s.NextSeq()
+	var buf bytes.Buffer
+	start := time.Now()
+	if err := c.Render(context.Background(), &buf); err != nil {
+		s.metrics.RenderErrors.Inc()
+		s.log.Error("render failed", "board", boardID, "key", key, "error", err)
+		return err
+	}
+	s.metrics.RenderSeconds.Observe(time.Since(start).Seconds())
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, buf.Bytes())
+	if err != nil {
+		return err
+	}
+	s.hub.Publish(boardID, key, seq, pm, buf.Len())
+	return nil
+}

@@ -1,0 +1,456 @@
+// Package web is where HTML goes out and webhooks come in: the HTTP server,
+// its routes, the hub that pushes tile fragments to screens over websockets,
+// the JSON API, and Prometheus metrics of the board itself.
+//
+// It renders with views and reads state from board.Live; it never polls a
+// source itself, so its cost grows with screens, never with backend calls.
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gorilla/websocket"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/static"
+	"github.com/wallboard/wallboard/views"
+)
+
+// Options tune the server.
+type Options struct {
+	Build          string   // build id; screens reload when it changes
+	AllowedOrigins []string // extra websocket origins besides the page's own host
+	Compression    bool     // offer permessage-deflate
+	DemoSources    []string // source ids whose tiles are labelled DEMO
+}
+
+// Server serves boards and pushes their changes.
+type Server struct {
+	live    atomic.Pointer[board.Live]
+	hub     *Hub
+	log     *slog.Logger
+	opts    Options
+	metrics *Metrics
+	mux     *http.ServeMux
+	seq     atomic.Uint64
+	up      websocket.Upgrader
+	conns   sync.WaitGroup
+}
+
+// NewServer wires routes around live state and a hub.
+func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, opts Options) *Server {
+	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux()}
+	s.live.Store(live)
+	s.up = websocket.Upgrader{
+		ReadBufferSize:    512,
+		WriteBufferSize:   4096,
+		WriteBufferPool:   &sync.Pool{}, // buffers only while a write is in progress
+		EnableCompression: opts.Compression,
+		CheckOrigin:       s.checkOrigin,
+		HandshakeTimeout:  10 * time.Second,
+	}
+	hub.OnSent = func(n int) { metrics.BytesPushed.Add(float64(n)); metrics.MessagesPushed.Inc() }
+	hub.OnViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
+	s.routes()
+	return s
+}
+
+// Handler is the server's root handler with its middleware.
+func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }
+
+// Mux exposes the route table so other packages (webhooks) can add routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Live is the current state.
+func (s *Server) Live() *board.Live { return s.live.Load() }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /{$}", s.handleIndex)
+	s.mux.HandleFunc("GET /boards/{id}", s.handleBoard)
+	s.mux.HandleFunc("GET /boards/{id}/ws", s.handleWS)
+	s.mux.HandleFunc("GET /api/v1/boards", s.handleAPIBoards)
+	s.mux.HandleFunc("GET /api/v1/boards/{id}", s.handleAPIBoard)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	s.mux.Handle("GET /metrics", s.metrics.Handler())
+	s.mux.Handle("GET "+static.Prefix, gzipStatic(static.Handler()))
+}
+
+// NextSeq orders published messages.
+func (s *Server) NextSeq() uint64 { return s.seq.Add(1) }
+
+// isDemo reports whether a board shows demo data anywhere.
+func (s *Server) isDemo(b board.BoardConfig) bool {
+	for _, t := range b.Tiles {
+		if slices.Contains(s.opts.DemoSources, t.Source) {
+			return true
+		}
+	}
+	return false
+}
+
+// PageData builds the view model of a whole board at time now.
+func (s *Server) PageData(id string, now time.Time, q url.Values) (views.PageData, bool) {
+	b, states, ok := s.Live().Board(id)
+	if !ok {
+		return views.PageData{}, false
+	}
+	text := views.TextFor(b.Locale)
+	theme := b.Theme
+	if t := q.Get("theme"); t == "light" || t == "dark" {
+		theme = t
+	}
+	if theme == "" {
+		theme = "dark"
+	}
+	p := views.PageData{
+		Board: b, Now: now, Build: s.opts.Build, Demo: s.isDemo(b), Theme: theme,
+		Kiosk: q.Has("kiosk"), Text: text, WSPath: "/boards/" + b.ID + "/ws",
+		Columns: Columns(b),
+	}
+	for i, t := range b.Tiles {
+		p.Tiles = append(p.Tiles, views.NewTileView(b.ID, t, states[i], now, text))
+	}
+	return p, true
+}
+
+// Columns is the board's column count: configured, or chosen so that the
+// tiles fill a 16:9 screen in roughly square cells.
+func Columns(b board.BoardConfig) int {
+	if b.Columns > 0 {
+		return b.Columns
+	}
+	cells := 0
+	for _, t := range b.Tiles {
+		cells += max(t.Span, 1) * max(t.RowSpan, 1)
+	}
+	c := 1
+	for c*c*2 < cells*3 { // c ≈ sqrt(1.5 × cells)
+		c++
+	}
+	return min(max(c, 1), 12)
+}
+
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	cfg := s.Live().Config()
+	if len(cfg.Boards) == 1 {
+		http.Redirect(w, r, "/boards/"+cfg.Boards[0].ID, http.StatusFound)
+		return
+	}
+	writeHTML(w, r, http.StatusOK, views.Index(cfg.Boards, views.English))
+}
+
+func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.PageData(r.PathValue("id"), time.Now(), r.URL.Query())
+	if !ok {
+		http.Error(w, "no board "+r.PathValue("id"), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeHTML(w, r, http.StatusOK, views.Page(p))
+}
+
+// writeHTML renders into a buffer first so a failing render sends a 500, not
+// half a page, then gzips when the browser accepts it.
+func writeHTML(w http.ResponseWriter, r *http.Request, code int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		http.Error(w, "render failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	writeMaybeGzip(w, r, code, buf.Bytes())
+}
+
+func writeMaybeGzip(w http.ResponseWriter, r *http.Request, code int, body []byte) {
+	w.Header().Add("Vary", "Accept-Encoding")
+	if !acceptsGzip(r) || len(body) < 512 {
+		w.WriteHeader(code)
+		w.Write(body)
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	w.WriteHeader(code)
+	zw := gzipPool.Get().(*gzip.Writer)
+	zw.Reset(w)
+	zw.Write(body)
+	zw.Close()
+	gzipPool.Put(zw)
+}
+
+var gzipPool = sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.BestCompression); return zw }}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		if strings.TrimSpace(strings.SplitN(part, ";", 2)[0]) == "gzip" {
+			return true
+		}
+	}
+	return false
+}
+
+// gzipStatic serves static files gzipped, compressing each file once.
+func gzipStatic(next http.Handler) http.Handler {
+	var mu sync.Mutex
+	cache := map[string][]byte{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !acceptsGzip(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		z, ok := cache[r.URL.Path]
+		mu.Unlock()
+		rec := &recorder{header: http.Header{}}
+		next.ServeHTTP(rec, r)
+		if rec.code != 0 && rec.code != http.StatusOK {
+			copyHeader(w.Header(), rec.header)
+			w.WriteHeader(rec.code)
+			w.Write(rec.body.Bytes())
+			return
+		}
+		if !ok {
+			var buf bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			zw.Write(rec.body.Bytes())
+			zw.Close()
+			z = buf.Bytes()
+			mu.Lock()
+			cache[r.URL.Path] = z
+			mu.Unlock()
+		}
+		copyHeader(w.Header(), rec.header)
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		w.Write(z)
+	})
+}
+
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(c int)           { r.code = c }
+
+func copyHeader(dst, src http.Header) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
+
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, _, ok := s.Live().Board(id); !ok {
+		http.Error(w, "no board "+id, http.StatusNotFound)
+		return
+	}
+	conn, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrade has replied with the error
+	}
+	c := newClient(conn, s.hub)
+	if !s.hub.subscribe(id, c) {
+		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
+		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		conn.Close()
+		return
+	}
+	s.conns.Add(1)
+	gone := make(chan struct{})
+	go func() {
+		defer s.conns.Done()
+		c.writeLoop(gone)
+		conn.Close() // unblocks the read loop
+	}()
+	// The HTTP handler goroutine is the read loop, so a viewer costs two
+	// goroutines in all.
+	c.readLoop()
+	close(gone)
+	s.hub.unsubscribe(id, c)
+}
+
+// WaitConns waits until every websocket writer has finished (after Hub.Close).
+func (s *Server) WaitConns(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// checkOrigin allows browsers from the page's own host and configured
+// origins; non-browser clients send no Origin and are allowed.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	return slices.ContainsFunc(s.opts.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) })
+}
+
+// APIBoard is the JSON shape of GET /api/v1/boards/{id}.
+type APIBoard struct {
+	Board       string    `json:"board"`
+	Title       string    `json:"title"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Tiles       []APITile `json:"tiles"`
+}
+
+// APITile is one tile in the JSON API: numbers in base units (seconds,
+// ratios 0–1, per-day rates), null for no data.
+type APITile struct {
+	ID         string         `json:"id"`
+	Kind       string         `json:"kind"`
+	Title      string         `json:"title"`
+	Value      *jsonFloat     `json:"value"`
+	Unit       string         `json:"unit"`
+	Status     board.Status   `json:"status"`
+	UpdatedAt  *time.Time     `json:"updated_at"`
+	Stale      bool           `json:"stale"`
+	AgeSeconds *float64       `json:"age_seconds"`
+	Error      string         `json:"error,omitempty"`
+	Warnings   []string       `json:"warnings,omitempty"`
+	Series     []APIPoint     `json:"series,omitempty"`
+	Rows       []board.Row    `json:"rows,omitempty"`
+	Extra      map[string]any `json:"extra,omitempty"`
+}
+
+// APIPoint is a series sample.
+type APIPoint struct {
+	T time.Time `json:"t"`
+	V jsonFloat `json:"v"`
+}
+
+// jsonFloat encodes NaN and ±Inf as strings, which encoding/json refuses.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	x := float64(f)
+	switch {
+	case x != x:
+		return []byte(`"NaN"`), nil
+	case x > 1.7976931348623157e308:
+		return []byte(`"+Inf"`), nil
+	case x < -1.7976931348623157e308:
+		return []byte(`"-Inf"`), nil
+	}
+	return json.Marshal(x)
+}
+
+func (s *Server) handleAPIBoards(w http.ResponseWriter, r *http.Request) {
+	type item struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+		URL   string `json:"url"`
+	}
+	out := []item{}
+	for _, b := range s.Live().Config().Boards {
+		out = append(out, item{ID: b.ID, Title: b.Title, URL: "/boards/" + b.ID})
+	}
+	writeJSON(w, r, out)
+}
+
+func (s *Server) handleAPIBoard(w http.ResponseWriter, r *http.Request) {
+	b, states, ok := s.Live().Board(r.PathValue("id"))
+	if !ok {
+		http.Error(w, "no board "+r.PathValue("id"), http.StatusNotFound)
+		return
+	}
+	now := time.Now()
+	out := APIBoard{Board: b.ID, Title: b.Title, GeneratedAt: now, Tiles: []APITile{}}
+	for i, t := range b.Tiles {
+		out.Tiles = append(out.Tiles, APITileOf(t, states[i], now))
+	}
+	writeJSON(w, r, out)
+}
+
+// APITileOf converts a tile's state to its JSON form.
+func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
+	a := APITile{ID: t.ID, Kind: t.Kind, Title: t.Title, Unit: t.Unit, Status: st.Status,
+		Stale: st.Stale(now), Error: st.Error, Warnings: st.Warnings, Rows: st.Rows}
+	if st.Value != nil {
+		v := jsonFloat(*st.Value)
+		if t.Unit == "ms" { // base units: seconds
+			v /= 1000
+			a.Unit = "s"
+		}
+		if t.Unit == "%" {
+			v /= 100
+			a.Unit = "ratio"
+		}
+		a.Value = &v
+	}
+	if !st.UpdatedAt.IsZero() {
+		u := st.UpdatedAt.UTC()
+		a.UpdatedAt = &u
+		age := now.Sub(st.UpdatedAt).Seconds()
+		a.AgeSeconds = &age
+	}
+	for _, p := range st.Series {
+		a.Series = append(a.Series, APIPoint{T: p.T, V: jsonFloat(p.V)})
+	}
+	return a
+}
+
+func writeJSON(w http.ResponseWriter, r *http.Request, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, "encode failed: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	writeMaybeGzip(w, r, http.StatusOK, append(b, '\n'))
+}
+
+// securityHeaders sets the headers every response carries: a strict CSP (no
+// inline script or style, no eval), no sniffing, no referrer.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// IsLoopback reports whether addr ("host:port") binds only to loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
