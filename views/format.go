@@ -152,7 +152,7 @@ func TrendOf(v, prev *float64, th *board.Thresholds) (Trend, bool) {
 		t.Arrow = "▼"
 	}
 	if *prev != 0 {
-		t.Text = fmt.Sprintf("%+.1f %%", d / math.Abs(*prev) * 100)
+		t.Text = fmt.Sprintf("%+.1f %%", d/math.Abs(*prev)*100)
 	} else {
 		t.Text = fmt.Sprintf("%+g", d)
 	}

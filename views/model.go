@@ -113,7 +113,9 @@ func (v TileView) StaleText() string {
 func (v TileView) Spark() Spark { return SparkOf(Series(v.State)) }
 
 // Trend is the change since the previous poll.
-func (v TileView) Trend() (Trend, bool) { return TrendOf(v.State.Value, v.State.Prev, v.Cfg.Thresholds) }
+func (v TileView) Trend() (Trend, bool) {
+	return TrendOf(v.State.Value, v.State.Prev, v.Cfg.Thresholds)
+}
 
 // StatusIcon and StatusText say the status by shape and word, not colour alone.
 func (v TileView) StatusIcon() string { return StatusIcon(v.State.Status) }
