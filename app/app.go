@@ -60,6 +60,22 @@ type App struct {
 	failing map[string]bool // job key -> currently failing (for log-once)
 }
 
+// routeSetups add routes (webhook receivers) to the server once every part
+// exists. Each feature adds its own in an init() of its app/hooks_*.go file.
+var routeSetups []func(a *App) error
+
+// Config is the loaded config.
+func (a *App) Config() *board.Config { return a.cfg }
+
+// Live is the live tile state.
+func (a *App) Live() *board.Live { return a.live }
+
+// Logger is the app's logger.
+func (a *App) Logger() *slog.Logger { return a.log }
+
+// Metrics are the board's own metrics.
+func (a *App) Metrics() *web.Metrics { return a.metrics }
+
 // LoadConfig reads the config at path, or the built-in demo when path is "".
 func LoadConfig(path string) (*board.Config, error) {
 	if path == "" {
@@ -116,6 +132,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.hub = web.NewHub()
 	a.server = web.NewServer(a.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo})
 	a.sched = poller.New(jobs, a.sink, a.log)
+	for _, setup := range routeSetups {
+		if err := setup(a); err != nil {
+			a.store.Close()
+			return nil, err
+		}
+	}
 
 	addr := opts.Addr
 	if addr == "" {

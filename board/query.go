@@ -15,6 +15,10 @@ type Query struct {
 	// Range > 0 asks for a series over that lookback (timeseries tiles); 0 asks
 	// for the latest value only.
 	Range time.Duration `json:"range,omitempty"`
+	// Label is the row label template of grouped results (tile "label"),
+	// e.g. "{{.service}} in {{.region}}"; part of the key because it changes
+	// what the source returns.
+	Label string `json:"label,omitempty"`
 }
 
 // Key is the identity of a query: equal keys are polled once. encoding/json
@@ -31,7 +35,7 @@ func (q Query) Key() string {
 
 // QueryOf builds the Query a tile asks of its source.
 func QueryOf(t TileConfig) (Query, error) {
-	q := Query{Source: t.Source}
+	q := Query{Source: t.Source, Label: t.Label}
 	switch v := t.Query.(type) {
 	case nil:
 	case string:

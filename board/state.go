@@ -163,8 +163,19 @@ func (s TileState) Apply(res Result, err error, th *Thresholds, now time.Time) T
 		n.History = h
 	}
 	n.Status = Judge(res.Value, th)
-	if res.Value == nil && len(res.Rows) > 0 {
-		n.Status = worstRow(res.Rows)
+	if len(res.Rows) > 0 {
+		// Rows the source did not judge are judged by the tile's thresholds.
+		rows := make([]Row, len(res.Rows))
+		for i, r := range res.Rows {
+			if r.Status == "" {
+				r.Status = Judge(r.Value, th)
+			}
+			rows[i] = r
+		}
+		n.Rows = rows
+	}
+	if res.Value == nil && len(n.Rows) > 0 {
+		n.Status = worstRow(n.Rows)
 	}
 	return n
 }

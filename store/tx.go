@@ -1,0 +1,41 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// InTx runs fn in a transaction and commits it; when InTx returns nil the
+// writes are durable (synchronous=FULL), which is when a webhook may answer 2xx.
+func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// FirstDelivery records a webhook delivery id inside tx and reports whether
+// it is new. A false result means the delivery was stored before: the caller
+// acknowledges it again without storing its events twice.
+func FirstDelivery(ctx context.Context, tx *sql.Tx, receiver, id string, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (receiver, delivery_id, received_at) VALUES (?, ?, ?)
+		ON CONFLICT (receiver, delivery_id) DO NOTHING`, receiver, id, now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("store: record delivery %s/%s: %w", receiver, id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: record delivery %s/%s: %w", receiver, id, err)
+	}
+	return n == 1, nil
+}
