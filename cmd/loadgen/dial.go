@@ -68,7 +68,12 @@ type Result struct {
 	ServerRSSConnected   int64   `json:"server_rss_connected"`
 	ServerRSSEnd         int64   `json:"server_rss_end"`
 	ServerRSSPerViewer   float64 `json:"server_rss_per_viewer"`
-	ServerCPUSecs        float64 `json:"server_cpu_seconds"`
+	// From the server's /metrics, before connecting and after: where the
+	// RSS per viewer goes (goroutine stacks vs heap).
+	ServerGoroutinesPerViewer float64 `json:"server_goroutines_per_viewer"`
+	ServerStackPerViewer      float64 `json:"server_stack_bytes_per_viewer"`
+	ServerHeapPerViewer       float64 `json:"server_heap_inuse_bytes_per_viewer"`
+	ServerCPUSecs             float64 `json:"server_cpu_seconds"`
 	ServerCPUPerDelivery float64 `json:"server_cpu_us_per_viewer_update"`
 	LoadgenCPUSecs       float64 `json:"loadgen_cpu_seconds"`
 	LoadgenCPUPercent    float64 `json:"loadgen_cpu_percent"` // of one core, over the window
@@ -118,6 +123,10 @@ func dial(args []string) error {
 		return err
 	}
 	res.ServerRSSBefore = rss0
+	m0, err := goMetrics(base)
+	if err != nil {
+		return err
+	}
 
 	d := websocket.Dialer{
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -174,6 +183,16 @@ func dial(args []string) error {
 	time.Sleep(*settle)
 	if res.ServerRSSConnected, err = procRSS(*pid); err != nil {
 		return err
+	}
+	m1, err := goMetrics(base)
+	if err != nil {
+		return err
+	}
+	if res.Connected > 0 {
+		per := func(k string) float64 { return (m1[k] - m0[k]) / float64(res.Connected) }
+		res.ServerGoroutinesPerViewer = per("go_goroutines")
+		res.ServerStackPerViewer = per("go_memstats_stack_inuse_bytes")
+		res.ServerHeapPerViewer = per("go_memstats_heap_inuse_bytes")
 	}
 	t0 := time.Now()
 	cpu0, err := procCPU(*pid)
@@ -407,4 +426,29 @@ func fetches(base string) (int64, error) {
 		return 0, fmt.Errorf("fetches: %s", resp.Status)
 	}
 	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}
+
+// goMetrics reads the Go runtime gauges from the server's /metrics.
+func goMetrics(base string) (map[string]float64, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(base + "/metrics")
+	if err != nil {
+		return nil, fmt.Errorf("server metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("server metrics: %w", err)
+	}
+	out := map[string]float64{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(name, "#") || !strings.HasPrefix(name, "go_") {
+			continue
+		}
+		if x, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			out[name] = x
+		}
+	}
+	return out, nil
 }
