@@ -7,96 +7,165 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// client is one connected screen. Its writer goroutine drains a pending map
-// that holds at most one message per key (tile): a newer fragment for a tile
-// replaces the unsent older one.
+// client is one connected screen. It has no goroutine of its own for
+// writing: Publish leaves the newest message per key (tile) in pending and
+// puts the client on the hub's queue of dirty clients, at most once, and one
+// of a few writer workers writes everything pending in one go. A newer
+// fragment for a tile replaces the unsent older one, so what a client can have
+// waiting is bounded by the tiles of its board, however slow it is.
+//
+// The only goroutine per screen is its read loop, which the websocket
+// protocol needs (pongs, close frames, noticing a dead peer).
 type client struct {
 	conn *websocket.Conn
 	hub  *Hub
 
-	mu      sync.Mutex
-	pending map[string]entry
-	order   []string
+	mu       sync.Mutex
+	pending  []keyed // newest entry per key, in first-offered order
+	queued   bool    // on the hub's queue or being written by a worker
+	pingDue  bool
+	closing  bool // send a going-away close frame, then close
+	dead     bool // connection closed: drop everything
+	nextPing time.Time
+}
 
-	notify  chan struct{} // capacity 1: "pending has something"
-	closing chan struct{} // closed once by shutdown
-	once    sync.Once
+type keyed struct {
+	key string
+	e   entry
 }
 
 func newClient(conn *websocket.Conn, hub *Hub) *client {
-	return &client{
-		conn:    conn,
-		hub:     hub,
-		pending: map[string]entry{},
-		notify:  make(chan struct{}, 1),
-		closing: make(chan struct{}),
-	}
+	return &client{conn: conn, hub: hub}
 }
 
-// offer queues msg under key, replacing an unsent older one. Never blocks.
-func (c *client) offer(key string, e entry) {
+// offer leaves e under key, replacing an unsent older one. It reports whether
+// the caller must put the client on the write queue (it was not there yet).
+// Never blocks on the network.
+func (c *client) offer(key string, e entry) bool {
 	c.mu.Lock()
-	if old, ok := c.pending[key]; !ok {
-		c.order = append(c.order, key)
-	} else if old.seq > e.seq {
-		c.mu.Unlock()
-		return
+	defer c.mu.Unlock()
+	if c.dead || c.closing {
+		return false
 	}
-	c.pending[key] = e
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
+	i := 0
+	for i < len(c.pending) && c.pending[i].key != key {
+		i++
+	}
+	switch {
+	case i == len(c.pending):
+		c.pending = append(c.pending, keyed{key, e})
+	case c.pending[i].e.seq > e.seq:
+		return false
 	default:
+		c.pending[i].e = e
 	}
+	return c.claim()
 }
 
-// take empties the pending map, returning its messages in order.
+// claim marks the client queued; it reports false if it already was.
+// c.mu must be held.
+func (c *client) claim() bool {
+	if c.queued {
+		return false
+	}
+	c.queued = true
+	return true
+}
+
+// take moves the pending messages into buf (in order) and empties pending.
 func (c *client) take(buf []entry) []entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, k := range c.order {
-		buf = append(buf, c.pending[k])
+	for i, p := range c.pending {
+		buf = append(buf, p.e)
+		c.pending[i] = keyed{} // drop the message for the GC
 	}
-	clear(c.pending)
-	c.order = c.order[:0]
+	c.pending = c.pending[:0]
 	return buf
 }
 
-// shutdown asks the writer to send a going-away close frame and stop.
-func (c *client) shutdown() { c.once.Do(func() { close(c.closing) }) }
+// shutdown asks for a going-away close frame; it reports whether the client
+// must be queued.
+func (c *client) shutdown() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closing {
+		return false
+	}
+	c.closing = true
+	return c.claim()
+}
 
-// writeLoop is the only goroutine that writes to the connection. It returns
-// on a write error, on shutdown, or when the read loop reports the peer gone.
-func (c *client) writeLoop(gone <-chan struct{}) {
-	ping := time.NewTicker(pingPeriod)
-	defer ping.Stop()
-	var buf []entry
-	for {
-		select {
-		case <-c.notify:
-			buf = c.take(buf[:0])
-			for _, e := range buf {
-				c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-				if err := c.conn.WritePreparedMessage(e.msg); err != nil {
-					return
-				}
-				if c.hub.OnSent != nil {
-					c.hub.OnSent(e.n)
-				}
+// ping marks a ping due if the client's turn has come; it reports whether
+// the client must be queued.
+func (c *client) ping(now time.Time, every time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closing || now.Before(c.nextPing) {
+		return false
+	}
+	c.nextPing = now.Add(every)
+	c.pingDue = true
+	return c.claim()
+}
+
+// kill closes the connection (which ends the read loop) and drops whatever
+// is pending. Safe to call more than once and from any goroutine.
+func (c *client) kill() {
+	c.mu.Lock()
+	c.dead = true
+	clear(c.pending)
+	c.pending = nil
+	c.mu.Unlock()
+	c.conn.Close()
+}
+
+// flush is what a writer worker does with a client it took from the queue:
+// write everything pending (or the close frame), each write bounded by
+// Hub.WriteWait so a stuck screen holds a worker for at most that long and is then
+// dropped. It reports whether more arrived meanwhile, so the worker puts the
+// client back at the end of the queue (after the others, which is fair).
+func (c *client) flush(buf []entry) (again bool, _ []entry) {
+	c.mu.Lock()
+	closing, ping, dead := c.closing, c.pingDue, c.dead
+	c.pingDue = false
+	c.mu.Unlock()
+	switch {
+	case dead:
+	case closing:
+		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
+		c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		c.kill()
+	default:
+		buf = c.take(buf[:0])
+		ok := true
+		if len(buf) > 0 {
+			c.conn.SetWriteDeadline(time.Now().Add(c.hub.WriteWait))
+		}
+		for _, e := range buf {
+			if err := c.conn.WritePreparedMessage(e.msg); err != nil {
+				ok = false
+				break
 			}
-			clear(buf) // drop references to messages for the GC
-		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				return
+			if c.hub.OnSent != nil {
+				c.hub.OnSent(e.n)
 			}
-		case <-c.closing:
-			msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
-			c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			return
-		case <-gone:
-			return
+		}
+		clear(buf) // drop references to messages for the GC
+		if ok && ping {
+			ok = c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.WriteWait)) == nil
+		}
+		if !ok {
+			c.kill()
 		}
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.dead && (len(c.pending) > 0 || c.pingDue || (c.closing && !closing)) {
+		return true, buf
+	}
+	c.queued = false
+	return false, buf
 }
 
 // readLoop reads (and discards) until the peer goes away: it is what processes

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,24 @@ type Hub struct {
 	boards map[string]*boardHub
 	closed bool
 
+	// Writing: a queue of dirty clients (each at most once) drained by a few
+	// writer workers, started with the first viewer and stopped by Close.
+	start   sync.Once
+	qmu     sync.Mutex
+	qcond   sync.Cond
+	queue   []*client
+	qhead   int
+	qclosed bool
+	done    chan struct{} // closed by Close: stops the pinger
+	workers sync.WaitGroup
+	// Writers is the number of writer workers (default 16), PingEvery how
+	// often each screen is pinged (default 45 s), WriteWait how long a
+	// stuck screen may hold a worker before it is dropped (default 5 s).
+	// Set them before the first viewer.
+	Writers   int
+	PingEvery time.Duration
+	WriteWait time.Duration
+
 	viewers  atomic.Int64
 	OnSent   func(bytes int) // metrics hook; called from writer goroutines
 	OnViewer func(delta int)
@@ -40,7 +59,133 @@ type entry struct {
 }
 
 // NewHub makes an empty hub.
-func NewHub() *Hub { return &Hub{boards: map[string]*boardHub{}} }
+func NewHub() *Hub {
+	h := &Hub{boards: map[string]*boardHub{}, done: make(chan struct{})}
+	h.qcond.L = &h.qmu
+	return h
+}
+
+// startWorkers runs the writer workers and the pinger (once, with the first
+// viewer, so a hub nobody watches costs no goroutines).
+func (h *Hub) startWorkers() {
+	h.start.Do(func() {
+		n := h.Writers
+		if n <= 0 {
+			n = defaultWriters
+		}
+		if h.PingEvery <= 0 {
+			h.PingEvery = pingPeriod
+		}
+		if h.WriteWait <= 0 {
+			h.WriteWait = writeWait
+		}
+		for range n {
+			h.workers.Go(h.writer)
+		}
+		h.workers.Go(h.pinger)
+	})
+}
+
+// enqueue puts clients that were just claimed (client.claim) on the queue.
+func (h *Hub) enqueue(cs ...*client) {
+	if len(cs) == 0 {
+		return
+	}
+	h.qmu.Lock()
+	if h.qclosed {
+		h.qmu.Unlock()
+		return
+	}
+	h.queue = append(h.queue, cs...)
+	h.qmu.Unlock()
+	if len(cs) == 1 {
+		h.qcond.Signal()
+	} else {
+		h.qcond.Broadcast()
+	}
+}
+
+// next blocks until a client is queued; false once the hub is closed and the
+// queue is drained.
+func (h *Hub) next() (*client, bool) {
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	for h.qhead == len(h.queue) {
+		if h.qclosed {
+			return nil, false
+		}
+		h.qcond.Wait()
+	}
+	c := h.queue[h.qhead]
+	h.queue[h.qhead] = nil
+	h.qhead++
+	if h.qhead == len(h.queue) { // empty: reuse the backing array from the start
+		h.queue, h.qhead = h.queue[:0], 0
+	} else if h.qhead > 1024 && h.qhead*2 > len(h.queue) {
+		n := copy(h.queue, h.queue[h.qhead:])
+		clear(h.queue[n:])
+		h.queue, h.qhead = h.queue[:n], 0
+	}
+	return c, true
+}
+
+// writer is one writer worker: it writes each dirty client's pending
+// messages, and requeues the client at the end if more came meanwhile.
+func (h *Hub) writer() {
+	var buf []entry
+	for {
+		c, ok := h.next()
+		if !ok {
+			return
+		}
+		var again bool
+		again, buf = c.flush(buf)
+		if again {
+			h.requeue(c)
+		}
+	}
+}
+
+// requeue puts back a client a worker still holds (it is already claimed).
+// Unlike enqueue it works after Close, so close frames still go out.
+func (h *Hub) requeue(c *client) {
+	h.qmu.Lock()
+	h.queue = append(h.queue, c)
+	h.qmu.Unlock()
+	h.qcond.Signal()
+}
+
+// pinger marks each client's ping due once every PingEvery (checked every
+// pingCheck, so pings of screens that joined at different times stay spread
+// rather than all going out on one tick).
+func (h *Hub) pinger() {
+	t := time.NewTicker(min(pingCheck, h.PingEvery))
+	defer t.Stop()
+	for {
+		select {
+		case <-h.done:
+			return
+		case now := <-t.C:
+			h.mu.Lock()
+			boards := make([]*boardHub, 0, len(h.boards))
+			for _, b := range h.boards {
+				boards = append(boards, b)
+			}
+			h.mu.Unlock()
+			for _, b := range boards {
+				var due []*client
+				b.mu.Lock()
+				for c := range b.clients {
+					if c.ping(now, h.PingEvery) {
+						due = append(due, c)
+					}
+				}
+				b.mu.Unlock()
+				h.enqueue(due...)
+			}
+		}
+	}
+}
 
 func (h *Hub) board(id string) *boardHub {
 	h.mu.Lock()
@@ -72,9 +217,13 @@ func (h *Hub) Publish(boardID, key string, seq uint64, msg *websocket.PreparedMe
 	}
 	e := entry{seq: seq, msg: msg, n: n}
 	b.latest[key] = e
+	dirty := make([]*client, 0, len(b.clients))
 	for c := range b.clients {
-		c.offer(key, e)
+		if c.offer(key, e) {
+			dirty = append(dirty, c)
+		}
 	}
+	h.enqueue(dirty...)
 }
 
 // Forget drops a key from a board (a tile removed by a config reload).
@@ -95,18 +244,27 @@ func (h *Hub) Forget(boardID, key string) {
 // Publishing and subscribing hold the same lock, so a viewer can never miss
 // an update published while it joins.
 func (h *Hub) subscribe(boardID string, c *client) bool {
+	h.startWorkers()
+	b := h.board(boardID)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Checked under the board's lock: Close marks the hub closed before it
+	// takes board locks to shut clients down, so a client added here is
+	// either refused or seen by Close.
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()
 	if closed {
 		return false
 	}
-	b := h.board(boardID)
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.clients[c] = struct{}{}
+	c.nextPing = time.Now().Add(h.PingEvery)
+	queue := false
 	for _, k := range b.order {
-		c.offer(k, b.latest[k])
+		queue = c.offer(k, b.latest[k]) || queue
+	}
+	if queue {
+		h.enqueue(c)
 	}
 	h.viewers.Add(1)
 	if h.OnViewer != nil {
@@ -133,32 +291,80 @@ func (h *Hub) unsubscribe(boardID string, c *client) {
 func (h *Hub) Viewers() int { return int(h.viewers.Load()) }
 
 // Close tells every viewer the server is going away (close code 1001) and
-// refuses new ones. The page script reconnects to the next process.
+// refuses new ones. The page script reconnects to the next process. The
+// writer workers send the close frames and then stop; Wait waits for that.
 func (h *Hub) Close() {
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
 	h.closed = true
 	boards := make([]*boardHub, 0, len(h.boards))
 	for _, b := range h.boards {
 		boards = append(boards, b)
 	}
 	h.mu.Unlock()
+	close(h.done)
 	for _, b := range boards {
+		var cs []*client
 		b.mu.Lock()
 		for c := range b.clients {
-			c.shutdown()
+			if c.shutdown() {
+				cs = append(cs, c)
+			}
 		}
 		b.mu.Unlock()
+		h.enqueue(cs...)
 	}
+	h.qmu.Lock()
+	h.qclosed = true
+	h.qmu.Unlock()
+	h.qcond.Broadcast()
+}
+
+// Wait waits until the writer workers have stopped (after Close) or ctx ends.
+func (h *Hub) Wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { h.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// attach runs a connected screen: it subscribes it and reads on a goroutine
+// of its own, so the HTTP handler can return at once and net/http can free
+// the request's buffers and large handler stack (about 14 KB a screen). wg
+// counts read loops. A closed hub answers with going-away at once.
+func (h *Hub) attach(boardID string, conn *websocket.Conn, wg *sync.WaitGroup) {
+	c := newClient(conn, h)
+	if !h.subscribe(boardID, c) {
+		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
+		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		conn.Close()
+		return
+	}
+	wg.Go(func() {
+		c.readLoop()
+		h.unsubscribe(boardID, c)
+		c.kill()
+	})
 }
 
 const metaKey = "meta"
 
-// Timing of the websocket protocol (gorilla/websocket's chat example values,
-// which also bound how long a dead TV holds server resources).
+// Timing of the websocket protocol. pongWait bounds how long a dead TV holds
+// server resources; writeWait how long a stuck one can hold a writer worker
+// (after which it is dropped and its page reconnects).
 const (
-	writeWait  = 10 * time.Second
+	writeWait  = 5 * time.Second
 	pongWait   = 60 * time.Second
-	pingPeriod = pongWait * 9 / 10
+	pingPeriod = 45 * time.Second // + up to pingCheck, well inside pongWait
+	pingCheck  = 5 * time.Second
+	// Writer workers: enough that a few stuck screens (each holding one for
+	// up to writeWait) leave the others flowing; few enough to cost nothing.
+	defaultWriters = 16
 	// A screen only ever sends pongs and close frames.
 	maxMessageSize = 512
 )

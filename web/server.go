@@ -267,29 +267,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Upgrade has replied with the error
 	}
-	c := newClient(conn, s.hub)
-	if !s.hub.subscribe(id, c) {
-		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
-		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-		conn.Close()
-		return
-	}
-	s.conns.Add(1)
-	gone := make(chan struct{})
-	go func() {
-		defer s.conns.Done()
-		c.writeLoop(gone)
-		conn.Close() // unblocks the read loop
-	}()
-	// The HTTP handler goroutine is the read loop, so a viewer costs two
-	// goroutines in all.
-	c.readLoop()
-	close(gone)
-	s.hub.unsubscribe(id, c)
+	s.hub.attach(id, conn, &s.conns)
 }
 
-// WaitConns waits until every websocket writer has finished (after Hub.Close).
+// WaitConns waits until every websocket connection has ended and the hub's
+// writers have sent their close frames (after Hub.Close).
 func (s *Server) WaitConns(ctx context.Context) {
+	s.hub.Wait(ctx)
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	select {

@@ -1,0 +1,280 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// hubServer serves websocket viewers of any board straight from a hub, the
+// way handleWS does.
+type hubServer struct {
+	hub   *Hub
+	srv   *httptest.Server
+	conns sync.WaitGroup
+}
+
+func newHubServer(t *testing.T, hub *Hub) *hubServer {
+	t.Helper()
+	hs := &hubServer{hub: hub}
+	up := websocket.Upgrader{ReadBufferSize: 512, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{}, EnableCompression: true}
+	hs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		hub.attach(strings.TrimPrefix(r.URL.Path, "/"), conn, &hs.conns)
+	}))
+	t.Cleanup(func() {
+		hub.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hub.Wait(ctx)
+		hs.srv.Close()
+		hs.conns.Wait()
+	})
+	return hs
+}
+
+func (hs *hubServer) dial(t *testing.T, boardID string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(hs.srv.URL, "http")+"/"+boardID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func publish(t *testing.T, h *Hub, boardID, key string, seq uint64, payload string) {
+	t.Helper()
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Publish(boardID, key, seq, pm, len(payload))
+}
+
+// readN reads n text messages, failing after a generous deadline.
+func readN(t *testing.T, c *websocket.Conn, n int) []string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var out []string
+	for range n {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d of %d messages: %v", len(out), n, err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNewViewerGetsWholeBoardMetaFirst(t *testing.T) {
+	h := NewHub()
+	hs := newHubServer(t, h)
+	publish(t, h, "b", "tile-a", 1, "a1")
+	publish(t, h, "b", "tile-b", 2, "b1")
+	publish(t, h, "b", metaKey, 3, "meta")
+	publish(t, h, "b", "tile-a", 4, "a2")
+	publish(t, h, "other", "tile-x", 5, "x")
+	c := hs.dial(t, "b")
+	got := readN(t, c, 3)
+	want := []string{"meta", "a2", "b1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("first messages %q, want %q", got, want)
+	}
+	// Then live updates, to every viewer.
+	c2 := hs.dial(t, "b")
+	readN(t, c2, 3)
+	publish(t, h, "b", "tile-b", 6, "b2")
+	for _, c := range []*websocket.Conn{c, c2} {
+		if got := readN(t, c, 1); got[0] != "b2" {
+			t.Fatalf("update %q, want b2", got[0])
+		}
+	}
+	if h.Viewers() != 2 {
+		t.Fatalf("Viewers() = %d, want 2", h.Viewers())
+	}
+}
+
+func TestOlderMessageNeverReplacesNewer(t *testing.T) {
+	h := NewHub()
+	hs := newHubServer(t, h)
+	publish(t, h, "b", "tile-a", 5, "new")
+	publish(t, h, "b", "tile-a", 3, "old")
+	c := hs.dial(t, "b")
+	if got := readN(t, c, 1); got[0] != "new" {
+		t.Fatalf("got %q, want new", got[0])
+	}
+}
+
+// A client that cannot be written to keeps only the newest message per tile,
+// in first-offered order, and asks to be queued once.
+func TestConflationPerTile(t *testing.T) {
+	c := newClient(nil, NewHub())
+	e := func(seq uint64) entry { return entry{seq: seq, n: int(seq)} }
+	if !c.offer("a", e(1)) {
+		t.Fatal("first offer must queue the client")
+	}
+	for i, k := range []string{"b", "a", "c", "b", "a"} {
+		if c.offer(k, e(uint64(i+2))) {
+			t.Fatalf("offer %d queued the client again", i)
+		}
+	}
+	if c.offer("c", e(1)) {
+		t.Fatal("older offer accepted")
+	}
+	var got []int
+	for _, x := range c.take(nil) {
+		got = append(got, x.n)
+	}
+	if fmt.Sprint(got) != "[6 5 4]" { // a (seq 6), b (seq 5), c (seq 4)
+		t.Fatalf("pending %v, want [6 5 4]", got)
+	}
+	if len(c.take(nil)) != 0 {
+		t.Fatal("take left messages behind")
+	}
+}
+
+// A screen that stops reading must not delay the others: its writer blocks
+// on a full socket while the other workers keep delivering. (With one writer
+// worker this test fails: the good viewer would wait for the stuck one's
+// write deadline, far beyond its own read deadline.)
+func TestStuckViewerDoesNotDelayOthers(t *testing.T) {
+	h := NewHub()
+	h.WriteWait = 5 * time.Minute
+	hs := newHubServer(t, h)
+	hs.dial(t, "b") // stuck: never reads
+	good := hs.dial(t, "b")
+	waitFor(t, "two viewers", func() bool { return h.Viewers() == 2 })
+	// 64 tiles of 256 KiB: more than loopback socket buffers hold, so the
+	// stuck viewer's writes block; the good viewer must get all of them.
+	big := strings.Repeat("x", 256<<10)
+	const tiles = 64
+	var mu sync.Mutex
+	received := 0
+	done := make(chan error, 1)
+	go func() {
+		good.SetReadDeadline(time.Now().Add(time.Minute))
+		for range tiles {
+			if _, _, err := good.ReadMessage(); err != nil {
+				done <- err
+				return
+			}
+			mu.Lock()
+			received++
+			mu.Unlock()
+		}
+		done <- nil
+	}()
+	for i := range tiles {
+		publish(t, h, "b", fmt.Sprintf("tile-%d", i), uint64(i+1), big)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("good viewer after %d messages: %v", received, err)
+	}
+	// The stuck viewer is still connected (not yet timed out): the good one
+	// was served while a worker was blocked on it, not after.
+	if h.Viewers() != 2 {
+		t.Fatalf("Viewers() = %d after the good viewer was served, want 2 (stuck one still blocked)", h.Viewers())
+	}
+}
+
+func TestCloseSendsGoingAway(t *testing.T) {
+	h := NewHub()
+	hs := newHubServer(t, h)
+	publish(t, h, "b", "tile-a", 1, "a")
+	var cs []*websocket.Conn
+	for range 3 {
+		c := hs.dial(t, "b")
+		readN(t, c, 1)
+		cs = append(cs, c)
+	}
+	h.Close()
+	for i, c := range cs {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _, err := c.ReadMessage()
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+			t.Fatalf("viewer %d: got %v, want close 1001", i, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h.Wait(ctx)
+	if ctx.Err() != nil {
+		t.Fatal("writers did not stop after Close")
+	}
+	waitFor(t, "viewers to go", func() bool { return h.Viewers() == 0 })
+	// A viewer arriving after Close is told to go away at once.
+	c := hs.dial(t, "b")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err := c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("late viewer: got %v, want close 1001", err)
+	}
+}
+
+func TestViewersArePinged(t *testing.T) {
+	h := NewHub()
+	h.PingEvery = 50 * time.Millisecond
+	hs := newHubServer(t, h)
+	c := hs.dial(t, "b")
+	pinged := make(chan struct{}, 1)
+	c.SetPingHandler(func(data string) error {
+		select {
+		case pinged <- struct{}{}:
+		default:
+		}
+		return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	go func() {
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-pinged:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no ping")
+	}
+}
+
+// A viewer that goes away is unsubscribed and its messages stop.
+func TestGoneViewerIsUnsubscribed(t *testing.T) {
+	h := NewHub()
+	hs := newHubServer(t, h)
+	c := hs.dial(t, "b")
+	waitFor(t, "viewer", func() bool { return h.Viewers() == 1 })
+	c.Close()
+	waitFor(t, "viewer gone", func() bool { return h.Viewers() == 0 })
+	publish(t, h, "b", "tile-a", 1, "a") // nobody to write to: must not block
+	c2 := hs.dial(t, "b")
+	if got := readN(t, c2, 1); got[0] != "a" {
+		t.Fatalf("got %q, want a", got[0])
+	}
+}
