@@ -64,22 +64,22 @@ type Result struct {
 	PayloadPerMessage float64 `json:"payload_bytes_per_message"`
 	WirePerMessage    float64 `json:"wire_bytes_per_message"` // TCP payload read, frames and pings included
 
-	ServerRSSBefore      int64   `json:"server_rss_before"`
-	ServerRSSConnected   int64   `json:"server_rss_connected"`
-	ServerRSSEnd         int64   `json:"server_rss_end"`
-	ServerRSSPerViewer   float64 `json:"server_rss_per_viewer"`
+	ServerRSSBefore    int64   `json:"server_rss_before"`
+	ServerRSSConnected int64   `json:"server_rss_connected"`
+	ServerRSSEnd       int64   `json:"server_rss_end"`
+	ServerRSSPerViewer float64 `json:"server_rss_per_viewer"`
 	// From the server's /metrics, before connecting and after: where the
 	// RSS per viewer goes (goroutine stacks vs heap).
 	ServerGoroutinesPerViewer float64 `json:"server_goroutines_per_viewer"`
 	ServerStackPerViewer      float64 `json:"server_stack_bytes_per_viewer"`
 	ServerHeapPerViewer       float64 `json:"server_heap_inuse_bytes_per_viewer"`
 	ServerCPUSecs             float64 `json:"server_cpu_seconds"`
-	ServerCPUPerDelivery float64 `json:"server_cpu_us_per_viewer_update"`
-	LoadgenCPUSecs       float64 `json:"loadgen_cpu_seconds"`
-	LoadgenCPUPercent    float64 `json:"loadgen_cpu_percent"` // of one core, over the window
-	ServerCPUPercent     float64 `json:"server_cpu_percent"`
-	BackendCalls         int64   `json:"backend_calls"`
-	BackendCallsPerMin   float64 `json:"backend_calls_per_minute"`
+	ServerCPUPerDelivery      float64 `json:"server_cpu_us_per_viewer_update"`
+	LoadgenCPUSecs            float64 `json:"loadgen_cpu_seconds"`
+	LoadgenCPUPercent         float64 `json:"loadgen_cpu_percent"` // of one core, over the window
+	ServerCPUPercent          float64 `json:"server_cpu_percent"`
+	BackendCalls              int64   `json:"backend_calls"`
+	BackendCallsPerMin        float64 `json:"backend_calls_per_minute"`
 }
 
 // wireBytes counts every byte read from every connection.
