@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -59,6 +61,8 @@ type Result struct {
 	MaxMs           float64 `json:"max_ms"`
 	LastViewerP50ms float64 `json:"last_viewer_p50_ms"` // per update: when the last viewer had it
 	LastViewerMaxMs float64 `json:"last_viewer_max_ms"`
+	// Per update in publish order: ms until the last viewer had it.
+	LastViewerMs []float64 `json:"last_viewer_ms_per_update"`
 
 	Messages          int     `json:"messages"` // every message in the window, all viewers
 	PayloadPerMessage float64 `json:"payload_bytes_per_message"`
@@ -250,10 +254,18 @@ func dial(args []string) error {
 	return enc.Encode(res)
 }
 
-// read records every message until the connection ends.
+// read records every message until the connection ends. It reuses one
+// buffer per viewer: the load generator shares the two cores with the server,
+// so its cost per message is kept small.
 func (v *viewer) read(stopping *atomic.Bool, tileID []byte) {
+	var buf bytes.Buffer
+	idAttr := append(append([]byte(`id="`), tileID...), '"')
 	for {
-		_, data, err := v.conn.ReadMessage()
+		_, r, err := v.conn.NextReader()
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		now := time.Now().UnixNano()
 		if err != nil {
 			if !stopping.Load() {
@@ -261,12 +273,13 @@ func (v *viewer) read(stopping *atomic.Bool, tileID []byte) {
 			}
 			return
 		}
+		data := buf.Bytes()
 		s := sample{recv: now, size: int32(len(data))}
 		s.upd = attrInt(data, `data-updated="`)
 		if len(tileID) == 0 {
 			s.tile = s.upd > 0
 		} else {
-			s.tile = bytes.Contains(data, append(append([]byte(`id="`), tileID...), '"'))
+			s.tile = bytes.Contains(data, idAttr)
 		}
 		v.samples = append(v.samples, s)
 	}
@@ -335,9 +348,11 @@ func aggregate(res *Result, viewers []*viewer, t0, t1 time.Time) {
 	res.Updates = len(updates)
 	res.Deliveries = len(lat)
 	var lasts []int64
-	for _, u := range updates {
+	for _, at := range slices.Sorted(maps.Keys(updates)) {
+		u := updates[at]
 		res.Missing += max(alive-u.n, 0)
 		lasts = append(lasts, u.last)
+		res.LastViewerMs = append(res.LastViewerMs, math.Round(float64(u.last)/1e5)/10)
 	}
 	slices.Sort(lat)
 	slices.Sort(lasts)

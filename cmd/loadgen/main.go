@@ -4,6 +4,8 @@
 //	loadgen serve -board bench|demo -addr-file F      the server under test
 //	loadgen dial  -url ws://127.0.0.1:P/boards/bench/ws -n 10000 -server-pid PID
 //	loadgen bytes -url http://127.0.0.1:P/boards/demo  first-load bytes
+//	loadgen floor -n 5000                             CPU of a bare loopback write
+//	loadgen report -dir RESULTS                       BENCHMARKS.md figures (markdown)
 //
 // serve runs the real app (poller, hub, websocket server) on the benchmark
 // board, whose one tile is polled every second from a counting clock source
@@ -38,6 +40,12 @@ func main() {
 		err = dial(os.Args[2:])
 	case "bytes":
 		err = firstLoad(os.Args[2:])
+	case "floor":
+		err = floor(os.Args[2:])
+	case "floor-reader":
+		err = floorReader(os.Args[2:])
+	case "report":
+		err = report(os.Args[2:])
 	default:
 		usage()
 	}
@@ -48,6 +56,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen serve|dial|bytes [flags] (loadgen CMD -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen serve|dial|bytes|floor|report [flags] (loadgen CMD -h for flags)")
 	os.Exit(2)
 }
