@@ -10,7 +10,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
+	"sync"
+	"time"
 
 	"github.com/wallboard/wallboard/board"
 )
@@ -21,7 +22,9 @@ import (
 // attribute (unix ms), which the server sets when it applies the poll, just
 // before it renders the fragment and hands it to the hub.
 type ClockSource struct {
-	fetches atomic.Int64
+	mu      sync.Mutex
+	fetches int64
+	last    time.Time
 }
 
 // Fetch counts the call and returns the call's ordinal as the value.
@@ -29,12 +32,21 @@ func (c *ClockSource) Fetch(ctx context.Context, q board.Query) (board.Result, e
 	if err := ctx.Err(); err != nil {
 		return board.Result{}, err
 	}
-	n := c.fetches.Add(1)
+	c.mu.Lock()
+	c.fetches++
+	n := c.fetches
+	c.last = time.Now()
+	c.mu.Unlock()
 	return board.Result{Value: board.F(float64(n))}, nil
 }
 
-// Fetches is how many times Fetch was called.
-func (c *ClockSource) Fetches() int64 { return c.fetches.Load() }
+// Fetches is how many times Fetch was called, and when it last was. Rates
+// taken between two last-call times have no window-edge error.
+func (c *ClockSource) Fetches() (int64, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fetches, c.last
+}
 
 // BoardID and TileID name the benchmark board and its one changing tile.
 const (

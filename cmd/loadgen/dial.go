@@ -82,8 +82,14 @@ type Result struct {
 	LoadgenCPUSecs            float64 `json:"loadgen_cpu_seconds"`
 	LoadgenCPUPercent         float64 `json:"loadgen_cpu_percent"` // of one core, over the window
 	ServerCPUPercent          float64 `json:"server_cpu_percent"`
-	BackendCalls              int64   `json:"backend_calls"`
-	BackendCallsPerMin        float64 `json:"backend_calls_per_minute"`
+	// Whole machine during the window (percent of one core; 200 = both busy),
+	// and what neither the server nor the load generator used: other
+	// processes sharing the cores.
+	MachineCPUPercent float64 `json:"machine_cpu_percent"`
+	OthersCPUPercent  float64 `json:"others_cpu_percent"`
+
+	BackendCalls       int64   `json:"backend_calls"`
+	BackendCallsPerMin float64 `json:"backend_calls_per_minute"`
 }
 
 // wireBytes counts every byte read from every connection.
@@ -205,7 +211,8 @@ func dial(args []string) error {
 	}
 	own0 := selfCPU()
 	wire0 := wireBytes.Load()
-	f0, fErr := fetches(base)
+	f0, l0, fErr := fetches(base)
+	mb0, mt0 := machineCPU()
 
 	time.Sleep(*window)
 
@@ -216,7 +223,8 @@ func dial(args []string) error {
 	}
 	own1 := selfCPU()
 	wire1 := wireBytes.Load()
-	f1, fErr1 := fetches(base)
+	f1, l1, fErr1 := fetches(base)
+	mb1, mt1 := machineCPU()
 	if res.ServerRSSEnd, err = procRSS(*pid); err != nil {
 		return err
 	}
@@ -235,9 +243,16 @@ func dial(args []string) error {
 	res.ServerCPUPercent = 100 * res.ServerCPUSecs / secs
 	res.LoadgenCPUSecs = (own1 - own0).Seconds()
 	res.LoadgenCPUPercent = 100 * res.LoadgenCPUSecs / secs
-	if fErr == nil && fErr1 == nil {
+	if fErr == nil && fErr1 == nil && l1 > l0 {
+		// Between the last calls before and after the window: no edge error.
 		res.BackendCalls = f1 - f0
-		res.BackendCallsPerMin = float64(f1-f0) / secs * 60
+		res.BackendCallsPerMin = float64(f1-f0) / (float64(l1-l0) / 1e9) * 60
+	}
+	if mt1 > mt0 {
+		// Percent of one core, like the other CPU figures; ticks are 10 ms.
+		cores := float64(mt1-mt0) / 100 / secs
+		res.MachineCPUPercent = 100 * cores * float64(mb1-mb0) / float64(mt1-mt0)
+		res.OthersCPUPercent = max(0, res.MachineCPUPercent-res.ServerCPUPercent-res.LoadgenCPUPercent)
 	}
 	if res.Connected > 0 {
 		res.ServerRSSPerViewer = float64(res.ServerRSSConnected-res.ServerRSSBefore) / float64(res.Connected)
@@ -425,22 +440,45 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// fetches reads the clock source's call count from the benchmark server.
-func fetches(base string) (int64, error) {
+// fetches reads the clock source's call count and the time of its last
+// call (unix ns) from the benchmark server.
+func fetches(base string) (int64, int64, error) {
 	c := http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(base + "/bench/fetches")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("fetches: %s", resp.Status)
+		return 0, 0, fmt.Errorf("fetches: %s", resp.Status)
 	}
-	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	var n, last int64
+	if _, err := fmt.Sscan(string(b), &n, &last); err != nil {
+		return 0, 0, fmt.Errorf("fetches: %q: %w", b, err)
+	}
+	return n, last, nil
+}
+
+// machineCPU is the busy and total time of all CPUs from /proc/stat, in ticks.
+func machineCPU() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	for i, x := range f[1:] {
+		v, _ := strconv.ParseInt(x, 10, 64)
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total
 }
 
 // goMetrics reads the Go runtime gauges from the server's /metrics.

@@ -54,7 +54,8 @@ func serve(args []string) error {
 	mux := a.Server().Mux()
 	// Benchmark-only routes: the clock's fetch count (backend calls) and pprof.
 	mux.HandleFunc("GET /bench/fetches", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, clock.Fetches())
+		n, last := clock.Fetches()
+		fmt.Fprintln(w, n, last.UnixNano())
 	})
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
