@@ -138,7 +138,10 @@ func (r *reporter) run() {
 	none := func(fig, budget, why string) { row(fig, budget, why, "not measured") }
 	if x := fan["10000"]; x != nil && x.Deliveries > 0 {
 		row("10,000 viewers, p99 publish-to-receipt", "≤ 100 ms", fmt.Sprintf("%.0f ms (p50 %.0f, max %.0f)", x.P99ms, x.P50ms, x.MaxMs), verdict(x.P99ms <= 100))
-		row("server memory per connected viewer", "≤ 10 KB", fmt.Sprintf("%.1f KB RSS (%.0f B)", x.ServerRSSPerViewer/1000, x.ServerRSSPerViewer), verdict(x.ServerRSSPerViewer <= 10000))
+		// The larger of just after connecting and at the end of the window
+		// (the heap grows a little between GC cycles).
+		rss := max(x.ServerRSSPerViewer, rssEnd(x))
+		row("server memory per connected viewer", "≤ 10 KB", fmt.Sprintf("%.2f KB RSS (%.0f B; %.2f KB just after connecting, %.2f KB at the end of the window)", rss/1000, rss, x.ServerRSSPerViewer/1000, rssEnd(x)/1000), verdict(rss <= 10000))
 		extra := ""
 		if haveFloor {
 			extra = fmt.Sprintf("; a bare loopback write costs %.1f µs here", fl.CPUPerWrite)
@@ -191,16 +194,16 @@ func (r *reporter) run() {
 
 	r.p("### Fan-out: one board, one tile updated every second\n")
 	r.p("Publish-to-receipt: from the tile's `data-updated` (unix ms, set when the server applies the poll, before rendering) to the load generator's read. Missing: (update, viewer) pairs never received. CPU: utime+stime of /proc/PID/stat over the window, in percent of one core (the machine has two); other processes' CPU is the machine's busy time (/proc/stat) minus server and load generator: the helpers and builds that shared the cores during the run.\n")
-	r.p("| viewers | deflate | connect | updates | p50 | p99 | max | last viewer has it (median / max) | missing | dropped | RSS / viewer | stack / viewer | heap / viewer | goroutines / viewer | server CPU / viewer / update | server CPU | load generator CPU | other processes' CPU | backend calls / min |")
+	r.p("| viewers | deflate | connect | updates | p50 | p99 | max | last viewer has it (median / max) | missing | dropped | RSS / viewer (connected / end) | stack / viewer | heap / viewer | goroutines / viewer | server CPU / viewer / update | server CPU | load generator CPU | other processes' CPU | backend calls / min |")
 	r.p("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, k := range []string{"1", "1000", "5000", "10000", "10000-deflate"} {
 		x := fan[k]
 		if x == nil {
 			continue
 		}
-		r.p("| %d | %v | %.1f s | %d | %.1f ms | %.1f ms | %.1f ms | %.1f / %.1f ms | %d | %d | %.1f KB | %.1f KB | %.1f KB | %.2f | %.1f µs | %.0f %% | %.0f %% | %.0f %% | %.1f |",
+		r.p("| %d | %v | %.1f s | %d | %.1f ms | %.1f ms | %.1f ms | %.1f / %.1f ms | %d | %d | %.1f / %.1f KB | %.1f KB | %.1f KB | %.2f | %.1f µs | %.0f %% | %.0f %% | %.0f %% | %.1f |",
 			x.Connected, yesNo(x.Compression), x.ConnectSecs, x.Updates, x.P50ms, x.P99ms, x.MaxMs, x.LastViewerP50ms, x.LastViewerMaxMs,
-			x.Missing, x.Dropped, x.ServerRSSPerViewer/1000, x.ServerStackPerViewer/1000, x.ServerHeapPerViewer/1000, x.ServerGoroutinesPerViewer,
+			x.Missing, x.Dropped, x.ServerRSSPerViewer/1000, rssEnd(x)/1000, x.ServerStackPerViewer/1000, x.ServerHeapPerViewer/1000, x.ServerGoroutinesPerViewer,
 			x.ServerCPUPerDelivery, x.ServerCPUPercent, x.LoadgenCPUPercent, x.OthersCPUPercent, x.BackendCallsPerMin)
 	}
 	for k, x := range fan {
@@ -246,6 +249,14 @@ func (r *reporter) run() {
 		r.p("%s", b[n].line)
 	}
 	r.p("```")
+}
+
+// rssEnd is the server's RSS per viewer at the end of the window.
+func rssEnd(x *Result) float64 {
+	if x.Connected == 0 {
+		return 0
+	}
+	return float64(x.ServerRSSEnd-x.ServerRSSBefore) / float64(x.Connected)
 }
 
 func yesNo(b bool) string {
