@@ -345,11 +345,8 @@ func (h *Hub) attach(boardID string, conn *websocket.Conn, wg *sync.WaitGroup) {
 		conn.Close()
 		return
 	}
-	wg.Go(func() {
-		c.readLoop()
-		h.unsubscribe(boardID, c)
-		c.kill()
-	})
+	wg.Add(1)
+	go c.run(boardID, wg)
 }
 
 const metaKey = "meta"
