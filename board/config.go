@@ -261,7 +261,11 @@ func LoadFile(path string, check CheckQueryFunc) (*Config, error) {
 func Parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 	var cfg Config
 	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
-		return nil, &ConfigError{Problems: []Problem{yamlProblem(name, err)}}
+		p := yamlProblem(name, err)
+		if p.Line == 0 && strings.Contains(p.Msg, "secrets are never written") {
+			p.Line = inlineSecretLine(data)
+		}
+		return nil, &ConfigError{Problems: []Problem{p}}
 	}
 	cfg.File = name
 	file, err := parser.ParseBytes(data, 0)
@@ -289,6 +293,19 @@ func yamlProblem(name string, err error) Problem {
 		return Problem{File: name, Line: line, Msg: msg}
 	}
 	return Problem{File: name, Msg: err.Error()}
+}
+
+var inlineSecret = regexp.MustCompile(`^\s*(-\s+)?(token|password|secret):\s*[^\s{#]`)
+
+// inlineSecretLine finds the first secret written as a plain value (custom
+// unmarshalers' errors carry no position in go-yaml).
+func inlineSecretLine(data []byte) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		if inlineSecret.MatchString(l) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 func lineOf(file *ast.File, path string) int {
@@ -516,4 +533,15 @@ func ParseDuration(s string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is negative", s)
 	}
 	return d, nil
+}
+
+// UnmarshalYAML refuses a secret written inline, with a message that says
+// where secrets go instead.
+func (s *Secret) UnmarshalYAML(unmarshal func(any) error) error {
+	var str string
+	if err := unmarshal(&str); err == nil {
+		return errors.New("secrets are never written in the config: use {env: VARIABLE} or {file: /path}")
+	}
+	type plain Secret
+	return unmarshal((*plain)(s))
 }
