@@ -189,3 +189,46 @@ func TestBrowserSurvivesServerRestart(t *testing.T) {
 	evalTrue(t, ctx, "reconnected with the current value, same page", `document.querySelector('#tile-ops-a .value').textContent === '222' &&
 		document.getElementById('wb-conn').hidden && window.__sameDoc === 1`)
 }
+
+// TestBrowserReloadsOnceOnNewBuild: after an upgrade the page reloads itself
+// once to get the new build's page and assets, then stays.
+func TestBrowserReloadsOnceOnNewBuild(t *testing.T) {
+	ctx := chrome(t, 1280, 720)
+	data := t.TempDir()
+	src := &fakeSource{}
+	src.set(1, nil)
+	r := start(t, fakeConfig, data, map[string]poller.Source{"fake": src})
+	addr := r.Addr()
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/boards/ops"), chromedp.WaitReady(chromedp.CSS("#wb-grid"))); err != nil {
+		t.Fatal(err)
+	}
+	evalTrue(t, ctx, "old build", `(window.__oldDoc = 1) === 1 && document.querySelector('meta[name="wb-build"]').content === 'test-build'`)
+	r.stop()
+
+	cfgPath := filepath.Join(t.TempDir(), "board.yaml")
+	os.WriteFile(cfgPath, []byte(fakeConfig), 0o600)
+	actx, cancel := context.WithCancel(context.Background())
+	var a2 *App
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		a2, err = New(actx, Options{ConfigPath: cfgPath, Addr: addr, DataDir: data, Sources: map[string]poller.Source{"fake": src},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Build: "test-build-2", Heartbeat: time.Second})
+		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a2.Run(actx) }()
+	defer func() { cancel(); <-done }()
+
+	evalTrue(t, ctx, "reloaded into the new build", `window.__oldDoc === undefined &&
+		document.querySelector('meta[name="wb-build"]').content === 'test-build-2'`)
+	// And it stays: mark the new document, wait for two heartbeats, check the mark.
+	evalTrue(t, ctx, "mark", `(window.__newDoc = 1) === 1`)
+	time.Sleep(2500 * time.Millisecond)
+	evalTrue(t, ctx, "no second reload", `window.__newDoc === 1`)
+}
