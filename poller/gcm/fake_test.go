@@ -3,6 +3,7 @@ package gcm
 import (
 	"context"
 	"net"
+	"sort"
 	"sync"
 	"testing"
 
@@ -61,6 +62,7 @@ func (f *fake) ListAlertPolicies(_ context.Context, req *monitoringpb.ListAlertP
 	for _, p := range f.policies {
 		all = append(all, p)
 	}
+	sort.Slice(all, func(i, j int) bool { return all[i].GetName() < all[j].GetName() })
 	// Two pages when there is more than one policy: pagination is exercised.
 	if req.GetPageToken() == "" && len(all) > 1 {
 		return &monitoringpb.ListAlertPoliciesResponse{AlertPolicies: all[:1], NextPageToken: "p2"}, nil

@@ -387,6 +387,15 @@ func (e *RetryError) RetryAfter() time.Duration { return e.After }
 
 // apiError wraps a client error, turning quota errors into RetryErrors.
 func (s *Source) apiError(what string, err error) error {
+	// REST first: googleapi errors also carry a gRPC status.
+	var ge *googleapi.Error
+	if errors.As(err, &ge) && ge.Code == http.StatusTooManyRequests {
+		after := DefaultQuotaBackoff
+		if secs, perr := strconv.Atoi(ge.Header.Get("Retry-After")); perr == nil && secs > 0 {
+			after = time.Duration(secs) * time.Second
+		}
+		return &RetryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (HTTP 429), retrying in %s: %w", what, after, err)}
+	}
 	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted {
 		after := DefaultQuotaBackoff
 		for _, d := range st.Details() {
@@ -395,14 +404,6 @@ func (s *Source) apiError(what string, err error) error {
 			}
 		}
 		return &RetryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (RESOURCE_EXHAUSTED), retrying in %s: %w", what, after, err)}
-	}
-	var ge *googleapi.Error
-	if errors.As(err, &ge) && ge.Code == http.StatusTooManyRequests {
-		after := DefaultQuotaBackoff
-		if secs, perr := strconv.Atoi(ge.Header.Get("Retry-After")); perr == nil && secs > 0 {
-			after = time.Duration(secs) * time.Second
-		}
-		return &RetryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (HTTP 429), retrying in %s: %w", what, after, err)}
 	}
 	return fmt.Errorf("gcm: %s: %w", what, err)
 }
