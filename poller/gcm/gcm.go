@@ -270,7 +270,7 @@ func (s *Source) metrics(ctx context.Context, cl *clients, sp *spec, rng time.Du
 	if rng > 0 {
 		lookback = rng
 		if period == 0 {
-			period = max(DefaultAlignmentPeriod, (rng/seriesPoints).Truncate(time.Minute))
+			period = max(DefaultAlignmentPeriod, (rng / seriesPoints).Truncate(time.Minute))
 		}
 	}
 	if period == 0 {
