@@ -134,7 +134,9 @@ func (s *Source) clients(ctx context.Context) (*clients, error) {
 	if s.cl != nil {
 		return s.cl, nil
 	}
-	cl, err := s.dial(ctx)
+	// Not the poll's context: the clients outlive it, and the auth
+	// library keeps the dial context for refreshing tokens.
+	cl, err := s.dial(context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -544,6 +546,30 @@ func TestPresetsAreComplete(t *testing.T) {
 		}
 		if err := CheckQuery(board.TileConfig{}, query(params)); err != nil {
 			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+}
+
+func TestCredentialsFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ body, want string }{
+		"missing.json": {"", "no such file"},
+		"garbage.json": {"{not json", "not a JSON credentials file"},
+		"odd.json":     {`{"type":"api_key"}`, `type "api_key" not supported`},
+	} {
+		path := filepath.Join(dir, name)
+		if c.body != "" {
+			if err := os.WriteFile(path, []byte(c.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := New(board.SourceConfig{ID: "gcp", Kind: "gcm", Project: "p", CredentialsFile: path}, nil)
+		if err != nil {
+			t.Fatal(err) // clients are built on the first poll, not here
+		}
+		_, err = s.Fetch(context.Background(), query(map[string]any{"filter": `metric.type = "x"`}))
+		if err == nil || !strings.Contains(err.Error(), "credentials_file") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, c.want)
 		}
 	}
 }
