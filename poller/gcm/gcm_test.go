@@ -273,6 +273,22 @@ func TestRatioFromOneCall(t *testing.T) {
 	}
 }
 
+func TestHandWrittenLBRatioIsOneCall(t *testing.T) {
+	f, s := setup(t)
+	class := func(c string, v float64) *monitoringpb.TimeSeries {
+		return series1(map[string]string{"response_code_class": c}, nil, pt(at(9), dbl(v)))
+	}
+	f.setSeries(respond(class("200", 97), class("500", 3)))
+	den := `metric.type = "loadbalancing.googleapis.com/https/request_count" AND resource.type = "https_lb_rule"`
+	res, err := s.Fetch(context.Background(), query(map[string]any{"numerator": den + " AND metric.labels.response_code_class=500", "denominator": den}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Value == nil || math.Abs(*res.Value-0.03) > 1e-12 || f.calls() != 1 {
+		t.Fatalf("ratio %v after %d calls, want 0.03 after 1", res.Value, f.calls())
+	}
+}
+
 func TestRatioFromTwoCalls(t *testing.T) {
 	f, s := setup(t)
 	f.setSeries(func(_ context.Context, _ int, req *monitoringpb.ListTimeSeriesRequest) (*monitoringpb.ListTimeSeriesResponse, error) {

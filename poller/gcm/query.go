@@ -74,8 +74,9 @@ var (
 	// (the API also accepts the plural "labels"), or metadata labels.
 	groupField = regexp.MustCompile(`^(metric|resource|metadata\.system|metadata\.user)\.labels?\.[A-Za-z0-9_./-]+$`)
 	// labelRestriction is the extra clause a one-call ratio's numerator may add
-	// to its denominator: LABEL = "v" or LABEL = one_of("a", "b").
-	labelRestriction = regexp.MustCompile(`^\s*((?:metric|resource)\.labels?\.[A-Za-z0-9_]+)\s*=\s*(?:"([^"\\]*)"|one_of\(\s*((?:"[^"\\]*"\s*,?\s*)+)\))\s*$`)
+	// to its denominator: LABEL = "v", LABEL = one_of("a", "b"), or
+	// LABEL = 500 for INT64 labels (the load balancer's response_code_class).
+	labelRestriction = regexp.MustCompile(`^\s*((?:metric|resource)\.labels?\.[A-Za-z0-9_]+)\s*=\s*(?:"([^"\\]*)"|one_of\(\s*((?:"[^"\\]*"\s*,?\s*)+)\)|(-?[0-9]+))\s*$`)
 	quoted           = regexp.MustCompile(`"([^"\\]*)"`)
 )
 
@@ -197,6 +198,8 @@ func splitRatio(s *spec) {
 		for _, v := range quoted.FindAllStringSubmatch(m[3], -1) {
 			values = append(values, v[1])
 		}
+	} else if m[4] != "" {
+		values = []string{m[4]}
 	} else {
 		values = []string{m[2]}
 	}
