@@ -58,7 +58,6 @@ type Source struct {
 	id      string
 	project string // "projects/PROJECT"
 	cfg     board.SourceConfig
-	log     *slog.Logger
 	limiter *rate.Limiter
 	rpm     int
 	now     func() time.Time
@@ -76,12 +75,14 @@ type clients struct {
 	alerts *monrest.Service // nil when Insecure without alerts_endpoint
 }
 
-// New makes a source from its config. With Endpoint and Insecure set it
+// New makes a source from its config. The logger is unused on purpose: the
+// source reports through its errors and the app logs transitions; it is
+// taken so the constructor matches the other sources. With Endpoint and Insecure set it
 // connects to a plaintext endpoint without credentials and builds the
 // clients at once (no network is touched until a poll); otherwise clients
 // are built on the first poll, so missing credentials show on the tiles
 // instead of stopping the whole board.
-func New(cfg board.SourceConfig, log *slog.Logger) (*Source, error) {
+func New(cfg board.SourceConfig, _ *slog.Logger) (*Source, error) {
 	if cfg.Project == "" {
 		return nil, fmt.Errorf("gcm: source %s: project is required (the scoping project of the metrics scope)", cfg.ID)
 	}
@@ -95,11 +96,8 @@ func New(cfg board.SourceConfig, log *slog.Logger) (*Source, error) {
 	if rpm == 0 {
 		rpm = DefaultRequestsPerMinute
 	}
-	if log == nil {
-		log = slog.Default()
-	}
 	s := &Source{
-		id: cfg.ID, project: "projects/" + cfg.Project, cfg: cfg, log: log, rpm: rpm, now: time.Now,
+		id: cfg.ID, project: "projects/" + cfg.Project, cfg: cfg, rpm: rpm, now: time.Now,
 		// Bursts of a tenth of the minute's budget let a board's first
 		// polls (spread over a second) through; the rate holds after.
 		limiter: rate.NewLimiter(rate.Limit(float64(rpm)/60), max(1, rpm/10)),

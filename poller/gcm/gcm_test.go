@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,9 +329,10 @@ func TestUnavailableThenSuccess(t *testing.T) {
 
 func TestResourceExhaustedBacksOffAndRecovers(t *testing.T) {
 	f, s := setup(t)
-	exhausted := true
+	var exhausted atomic.Bool
+	exhausted.Store(true)
 	f.setSeries(func(context.Context, int, *monitoringpb.ListTimeSeriesRequest) (*monitoringpb.ListTimeSeriesResponse, error) {
-		if exhausted {
+		if exhausted.Load() {
 			st, _ := status.New(codes.ResourceExhausted, "Quota exceeded for quota metric 'Time series queries'").
 				WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(42 * time.Second)})
 			return nil, st.Err()
@@ -353,7 +355,7 @@ func TestResourceExhaustedBacksOffAndRecovers(t *testing.T) {
 	}
 	// Without RetryInfo the default back-off applies.
 	f.setSeries(func(context.Context, int, *monitoringpb.ListTimeSeriesRequest) (*monitoringpb.ListTimeSeriesResponse, error) {
-		if exhausted {
+		if exhausted.Load() {
 			return nil, status.Error(codes.ResourceExhausted, "quota")
 		}
 		return &monitoringpb.ListTimeSeriesResponse{TimeSeries: []*monitoringpb.TimeSeries{series1(nil, nil, pt(at(9), dbl(1)))}}, nil
@@ -361,7 +363,7 @@ func TestResourceExhaustedBacksOffAndRecovers(t *testing.T) {
 	if _, err = s.Fetch(context.Background(), q); !errors.As(err, &ra) || ra.RetryAfter() != DefaultQuotaBackoff {
 		t.Fatalf("err = %v, want the default back-off", err)
 	}
-	exhausted = false
+	exhausted.Store(false)
 	res, err := s.Fetch(context.Background(), q)
 	if err != nil || res.Value == nil || *res.Value != 1 {
 		t.Fatalf("after quota recovered: %v %v", res.Value, err)
