@@ -524,6 +524,8 @@ func TestCheckQuery(t *testing.T) {
 		{query(map[string]any{"slo": "projects/p/services/s/serviceLevelObjectives/o"}), "budget: true"},
 		{query(map[string]any{"slo": "projects/p/services/s/serviceLevelObjectives/o", "burn_rate": "1s"}), "at least 1m"},
 		{query(map[string]any{"alerts": "closed"}), "only alerts: open"},
+		{query(map[string]any{"filter": "x", "budget": true}), "belongs to slo"},
+		{query(map[string]any{"filter": "x", "service": "api"}), "add preset:"},
 		{query(map[string]any{"alerts": "open", "filter": "x"}), "take no other keys"},
 	} {
 		err := CheckQuery(board.TileConfig{}, c.q)

@@ -167,6 +167,18 @@ func parse(q board.Query) (*spec, error) {
 	default:
 		return nil, fmt.Errorf("gcm: the query needs filter:, numerator:/denominator:, preset:, slo:, slos: list, alerts: open or policies: undocumented")
 	}
+	for _, k := range []string{"budget", "burn_rate"} {
+		if p.has(k) {
+			return nil, fmt.Errorf("gcm: %s belongs to slo: queries", k)
+		}
+	}
+	if !p.has("preset") {
+		for k := range keyLabel {
+			if p.has(k) {
+				return nil, fmt.Errorf("gcm: %s selects a preset's resource: add preset:, or put it in the filter", k)
+			}
+		}
+	}
 	if err := parseAggregation(p, s); err != nil {
 		return nil, err
 	}
