@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -52,6 +53,7 @@ type App struct {
 	server  *web.Server
 	metrics *web.Metrics
 	sched   *poller.Scheduler
+	sources map[string]poller.Source
 	ln      net.Listener
 	http    *http.Server
 
@@ -123,6 +125,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.store.Close()
 		return nil, err
 	}
+	a.sources = sources
 	jobs, err := poller.Jobs(cfg, sources)
 	if err != nil {
 		a.store.Close()
@@ -223,6 +226,13 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.server.WaitConns(shutCtx)
 	wg.Wait()
+	for id, src := range a.sources {
+		if c, ok := src.(io.Closer); ok {
+			if e := c.Close(); e != nil {
+				a.log.Warn("closing source", "source", id, "error", e)
+			}
+		}
+	}
 	a.flush(context.Background())
 	if e := a.store.Close(); e != nil && err == nil {
 		err = e
