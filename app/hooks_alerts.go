@@ -198,6 +198,33 @@ func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error) fu
 	}
 }
 
+// openAlerts are the open alerts of the given feeds, each once: the same
+// Alertmanager alert polled and delivered by webhook has the same id
+// (its fingerprint), and the first feed's copy is kept.
+func (f *alertsFeature) openAlerts(ctx context.Context, feeds []string) ([]store.StoredAlert, error) {
+	open, err := f.a.Store().OpenAlerts(ctx, feeds)
+	if err != nil {
+		return nil, err
+	}
+	rank := map[string]int{}
+	for i, id := range feeds {
+		rank[id] = i
+	}
+	best := map[string]int{} // alert id -> index in out
+	out := open[:0]
+	for _, a := range open {
+		if i, ok := best[a.ID]; ok {
+			if rank[a.Source] < rank[out[i].Source] {
+				out[i] = a
+			}
+			continue
+		}
+		best[a.ID] = len(out)
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 // warnings says which of a tile's feeds cannot be trusted to be complete.
 func (f *alertsFeature) warnings(t board.TileConfig, storeErr error) []string {
 	var w []string
@@ -221,7 +248,7 @@ func webhookKey(receiver string) string {
 
 func (f *alertsFeature) alertsResult(ctx context.Context, t board.TileConfig, r board.Result, storeErr error) board.Result {
 	out := board.Result{At: r.At, Warnings: append(slices.Clone(r.Warnings), f.warnings(t, storeErr)...)}
-	open, err := f.a.Store().OpenAlerts(ctx, f.feeds(t))
+	open, err := f.openAlerts(ctx, f.feeds(t))
 	if err != nil {
 		f.a.Logger().Error("reading open alerts", "error", err)
 		out.Warnings = append(out.Warnings, "alerts: store unreadable")
@@ -255,7 +282,7 @@ func (f *alertsFeature) hygieneResult(ctx context.Context, t board.TileConfig, r
 			out.Rows = append(out.Rows, row)
 		}
 	}
-	open, err := f.a.Store().OpenAlerts(ctx, ids)
+	open, err := f.openAlerts(ctx, ids)
 	if err != nil {
 		out.Warnings = append(out.Warnings, "alerts: store unreadable")
 		return out
@@ -332,7 +359,7 @@ func (f *alertsFeature) publishLayers(ctx context.Context) {
 		if len(ids) == 0 {
 			continue
 		}
-		open, err := f.a.Store().OpenAlerts(ctx, ids)
+		open, err := f.openAlerts(ctx, ids)
 		if err != nil {
 			f.a.Logger().Error("reading open alerts for the takeover", "board", b.ID, "error", err)
 			continue
