@@ -125,8 +125,20 @@ func (f *alertsFeature) checkTiles() error {
 				}
 				continue
 			}
+			q, _ := board.QueryOf(t)
 			switch k := f.sourceKind(t.Source); k {
-			case "alertmanager", "gcm", "webhooks", "demo":
+			case "alertmanager", "webhooks":
+			case "gcm":
+				// Cloud Monitoring answers alerts only to {alerts: open} and
+				// policy findings only to {policies: undocumented}.
+				want, key := "open", "alerts"
+				if t.Kind == kindHygiene {
+					want, key = "undocumented", "policies"
+				}
+				if q.Param(key) != want {
+					probs = append(probs, fmt.Sprintf("%s:%d: tile %s/%s: a %s tile on gcm source %q needs query: {%s: %s}",
+						cfg.File, t.Line, b.ID, t.ID, t.Kind, t.Source, key, want))
+				}
 			default:
 				probs = append(probs, fmt.Sprintf("%s:%d: tile %s/%s: a %s tile needs an alert source (alertmanager, gcm, webhooks), not %s source %q",
 					cfg.File, t.Line, b.ID, t.ID, t.Kind, k, t.Source))
