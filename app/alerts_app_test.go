@@ -1,8 +1,11 @@
 package app_test
 
 import (
+	"log/slog"
+
 	"context"
 	"fmt"
+	"github.com/gorilla/websocket"
 	"io"
 	"net/http"
 	"os"
@@ -114,4 +117,102 @@ func TestAlertExamplesLoad(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+}
+
+// readUntil reads websocket fragments of a board until one contains all of
+// want, or the deadline passes.
+func readUntil(t *testing.T, addr, board string, within time.Duration, want ...string) string {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/boards/"+board+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	deadline := time.Now().Add(within)
+	c.SetReadDeadline(deadline)
+	var seen []string
+	for {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("board %s: no fragment with %q within %s (%v); saw %d fragments", board, want, within, err, len(seen))
+		}
+		s := string(msg)
+		seen = append(seen, s)
+		all := true
+		for _, w := range want {
+			all = all && strings.Contains(s, w)
+		}
+		if all {
+			return s
+		}
+	}
+}
+
+// The takeover goes to the boards that show the alert's source, and comes
+// back from the store after a restart.
+func TestTakeoverBoardsAndRestart(t *testing.T) {
+	const token = "ev"
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "w.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+sources:
+  - id: hooks
+    kind: webhooks
+  - id: am
+    kind: alertmanager
+    url: http://127.0.0.1:%d
+webhooks:
+  events:
+    secret: {file: %s}
+boards:
+  - id: ops
+    takeover: 30s
+    tiles:
+      - {id: alerts, kind: alerts, source: hooks}
+  - id: other
+    tiles:
+      - {id: alerts, kind: alerts, source: am, interval: 1h}
+`, freePort(t), writeSecret(t, token))), 0o600)
+	run := func() (*app.App, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		a, err := app.New(ctx, app.Options{ConfigPath: cfg, Addr: "127.0.0.1:0", DataDir: dir,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		return a, func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				t.Fatal("app did not stop")
+			}
+		}
+	}
+	a, stop := run()
+	postEvent(t, a.Addr(), token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
+	readUntil(t, a.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Site down", "is-takeover")
+	// The other board does not show the events receiver: its layer stays empty.
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/other/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			break // the initial state has been read
+		}
+		if strings.Contains(string(msg), "Site down") {
+			t.Fatalf("board other got the takeover: %s", msg)
+		}
+	}
+	c.Close()
+	stop()
+
+	a, stop = run()
+	defer stop()
+	readUntil(t, a.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Site down", "Call the CDN")
 }
