@@ -1,18 +1,18 @@
 package app_test
 
 import (
-	"log/slog"
-
 	"context"
 	"fmt"
-	"github.com/gorilla/websocket"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/wallboard/wallboard/app"
 )
