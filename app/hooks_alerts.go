@@ -183,8 +183,19 @@ func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error) fu
 	}
 	var storeErr error
 	if res.AlertsComplete && f.sourceKind(j.Query.Source) != "webhooks" {
+		// An alert without an id cannot be matched to its close: keep it
+		// out of the store rather than refuse the whole set.
+		polled := make([]board.Alert, 0, len(res.Alerts))
+		for _, al := range res.Alerts {
+			if al.ID != "" {
+				polled = append(polled, al)
+			}
+		}
+		if dropped := len(res.Alerts) - len(polled); dropped > 0 {
+			f.a.Logger().Warn("polled alerts without id ignored", "source", j.Query.Source, "count", dropped)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		changed, err := f.a.Store().SyncPolled(ctx, j.Query.Source, res.Alerts, time.Now())
+		changed, err := f.a.Store().SyncPolled(ctx, j.Query.Source, polled, time.Now())
 		if err != nil {
 			storeErr = err
 			f.a.Logger().Error("storing polled alerts", "source", j.Query.Source, "error", err)
