@@ -117,7 +117,7 @@ webhooks:
 boards:
   - id: wall
     title: Payments
-    takeover: 2s
+    takeover: 3s
     chime: true
     tiles:
       - id: alerts
@@ -170,7 +170,7 @@ boards:
 	evalUntil(t, ctx, 5*time.Second, "second alert folds into the one layer", `String(document.querySelectorAll('.alert-layer').length + ':' + document.querySelectorAll('.takeover').length + ':' + /\+1 more/.test(`+layer+`.innerText))`, "1:1:true")
 
 	// After the takeover time, a banner.
-	evalUntil(t, ctx, 6*time.Second, "banner after the takeover time", `(function(){var l=`+layer+`;var b=l.querySelector('.banner');
+	evalUntil(t, ctx, 8*time.Second, "banner after the takeover time", `(function(){var l=`+layer+`;var b=l.querySelector('.banner');
 		return String(l.classList.contains('is-banner') && getComputedStyle(l.querySelector('.takeover')).display==='none' && getComputedStyle(b).display!=='none')})()`, "true")
 	evalUntil(t, ctx, 5*time.Second, "alert list shows both, with age", `String(document.querySelectorAll('#tile-wall-alerts .alert').length)`, "2")
 	screenshot(t, ctx, "alerts-banner.png")
