@@ -13,17 +13,24 @@ import (
 
 // AlertText is the wording of the alert tiles and the takeover.
 type AlertText struct {
-	NoOpen        string // every source healthy and current, nothing open
-	UnknownFail   string // "alerts unknown: source %s failing since %s"
-	UnknownStale  string // "alerts unknown: source %s not updated since %s"
-	UnknownOff    string // a receiver the tile lists is not configured
-	Since         string // "since %s"
-	More          string // "+%d more"
-	NoNextAction  string
-	Runbook       string
-	HygieneClean  string
-	Undocumented  string // policy without documentation or runbook
-	NoisyTemplate string // "opened %d× in 7 d"
+	NoOpen       string // every source healthy and current, nothing open
+	UnknownFail  string // "alerts unknown: source %s failing since %s"
+	UnknownStale string // "alerts unknown: source %s not updated since %s"
+	UnknownOff   string // a receiver the tile lists is not configured
+	Since        string // "since %s"
+	More         string // "+%d more"
+	NoNextAction string
+	Runbook      string
+	HygieneClean string
+	Severities   map[board.Severity]string
+}
+
+// SeverityWord is a severity in this language's words.
+func (at AlertText) SeverityWord(s board.Severity) string {
+	if w, ok := at.Severities[board.Severity(SeverityText(s))]; ok {
+		return w
+	}
+	return SeverityText(s)
 }
 
 var (
@@ -31,15 +38,15 @@ var (
 		NoOpen: "No open alerts", UnknownFail: "alerts unknown: source %s failing since %s",
 		UnknownStale: "alerts unknown: source %s not updated since %s", UnknownOff: "alerts unknown: %s",
 		Since: "since %s", More: "+%d more", NoNextAction: "no next action given", Runbook: "runbook",
-		HygieneClean: "Every alert has a next action; none is noisy", Undocumented: "no documentation or runbook",
-		NoisyTemplate: "opened %d× in 7 d",
+		HygieneClean: "Every alert has a next action; none is noisy",
 	}
 	alertJapanese = AlertText{
 		NoOpen: "未解決のアラートはありません", UnknownFail: "アラート不明: ソース %s が %s から取得失敗",
 		UnknownStale: "アラート不明: ソース %s は %s から未更新", UnknownOff: "アラート不明: %s",
 		Since: "%s から", More: "他 %d 件", NoNextAction: "次の対応が未記載", Runbook: "ランブック",
-		HygieneClean: "すべてのアラートに次の対応があり、頻発もありません", Undocumented: "ドキュメント・ランブックなし",
-		NoisyTemplate: "7 日で %d 回発生",
+		HygieneClean: "すべてのアラートに次の対応があり、頻発もありません",
+		Severities: map[board.Severity]string{board.SeverityCritical: "重大", board.SeverityError: "エラー",
+			board.SeverityWarning: "警告", board.SeverityInfo: "情報"},
 	}
 )
 
