@@ -245,12 +245,17 @@ func (f *alertsFeature) openAlerts(ctx context.Context, feeds []string) ([]store
 		best[a.ID] = len(out)
 		out = append(out, a)
 	}
+	store.SortAlerts(out)
 	return out, nil
 }
 
 // warnings says which of a tile's feeds cannot be trusted to be complete.
 func (f *alertsFeature) warnings(t board.TileConfig, storeErr error) []string {
 	var w []string
+	if f.sourceKind(t.Source) == "webhooks" && !f.receiver[web.ReceiverAlertmanager] &&
+		!f.receiver[web.ReceiverCloudMonitoring] && !f.receiver[web.ReceiverEvents] {
+		w = append(w, "alerts: no alert webhook receiver is configured (webhooks: in the config)")
+	}
 	for _, s := range t.Sources {
 		if !f.receiver[s] {
 			w = append(w, fmt.Sprintf("alerts: receiver %s is not configured (webhooks: %s: secret)", s, webhookKey(s)))
