@@ -57,6 +57,10 @@ type App struct {
 	ln      net.Listener
 	http    *http.Server
 
+	// alerts, when alert tiles or receivers exist, stores polled alerts and
+	// gives alert tiles the store's open alerts (hooks_alerts.go).
+	alerts *alertsFeature
+
 	dirtyMu sync.Mutex
 	dirty   map[board.TileRef]struct{}
 	failing map[string]bool // job key -> currently failing (for log-once)
@@ -260,8 +264,12 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		a.log.Info("poll recovered", "source", src, "tiles", len(j.Tiles))
 	}
 	now := time.Now()
+	tileResult := func(_ board.TileRef, r board.Result) board.Result { return r }
+	if a.alerts != nil {
+		tileResult = a.alerts.afterPoll(j, res, err)
+	}
 	for _, ref := range j.Tiles {
-		if _, ok := a.live.Apply(ref, res, err, now); !ok {
+		if _, ok := a.live.Apply(ref, tileResult(ref, res), err, now); !ok {
 			continue
 		}
 		a.server.PublishTile(ref, now)

@@ -138,6 +138,12 @@ type BoardConfig struct {
 	Theme   string       `yaml:"theme"`   // dark (default) or light
 	Locale  string       `yaml:"locale"`  // en (default) or ja
 	Tiles   []TileConfig `yaml:"tiles"`
+	// Takeover is how long a newly opened critical alert fills the screen
+	// before it shrinks to a banner; default 60s.
+	Takeover string `yaml:"takeover"`
+	// Chime plays a short sound when a takeover starts (kiosk browsers need
+	// --autoplay-policy=no-user-gesture-required).
+	Chime bool `yaml:"chime"`
 
 	Line int `yaml:"-"`
 }
@@ -170,6 +176,12 @@ type TileConfig struct {
 	Label      string      `yaml:"label"`    // row label template for grouped results, e.g. "{{.service}}"
 	Limit      int         `yaml:"limit"`    // rows shown in list tiles; default 8
 	Max        *float64    `yaml:"max"`      // gauge full scale; default critical threshold or 1 for ratios
+	// Sources are further alert feeds of an alerts or hygiene tile besides
+	// Source: webhook receivers (alertmanager-webhook, cloudmonitoring, events).
+	Sources []string `yaml:"sources"`
+	// NoisyAfter is how many openings in 7 days make an alert noisy on a
+	// hygiene tile; default 5.
+	NoisyAfter int `yaml:"noisy_after"`
 
 	Line int `yaml:"-"`
 }
@@ -202,7 +214,7 @@ func RegisterTileKind(kind string) {
 }
 
 // SourceKinds lists the source kinds a config may name.
-var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog"}
+var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog", "webhooks"}
 
 // Direction values for thresholds.
 const (
@@ -393,6 +405,9 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		if b.Locale != "" && b.Locale != "en" && b.Locale != "ja" {
 			add(b.Line, "board %q: locale %q: use en or ja", b.ID, b.Locale)
 		}
+		if _, err := ParseDuration(b.Takeover, 0); err != nil {
+			add(b.Line, "board %q: takeover: %v", b.ID, err)
+		}
 		if b.Columns < 0 || b.Columns > 12 {
 			add(b.Line, "board %q: columns %d: use 1 to 12", b.ID, b.Columns)
 		}
@@ -447,6 +462,9 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			}
 			if t.RowSpan < 0 || t.RowSpan > 6 {
 				add(t.Line, "%s: row_span %d: use 1 to 6", where, t.RowSpan)
+			}
+			if t.NoisyAfter < 0 {
+				add(t.Line, "%s: noisy_after %d: must not be negative", where, t.NoisyAfter)
 			}
 			if t.Limit < 0 {
 				add(t.Line, "%s: limit %d: must not be negative", where, t.Limit)

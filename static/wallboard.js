@@ -50,6 +50,12 @@
       var tpl = failing ? body.dataset.tStaleFailing : restored ? body.dataset.tStaleRestored : body.dataset.tStaleOld;
       st.textContent = fmt(tpl, age(t - updated));
     }
+    var ages = document.querySelectorAll('[data-started]');
+    for (var j = 0; j < ages.length; j++) {
+      var started = +ages[j].getAttribute('data-started');
+      if (started > 0) ages[j].textContent = age(t - started);
+    }
+    alertLayers();
     var up = document.getElementById('wb-updated');
     if (up) up.textContent = newest > 0 ? fmt(body.dataset.updated, age(t - newest)) : '';
     if (connected && Date.now() - lastMessage > WATCHDOG_MS && socket) {
@@ -57,6 +63,56 @@
       showLost();
       socket.reconnect();
     }
+  }
+
+  // The alert layer (one per board, swapped whole by the server) is a
+  // full-screen takeover for data-takeover ms after the alert opened, then a
+  // banner; it goes when the server sends it empty. The chime sounds once
+  // per alert, only while its takeover is on.
+  var chimed = {};
+  var audio = null;
+  function alertLayers() {
+    var layers = document.querySelectorAll('.alert-layer[data-opened]');
+    for (var i = 0; i < layers.length; i++) {
+      var el = layers[i];
+      var opened = +el.getAttribute('data-opened');
+      var takeover = +el.getAttribute('data-takeover');
+      var on = now() - opened < takeover;
+      el.classList.toggle('is-takeover', on);
+      el.classList.toggle('is-banner', !on);
+      var key = el.getAttribute('data-key');
+      if (on && key && !chimed[key]) {
+        chimed[key] = true;
+        if (el.hasAttribute('data-chime')) chime();
+      }
+    }
+  }
+
+  // A short two-tone chime made with the Web Audio API (no audio file). A
+  // kiosk browser needs --autoplay-policy=no-user-gesture-required for it.
+  function chime() {
+    body.setAttribute('data-chimes', String((+body.getAttribute('data-chimes') || 0) + 1));
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      if (!audio) audio = new Ctx();
+      if (audio.state === 'suspended') audio.resume();
+      var t0 = audio.currentTime + 0.05;
+      [880, 660].forEach(function (freq, i) {
+        var o = audio.createOscillator();
+        var g = audio.createGain();
+        var t = t0 + i * 0.25;
+        o.type = 'sine';
+        o.frequency.value = freq;
+        g.gain.setValueAtTime(0.0001, t);
+        g.gain.exponentialRampToValueAtTime(0.3, t + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, t + 0.4);
+        o.connect(g);
+        g.connect(audio.destination);
+        o.start(t);
+        o.stop(t + 0.45);
+      });
+    } catch (err) { /* no sound: the takeover still shows */ }
   }
 
   function showLost() {
@@ -100,6 +156,7 @@
 
   body.addEventListener('htmx:wsAfterMessage', function () {
     lastMessage = Date.now();
+    alertLayers(); // a swapped layer arrives as rendered; set its mode now
     var meta = document.getElementById('wb-meta');
     if (!meta) return;
     var serverNow = +meta.getAttribute('data-now');
