@@ -105,16 +105,6 @@ boards:
 `
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func TestGCMEndToEnd(t *testing.T) {
 	fake := &gcmFake{value: 42}
@@ -186,11 +176,11 @@ func TestGCMEndToEnd(t *testing.T) {
 	settled := func(atLeast int) int {
 		t.Helper()
 		var n int
-		eventually(t, fmt.Sprintf("%d polls with calls == polls", atLeast), func() bool {
+		eventually(t, 20*time.Second, fmt.Sprintf("%d polls with calls == polls", atLeast), ok(func() bool {
 			p, c := polls(), fake.count()
 			n = c
 			return c == p && c >= atLeast
-		})
+		}))
 		return n
 	}
 	one := settled(fake.count() + 4)
@@ -204,7 +194,7 @@ func TestGCMEndToEnd(t *testing.T) {
 	for _, c := range viewers {
 		waitFor(c, "77 req/s") // each got the full state on connect
 	}
-	eventually(t, "100 viewers", func() bool { return testutil.ToFloat64(a.Metrics().Viewers) == 100 })
+	eventually(t, 20*time.Second, "100 viewers", ok(func() bool { return testutil.ToFloat64(a.Metrics().Viewers) == 100 }))
 	hundred := settled(one + 4)
 	if hundred-one < 4 {
 		t.Fatalf("polls went from %d to %d", one, hundred)
@@ -235,15 +225,20 @@ func TestGCMEndToEnd(t *testing.T) {
 		t.Fatalf("no tile %s", id)
 		return nil
 	}
-	eventually(t, "stale tile", func() bool {
+	eventually(t, 20*time.Second, "stale tile", ok(func() bool {
 		tl := tile("rps")
 		e, _ := tl["error"].(string)
 		return tl["stale"] == true && strings.Contains(e, "RESOURCE_EXHAUSTED") && tl["value"] == 77.0
-	})
+	}))
 	fake.set(88, nil)
-	eventually(t, "recovered tile", func() bool {
+	eventually(t, 20*time.Second, "recovered tile", ok(func() bool {
 		tl := tile("rps")
 		return tl["stale"] == false && tl["value"] == 88.0 && tl["error"] == nil
-	})
+	}))
 	waitFor(viewer, "88 req/s")
+}
+
+// ok adapts a plain condition to eventually's (done, last state) form.
+func ok(cond func() bool) func() (bool, string) {
+	return func() (bool, string) { return cond(), "" }
 }
