@@ -141,6 +141,8 @@ func TestWebsocketSnapshotThenUpdates(t *testing.T) {
 	src := &fakeSource{}
 	src.set(41, nil)
 	r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": src})
+	time.Sleep(1100 * time.Millisecond) // let the cached heartbeat age
+	dialed := time.Now().UnixMilli()
 	c := dial(t, r.Addr(), "ops")
 	frags := readUntil(t, c, "snapshot", func(f map[string]string) bool {
 		return hasValue(f["tile-ops-a"], "41") && f["tile-ops-b"] != "" && f["wb-meta"] != ""
@@ -150,6 +152,13 @@ func TestWebsocketSnapshotThenUpdates(t *testing.T) {
 	}
 	if !strings.Contains(frags["wb-meta"], `data-build="test-build"`) {
 		t.Errorf("meta fragment lacks the build id: %s", frags["wb-meta"])
+	}
+	// The page sets its clock from this: it must be the server's clock now,
+	// not the one of a cached heartbeat.
+	var serverNow int64
+	fmt.Sscanf(regexp.MustCompile(`data-now="(\d+)"`).FindStringSubmatch(frags["wb-meta"])[1], "%d", &serverNow)
+	if serverNow < dialed {
+		t.Errorf("first meta carries server time %d, before the connection was made (%d)", serverNow, dialed)
 	}
 	src.set(42, nil)
 	readUntil(t, c, "update to 42", func(f map[string]string) bool { return hasValue(f["tile-ops-a"], "42") })

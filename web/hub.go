@@ -91,10 +91,12 @@ func (h *Hub) Forget(boardID, key string) {
 	}
 }
 
-// subscribe adds a viewer and queues the board's whole current state for it.
-// Publishing and subscribing hold the same lock, so a viewer can never miss
-// an update published while it joins.
-func (h *Hub) subscribe(boardID string, c *client) bool {
+// subscribe adds a viewer and queues the board's whole current state for it,
+// led by meta: a heartbeat rendered for this connection, because the cached
+// one carries a server clock up to a heartbeat old and the page sets its clock
+// offset from it. Publishing and subscribing hold the same lock, so a viewer
+// can never miss an update published while it joins.
+func (h *Hub) subscribe(boardID string, c *client, meta entry) bool {
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()
@@ -105,8 +107,11 @@ func (h *Hub) subscribe(boardID string, c *client) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.clients[c] = struct{}{}
+	c.offer(metaKey, meta)
 	for _, k := range b.order {
-		c.offer(k, b.latest[k])
+		if k != metaKey {
+			c.offer(k, b.latest[k])
+		}
 	}
 	h.viewers.Add(1)
 	if h.OnViewer != nil {

@@ -35,19 +35,29 @@ func (s *Server) PublishMeta(now time.Time) {
 }
 
 func (s *Server) publish(boardID, key string, c templ.Component) error {
+	e, err := s.render(c)
+	if err != nil {
+		s.log.Error("render failed", "board", boardID, "key", key, "error", err)
+		return err
+	}
+	s.hub.Publish(boardID, key, e.seq, e.msg, e.n)
+	return nil
+}
+
+// render renders a component into one prepared message, numbered in
+// publishing order.
+func (s *Server) render(c templ.Component) (entry, error) {
 	seq := s.NextSeq()
 	var buf bytes.Buffer
 	start := time.Now()
 	if err := c.Render(context.Background(), &buf); err != nil {
 		s.metrics.RenderErrors.Inc()
-		s.log.Error("render failed", "board", boardID, "key", key, "error", err)
-		return err
+		return entry{}, err
 	}
 	s.metrics.RenderSeconds.Observe(time.Since(start).Seconds())
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, buf.Bytes())
 	if err != nil {
-		return err
+		return entry{}, err
 	}
-	s.hub.Publish(boardID, key, seq, pm, buf.Len())
-	return nil
+	return entry{seq: seq, msg: pm, n: buf.Len()}, nil
 }

@@ -268,7 +268,12 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has replied with the error
 	}
 	c := newClient(conn, s.hub)
-	if !s.hub.subscribe(id, c) {
+	meta, err := s.render(views.Meta(s.opts.Build, time.Now()))
+	if err != nil {
+		conn.Close()
+		return
+	}
+	if !s.hub.subscribe(id, c, meta) {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 		conn.Close()
