@@ -38,15 +38,16 @@ import (
 )
 
 const (
-	// maxBody bounds a response body: a query matching millions of series
-	// must fail clearly, not exhaust memory.
-	maxBody = 32 << 20
 	// MaxRows bounds the rows kept from a grouped query; a tile shows a
 	// handful and the rest would only fill the store.
 	MaxRows = 100
 	// rangePoints is about how many points a range query asks for.
 	rangePoints = 120
 )
+
+// maxBody bounds a response body (bytes): a query matching millions of
+// series must fail clearly, not exhaust memory. A variable for tests.
+var maxBody int64 = 32 << 20
 
 // Source runs PromQL queries against one server. It is safe for concurrent use.
 type Source struct {
@@ -81,17 +82,28 @@ func New(cfg board.SourceConfig) (*Source, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
 	tr.MaxIdleConnsPerHost = 4
-	rt := &roundTripper{next: tr, token: cfg.Token, basic: cfg.BasicAuth, headers: cfg.Headers}
+	return newSource(cfg, u, tr)
+}
+
+// newSource builds the client over next (the network, or a fake in tests).
+func newSource(cfg board.SourceConfig, u *url.URL, next http.RoundTripper) (*Source, error) {
+	rt := &roundTripper{next: next, token: cfg.Token, basic: cfg.BasicAuth, headers: cfg.Headers}
 	c, err := api.NewClient(api.Config{Address: u.String(), RoundTripper: rt})
 	if err != nil {
 		return nil, fmt.Errorf("prom: url %q: %w", u.String(), err)
 	}
-	return &Source{api: v1.NewAPI(c), base: u.String(), transport: tr, now: time.Now}, nil
+	s := &Source{api: v1.NewAPI(c), base: u.String(), now: time.Now}
+	if tr, ok := next.(*http.Transport); ok {
+		s.transport = tr
+	}
+	return s, nil
 }
 
 // Close drops idle connections.
 func (s *Source) Close() error {
-	s.transport.CloseIdleConnections()
+	if s.transport != nil {
+		s.transport.CloseIdleConnections()
+	}
 	return nil
 }
 
@@ -272,6 +284,9 @@ func (s *Source) fetchError(ctx context.Context, err error, info *respInfo) erro
 		case v1.ErrExec:
 			return fmt.Errorf("prom: query failed: %s", apiErr.Msg)
 		case v1.ErrBadResponse:
+			if strings.Contains(apiErr.Msg, `unexpected value type "string"`) {
+				return errors.New("prom: the query returns a string, not a number")
+			}
 			return fmt.Errorf("prom: malformed response from %s: %s", s.base, apiErr.Msg)
 		case v1.ErrServer, v1.ErrClient:
 			return fmt.Errorf("prom: %s answered HTTP %d: %s", s.base, code, firstLine(apiErr.Detail, apiErr.Msg))
