@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -274,6 +275,19 @@ func (s *Source) fetchError(ctx context.Context, err error, info *respInfo) erro
 		case code == http.StatusTooManyRequests:
 			return fmt.Errorf("prom: %s is rate limiting (HTTP 429)", s.base)
 		}
+		typ, msg := apiErr.Type, apiErr.Msg
+		if typ == v1.ErrServer || typ == v1.ErrClient {
+			// The client only decodes error bodies of 400 and 422; Prometheus
+			// answers timeouts with 503 and the same JSON body.
+			var body struct {
+				ErrorType v1.ErrorType `json:"errorType"`
+				Error     string       `json:"error"`
+			}
+			if json.Unmarshal([]byte(apiErr.Detail), &body) == nil && body.ErrorType != "" && body.Error != "" {
+				typ, msg = body.ErrorType, body.Error
+			}
+		}
+		apiErr = &v1.Error{Type: typ, Msg: msg, Detail: apiErr.Detail}
 		switch apiErr.Type {
 		case v1.ErrBadData:
 			return fmt.Errorf("prom: bad query: %s", parseMessage(apiErr.Msg))

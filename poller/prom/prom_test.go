@@ -5,6 +5,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -229,7 +231,7 @@ func TestErrorsInWordsAUserCanActOn(t *testing.T) {
 		{"execution error", 422, nil, `{"status":"error","errorType":"execution","error":"found duplicate series for the match group"}`,
 			"prom: query failed: found duplicate series"},
 		{"server timeout", 503, nil, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`,
-			"HTTP 503"},
+			"prom: query timed out on the server: query timed out in expression evaluation"},
 		{"internal error", 500, nil, "upstream exploded\nstack...", "answered HTTP 500: upstream exploded"},
 		{"unauthorized", 401, nil, "no", "refused the credentials (HTTP 401): check token or basic_auth"},
 		{"wrong path", 404, nil, "404 page not found", "(HTTP 404): check the url"},
@@ -465,9 +467,11 @@ func TestNewRefusesBadConfig(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, success("scalar", `[1700000000,"1"]`))
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	// Without the CA the certificate is refused; with it, the query works.
 	s, err := New(board.SourceConfig{URL: srv.URL})
