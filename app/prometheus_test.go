@@ -33,6 +33,9 @@ boards:
     title: Service
     tiles:
       - {id: temp, kind: stat, title: Temperature, source: prom, interval: 1s, query: wb_temperature_celsius}
+      # Polled every 5s, so the 2s source timeout applies in full (the
+      # server gets a timeout parameter with a fraction of a second left).
+      - {id: temp5, kind: stat, title: Temperature, source: prom, interval: 5s, query: "wb_temperature_celsius + 0"}
       - {id: p99, kind: stat, title: p99, source: prom, interval: 1s, unit: s,
          query: "histogram_quantile(0.99, sum by (le) (wb_request_duration_seconds_bucket))"}
       - {id: requests, kind: list, title: Requests, source: prom, interval: 1s, label: "{{.service}}",
@@ -93,7 +96,7 @@ func TestPrometheusBoardEndToEnd(t *testing.T) {
 	p := promtest.Start(t, exporter)
 	// Wait until Prometheus has scraped the exporter, so direct answers exist.
 	p.WaitQuery("wb_requests_total", 3)
-	p.WaitQuery(`up{job="exporter"} == 1`, 1)
+	p.WaitQuery("up == 1", 2) // the exporter and Prometheus itself
 
 	cfgPath := filepath.Join(t.TempDir(), "wallboard.yaml")
 	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, promBoard, p.URL), 0o644); err != nil {
@@ -209,6 +212,9 @@ func TestPrometheusBoardEndToEnd(t *testing.T) {
 		if v, ok := number(got["temp"].Value); !ok || v != wantTemp {
 			return fmt.Errorf("temp = %s, Prometheus says %v", got["temp"].Value, wantTemp)
 		}
+		if v, ok := number(got["temp5"].Value); !ok || v != wantTemp {
+			return fmt.Errorf("temp5 = %s, Prometheus says %v", got["temp5"].Value, wantTemp)
+		}
 		if v, ok := number(got["p99"].Value); !ok || math.Abs(v-wantP99) > 1e-9 {
 			return fmt.Errorf("p99 = %s, Prometheus says %v", got["p99"].Value, wantP99)
 		}
@@ -289,8 +295,8 @@ func TestPrometheusConfigCheck(t *testing.T) {
 		t.Fatal("config with an unclosed parenthesis and an empty query loaded")
 	}
 	for _, want := range []string{
-		"wallboard.yaml:20: tile svc/bad: query: PromQL: '(' at character 4 is never closed",
-		"wallboard.yaml:16: tile svc/up: query: empty PromQL query",
+		"wallboard.yaml:23: tile svc/bad: query: PromQL: '(' at character 4 is never closed",
+		"wallboard.yaml:19: tile svc/up: query: empty PromQL query",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error:\n%v\nwant it to contain %q", err, want)

@@ -223,7 +223,7 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 	var opts []v1.Option
 	if dl, ok := ctx.Deadline(); ok {
 		// Let the server give up too, rather than evaluate for nobody.
-		if d := time.Until(dl).Truncate(time.Millisecond); d > 0 {
+		if d := serverTimeout(time.Until(dl)); d > 0 {
 			opts = append(opts, v1.WithTimeout(d))
 		}
 	}
@@ -246,6 +246,16 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 		res.At = now
 	}
 	return res, nil
+}
+
+// serverTimeout rounds the time left down to what the server can parse: the
+// client sends Duration.String(), and Prometheus reads "4s", "1m0s" or
+// "999ms" but refuses "4.997s" (no fractions in PromQL durations).
+func serverTimeout(left time.Duration) time.Duration {
+	if left >= time.Second {
+		return left.Truncate(time.Second)
+	}
+	return left.Truncate(time.Millisecond)
 }
 
 // fetchError turns a client error into words for the tile.

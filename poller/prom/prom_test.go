@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
 	"github.com/wallboard/wallboard/board"
@@ -414,8 +415,9 @@ func TestRangeQueryParameters(t *testing.T) {
 		if form["path"] != "/api/v1/query_range" || form["step"] != tc.step || end != 1700000000 || end-start != tc.rng.Seconds() {
 			t.Errorf("range %s: request %v, want query_range with step %s over the range ending now", tc.rng, form, tc.step)
 		}
-		if form["timeout"] == "" {
-			t.Errorf("range %s: no timeout parameter: the server would evaluate past our deadline", tc.rng)
+		// The server parses it as a PromQL duration, which has no fractions.
+		if _, err := model.ParseDuration(form["timeout"]); err != nil {
+			t.Errorf("range %s: timeout parameter %q: %v", tc.rng, form["timeout"], err)
 		}
 	}
 }
@@ -496,4 +498,16 @@ func TestTLS(t *testing.T) {
 
 func pemOf(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func TestServerTimeoutIsAPromQLDuration(t *testing.T) {
+	for _, left := range []time.Duration{4997 * time.Millisecond, 61500 * time.Millisecond, 999900 * time.Microsecond, 2 * time.Hour, time.Millisecond} {
+		d := serverTimeout(left)
+		if d <= 0 || d > left {
+			t.Errorf("serverTimeout(%s) = %s", left, d)
+		}
+		if _, err := model.ParseDuration(d.String()); err != nil {
+			t.Errorf("serverTimeout(%s) = %s, which the server refuses: %v", left, d, err)
+		}
+	}
 }
