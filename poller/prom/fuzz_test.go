@@ -73,6 +73,10 @@ func FuzzDecodeResponse(f *testing.F) {
 		`{"status":"success","data":{"resultType":"matrix","result":[null]}}`,
 		`{"status":"success","data":{"resultType":"scalar","result":null}}`,
 		`{"status":"success","data":{"resultType":"vector","result":[{"histogram":[1,{"count":"1","sum":"1"}]}]}}`,
+		// Answers of Debian's Prometheus 2.42, verbatim.
+		`{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:9: parse error: unexpected end of input"}`,
+		`{"status":"error","errorType":"bad_data","error":"invalid parameter \"timeout\": cannot parse \"1.997s\" to a valid duration"}`,
+		`{"status":"success","data":{"resultType":"scalar","result":[1795622585.796,"1"]}}`,
 		`[]`, `null`, ``,
 	}
 	for _, s := range seeds {

@@ -466,14 +466,12 @@ func mapMatrix(m model.Matrix, tmpl *labelTemplate) board.Result {
 		res.Value, res.At = board.F(last.V), last.T
 		return res
 	}
+	slices.SortStableFunc(all, func(a, b ser) int { return compareRows(a.row, b.row) })
 	rows := make([]board.Row, len(all))
-	byLabel := map[string][]board.Point{}
 	for i, s := range all {
 		rows[i] = s.row
-		byLabel[s.row.Label] = s.points
 	}
-	rows = sortRows(rows)
-	res.Series = byLabel[rows[0].Label]
+	res.Series = all[0].points
 	res.Rows, res.Warnings = limitRows(rows)
 	res.At = rows[0].At
 	res.Warnings = append(res.Warnings, fmt.Sprintf("%d series: drawing %s; aggregate (sum, max) to draw one", len(rows), rows[0].Label))
@@ -483,26 +481,24 @@ func mapMatrix(m model.Matrix, tmpl *labelTemplate) board.Result {
 // sortRows orders by value, highest first; NaN last; ties by label so the
 // order is stable from poll to poll.
 func sortRows(rows []board.Row) []board.Row {
-	key := func(r board.Row) float64 {
-		if r.Value == nil || math.IsNaN(*r.Value) {
-			return math.Inf(-1)
-		}
-		return *r.Value
-	}
-	nan := func(r board.Row) bool { return r.Value == nil || math.IsNaN(*r.Value) }
-	slices.SortStableFunc(rows, func(a, b board.Row) int {
-		if nan(a) != nan(b) {
-			if nan(a) {
-				return 1
-			}
-			return -1
-		}
-		if c := cmp.Compare(key(b), key(a)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Label, b.Label)
-	})
+	slices.SortStableFunc(rows, compareRows)
 	return rows
+}
+
+func compareRows(a, b board.Row) int {
+	nan := func(r board.Row) bool { return r.Value == nil || math.IsNaN(*r.Value) }
+	switch na, nb := nan(a), nan(b); {
+	case na && nb:
+		return strings.Compare(a.Label, b.Label)
+	case na:
+		return 1
+	case nb:
+		return -1
+	}
+	if c := cmp.Compare(*b.Value, *a.Value); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Label, b.Label)
 }
 
 func limitRows(rows []board.Row) ([]board.Row, []string) {
