@@ -55,6 +55,8 @@ type App struct {
 	ln      net.Listener
 	http    *http.Server
 
+	adminToken string // resolved admin.token; "" when admin is off
+
 	dirtyMu sync.Mutex
 	dirty   map[board.TileRef]struct{}
 	failing map[string]bool // job key -> currently failing (for log-once)
@@ -128,9 +130,19 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.store.Close()
 		return nil, err
 	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	access, err := a.buildAccess(cfg, addr)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
 	a.metrics = web.NewMetrics()
 	a.hub = web.NewHub()
-	a.server = web.NewServer(a.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo})
+	a.server = web.NewServer(a.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
+		Access: access, FrameAncestors: cfg.Access.FrameAncestors})
 	a.sched = poller.New(jobs, a.sink, a.log)
 	for _, setup := range routeSetups {
 		if err := setup(a); err != nil {
@@ -139,10 +151,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		}
 	}
 
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
 	a.ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		a.store.Close()
