@@ -406,3 +406,10 @@ func TestAccessConfigErrors(t *testing.T) {
 		t.Errorf("valid config refused: %v", err)
 	}
 }
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -380,15 +380,48 @@ func (c *Config) fillLines(file *ast.File) {
 	for i := range c.Playlists {
 		c.Playlists[i].Line = lineOf(file, fmt.Sprintf("$.playlists[%d].id", i))
 	}
-	c.Access.Line = lineOf(file, "$.access")
+	c.Access.Line = lineOfKey(file, "$", "access")
 	for i := range c.Access.Screens {
 		c.Access.Screens[i].Line = lineOf(file, fmt.Sprintf("$.access.screens[%d].name", i))
 	}
 	c.webhookLines = map[string]int{}
 	for _, name := range []string{"github", "alertmanager", "cloudmonitoring", "events"} {
-		c.webhookLines[name] = lineOf(file, "$.webhooks."+name)
+		c.webhookLines[name] = lineOfKey(file, "$.webhooks", name)
 	}
-	c.adminLine = lineOf(file, "$.admin")
+	c.adminLine = lineOfKey(file, "$", "admin")
+}
+
+// lineOfKey is the line of key in the mapping at path (0 if absent): the
+// line a reader looks at, even when the value starts on the next one.
+func lineOfKey(file *ast.File, path, key string) int {
+	var n ast.Node
+	if path == "$" {
+		if len(file.Docs) == 0 || file.Docs[0] == nil {
+			return 0
+		}
+		n = file.Docs[0].Body
+	} else {
+		p, err := yaml.PathString(path)
+		if err != nil {
+			return 0
+		}
+		if n, err = p.FilterFile(file); err != nil {
+			return 0
+		}
+	}
+	var values []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		values = m.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{m}
+	}
+	for _, kv := range values {
+		if kv != nil && kv.Key != nil && kv.Key.GetToken() != nil && kv.Key.GetToken().Value == key {
+			return kv.Key.GetToken().Position.Line
+		}
+	}
+	return 0
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
