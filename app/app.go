@@ -60,6 +60,8 @@ type App struct {
 	dirtyMu sync.Mutex
 	dirty   map[board.TileRef]struct{}
 	failing map[string]bool // job key -> currently failing (for log-once)
+	// storeFailing: the last tile save failed (log once per outage).
+	storeFailing bool
 }
 
 // routeSetups add routes (webhook receivers) to the server once every part
@@ -109,7 +111,18 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	a.store, err = store.Open(ctx, filepath.Join(opts.DataDir, "wallboard.db"))
+	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
+	a.store, err = store.Open(ctx, dbPath)
+	if errors.Is(err, store.ErrReadOnly) {
+		// A wall display keeps showing live values with a read-only store:
+		// nothing is acknowledged that could not be stored (webhooks get 503).
+		ro, roErr := store.OpenReadOnly(ctx, dbPath)
+		if roErr != nil {
+			return nil, err
+		}
+		a.log.Error("store is read-only: showing live values only", "error", err)
+		a.store, err = ro, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -326,11 +339,22 @@ func (a *App) flush(ctx context.Context) {
 	if err := a.store.SaveTiles(ctx, states); err != nil {
 		// Live values keep flowing; the tiles stay dirty for the next try.
 		a.metrics.StoreErrors.Inc()
-		a.log.Error("saving tile state", "error", err)
 		a.dirtyMu.Lock()
+		if !a.storeFailing {
+			// Once per outage, not every two seconds.
+			a.log.Error("saving tile state failed; live values keep flowing", "error", err)
+		}
+		a.storeFailing = true
 		for _, r := range refs {
 			a.dirty[r] = struct{}{}
 		}
 		a.dirtyMu.Unlock()
+		return
 	}
+	a.dirtyMu.Lock()
+	if a.storeFailing {
+		a.log.Info("saving tile state works again")
+	}
+	a.storeFailing = false
+	a.dirtyMu.Unlock()
 }
