@@ -38,8 +38,14 @@ func (s *syncBuffer) String() string {
 // reports Run's error.
 func runApp(t *testing.T, cfgPath, dataDir string, log *syncBuffer) (a *App, base string, stop func() error) {
 	t.Helper()
+	return runAppAt(t, cfgPath, dataDir, "127.0.0.1:0", log)
+}
+
+// runAppAt is runApp on a given address (a restart on the same port).
+func runAppAt(t *testing.T, cfgPath, dataDir, addr string, log *syncBuffer) (a *App, base string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, Options{ConfigPath: cfgPath, Addr: "127.0.0.1:0", DataDir: dataDir,
+	a, err := New(ctx, Options{ConfigPath: cfgPath, Addr: addr, DataDir: dataDir,
 		Logger: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
 		cancel()
