@@ -208,6 +208,10 @@ admin:
 	}
 
 	good := ScreenCookieHeader(token)
+	// Every page load sets the cookie again, so it never runs out.
+	if _, resp := do(t, base, req{path: "/boards/ops", cookie: good}); cookieOf(t, resp).Value != token {
+		t.Error("page load did not refresh the screen cookie")
+	}
 	for _, tc := range []struct {
 		name string
 		r    req

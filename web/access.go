@@ -357,6 +357,9 @@ func (a *Access) verifyIAP(ctx context.Context, p *accessPolicy, raw string) (st
 type keySet struct {
 	file, url string
 	client    *http.Client
+	// minRefetch is the least time between fetches for unknown key ids
+	// (zero: a minute); a flood of forged kids costs one fetch a minute.
+	minRefetch time.Duration
 
 	mu      sync.Mutex
 	set     *jose.JSONWebKeySet
@@ -372,7 +375,11 @@ func (k *keySet) get(ctx context.Context, kid string) (*jose.JSONWebKeySet, erro
 		}
 		age := time.Since(k.fetched)
 		known := kid == "" || len(k.set.Key(kid)) > 0
-		if age < time.Hour && (known || age < time.Minute) {
+		minRefetch := k.minRefetch
+		if minRefetch == 0 {
+			minRefetch = time.Minute
+		}
+		if age < time.Hour && (known || age < minRefetch) {
 			return k.set, nil
 		}
 	}
