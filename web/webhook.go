@@ -54,6 +54,13 @@ func Webhook(name string, limits WebhookLimits, h http.Handler) http.Handler {
 		log = slog.Default()
 	}
 	bucket := rate.NewLimiter(rate.Limit(limits.PerSecond), limits.Burst)
+	// Refusals are logged at most a few a minute: a flood must not flood the log too.
+	logBucket := rate.NewLimiter(rate.Every(10*time.Second), 3)
+	warn := func(msg string, args ...any) {
+		if logBucket.Allow() {
+			log.Warn(msg, append([]any{"receiver", name}, args...)...)
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		res := bucket.ReserveN(now, 1)
@@ -63,12 +70,12 @@ func Webhook(name string, limits WebhookLimits, h http.Handler) http.Handler {
 			res.CancelAt(now)
 			secs := int(math.Ceil(delay.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-			log.Warn("webhook rate limited", "receiver", name, "remote", r.RemoteAddr)
+			warn("webhook rate limited", "remote", r.RemoteAddr)
 			http.Error(w, fmt.Sprintf("%s: too many requests, retry later", name), http.StatusTooManyRequests)
 			return
 		}
 		if r.ContentLength > limits.MaxBytes {
-			log.Warn("webhook body too large", "receiver", name, "bytes", r.ContentLength, "limit", limits.MaxBytes)
+			warn("webhook body too large", "bytes", r.ContentLength, "limit", limits.MaxBytes)
 			http.Error(w, fmt.Sprintf("%s: body larger than %d bytes", name, limits.MaxBytes), http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -76,7 +83,7 @@ func Webhook(name string, limits WebhookLimits, h http.Handler) http.Handler {
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				log.Warn("webhook body too large", "receiver", name, "limit", limits.MaxBytes)
+				warn("webhook body too large", "limit", limits.MaxBytes)
 				http.Error(w, fmt.Sprintf("%s: body larger than %d bytes", name, limits.MaxBytes), http.StatusRequestEntityTooLarge)
 				return
 			}
