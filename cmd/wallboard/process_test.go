@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -217,20 +218,26 @@ func TestDeliveriesSurviveKill9(t *testing.T) {
 	sendersDone := make(chan struct{})
 	go func() { wg.Wait(); close(sendersDone) }()
 
+	// Kill at random points of the flow: after a random number of
+	// acknowledgements, plus a random few milliseconds (mid-request).
+	points := make([]int, kills)
+	for i := range points {
+		points[i] = 10 + rand.IntN(deliveries-20)
+	}
+	slices.Sort(points)
+	ackedCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
 	killed := 0
-	for killed < kills {
-		// A random moment while deliveries are flowing.
-		select {
-		case <-sendersDone:
-		case <-time.After(time.Duration(50+rand.IntN(700)) * time.Millisecond):
+	for _, p := range points {
+		for ackedCount() < p {
+			select {
+			case <-sendersDone:
+				t.Fatalf("senders finished before kill %d", killed+1)
+			case <-time.After(2 * time.Millisecond):
+			}
 		}
+		time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
 		s.kill()
 		killed++
-		select {
-		case <-sendersDone:
-			t.Fatalf("all deliveries were sent before kill %d: the kills did not land while posting", killed)
-		default:
-		}
 		s.start()
 	}
 	select {
