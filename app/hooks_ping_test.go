@@ -62,6 +62,13 @@ func TestPingReceiver(t *testing.T) {
 			t.Errorf("%s: %d %q, want %d containing %q", tc.name, code, body, tc.want, tc.contains)
 		}
 	}
+	if code, _ := get(t, url); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET on the receiver: %d, want 405", code)
+	}
+	_, plain := startApp(t, boardYAML)
+	if code, _ := post(t, plain+"/api/v1/events/ping", "Bearer ev-secret", `{"id":"a"}`); code != http.StatusNotFound {
+		t.Errorf("receiver not configured: %d, want 404", code)
+	}
 	var n int
 	if err := a.Store().DB.QueryRowContext(context.Background(), `SELECT count(*) FROM pings`).Scan(&n); err != nil || n != 2 {
 		t.Errorf("pings stored: %d (%v), want 2", n, err)
