@@ -61,9 +61,13 @@ type App struct {
 	// gives alert tiles the store's open alerts (hooks_alerts.go).
 	alerts *alertsFeature
 
+	adminToken string // resolved admin.token; "" when admin is off
+
 	dirtyMu sync.Mutex
 	dirty   map[board.TileRef]struct{}
 	failing map[string]bool // job key -> currently failing (for log-once)
+	// storeFailing: the last tile save failed (log once per outage).
+	storeFailing bool
 }
 
 // routeSetups add routes (webhook receivers) to the server once every part
@@ -113,7 +117,18 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	a.store, err = store.Open(ctx, filepath.Join(opts.DataDir, "wallboard.db"))
+	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
+	a.store, err = store.Open(ctx, dbPath)
+	if errors.Is(err, store.ErrReadOnly) {
+		// A wall display keeps showing live values with a read-only store:
+		// nothing is acknowledged that could not be stored (webhooks get 503).
+		ro, roErr := store.OpenReadOnly(ctx, dbPath)
+		if roErr != nil {
+			return nil, err
+		}
+		a.log.Error("store is read-only: showing live values only", "error", err)
+		a.store, err = ro, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -135,9 +150,19 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.store.Close()
 		return nil, err
 	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	access, err := a.buildAccess(cfg, addr)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
 	a.metrics = web.NewMetrics()
 	a.hub = web.NewHub()
-	a.server = web.NewServer(a.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo})
+	a.server = web.NewServer(a.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
+		Access: access, FrameAncestors: cfg.Access.FrameAncestors})
 	a.sched = poller.New(jobs, a.sink, a.log)
 	for _, setup := range routeSetups {
 		if err := setup(a); err != nil {
@@ -146,10 +171,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		}
 	}
 
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
 	a.ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		a.store.Close()
@@ -336,11 +357,22 @@ func (a *App) flush(ctx context.Context) {
 	if err := a.store.SaveTiles(ctx, states); err != nil {
 		// Live values keep flowing; the tiles stay dirty for the next try.
 		a.metrics.StoreErrors.Inc()
-		a.log.Error("saving tile state", "error", err)
 		a.dirtyMu.Lock()
+		if !a.storeFailing {
+			// Once per outage, not every two seconds.
+			a.log.Error("saving tile state failed; live values keep flowing", "error", err)
+		}
+		a.storeFailing = true
 		for _, r := range refs {
 			a.dirty[r] = struct{}{}
 		}
 		a.dirtyMu.Unlock()
+		return
 	}
+	a.dirtyMu.Lock()
+	if a.storeFailing {
+		a.log.Info("saving tile state works again")
+	}
+	a.storeFailing = false
+	a.dirtyMu.Unlock()
 }

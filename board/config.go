@@ -28,9 +28,14 @@ type Config struct {
 	Boards    []BoardConfig  `yaml:"boards"`
 	Playlists []Playlist     `yaml:"playlists"`
 	Webhooks  Webhooks       `yaml:"webhooks"`
+	Access    AccessConfig   `yaml:"access"`
+	Admin     *AdminConfig   `yaml:"admin"`
 
 	// File is the path the config was read from ("" for the built-in demo).
 	File string `yaml:"-"`
+
+	webhookLines map[string]int // receiver name -> line of its section
+	adminLine    int
 }
 
 // SourceConfig names one backend. Fields are shared by kinds where the meaning
@@ -128,6 +133,65 @@ type Webhooks struct {
 type WebhookConfig struct {
 	Secret    *Secret    `yaml:"secret"` // HMAC key (github) or token
 	BasicAuth *BasicAuth `yaml:"basic_auth"`
+}
+
+// AdminConfig protects admin actions (reload, config errors) with their own
+// bearer token, separate from viewer access.
+type AdminConfig struct {
+	Token *Secret `yaml:"token"`
+}
+
+// Viewer access modes (access.mode).
+const (
+	AccessOpen    = "open"    // anyone who can reach the port
+	AccessScreens = "screens" // per-screen secret links setting a long-lived cookie
+	AccessProxy   = "proxy"   // identity from an authenticating proxy's header
+)
+
+// AccessConfig says who may view boards. An empty mode means open, which the
+// app accepts only when it listens on loopback.
+type AccessConfig struct {
+	Mode    string         `yaml:"mode"`
+	Screens []ScreenConfig `yaml:"screens"`
+	Proxy   *ProxyConfig   `yaml:"proxy"`
+	// TrustedProxies are the addresses (CIDRs or single IPs) of reverse
+	// proxies whose X-Forwarded-Proto and identity headers are believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// FrameAncestors are origins allowed to embed the board in a frame
+	// (CSP frame-ancestors), e.g. https://portal.example; empty: none.
+	FrameAncestors []string `yaml:"frame_ancestors"`
+
+	Line int `yaml:"-"`
+}
+
+// ScreenConfig is one screen link. Only the SHA-256 of its token is kept
+// (`wallboard screen-link -name NAME` prints a new token and this line).
+type ScreenConfig struct {
+	Name        string `yaml:"name"`
+	TokenSHA256 string `yaml:"token_sha256"`
+
+	Line int `yaml:"-"`
+}
+
+// ProxyConfig reads the viewer's identity from an authenticating proxy.
+type ProxyConfig struct {
+	// Header carrying the user's e-mail; default: X-Goog-Authenticated-User-Email
+	// (IAP), then X-Forwarded-Email (oauth2-proxy).
+	Header string `yaml:"header"`
+	// Allow lists e-mails ("ana@example.com") or domains ("@example.com")
+	// allowed in; empty: anyone the proxy authenticated.
+	Allow []string `yaml:"allow"`
+	// IAP verifies IAP's signed header X-Goog-IAP-JWT-Assertion.
+	IAP *IAPConfig `yaml:"iap"`
+}
+
+// IAPConfig verifies Identity-Aware Proxy's signed JWT (ES256).
+type IAPConfig struct {
+	// Audience is the expected aud claim: /projects/NUMBER/global/backendServices/ID
+	// or /projects/NUMBER/apps/PROJECT_ID.
+	Audience string `yaml:"audience"`
+	JWKSFile string `yaml:"jwks_file"` // a JWK set on disk
+	JWKSURL  string `yaml:"jwks_url"`  // e.g. https://www.gstatic.com/iap/verify/public_key-jwk
 }
 
 // BoardConfig is one screen's worth of tiles.
@@ -345,6 +409,48 @@ func (c *Config) fillLines(file *ast.File) {
 	for i := range c.Playlists {
 		c.Playlists[i].Line = lineOf(file, fmt.Sprintf("$.playlists[%d].id", i))
 	}
+	c.Access.Line = lineOfKey(file, "$", "access")
+	for i := range c.Access.Screens {
+		c.Access.Screens[i].Line = lineOf(file, fmt.Sprintf("$.access.screens[%d].name", i))
+	}
+	c.webhookLines = map[string]int{}
+	for _, name := range []string{"github", "alertmanager", "cloudmonitoring", "events"} {
+		c.webhookLines[name] = lineOfKey(file, "$.webhooks", name)
+	}
+	c.adminLine = lineOfKey(file, "$", "admin")
+}
+
+// lineOfKey is the line of key in the mapping at path (0 if absent): the
+// line a reader looks at, even when the value starts on the next one.
+func lineOfKey(file *ast.File, path, key string) int {
+	var n ast.Node
+	if path == "$" {
+		if len(file.Docs) == 0 || file.Docs[0] == nil {
+			return 0
+		}
+		n = file.Docs[0].Body
+	} else {
+		p, err := yaml.PathString(path)
+		if err != nil {
+			return 0
+		}
+		if n, err = p.FilterFile(file); err != nil {
+			return 0
+		}
+	}
+	var values []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		values = m.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{m}
+	}
+	for _, kv := range values {
+		if kv != nil && kv.Key != nil && kv.Key.GetToken() != nil && kv.Key.GetToken().Value == key {
+			return kv.Key.GetToken().Position.Line
+		}
+	}
+	return 0
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -496,6 +602,7 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			add(p.Line, "playlist %q: every: %v", p.ID, err)
 		}
 	}
+	probs = append(probs, c.validateSecurity()...)
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return probs
 }

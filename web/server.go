@@ -35,6 +35,12 @@ type Options struct {
 	AllowedOrigins []string // extra websocket origins besides the page's own host
 	Compression    bool     // offer permessage-deflate
 	DemoSources    []string // source ids whose tiles are labelled DEMO
+	// Access enforces viewer access (access: in the config); nil lets
+	// everyone in, which app.New allows only on loopback.
+	Access *Access
+	// FrameAncestors are origins allowed to embed the board (CSP
+	// frame-ancestors); empty forbids framing.
+	FrameAncestors []string
 }
 
 // Server serves boards and pushes their changes.
@@ -48,12 +54,14 @@ type Server struct {
 	seq     atomic.Uint64
 	up      websocket.Upgrader
 	conns   sync.WaitGroup
+	csp     atomic.Pointer[string]
 }
 
 // NewServer wires routes around live state and a hub.
 func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, opts Options) *Server {
 	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux()}
 	s.live.Store(live)
+	s.SetFrameAncestors(opts.FrameAncestors)
 	s.up = websocket.Upgrader{
 		ReadBufferSize:    512,
 		WriteBufferSize:   4096,
@@ -68,8 +76,35 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	return s
 }
 
-// Handler is the server's root handler with its middleware.
-func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }
+// Handler is the server's root handler with its middleware: security
+// headers on every response, then viewer access.
+func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.mux
+	if s.opts.Access != nil {
+		h = s.opts.Access.Wrap(h)
+	}
+	return s.securityHeaders(h)
+}
+
+// Access is the viewer access in force (nil: open).
+func (s *Server) Access() *Access { return s.opts.Access }
+
+// SetFrameAncestors changes who may embed the board (after a config reload).
+func (s *Server) SetFrameAncestors(origins []string) {
+	csp := ContentSecurityPolicy(origins)
+	s.csp.Store(&csp)
+}
+
+// ContentSecurityPolicy is the CSP every response carries: only our own
+// scripts, styles and connections; no inline script or style, no eval;
+// framing only by the given origins (none when empty).
+func ContentSecurityPolicy(frameAncestors []string) string {
+	fa := "'none'"
+	if len(frameAncestors) > 0 {
+		fa = strings.Join(frameAncestors, " ")
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + fa
+}
 
 // Mux exposes the route table so other packages (webhooks) can add routes.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
@@ -437,12 +472,17 @@ func writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 
 // securityHeaders sets the headers every response carries: a strict CSP (no
 // inline script or style, no eval), no sniffing, no referrer.
-func securityHeaders(next http.Handler) http.Handler {
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		csp := *s.csp.Load()
+		h.Set("Content-Security-Policy", csp)
+		if strings.HasSuffix(csp, "frame-ancestors 'none'") {
+			h.Set("X-Frame-Options", "DENY") // for browsers without CSP 2
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		next.ServeHTTP(w, r)
 	})
 }
