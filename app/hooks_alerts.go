@@ -94,9 +94,11 @@ func setupAlerts(a *App) error {
 	}
 	// The receivers answer 404 while off, so these routes always exist.
 	mux := a.Server().Mux()
-	mux.Handle("POST /hooks/alertmanager", h.Alertmanager())
-	mux.Handle("POST /hooks/cloudmonitoring", h.CloudMonitoring())
-	mux.Handle("POST /api/v1/events/alerts", h.Events())
+	limits := web.DefaultWebhookLimits
+	limits.Logger = a.Logger()
+	mux.Handle("POST /hooks/alertmanager", web.Webhook(web.ReceiverAlertmanager, limits, h.Alertmanager()))
+	mux.Handle("POST /hooks/cloudmonitoring", web.Webhook(web.ReceiverCloudMonitoring, limits, h.CloudMonitoring()))
+	mux.Handle("POST /api/v1/events/alerts", web.Webhook(web.ReceiverEvents, limits, h.Events()))
 	a.alerts = f
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

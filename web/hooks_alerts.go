@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -67,10 +66,6 @@ type Credentials struct {
 
 func (c Credentials) off() bool { return c.Token == "" && c.Username == "" }
 
-func equal(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
 func bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -87,7 +82,7 @@ func (h *AlertHooks) Alertmanager() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		if tok := bearer(r); tok == "" || !equal(tok, h.AlertmanagerToken) {
+		if tok := bearer(r); tok == "" || !SecretEqual(tok, h.AlertmanagerToken) {
 			unauthorized(w, `Bearer realm="wallboard"`)
 			return
 		}
@@ -106,11 +101,11 @@ func (h *AlertHooks) CloudMonitoring() http.Handler {
 		}
 		ok := false
 		if tok := r.URL.Query().Get("token"); c.Token != "" && tok != "" {
-			ok = equal(tok, c.Token)
+			ok = SecretEqual(tok, c.Token)
 		}
 		if u, p, has := r.BasicAuth(); !ok && has && c.Username != "" {
 			// Both compared, always, so the time taken says nothing about which was wrong.
-			uok, pok := equal(u, c.Username), equal(p, c.Password)
+			uok, pok := SecretEqual(u, c.Username), SecretEqual(p, c.Password)
 			ok = uok && pok
 		}
 		if !ok {
@@ -135,7 +130,7 @@ func (h *AlertHooks) Events() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		if tok := bearer(r); tok == "" || !equal(tok, h.EventsToken) {
+		if tok := bearer(r); tok == "" || !SecretEqual(tok, h.EventsToken) {
 			unauthorized(w, `Bearer realm="wallboard"`)
 			return
 		}
