@@ -1,0 +1,121 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/views"
+)
+
+// pageData is the view model of a page showing the boards ids (unknown ids
+// are dropped; false when none is known), rotating every `every` when there
+// is more than one.
+func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q url.Values) (views.PageData, bool) {
+	live := s.Live()
+	p := views.PageData{Now: now, Build: s.opts.Build, Kiosk: q.Has("kiosk"), RotateEvery: every}
+	for _, id := range ids {
+		b, states, ok := live.Board(id)
+		if !ok {
+			continue
+		}
+		text := views.TextFor(b.Locale)
+		theme := b.Theme
+		if t := q.Get("theme"); t == "light" || t == "dark" {
+			theme = t
+		}
+		if theme == "" {
+			theme = "dark"
+		}
+		bv := views.BoardView{
+			Board: b, Demo: s.isDemo(b), Theme: theme, Text: text,
+			WSPath: "/boards/" + b.ID + "/ws", Columns: Columns(b), Build: s.BoardBuild(b.ID),
+		}
+		for i, t := range b.Tiles {
+			bv.Tiles = append(bv.Tiles, views.NewTileView(b.ID, t, states[i], now, text))
+		}
+		p.Boards = append(p.Boards, bv)
+	}
+	if len(p.Boards) == 0 {
+		return views.PageData{}, false
+	}
+	first := p.Boards[0]
+	p.Board, p.Theme, p.Text = first.Board, first.Theme, first.Text
+	return p, true
+}
+
+// handlePlaylist serves /playlists/{id}: the boards of a configured playlist
+// in one page that rotates without reloading.
+func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var pl *board.Playlist
+	for i, x := range s.Live().Config().Playlists {
+		if x.ID == id {
+			pl = &s.Live().Config().Playlists[i]
+			break
+		}
+	}
+	if pl == nil {
+		http.Error(w, "no playlist "+id, http.StatusNotFound)
+		return
+	}
+	every, err := board.ParseDuration(pl.Every, 30*time.Second)
+	if err != nil || every <= 0 {
+		every = 30 * time.Second
+	}
+	q := r.URL.Query()
+	if d, err := board.ParseDuration(q.Get("rotate"), 0); err == nil && d > 0 {
+		every = d
+	}
+	p, ok := s.pageData(pl.Boards, every, time.Now(), q)
+	if !ok {
+		http.Error(w, "playlist "+id+" has no known board", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeHTML(w, r, http.StatusOK, views.Page(p))
+}
+
+// BoardBuild is the build id a board's screens compare with the one pushed
+// over the websocket: the server build, plus the board's config generation
+// once a config reload (or an admin) asked its screens to reload.
+func (s *Server) BoardBuild(id string) string {
+	s.genMu.Lock()
+	g := s.gens[id]
+	s.genMu.Unlock()
+	if g == 0 {
+		return s.opts.Build
+	}
+	return s.opts.Build + "." + strconv.FormatUint(g, 10)
+}
+
+// ReloadScreens makes every screen showing one of the boards ids (all boards
+// when none is given) reload its page within a moment: their build id changes
+// and the new one is pushed at once.
+func (s *Server) ReloadScreens(ids ...string) {
+	if len(ids) == 0 {
+		for _, b := range s.Live().Config().Boards {
+			ids = append(ids, b.ID)
+		}
+	}
+	s.genMu.Lock()
+	if s.gens == nil {
+		s.gens = map[string]uint64{}
+	}
+	for _, id := range ids {
+		s.gens[id]++
+	}
+	s.genMu.Unlock()
+	s.PublishMeta(time.Now())
+}
+
+// SetLive swaps in the state built from a reloaded config.
+func (s *Server) SetLive(l *board.Live) { s.live.Store(l) }
+
+// ForgetTile drops a removed tile's last fragment so new screens of its board
+// are not sent it.
+func (s *Server) ForgetTile(ref board.TileRef) {
+	s.hub.Forget(ref.Board, views.ElementID(ref.Board, ref.Tile))
+}
