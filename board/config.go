@@ -28,6 +28,7 @@ type Config struct {
 	Boards    []BoardConfig  `yaml:"boards"`
 	Playlists []Playlist     `yaml:"playlists"`
 	Webhooks  Webhooks       `yaml:"webhooks"`
+	Admin     *Admin         `yaml:"admin"`
 
 	// File is the path the config was read from ("" for the built-in demo).
 	File string `yaml:"-"`
@@ -130,6 +131,26 @@ type WebhookConfig struct {
 	BasicAuth *BasicAuth `yaml:"basic_auth"`
 }
 
+// Admin protects the admin view (/admin: the last config error) and the
+// admin API (POST /api/v1/reload-screens). Without a token both are off.
+type Admin struct {
+	Token *Secret `yaml:"token"`
+}
+
+// Night dims a board between From and To ("HH:MM", the screen's local
+// time); the span may wrap past midnight.
+type Night struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// Standup is when a team's daily standup starts: the standup view shows
+// what changed since the last one.
+type Standup struct {
+	At       string `yaml:"at"`       // "HH:MM"
+	Timezone string `yaml:"timezone"` // IANA name, e.g. Asia/Tokyo; default the server's
+}
+
 // BoardConfig is one screen's worth of tiles.
 type BoardConfig struct {
 	ID      string       `yaml:"id"`
@@ -137,6 +158,8 @@ type BoardConfig struct {
 	Columns int          `yaml:"columns"` // 0: chosen from the number of tiles
 	Theme   string       `yaml:"theme"`   // dark (default) or light
 	Locale  string       `yaml:"locale"`  // en (default) or ja
+	Night   *Night       `yaml:"night"`   // optional dimming schedule
+	Standup *Standup     `yaml:"standup"` // optional daily standup time
 	Tiles   []TileConfig `yaml:"tiles"`
 
 	Line int `yaml:"-"`
@@ -376,6 +399,21 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		if b.Locale != "" && b.Locale != "en" && b.Locale != "ja" {
 			add(b.Line, "board %q: locale %q: use en or ja", b.ID, b.Locale)
 		}
+		if b.Night != nil {
+			if !isClock(b.Night.From) || !isClock(b.Night.To) {
+				add(b.Line, "board %q: night: from %q to %q: use HH:MM, e.g. from: \"20:00\", to: \"07:00\"", b.ID, b.Night.From, b.Night.To)
+			}
+		}
+		if b.Standup != nil {
+			if !isClock(b.Standup.At) {
+				add(b.Line, "board %q: standup: at %q: use HH:MM, e.g. at: \"09:30\"", b.ID, b.Standup.At)
+			}
+			if b.Standup.Timezone != "" {
+				if _, err := time.LoadLocation(b.Standup.Timezone); err != nil {
+					add(b.Line, "board %q: standup: timezone %q: not a known IANA time zone", b.ID, b.Standup.Timezone)
+				}
+			}
+		}
 		if b.Columns < 0 || b.Columns > 12 {
 			add(b.Line, "board %q: columns %d: use 1 to 12", b.ID, b.Columns)
 		}
@@ -461,9 +499,21 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			add(p.Line, "playlist %q: every: %v", p.ID, err)
 		}
 	}
+	if c.Admin != nil {
+		if c.Admin.Token == nil {
+			add(0, "admin: give token: {env: VARIABLE} (or file:)")
+		} else if msg := c.Admin.Token.check(); msg != "" {
+			add(0, "admin: token: %s", msg)
+		}
+	}
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return probs
 }
+
+var clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// isClock reports whether s is a 24-hour "HH:MM".
+func isClock(s string) bool { return clockPattern.MatchString(s) }
 
 func (s *Secret) check() string {
 	switch {
