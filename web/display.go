@@ -33,6 +33,9 @@ func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q ur
 			Board: b, Demo: s.isDemo(b), Theme: theme, Text: text,
 			WSPath: "/boards/" + b.ID + "/ws", Columns: Columns(b), Build: s.BoardBuild(b.ID),
 		}
+		if b.Night != nil {
+			bv.Night = b.Night.From + "-" + b.Night.To
+		}
 		for i, t := range b.Tiles {
 			bv.Tiles = append(bv.Tiles, views.NewTileView(b.ID, t, states[i], now, text))
 		}
