@@ -27,6 +27,9 @@ type PageData struct {
 	Text   Text   // wording of the first board
 	// RotateEvery is how long each board shows in a rotation; 0 without one.
 	RotateEvery time.Duration
+	// Standup, when set, shows what changed since a point in time instead
+	// of the tiles (light theme, extra-large type, for video calls).
+	Standup *Standup
 }
 
 // BoardView is one board of a page.

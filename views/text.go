@@ -30,6 +30,23 @@ type Text struct {
 	// separated; Sep goes between number and unit ("12 s", "12秒").
 	AgeUnits string
 	Sep      string
+
+	// Standup view.
+	StandupSince string // "Changes since %s"
+	SinceClock   string // "since %s" (HH:MM)
+	Ago          string // "%s ago"
+	Movement     string
+	Events       string
+	NoEvents     string
+	NoMoves      string
+	Deployment   string
+	Incident     string
+	Alert        string
+	Opened       string
+	Resolved     string
+	Succeeded    string
+	Failed       string
+	DateTime     string // Go layout of the period's start
 }
 
 // Status is a status in words.
@@ -54,6 +71,12 @@ var (
 		StaleRestored: "from before restart · %s old", FailingSince: "source failing since %s",
 		OK: "ok", Warn: "warning", Critical: "critical", Unknown: "unknown",
 		DemoHint: "built-in demo data, not a real system", AgeUnits: "s,m,h,d", Sep: " ",
+		StandupSince: "Changes since %s", SinceClock: "since %s", Ago: "%s ago",
+		Movement: "Numbers", Events: "What happened", NoEvents: "No deployments, incidents or alerts in this period.",
+		NoMoves: "No tile has history over this period.",
+		Deployment: "deploy", Incident: "incident", Alert: "alert",
+		Opened: "opened", Resolved: "resolved", Succeeded: "done", Failed: "failed",
+		DateTime: "Mon 15:04",
 	}
 	Japanese = Text{
 		Lang: "ja", Demo: "デモ", Updated: "%s前に更新", ConnLost: "%sから接続が切れています",
@@ -62,6 +85,12 @@ var (
 		StaleRestored: "再起動前のデータ · %s前", FailingSince: "%sから取得失敗",
 		OK: "正常", Warn: "警告", Critical: "重大", Unknown: "不明",
 		DemoHint: "組み込みのデモデータです（実システムではありません）", AgeUnits: "秒,分,時間,日", Sep: "",
+		StandupSince: "%s からの変化", SinceClock: "%s から", Ago: "%s前",
+		Movement: "数値", Events: "できごと", NoEvents: "この期間にデプロイ・障害・アラートはありません。",
+		NoMoves: "この期間の履歴があるタイルはありません。",
+		Deployment: "デプロイ", Incident: "障害", Alert: "アラート",
+		Opened: "発生", Resolved: "解決", Succeeded: "完了", Failed: "失敗",
+		DateTime: "1月2日 15:04",
 	}
 )
 

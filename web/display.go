@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -121,4 +123,72 @@ func (s *Server) SetLive(l *board.Live) { s.live.Store(l) }
 // are not sent it.
 func (s *Server) ForgetTile(ref board.TileRef) {
 	s.hub.Forget(ref.Board, views.ElementID(ref.Board, ref.Tile))
+}
+
+// StandupFeed supplies what happened on a board in a period — deployments,
+// incidents — for the standup view. Features that store such events (four
+// keys, incidents) register one with AddStandupFeed; without any, the view
+// shows tile movement and the alerts the tiles hold.
+type StandupFeed interface {
+	StandupItems(ctx context.Context, boardID string, since, until time.Time) ([]views.StandupItem, error)
+}
+
+// AddStandupFeed registers a feed.
+func (s *Server) AddStandupFeed(f StandupFeed) {
+	s.feedMu.Lock()
+	s.standupFeeds = append(s.standupFeeds, f)
+	s.feedMu.Unlock()
+}
+
+// addStandup turns p into the standup view: light theme unless ?theme=
+// says otherwise, and the changes since ?since= (a duration back from now,
+// or an RFC 3339 time), else since the board's last standup, else 24 h.
+func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
+	b := &p.Boards[0]
+	since := now.Add(-24 * time.Hour)
+	if v := q.Get("since"); v != "" {
+		if d, err := board.ParseDuration(v, 0); err == nil && d > 0 {
+			since = now.Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, v); err == nil && t.Before(now) {
+			since = t
+		}
+	} else if st := b.Board.Standup; st != nil {
+		loc := time.Local
+		if st.Timezone != "" {
+			if l, err := time.LoadLocation(st.Timezone); err == nil {
+				loc = l
+			}
+		}
+		if t, ok := views.LastStandup(st.At, loc, now); ok {
+			since = t
+		}
+	}
+	if q.Get("theme") == "" {
+		b.Theme, p.Theme = "light", "light"
+	}
+	// Times show in the standup's time zone when one is configured.
+	if st := b.Board.Standup; st != nil && st.Timezone != "" {
+		if l, err := time.LoadLocation(st.Timezone); err == nil {
+			since = since.In(l)
+		}
+	}
+	su := &views.Standup{Since: since, Until: now}
+	su.Moves = views.MovesOf(b.Tiles, since, b.Text)
+	su.Events = views.AlertEventsOf(b.Tiles, since)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.feedMu.Lock()
+	feeds := slices.Clone(s.standupFeeds)
+	s.feedMu.Unlock()
+	for _, f := range feeds {
+		items, err := f.StandupItems(ctx, b.Board.ID, since, now)
+		if err != nil {
+			s.log.Warn("standup feed failed", "board", b.Board.ID, "error", err)
+			continue
+		}
+		su.HasFeed = true
+		su.Events = append(su.Events, items...)
+	}
+	views.SortEvents(su.Events)
+	p.Standup = su
 }

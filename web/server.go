@@ -51,6 +51,9 @@ type Server struct {
 
 	genMu sync.Mutex
 	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
+
+	feedMu       sync.Mutex
+	standupFeeds []StandupFeed // see AddStandupFeed
 }
 
 // NewServer wires routes around live state and a hub.
@@ -125,7 +128,11 @@ func (s *Server) PageData(id string, now time.Time, q url.Values) (views.PageDat
 			}
 		}
 	}
-	return s.pageData(ids, every, now, q)
+	p, ok := s.pageData(ids, every, now, q)
+	if ok && (q.Has("standup") || q.Get("since") != "") && len(p.Boards) == 1 {
+		s.addStandup(&p, now, q)
+	}
+	return p, ok
 }
 
 // Columns is the board's column count: configured, or chosen so that the
