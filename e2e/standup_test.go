@@ -63,8 +63,9 @@ boards:
 	s := StartServer(t, ServerOptions{Config: cfg, Sources: map[string]poller.Source{"hist": history{}}})
 	s.App.Server().AddStandupFeed(deploys{})
 	waitFor(t, 20*time.Second, "first poll", func() bool {
-		_, st, _ := s.App.Live().Tile(board.TileRef{Board: "team", Tile: "lat"})
-		return st.Value != nil
+		_, lat, _ := s.App.Live().Tile(board.TileRef{Board: "team", Tile: "lat"})
+		_, cpu, _ := s.App.Live().Tile(board.TileRef{Board: "team", Tile: "cpu"})
+		return lat.Value != nil && cpu.Value != nil
 	})
 
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
