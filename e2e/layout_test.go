@@ -60,13 +60,16 @@ const layoutJS = `(() => {
     }
     t.querySelectorAll('*').forEach(el => checkText(el, r, t.id));
   });
-  return {problems, minFont, minFontEl, tiles: tiles.length, H, W};
+  let minValue = Infinity;
+  board.querySelectorAll('.tile .value').forEach(el => { minValue = Math.min(minValue, parseFloat(getComputedStyle(el).fontSize)); });
+  return {problems, minFont, minFontEl, minValue, tiles: tiles.length, H, W};
 })()`
 
 type layoutReport struct {
 	Problems  []string `json:"problems"`
 	MinFont   float64  `json:"minFont"`
 	MinFontEl string   `json:"minFontEl"`
+	MinValue  float64  `json:"minValue"` // smallest main number (.value), px
 	Tiles     int      `json:"tiles"`
 	H, W      float64
 }
@@ -87,6 +90,10 @@ var screens = []struct {
 // about the smallest a person reads from 5 m on a 55" screen (the main
 // numbers are far larger).
 const minFontShare = 0.012
+
+// minValueShare is the smallest main number (a tile's .value), as a share of
+// the screen's shorter side.
+const minValueShare = 0.035
 
 // checkLayout loads url at every screen size, saves a screenshot of each,
 // and fails on any layout problem.
@@ -109,7 +116,13 @@ func checkLayout(t *testing.T, b *Browser, url, prefix string) {
 		if min := minFontShare * math.Min(rep.H, rep.W); rep.MinFont < min {
 			t.Errorf("%s %s: smallest text %.1f px (%s) is below %.1f px (%.1f %% of the shorter side)", prefix, sc.name, rep.MinFont, rep.MinFontEl, min, minFontShare*100)
 		}
-		t.Logf("%s %s: %d tiles, smallest text %.1f px (%s)", prefix, sc.name, rep.Tiles, rep.MinFont, rep.MinFontEl)
+		// The main numbers: at least 3.5 % of the shorter side, 38 px on a
+		// 1080p TV, whose digits (cap height about 0.7 em, 17 mm on a 55"
+		// panel) a person reads from 5 m and more.
+		if min := minValueShare * math.Min(rep.H, rep.W); rep.MinValue < min {
+			t.Errorf("%s %s: smallest main number %.1f px is below %.1f px", prefix, sc.name, rep.MinValue, min)
+		}
+		t.Logf("%s %s: %d tiles, smallest text %.1f px (%s), smallest number %.1f px", prefix, sc.name, rep.Tiles, rep.MinFont, rep.MinFontEl, rep.MinValue)
 	}
 }
 

@@ -155,10 +155,12 @@
       // A new server build or a new config for this board: reload once to
       // get the new page. The guard stops a loop if the server serves the
       // old id by mistake.
-      var key = 'wb-reloaded-for-' + s.id;
+      // The guard remembers the change (old > new), not only the new id,
+      // so the same id coming back later still reloads.
+      var key = 'wb-reloaded-for-' + s.id, change = s.build + '>' + b;
       try {
-        if (sessionStorage.getItem(key) === b) return;
-        sessionStorage.setItem(key, b);
+        if (sessionStorage.getItem(key) === change) return;
+        sessionStorage.setItem(key, change);
       } catch (err) { /* storage off: reload anyway */ }
       location.reload();
     }

@@ -109,8 +109,11 @@ func (s *Server) ReloadScreens(ids ...string) {
 	if s.gens == nil {
 		s.gens = map[string]uint64{}
 	}
+	// Generations are clock-based so that an id never repeats across
+	// restarts (a screen must not take an old id for the current one).
+	g := uint64(time.Now().UnixMilli())
 	for _, id := range ids {
-		s.gens[id]++
+		s.gens[id] = max(s.gens[id]+1, g)
 	}
 	s.genMu.Unlock()
 	s.PublishMeta(time.Now())
