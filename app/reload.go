@@ -166,7 +166,7 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
-	sources, _, err := a.buildSources(cfg)
+	sources, demo, err := a.buildSources(cfg)
 	if err != nil {
 		return err
 	}
@@ -180,6 +180,7 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 	a.cfg.Store(cfg)
 	a.live.Store(live)
 	a.server.SetLive(live)
+	a.server.SetDemoSources(demo)
 	a.sched.Store(poller.New(jobs, a.sink, a.log))
 	select {
 	case a.schedSwap <- struct{}{}:

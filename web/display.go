@@ -195,3 +195,14 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 	views.SortEvents(su.Events)
 	p.Standup = su
 }
+
+// SetDemoSources replaces the ids of sources whose tiles are labelled DEMO
+// (after a config reload).
+func (s *Server) SetDemoSources(ids []string) { s.demo.Store(&ids) }
+
+func (s *Server) demoSources() []string {
+	if p := s.demo.Load(); p != nil {
+		return *p
+	}
+	return s.opts.DemoSources
+}

@@ -52,6 +52,7 @@ type Server struct {
 	genMu sync.Mutex
 	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
 
+	demo         atomic.Pointer[[]string] // demo source ids after a config reload
 	feedMu       sync.Mutex
 	standupFeeds []StandupFeed // see AddStandupFeed
 }
@@ -104,7 +105,7 @@ func (s *Server) NextSeq() uint64 { return s.seq.Add(1) }
 // isDemo reports whether a board shows demo data anywhere.
 func (s *Server) isDemo(b board.BoardConfig) bool {
 	for _, t := range b.Tiles {
-		if slices.Contains(s.opts.DemoSources, t.Source) {
+		if slices.Contains(s.demoSources(), t.Source) {
 			return true
 		}
 	}
