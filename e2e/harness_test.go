@@ -177,7 +177,7 @@ func (b *Browser) Open(url string, w, h int) {
 		emu = append(emu, chromedp.EmulateLandscape)
 	}
 	b.Run(30*time.Second, chromedp.EmulateViewport(int64(w), int64(h), emu...), chromedp.Navigate(url))
-	b.WaitJS(`window.wallboard !== undefined`, 15*time.Second)
+	b.WaitJS(`window.wallboard !== undefined && wallboard.connected()`, 20*time.Second)
 }
 
 // Eval evaluates a JS expression and decodes its JSON value into out

@@ -25,22 +25,24 @@ func threeBoards(every string) string {
 	return sb.String()
 }
 
-// visits polls which board shows until n switches were seen, returning the
-// sequence of boards shown.
+// visits waits until the page has switched boards n times and returns the
+// boards it showed, in order (the page keeps the list, so a slow test
+// machine cannot miss a switch). It also checks that exactly one board is
+// visible.
 func visits(t *testing.T, b *Browser, n int, timeout time.Duration) []string {
 	t.Helper()
+	b.WaitJS(fmt.Sprintf(`wallboard.rotations() >= %d`, n), timeout)
 	var seq []string
-	deadline := time.Now().Add(timeout)
-	for len(seq) < n+1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s saw only %v", timeout, seq)
-		}
-		var cur string
-		b.Eval(`(() => { const v = document.querySelectorAll('.board:not([hidden])'); return v.length === 1 ? v[0].dataset.board : 'visible:' + v.length; })()`, &cur)
-		if len(seq) == 0 || seq[len(seq)-1] != cur {
-			seq = append(seq, cur)
-		}
-		time.Sleep(100 * time.Millisecond)
+	b.Eval(`wallboard.shown()`, &seq)
+	var visible int
+	b.Eval(`document.querySelectorAll('.board:not([hidden])').length`, &visible)
+	if visible != 1 {
+		t.Errorf("%d boards visible at once", visible)
+	}
+	var cur string
+	b.Eval(`document.querySelector('.board:not([hidden])').dataset.board`, &cur)
+	if len(seq) == 0 || seq[len(seq)-1] != cur {
+		t.Errorf("the page says it shows %v last, but %q is visible", seq, cur)
 	}
 	return seq
 }
@@ -67,6 +69,9 @@ func TestRotationPlaylistNoReloadDataLive(t *testing.T) {
 	b.Eval(`Object.fromEntries(Array.from(document.querySelectorAll('.tile')).map(t => [t.id, +t.dataset.updated]))`, &before)
 
 	seq := visits(t, b, 6, 30*time.Second)
+	if len(seq) < 7 || seq[0] != "a" {
+		t.Errorf("boards shown %v: want a first and at least 7 (three boards twice, and back)", seq)
+	}
 	checkCycle(t, seq, []string{"a", "b", "c"})
 	var kept string
 	b.Eval(`window.__sameContext || 'lost'`, &kept)
@@ -95,6 +100,9 @@ func TestRotationQueryAndTakeoverPause(t *testing.T) {
 	b := StartBrowser(t)
 	b.Open(s.Base+"/boards/b?rotate=1s&boards=c,a", 1280, 720)
 	seq := visits(t, b, 3, 20*time.Second)
+	if len(seq) < 4 || seq[0] != "b" {
+		t.Errorf("boards shown %v: want b first, then c, a, b", seq)
+	}
 	checkCycle(t, seq, []string{"b", "c", "a"})
 	// An alert takeover (built by the alerts feature; any visible .takeover)
 	// holds the rotation where it is.

@@ -170,6 +170,7 @@
   // of a board's turn only runs while no alert takeover is visible.
   var rotateMs = +body.getAttribute('data-rotate-ms') || 0;
   var current = 0, shownFor = 0, rotations = 0;
+  var shown = sections.length ? [sections[0].id] : []; // recent boards shown, at most 50
   var bar = document.getElementById('wb-rotate-bar');
 
   function takeoverUp() { return document.querySelector('.takeover:not([hidden])') !== null; }
@@ -179,6 +180,8 @@
     for (var k = 0; k < sections.length; k++) sections[k].el.hidden = k !== current;
     shownFor = 0;
     rotations++;
+    shown.push(sections[current].id);
+    if (shown.length > 50) shown.shift();
     if (bar) {
       bar.classList.add('reset');
       bar.style.transform = 'scaleX(0)';
@@ -213,6 +216,11 @@
   window.wallboard = {
     current: function () { return sections.length ? sections[current].id : ''; },
     rotations: function () { return rotations; },
+    shown: function () { return shown.slice(); },
+    connected: function () {
+      for (var i = 0; i < sections.length; i++) if (!sections[i].connected) return false;
+      return sections.length > 0;
+    },
     next: function () { if (sections.length > 1) show(current + 1); },
     shiftNow: function () { shiftTicks = 59; shiftTick(); }
   };
