@@ -138,7 +138,7 @@ boards:
 	}
 	const layer = `document.getElementById('wb-alert-wall')`
 	// The websocket is up once the server's heartbeat element has a clock.
-	evalUntil(t, ctx, 15*time.Second, "page connected", `String(+document.getElementById('wb-meta').dataset.now > 0 && !!document.querySelector('#tile-wall-alerts .alerts-none'))`, "true")
+	evalUntil(t, ctx, 15*time.Second, "page connected", `String(+document.getElementById('wb-meta-wall').dataset.now > 0 && !!document.querySelector('#tile-wall-alerts .alerts-none'))`, "true")
 
 	postEvent(t, a.Addr(), token, `{"id":"pay-1","title":"Payments API down","severity":"critical",
 		"started_at":"`+time.Now().Add(-3*time.Minute).UTC().Format(time.RFC3339)+`","resource":"payments-api",

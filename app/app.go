@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wallboard/wallboard/board"
@@ -46,16 +47,21 @@ type Options struct {
 type App struct {
 	opts    Options
 	log     *slog.Logger
-	cfg     *board.Config
 	store   *store.Store
-	live    *board.Live
 	hub     *web.Hub
 	server  *web.Server
 	metrics *web.Metrics
-	sched   *poller.Scheduler
-	sources map[string]poller.Source
 	ln      net.Listener
 	http    *http.Server
+
+	// The config, the live state and the poller are replaced together when
+	// the config file changes (see reload.go).
+	cfg       atomic.Pointer[board.Config]
+	live      atomic.Pointer[board.Live]
+	sched     atomic.Pointer[poller.Scheduler]
+	sources   map[string]poller.Source // owned by the reload goroutine after Run starts
+	schedSwap chan struct{}            // a new scheduler is in a.sched
+	reload    reloadState
 
 	// alerts, when alert tiles or receivers exist, stores polled alerts and
 	// gives alert tiles the store's open alerts (hooks_alerts.go).
@@ -75,10 +81,10 @@ type App struct {
 var routeSetups []func(a *App) error
 
 // Config is the loaded config.
-func (a *App) Config() *board.Config { return a.cfg }
+func (a *App) Config() *board.Config { return a.cfg.Load() }
 
 // Live is the live tile state.
-func (a *App) Live() *board.Live { return a.live }
+func (a *App) Live() *board.Live { return a.live.Load() }
 
 // Logger is the app's logger.
 func (a *App) Logger() *slog.Logger { return a.log }
@@ -105,12 +111,19 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Build == "" {
 		opts.Build = BuildID()
 	}
-	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{}}
+	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{},
+		schedSwap: make(chan struct{}, 1)}
 	cfg, err := LoadConfig(opts.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
-	a.cfg = cfg
+	a.cfg.Store(cfg)
+	if opts.ConfigPath != "" {
+		if b, err := os.ReadFile(opts.ConfigPath); err == nil {
+			a.reload.hash = hashOf(b)
+		}
+	}
+	a.reload.loadedAt = time.Now()
 	if opts.DataDir == "" {
 		opts.DataDir = "."
 	}
@@ -137,7 +150,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		// Some stored tiles are unreadable: start with what could be read.
 		a.log.Warn("restoring tile state", "error", err)
 	}
-	a.live = board.NewLive(cfg, restored)
+	a.live.Store(board.NewLive(cfg, restored))
 
 	sources, demo, err := a.buildSources(cfg)
 	if err != nil {
@@ -159,11 +172,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.store.Close()
 		return nil, err
 	}
+	a.sources = sources
 	a.metrics = web.NewMetrics()
 	a.hub = web.NewHub()
-	a.server = web.NewServer(a.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
+	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors})
-	a.sched = poller.New(jobs, a.sink, a.log)
+	a.sched.Store(poller.New(jobs, a.sink, a.log))
 	for _, setup := range routeSetups {
 		if err := setup(a); err != nil {
 			a.store.Close()
@@ -194,8 +208,8 @@ func (a *App) URL() string {
 	if h, p, err := net.SplitHostPort(host); err == nil && (h == "::" || h == "0.0.0.0" || h == "") {
 		host = net.JoinHostPort("localhost", p)
 	}
-	if len(a.cfg.Boards) == 1 {
-		return "http://" + host + "/boards/" + a.cfg.Boards[0].ID
+	if cfg := a.Config(); len(cfg.Boards) == 1 {
+		return "http://" + host + "/boards/" + cfg.Boards[0].ID
 	}
 	return "http://" + host + "/"
 }
@@ -207,7 +221,7 @@ func (a *App) Server() *web.Server { return a.server }
 func (a *App) Store() *store.Store { return a.store }
 
 // Scheduler is the poller.
-func (a *App) Scheduler() *poller.Scheduler { return a.sched }
+func (a *App) Scheduler() *poller.Scheduler { return a.sched.Load() }
 
 // Run serves until ctx is done, then shuts down gracefully: screens get a
 // going-away close, in-flight requests finish, tile state is flushed to the
@@ -218,7 +232,7 @@ func (a *App) Run(ctx context.Context) error {
 	now := time.Now()
 	// First paint comes from restored state; publish it so screens that
 	// connect before the first poll get every tile.
-	for _, b := range a.cfg.Boards {
+	for _, b := range a.Config().Boards {
 		for _, t := range b.Tiles {
 			a.server.PublishTile(board.TileRef{Board: b.ID, Tile: t.ID}, now)
 		}
@@ -226,7 +240,8 @@ func (a *App) Run(ctx context.Context) error {
 	a.server.PublishMeta(now)
 
 	var wg sync.WaitGroup
-	wg.Go(func() { a.sched.Run(ctx) })
+	wg.Go(func() { a.runScheduler(ctx) })
+	wg.Go(func() { a.watchConfig(ctx) })
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
 	serveErr := make(chan error, 1)
@@ -290,7 +305,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		tileResult = a.alerts.afterPoll(j, res, err)
 	}
 	for _, ref := range j.Tiles {
-		if _, ok := a.live.Apply(ref, tileResult(ref, res), err, now); !ok {
+		if _, ok := a.Live().Apply(ref, tileResult(ref, res), err, now); !ok {
 			continue
 		}
 		a.server.PublishTile(ref, now)
@@ -311,7 +326,7 @@ func (a *App) sweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for _, st := range a.live.Sweep(now) {
+			for _, st := range a.Live().Sweep(now) {
 				a.server.PublishTile(board.TileRef{Board: st.Board, Tile: st.Tile}, now)
 			}
 			if now.Sub(last) >= a.opts.Heartbeat {
@@ -350,7 +365,7 @@ func (a *App) flush(ctx context.Context) {
 	}
 	states := make([]board.TileState, 0, len(refs))
 	for _, r := range refs {
-		if _, st, ok := a.live.Tile(r); ok {
+		if _, st, ok := a.Live().Tile(r); ok {
 			states = append(states, st)
 		}
 	}

@@ -145,18 +145,18 @@ func TestWebsocketSnapshotThenUpdates(t *testing.T) {
 	dialed := time.Now().UnixMilli()
 	c := dial(t, r.Addr(), "ops")
 	frags := readUntil(t, c, "snapshot", func(f map[string]string) bool {
-		return hasValue(f["tile-ops-a"], "41") && f["tile-ops-b"] != "" && f["wb-meta"] != ""
+		return hasValue(f["tile-ops-a"], "41") && f["tile-ops-b"] != "" && f["wb-meta-ops"] != ""
 	})
 	if _, ok := frags["tile-other-c"]; ok {
 		t.Error("a viewer of ops received a tile of another board")
 	}
-	if !strings.Contains(frags["wb-meta"], `data-build="test-build"`) {
-		t.Errorf("meta fragment lacks the build id: %s", frags["wb-meta"])
+	if !strings.Contains(frags["wb-meta-ops"], `data-build="test-build"`) {
+		t.Errorf("meta fragment lacks the build id: %s", frags["wb-meta-ops"])
 	}
 	// The page sets its clock from this: it must be the server's clock now,
 	// not the one of a cached heartbeat.
 	var serverNow int64
-	fmt.Sscanf(regexp.MustCompile(`data-now="(\d+)"`).FindStringSubmatch(frags["wb-meta"])[1], "%d", &serverNow)
+	fmt.Sscanf(regexp.MustCompile(`data-now="(\d+)"`).FindStringSubmatch(frags["wb-meta-ops"])[1], "%d", &serverNow)
 	if serverNow < dialed {
 		t.Errorf("first meta carries server time %d, before the connection was made (%d)", serverNow, dialed)
 	}
@@ -188,7 +188,7 @@ func TestReconnectGetsFullState(t *testing.T) {
 	c2 := dial(t, r.Addr(), "ops")
 	// The whole board arrives at once, from the hub's cache, before any new poll.
 	readUntil(t, c2, "full state on reconnect", func(f map[string]string) bool {
-		return hasValue(f["tile-ops-a"], "8") && f["tile-ops-b"] != "" && f["wb-meta"] != ""
+		return hasValue(f["tile-ops-a"], "8") && f["tile-ops-b"] != "" && f["wb-meta-ops"] != ""
 	})
 }
 

@@ -109,7 +109,7 @@ func TestBrowserDemoBoard(t *testing.T) {
 
 	// First paint: the HTML as served, before any script ran, has every tile
 	// filled (no "waiting for data").
-	if err := chromedp.Do(ctx, chromedp.Navigate(a.URL()), chromedp.WaitReady(chromedp.CSS("#wb-grid"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.URL()), chromedp.WaitReady(chromedp.CSS(".grid"))); err != nil {
 		t.Fatal(err)
 	}
 	tiles := evalInt(t, ctx, `document.querySelectorAll('.tile').length`)
@@ -149,16 +149,16 @@ func TestBrowserSurvivesServerRestart(t *testing.T) {
 	src.set(111, nil)
 	r := start(t, fakeConfig, data, map[string]poller.Source{"fake": src})
 	addr := r.Addr()
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/boards/ops"), chromedp.WaitReady(chromedp.CSS("#wb-grid"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/boards/ops"), chromedp.WaitReady(chromedp.CSS(".grid"))); err != nil {
 		t.Fatal(err)
 	}
 	evalTrue(t, ctx, "mark the document", `(window.__sameDoc = 1) === 1`)
 	evalTrue(t, ctx, "value 111", `document.querySelector('#tile-ops-a .value').textContent === '111'`)
-	evalTrue(t, ctx, "connected", `document.getElementById('wb-conn').hidden === true`)
+	evalTrue(t, ctx, "connected", `document.querySelector('.conn').hidden === true`)
 
 	r.stop()
-	evalTrue(t, ctx, "lost-connection indicator", `!document.getElementById('wb-conn').hidden &&
-		/connection lost since \d\d:\d\d/.test(document.getElementById('wb-conn').textContent)`)
+	evalTrue(t, ctx, "lost-connection indicator", `!document.querySelector('.conn').hidden &&
+		/connection lost since \d\d:\d\d/.test(document.querySelector('.conn').textContent)`)
 	screenshot(t, ctx, "connection-lost.png")
 
 	// Next process, same address and store, a new value.
@@ -187,7 +187,7 @@ func TestBrowserSurvivesServerRestart(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	evalTrue(t, ctx, "reconnected with the current value, same page", `document.querySelector('#tile-ops-a .value').textContent === '222' &&
-		document.getElementById('wb-conn').hidden && window.__sameDoc === 1`)
+		document.querySelector('.conn').hidden && window.__sameDoc === 1`)
 }
 
 // TestBrowserReloadsOnceOnNewBuild: after an upgrade the page reloads itself
@@ -199,7 +199,7 @@ func TestBrowserReloadsOnceOnNewBuild(t *testing.T) {
 	src.set(1, nil)
 	r := start(t, fakeConfig, data, map[string]poller.Source{"fake": src})
 	addr := r.Addr()
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/boards/ops"), chromedp.WaitReady(chromedp.CSS("#wb-grid"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/boards/ops"), chromedp.WaitReady(chromedp.CSS(".grid"))); err != nil {
 		t.Fatal(err)
 	}
 	evalTrue(t, ctx, "old build", `(window.__oldDoc = 1) === 1 && document.querySelector('meta[name="wb-build"]').content === 'test-build'`)

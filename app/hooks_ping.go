@@ -11,7 +11,7 @@ import (
 // (webhooks.events) is configured, and takes the same secret.
 func init() {
 	routeSetups = append(routeSetups, func(a *App) error {
-		ev := a.cfg.Webhooks.Events
+		ev := a.Config().Webhooks.Events
 		if ev == nil {
 			return nil
 		}

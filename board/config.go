@@ -194,6 +194,20 @@ type IAPConfig struct {
 	JWKSURL  string `yaml:"jwks_url"`  // e.g. https://www.gstatic.com/iap/verify/public_key-jwk
 }
 
+// Night dims a board between From and To ("HH:MM", the screen's local
+// time); the span may wrap past midnight.
+type Night struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// Standup is when a team's daily standup starts: the standup view shows
+// what changed since the last one.
+type Standup struct {
+	At       string `yaml:"at"`       // "HH:MM"
+	Timezone string `yaml:"timezone"` // IANA name, e.g. Asia/Tokyo; default the server's
+}
+
 // BoardConfig is one screen's worth of tiles.
 type BoardConfig struct {
 	ID      string       `yaml:"id"`
@@ -201,6 +215,8 @@ type BoardConfig struct {
 	Columns int          `yaml:"columns"` // 0: chosen from the number of tiles
 	Theme   string       `yaml:"theme"`   // dark (default) or light
 	Locale  string       `yaml:"locale"`  // en (default) or ja
+	Night   *Night       `yaml:"night"`   // optional dimming schedule
+	Standup *Standup     `yaml:"standup"` // optional daily standup time
 	Tiles   []TileConfig `yaml:"tiles"`
 	// Takeover is how long a newly opened critical alert fills the screen
 	// before it shrinks to a banner; default 60s.
@@ -514,6 +530,21 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		if _, err := ParseDuration(b.Takeover, 0); err != nil {
 			add(b.Line, "board %q: takeover: %v", b.ID, err)
 		}
+		if b.Night != nil {
+			if !isClock(b.Night.From) || !isClock(b.Night.To) {
+				add(b.Line, "board %q: night: from %q to %q: use HH:MM, e.g. from: \"20:00\", to: \"07:00\"", b.ID, b.Night.From, b.Night.To)
+			}
+		}
+		if b.Standup != nil {
+			if !isClock(b.Standup.At) {
+				add(b.Line, "board %q: standup: at %q: use HH:MM, e.g. at: \"09:30\"", b.ID, b.Standup.At)
+			}
+			if b.Standup.Timezone != "" {
+				if _, err := time.LoadLocation(b.Standup.Timezone); err != nil {
+					add(b.Line, "board %q: standup: timezone %q: not a known IANA time zone", b.ID, b.Standup.Timezone)
+				}
+			}
+		}
 		if b.Columns < 0 || b.Columns > 12 {
 			add(b.Line, "board %q: columns %d: use 1 to 12", b.ID, b.Columns)
 		}
@@ -606,6 +637,11 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return probs
 }
+
+var clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// isClock reports whether s is a 24-hour "HH:MM".
+func isClock(s string) bool { return clockPattern.MatchString(s) }
 
 func (s *Secret) check() string {
 	switch {

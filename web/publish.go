@@ -30,7 +30,7 @@ func (s *Server) PublishTile(ref board.TileRef, now time.Time) error {
 // heartbeat that lets screens tell a live connection from a dead one.
 func (s *Server) PublishMeta(now time.Time) {
 	for _, b := range s.Live().Config().Boards {
-		s.publish(b.ID, metaKey, views.Meta(s.opts.Build, now))
+		s.publish(b.ID, metaKey, views.Meta(b.ID, s.BoardBuild(b.ID), now))
 	}
 }
 

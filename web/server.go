@@ -55,6 +55,13 @@ type Server struct {
 	up      websocket.Upgrader
 	conns   sync.WaitGroup
 	csp     atomic.Pointer[string]
+
+	genMu sync.Mutex
+	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
+
+	demo         atomic.Pointer[[]string] // demo source ids after a config reload
+	feedMu       sync.Mutex
+	standupFeeds []StandupFeed // see AddStandupFeed
 }
 
 // NewServer wires routes around live state and a hub.
@@ -116,6 +123,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /boards/{id}", s.handleBoard)
 	s.mux.HandleFunc("GET /boards/{id}/ws", s.handleWS)
+	s.mux.HandleFunc("GET /playlists/{id}", s.handlePlaylist)
 	s.mux.HandleFunc("GET /api/v1/boards", s.handleAPIBoards)
 	s.mux.HandleFunc("GET /api/v1/boards/{id}", s.handleAPIBoard)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -132,36 +140,35 @@ func (s *Server) NextSeq() uint64 { return s.seq.Add(1) }
 // isDemo reports whether a board shows demo data anywhere.
 func (s *Server) isDemo(b board.BoardConfig) bool {
 	for _, t := range b.Tiles {
-		if slices.Contains(s.opts.DemoSources, t.Source) {
+		if slices.Contains(s.demoSources(), t.Source) {
 			return true
 		}
 	}
 	return false
 }
 
-// PageData builds the view model of a whole board at time now.
+// PageData builds the view model of a whole board at time now. With
+// ?rotate=30s&boards=a,b the page rotates through the board and the others.
 func (s *Server) PageData(id string, now time.Time, q url.Values) (views.PageData, bool) {
-	b, states, ok := s.Live().Board(id)
-	if !ok {
-		return views.PageData{}, false
+	ids := []string{id}
+	var every time.Duration
+	if r := q.Get("rotate"); r != "" {
+		d, err := board.ParseDuration(r, 0)
+		if err != nil || d <= 0 {
+			d = 30 * time.Second
+		}
+		every = d
+		for _, o := range strings.Split(q.Get("boards"), ",") {
+			if o = strings.TrimSpace(o); o != "" && !slices.Contains(ids, o) {
+				ids = append(ids, o)
+			}
+		}
 	}
-	text := views.TextFor(b.Locale)
-	theme := b.Theme
-	if t := q.Get("theme"); t == "light" || t == "dark" {
-		theme = t
+	p, ok := s.pageData(ids, every, now, q)
+	if ok && (q.Has("standup") || q.Get("since") != "") && len(p.Boards) == 1 {
+		s.addStandup(&p, now, q)
 	}
-	if theme == "" {
-		theme = "dark"
-	}
-	p := views.PageData{
-		Board: b, Now: now, Build: s.opts.Build, Demo: s.isDemo(b), Theme: theme,
-		Kiosk: q.Has("kiosk"), Text: text, WSPath: "/boards/" + b.ID + "/ws",
-		Columns: Columns(b),
-	}
-	for i, t := range b.Tiles {
-		p.Tiles = append(p.Tiles, views.NewTileView(b.ID, t, states[i], now, text))
-	}
-	return p, true
+	return p, ok
 }
 
 // Columns is the board's column count: configured, or chosen so that the
@@ -303,7 +310,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has replied with the error
 	}
 	c := newClient(conn, s.hub)
-	meta, err := s.render(views.Meta(s.opts.Build, time.Now()))
+	meta, err := s.render(views.Meta(id, s.BoardBuild(id), time.Now()))
 	if err != nil {
 		conn.Close()
 		return
