@@ -28,8 +28,8 @@ func TestDisplayConfigValidation(t *testing.T) {
 		{"standup bad time", `    standup: {at: "25:00"}`, "", `board "a": standup: at "25:00": use HH:MM`},
 		{"standup bad zone", `    standup: {at: "09:30", timezone: Mars/Olympus}`, "", `timezone "Mars/Olympus": not a known IANA time zone`},
 		{"admin ok", "", "admin: {token: {env: WALLBOARD_ADMIN_TOKEN}}\n", ""},
-		{"admin without token", "", "admin: {}\n", "admin: give token"},
-		{"admin inline secret", "", "admin: {token: {}}\n", "admin: token: give env"},
+		{"admin without token", "", "admin: {}\n", "admin: token is missing: give token: {env: WALLBOARD_ADMIN_TOKEN}"},
+		{"admin inline secret", "", "admin: {token: {}}\n", "admin.token: give env: VARIABLE or file: /path"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("wb.yaml", []byte(c.top+strings.Replace(displayBase, "%s", c.board, 1)), nil)

@@ -104,10 +104,19 @@ func TestRotationQueryAndTakeoverPause(t *testing.T) {
 		t.Errorf("boards shown %v: want b first, then c, a, b", seq)
 	}
 	checkCycle(t, seq, []string{"b", "c", "a"})
-	// An alert takeover (built by the alerts feature; any visible .takeover)
-	// holds the rotation where it is.
-	b.Eval(`(() => { const d = document.createElement('div'); d.className = 'takeover'; d.id = 'test-takeover'; document.body.appendChild(d); return true; })()`, nil)
-	b.WaitJS(`document.body.classList.contains('rotate-paused')`, 5*time.Second)
+	// An alert takeover on one of the boards (the alerts feature's layer, in
+	// takeover mode) brings that board forward and holds the rotation there,
+	// even when another board was showing.
+	b.Eval(`(() => {
+		const target = [...document.querySelectorAll('.board')].find(s => s.hidden);
+		const l = document.createElement('div');
+		l.className = 'alert-layer is-takeover'; l.id = 'test-takeover';
+		l.innerHTML = '<section class="takeover"></section>';
+		target.appendChild(l);
+		window.__target = target.getAttribute('data-board');
+		return true;
+	})()`, nil)
+	b.WaitJS(`document.body.classList.contains('rotate-paused') && wallboard.current() === window.__target`, 5*time.Second)
 	var n0, n1 int
 	b.Eval(`wallboard.rotations()`, &n0)
 	time.Sleep(3500 * time.Millisecond) // three and a half rotation periods

@@ -54,7 +54,10 @@ type Server struct {
 	seq     atomic.Uint64
 	up      websocket.Upgrader
 	conns   sync.WaitGroup
-	csp     atomic.Pointer[string]
+	connMu  sync.Mutex
+	// connsClosed is set once WaitConns started: no writer may be added.
+	connsClosed bool
+	csp         atomic.Pointer[string]
 
 	genMu sync.Mutex
 	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
@@ -321,7 +324,12 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	s.conns.Add(1)
+	if !s.addConn() {
+		s.hub.unsubscribe(id, c)
+		c.shutdown()
+		conn.Close()
+		return
+	}
 	gone := make(chan struct{})
 	go func() {
 		defer s.conns.Done()
@@ -335,8 +343,23 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.hub.unsubscribe(id, c)
 }
 
+// addConn counts a websocket writer, unless shutdown has begun. A mutex
+// orders it with WaitConns: WaitGroup.Add must not race with Wait.
+func (s *Server) addConn() bool {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.connsClosed {
+		return false
+	}
+	s.conns.Add(1)
+	return true
+}
+
 // WaitConns waits until every websocket writer has finished (after Hub.Close).
 func (s *Server) WaitConns(ctx context.Context) {
+	s.connMu.Lock()
+	s.connsClosed = true
+	s.connMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	select {
