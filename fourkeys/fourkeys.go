@@ -77,11 +77,11 @@ type Events struct {
 	Deployments []Deployment
 	Changes     []Change
 	Incidents   []Incident
-	// FirstDeployment maps a service to the id of the first deployment ever
-	// seen of it, when the events are only a slice of history (a store
-	// loads a few months). When nil, the first deployment of each service in
-	// Deployments is taken as the first ever.
-	FirstDeployment map[string]string
+	// FirstDeployment maps a service to the first deployment ever seen of
+	// it, when the events are only a slice of history (a store loads a few
+	// months). When nil, the first deployment of each service in Deployments
+	// is taken as the first ever.
+	FirstDeployment map[string]Deployment
 }
 
 // Scope selects events: a repository, a service, or everything (both empty).
@@ -188,6 +188,9 @@ type prepared struct {
 	incidents []Incident        // in scope, newest first
 	bySvc     map[string][]int  // service -> indexes into deps, by time
 	bySHA     map[string][]int  // sha -> indexes into deps, by time
+	// since is when the scope first deployed (zero: never): from then on,
+	// zero deployments in a window is a measurement, before it no data.
+	since time.Time
 }
 
 type restore struct {
@@ -249,13 +252,23 @@ func prepare(ev Events, scope Scope) *prepared {
 		deps = append(deps, d)
 	}
 	p := &prepared{deps: deps, depIdx: make(map[string]int, len(deps)), bySvc: map[string][]int{}, bySHA: map[string][]int{}}
-	first := ev.FirstDeployment
-	if first == nil {
-		first = map[string]string{}
+	first := map[string]string{}
+	if ev.FirstDeployment == nil {
 		for _, d := range deps {
 			if _, ok := first[d.Service]; !ok {
 				first[d.Service] = d.ID
 			}
+		}
+	}
+	for svc, d := range ev.FirstDeployment {
+		first[svc] = d.ID
+		if scope.matchDeployment(d) && (p.since.IsZero() || d.FinishedAt.Before(p.since)) {
+			p.since = d.FinishedAt
+		}
+	}
+	for _, d := range deps {
+		if scope.matchDeployment(d) && (p.since.IsZero() || d.FinishedAt.Before(p.since)) {
+			p.since = d.FinishedAt
 		}
 	}
 	for i, d := range deps {
@@ -421,7 +434,7 @@ func (p *prepared) metrics(w Window) Metrics {
 	// Frequency is known once the scope has ever deployed before the end of
 	// the window: then zero deployments is a measurement. Before that, and
 	// with no events at all, it is no data.
-	if hi > 0 && w.Days() > 0 {
+	if !p.since.IsZero() && p.since.Before(w.End) && w.Days() > 0 {
 		v := float64(m.Deployments) / w.Days()
 		m.DeploymentsPerDay = &v
 	}

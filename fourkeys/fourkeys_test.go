@@ -77,7 +77,7 @@ func TestCompute(t *testing.T) {
 			ev: Events{
 				Deployments:     []Deployment{dep("d2", "api", ago(5*Day))},
 				Changes:         []Change{chg("b", "d2", ago(5*Day+3*time.Hour))},
-				FirstDeployment: map[string]string{"api": "d0"},
+				FirstDeployment: map[string]Deployment{"api": dep("d0", "api", ago(200*Day))},
 			},
 			deploys: 1, perDay: fptr(1.0 / 30), lead: dptr(3 * time.Hour), cfr: fptr(0),
 		},
@@ -247,6 +247,13 @@ func TestCompute(t *testing.T) {
 			},
 			scope:   Scope{Repo: "org/api"},
 			deploys: 2, perDay: fptr(2.0 / 30), cfr: fptr(0.5), ttr: dptr(2 * time.Hour),
+		},
+		{
+			name: "no deployment in the loaded slice, but the store knows the service deployed before",
+			ev: Events{
+				FirstDeployment: map[string]Deployment{"api": dep("d0", "api", ago(200*Day))},
+			},
+			perDay: fptr(0),
 		},
 		{
 			name: "no deployment in the window after earlier ones is zero per day, not no data",
