@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -291,4 +292,71 @@ func (s *Store) IncidentsResolvedBetween(ctx context.Context, from, to time.Time
 		return nil, fmt.Errorf("store: resolved incidents: %w", err)
 	}
 	return scanIncidents(rows)
+}
+
+// PushedCommit is a commit that arrived on a repository's default branch.
+type PushedCommit struct {
+	SHA        string
+	AuthoredAt time.Time
+}
+
+// RecordPush appends commits (in push order) to repo's default-branch
+// history. A commit already recorded keeps its first position.
+func RecordPush(ctx context.Context, tx Execer, repo string, commits []PushedCommit) error {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM pushed_commits WHERE repo = ?`, repo).Scan(&seq); err != nil {
+		return fmt.Errorf("store: push to %s: %w", repo, err)
+	}
+	for _, c := range commits {
+		seq++
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pushed_commits (repo, sha, authored_at, seq) VALUES (?, ?, ?, ?)
+			ON CONFLICT (repo, sha) DO NOTHING`, repo, strings.ToLower(c.SHA), ms(c.AuthoredAt), seq); err != nil {
+			return fmt.Errorf("store: push to %s: commit %s: %w", repo, c.SHA, err)
+		}
+	}
+	return nil
+}
+
+// PushedBetween is the commits pushed to repo after sha `from` up to and
+// including sha `to`, in push order; ok=false when either sha was never seen
+// on the default branch (the changes are then unknown, not empty).
+func PushedBetween(ctx context.Context, tx Execer, repo, from, to string) ([]PushedCommit, bool, error) {
+	seqOf := func(sha string) (int64, bool, error) {
+		var seq int64
+		err := tx.QueryRowContext(ctx, `SELECT seq FROM pushed_commits WHERE repo = ? AND sha = ?`, repo, strings.ToLower(sha)).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+		}
+		return seq, true, nil
+	}
+	lo, ok1, err := seqOf(from)
+	if err != nil {
+		return nil, false, err
+	}
+	hi, ok2, err := seqOf(to)
+	if err != nil || !ok1 || !ok2 {
+		return nil, false, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT sha, authored_at FROM pushed_commits WHERE repo = ? AND seq > ? AND seq <= ? ORDER BY seq`, repo, lo, hi)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+	}
+	defer rows.Close()
+	var out []PushedCommit
+	for rows.Next() {
+		var c PushedCommit
+		var at int64
+		if err := rows.Scan(&c.SHA, &at); err != nil {
+			return nil, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+		}
+		c.AuthoredAt = fromMS(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+	}
+	return out, true, nil
 }

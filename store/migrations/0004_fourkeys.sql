@@ -42,3 +42,15 @@ CREATE TABLE incidents (
 ) STRICT;
 CREATE INDEX incidents_by_start ON incidents (started_at);
 CREATE INDEX incidents_by_resolution ON incidents (resolved_at);
+
+-- Commits pushed to a repository's default branch, in push order (GitHub
+-- push webhooks). Between two deployments of a repository, the changes are
+-- the commits pushed after the previous deployed sha up to the deployed one.
+CREATE TABLE pushed_commits (
+	repo        TEXT NOT NULL,
+	sha         TEXT NOT NULL,
+	authored_at INTEGER NOT NULL,
+	seq         INTEGER NOT NULL, -- order of arrival on the default branch
+	PRIMARY KEY (repo, sha)
+) STRICT;
+CREATE INDEX pushed_commits_by_seq ON pushed_commits (repo, seq);
