@@ -202,7 +202,7 @@ func RegisterTileKind(kind string) {
 }
 
 // SourceKinds lists the source kinds a config may name.
-var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog"}
+var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog", "events"}
 
 // Direction values for thresholds.
 const (

@@ -161,9 +161,28 @@ type Report struct {
 	// Recent are the latest deployments of the scope, newest first, with
 	// their lead time (the median of their changes; nil if none counted).
 	Recent []DeploymentLead `json:"recent,omitempty"`
-	// Incidents are the scope's incidents, newest first.
+	// Incidents are the scope's latest incidents, newest first.
 	Incidents []Incident `json:"incidents,omitempty"`
+	// PostmortemsDue are incidents resolved more than Options.PostmortemAfter
+	// before the end of the window that lack Options.PostmortemLabel,
+	// oldest resolution first.
+	PostmortemsDue []Incident `json:"postmortems_due,omitempty"`
+	// PostmortemAfter is the grace period used for PostmortemsDue.
+	PostmortemAfter time.Duration `json:"postmortem_after"`
 }
+
+// Options tune what a Report lists besides the four keys.
+type Options struct {
+	// PostmortemLabel marks an incident whose postmortem is written;
+	// default "postmortem".
+	PostmortemLabel string
+	// PostmortemAfter is how long after resolution a postmortem is due;
+	// default 5 days.
+	PostmortemAfter time.Duration
+}
+
+// DefaultPostmortemAfter is the default grace period for postmortems.
+const DefaultPostmortemAfter = 5 * Day
 
 // DeploymentLead is a deployment with the median lead time of its changes.
 type DeploymentLead struct {
@@ -199,8 +218,17 @@ type restore struct {
 }
 
 // Compute is the four keys of scope over w, the previous window, and the
-// 12-week trend ending at w.End.
-func Compute(ev Events, scope Scope, w Window) Report {
+// 12-week trend ending at w.End, with default Options.
+func Compute(ev Events, scope Scope, w Window) Report { return ComputeWith(ev, scope, w, Options{}) }
+
+// ComputeWith is Compute with options.
+func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
+	if opt.PostmortemLabel == "" {
+		opt.PostmortemLabel = "postmortem"
+	}
+	if opt.PostmortemAfter <= 0 {
+		opt.PostmortemAfter = DefaultPostmortemAfter
+	}
 	p := prepare(ev, scope)
 	r := Report{Scope: scope, Current: p.metrics(w), Previous: p.metrics(w.Previous())}
 	r.Trend = make([]Metrics, TrendWeeks)
@@ -223,6 +251,19 @@ func Compute(ev Events, scope Scope, w Window) Report {
 		r.Incidents = p.incidents[:RecentLimit]
 	} else {
 		r.Incidents = p.incidents
+	}
+	r.PostmortemAfter = opt.PostmortemAfter
+	due := w.End.Add(-opt.PostmortemAfter)
+	for _, in := range p.incidents {
+		if in.ResolvedAt.IsZero() || !in.ResolvedAt.Before(due) ||
+			slices.ContainsFunc(in.Labels, func(l string) bool { return strings.EqualFold(l, opt.PostmortemLabel) }) {
+			continue
+		}
+		r.PostmortemsDue = append(r.PostmortemsDue, in)
+	}
+	sort.SliceStable(r.PostmortemsDue, func(i, j int) bool { return r.PostmortemsDue[i].ResolvedAt.Before(r.PostmortemsDue[j].ResolvedAt) })
+	if len(r.PostmortemsDue) > RecentLimit {
+		r.PostmortemsDue = r.PostmortemsDue[:RecentLimit]
 	}
 	return r
 }

@@ -1,6 +1,7 @@
 package fourkeys
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -366,5 +367,24 @@ func TestFrequency(t *testing.T) {
 		if v != tc.v || per != tc.per {
 			t.Errorf("Frequency(%v) = %v / %s, want %v / %s", tc.perDay, v, per, tc.v, tc.per)
 		}
+	}
+}
+
+func TestPostmortemsDue(t *testing.T) {
+	ev := Events{Incidents: []Incident{
+		{ID: "old-done", StartedAt: ago(10 * Day), ResolvedAt: ago(9 * Day), Labels: []string{"Postmortem"}},
+		{ID: "old-due", StartedAt: ago(10 * Day), ResolvedAt: ago(8 * Day)},
+		{ID: "older-due", StartedAt: ago(20 * Day), ResolvedAt: ago(19 * Day)},
+		{ID: "exactly-5d", StartedAt: ago(6 * Day), ResolvedAt: ago(5 * Day)},
+		{ID: "recent", StartedAt: ago(2 * Day), ResolvedAt: ago(1 * Day)},
+		{ID: "open", StartedAt: ago(30 * Day)},
+	}}
+	r := ComputeWith(ev, Scope{}, LastDays(now, 30*Day), Options{})
+	var ids []string
+	for _, in := range r.PostmortemsDue {
+		ids = append(ids, in.ID)
+	}
+	if got, want := fmt.Sprint(ids), "[older-due old-due]"; got != want {
+		t.Fatalf("postmortems due = %s, want %s (resolved more than 5 days ago, unlabelled, oldest first)", got, want)
 	}
 }

@@ -272,7 +272,7 @@ func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 
 // ComputeFourKeys loads the events of scope and computes its report over the
 // window [end − window, end), the previous window and the 12-week trend.
-func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end time.Time, window time.Duration) (fourkeys.Report, error) {
+func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end time.Time, window time.Duration, opts ...fourkeys.Options) (fourkeys.Report, error) {
 	w := fourkeys.LastDays(end, window)
 	from := w.Previous().Start
 	if t := end.Add(-fourkeys.TrendWeeks * fourkeys.Week); t.Before(from) {
@@ -282,7 +282,11 @@ func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end t
 	if err != nil {
 		return fourkeys.Report{}, err
 	}
-	return fourkeys.Compute(ev, scope, w), nil
+	var opt fourkeys.Options
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	return fourkeys.ComputeWith(ev, scope, w, opt), nil
 }
 
 // IncidentsResolvedBetween lists incidents resolved in [from, to), oldest first.
