@@ -192,3 +192,55 @@ func TestEventWebhooksOffWithoutSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoShowsTheFourKeysOfItsGitCheckout(t *testing.T) {
+	// Tests run in app/, inside this repository's checkout.
+	cfg, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src *struct{ path string }
+	for _, s := range cfg.Sources {
+		if s.Kind == "gitlog" {
+			src = &struct{ path string }{s.Path}
+		}
+	}
+	if src == nil {
+		t.Fatal("the demo run inside a git checkout has no gitlog source")
+	}
+	if _, err := os.Stat(filepath.Join(src.path, "go.mod")); err != nil {
+		t.Fatalf("gitlog path %s is not the checkout's top level: %v", src.path, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := New(ctx, Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "the fourkeys tile to be computed from git", func() bool {
+		resp, err := http.Get("http://" + a.Addr() + "/api/v1/boards/demo")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var b struct {
+			Tiles []struct {
+				ID, Error string
+				Extra     map[string]any
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&b)
+		for _, tl := range b.Tiles {
+			if tl.ID == "fourkeys" {
+				if tl.Error != "" {
+					t.Fatalf("fourkeys tile error: %s", tl.Error)
+				}
+				return tl.Extra != nil
+			}
+		}
+		return false
+	})
+}
