@@ -364,3 +364,28 @@ func PushedBetween(ctx context.Context, tx Execer, repo, from, to string) ([]Pus
 	}
 	return out, true, nil
 }
+
+// DeploymentBefore is the latest deployment of service finished before t
+// (pollers find the base of a compare with it); ok=false if none.
+func (s *Store) DeploymentBefore(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error) {
+	return PreviousDeployment(ctx, s.DB, service, t)
+}
+
+// DeploymentIDs lists the ids of the deployments source reported (pollers
+// skip what they stored before a restart).
+func (s *Store) DeploymentIDs(ctx context.Context, source string) (map[string]bool, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM deployments WHERE source = ?`, source)
+	if err != nil {
+		return nil, fmt.Errorf("store: deployments of %s: %w", source, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: deployments of %s: %w", source, err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
