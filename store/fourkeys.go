@@ -389,3 +389,12 @@ func (s *Store) DeploymentIDs(ctx context.Context, source string) (map[string]bo
 	}
 	return out, rows.Err()
 }
+
+// DeleteIncident removes an incident (its issue lost the incident label or
+// was deleted); deleting an unknown id is not an error.
+func DeleteIncident(ctx context.Context, tx Execer, id string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM incidents WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("store: delete incident %s: %w", id, err)
+	}
+	return nil
+}

@@ -301,6 +301,18 @@ func TestGitHubWebhook(t *testing.T) {
 			t.Fatalf("deployments %d, cfr %v, restore %v, lead %v", m.Deployments, *m.ChangeFailureRate, *m.TimeToRestore, *m.LeadTime)
 		}
 	})
+	t.Run("removing the incident label forgets the incident", func(t *testing.T) {
+		unlabeled := edit(t, fixture(t, "issues.labeled"), func(m map[string]any) {
+			m["action"] = "unlabeled"
+			m["issue"].(map[string]any)["labels"] = []any{}
+		})
+		if w := deliver("issues", unlabeled); w.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		if n := count(t, s, "incidents"); n != 0 {
+			t.Fatalf("%d incidents after the label was removed, want 0", n)
+		}
+	})
 	t.Run("workflow run of the configured workflow on the default branch", func(t *testing.T) {
 		if w := deliver("workflow_run", fixture(t, "workflow_run.requested")); w.Code != http.StatusOK {
 			t.Fatalf("status %d", w.Code)

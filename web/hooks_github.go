@@ -181,9 +181,18 @@ func (h *GitHubHandler) apply(ctx context.Context, tx *sql.Tx, payload any) (int
 		}
 		return len(cs), store.RecordPush(ctx, tx, strings.ToLower(repo), cs)
 	case *github.IssuesEvent:
-		in, ok, err := IncidentFromIssue(ev.GetRepo().GetFullName(), ev.GetIssue(), h.repoSettings)
-		if err != nil || !ok {
+		repo := ev.GetRepo().GetFullName()
+		in, ok, err := IncidentFromIssue(repo, ev.GetIssue(), h.repoSettings)
+		if err != nil {
 			return 0, err
+		}
+		if !ok || ev.GetAction() == "deleted" || ev.GetAction() == "transferred" {
+			// No longer an incident here (label removed, issue gone): forget
+			// it, so a mislabelled issue stops counting.
+			if !ev.GetIssue().IsPullRequest() && ev.GetIssue().GetNumber() != 0 {
+				return 0, store.DeleteIncident(ctx, tx, fourkeys.GitHubIssueID(repo, ev.GetIssue().GetNumber()))
+			}
+			return 0, nil
 		}
 		return 1, store.UpsertIncident(ctx, tx, "github", in)
 	}
