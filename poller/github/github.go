@@ -91,7 +91,11 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 		return nil, fmt.Errorf("github: token: %w", err)
 	}
 	if httpClient == nil {
-		httpClient = &http.Client{}
+		rt, err := transportFor(cfg)
+		if err != nil {
+			return nil, err
+		}
+		httpClient = &http.Client{Transport: rt}
 	}
 	timeout, err := board.ParseDuration(cfg.Timeout, board.DefaultTimeout)
 	if err != nil {

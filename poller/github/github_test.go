@@ -3,10 +3,12 @@ package github
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,6 +35,7 @@ type fakeGitHub struct {
 	failCompare  int    // answer this many compare requests with 502
 	secondaryHit bool   // answer the next request with a 403 secondary limit
 	auth         string // the last Authorization header
+	team         string // the last X-Team header (configured headers:)
 }
 
 func (f *fakeGitHub) at(d time.Duration) string { return f.t0.Add(d).Format(time.RFC3339) }
@@ -127,6 +130,7 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.requests++
 	f.auth = r.Header.Get("Authorization")
+	f.team = r.Header.Get("X-Team")
 	w.Header().Set("X-RateLimit-Limit", "5000")
 	w.Header().Set("X-RateLimit-Remaining", "4000")
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
@@ -277,5 +281,43 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := New(tc.cfg, nil, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error mentioning %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+func TestEnterpriseWithPrivateCA(t *testing.T) {
+	f := &fakeGitHub{t: t, pageSize: 100, t0: time.Now().UTC().Add(-20 * 24 * h).Truncate(time.Second)}
+	srv := httptest.NewTLSServer(f)
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := board.SourceConfig{ID: "ghe", Kind: "github", URL: srv.URL, Repos: []string{"org/api"}, Headers: map[string]string{"X-Team": "sre"}}
+	src, err := New(cfg, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Fetch(context.Background(), board.Query{Source: "ghe"}); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the CA: err = %v, want a certificate error", err)
+	}
+	cfg.TLS = &board.TLSConfig{CAFile: ca}
+	src, err = New(cfg, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := src.Fetch(context.Background(), board.Query{Source: "ghe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FourKeys.Current.Deployments != 3 {
+		t.Fatalf("deployments = %d, want 3", res.FourKeys.Current.Deployments)
+	}
+	if f.team != "sre" {
+		t.Fatalf("X-Team header = %q, want the configured sre", f.team)
 	}
 }
