@@ -3,6 +3,9 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -242,5 +245,55 @@ func TestDemoShowsTheFourKeysOfItsGitCheckout(t *testing.T) {
 			}
 		}
 		return false
+	})
+}
+
+func TestGitHubWebhookUpdatesTheBoard(t *testing.T) {
+	t.Setenv("WB_TEST_GH_SECRET", "hook-secret")
+	a := startApp(t, `
+sources:
+  - id: dora
+    kind: events
+webhooks:
+  github:
+    secret: {env: WB_TEST_GH_SECRET}
+boards:
+  - id: ship
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, query: {repo: Codertocat/Hello-World}, interval: 1h}
+`)
+	fixture, err := os.ReadFile(filepath.Join("..", "web", "testdata", "github", "deployment_status.success.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(delivery string, id int, at time.Time) {
+		t.Helper()
+		var m map[string]any
+		json.Unmarshal(fixture, &m)
+		m["deployment"].(map[string]any)["id"] = id
+		m["deployment_status"].(map[string]any)["created_at"] = at.Format(time.RFC3339)
+		body, _ := json.Marshal(m)
+		mac := hmac.New(sha256.New, []byte("hook-secret"))
+		mac.Write(body)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+a.Addr()+"/hooks/github", bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "deployment_status")
+		req.Header.Set("X-GitHub-Delivery", delivery)
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("delivery %s: status %d", delivery, resp.StatusCode)
+		}
+	}
+	now := time.Now().UTC()
+	deliver("a", 1, now.Add(-3*24*time.Hour))
+	deliver("b", 2, now.Add(-2*24*time.Hour))
+	deliver("b", 2, now.Add(-2*24*time.Hour)) // redelivery
+	eventually(t, "two deployments on the board", func() bool {
+		v := boardTiles(t, a, "ship")["keys"].Extra["deployments"]
+		return v != nil && v.(float64) == 2
 	})
 }
