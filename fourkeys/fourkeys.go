@@ -82,6 +82,10 @@ type Events struct {
 	// months). When nil, the first deployment of each service in Deployments
 	// is taken as the first ever.
 	FirstDeployment map[string]Deployment
+	// ChangesDistinct promises that no (deployment, sha) pair repeats (a
+	// store's primary key): changes are then not deduplicated, and their
+	// SHA may be left empty.
+	ChangesDistinct bool
 }
 
 // Scope selects events: a repository, a service, or everything (both empty).
@@ -325,7 +329,10 @@ func prepare(ev Events, scope Scope) *prepared {
 	// Changes: counted once per (deployment, sha), never for the first
 	// deployment of a service, and only with a positive lead time.
 	type key struct{ dep, sha string }
-	seenChange := make(map[key]struct{}, len(ev.Changes))
+	var seenChange map[key]struct{}
+	if !ev.ChangesDistinct {
+		seenChange = make(map[key]struct{}, len(ev.Changes))
+	}
 	for _, c := range ev.Changes {
 		i, ok := p.depIdx[c.DeploymentID]
 		if !ok {
@@ -335,11 +342,13 @@ func prepare(ev Events, scope Scope) *prepared {
 		if first[d.Service] == d.ID {
 			continue
 		}
-		k := key{c.DeploymentID, strings.ToLower(c.SHA)}
-		if _, dup := seenChange[k]; dup {
-			continue
+		if !ev.ChangesDistinct {
+			k := key{c.DeploymentID, strings.ToLower(c.SHA)}
+			if _, dup := seenChange[k]; dup {
+				continue
+			}
+			seenChange[k] = struct{}{}
 		}
-		seenChange[k] = struct{}{}
 		if lt := d.FinishedAt.Sub(c.AuthoredAt); lt > 0 {
 			p.leads[i] = append(p.leads[i], lt)
 		}

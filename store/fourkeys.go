@@ -47,14 +47,21 @@ func UpsertDeployment(ctx context.Context, tx Execer, source string, d fourkeys.
 // UpsertChanges stores the changes deployment d shipped (d must be the
 // stored deployment: its time and service are copied onto each change).
 func UpsertChanges(ctx context.Context, tx Execer, d fourkeys.Deployment, cs []fourkeys.Change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	var dep int64
+	if err := tx.QueryRowContext(ctx, `SELECT rowid FROM deployments WHERE id = ?`, d.ID).Scan(&dep); err != nil {
+		return fmt.Errorf("store: changes of deployment %s (store the deployment first): %w", d.ID, err)
+	}
 	for _, c := range cs {
 		if c.SHA == "" || c.AuthoredAt.IsZero() {
 			return fmt.Errorf("store: change %q of deployment %s: sha and authored_at are required", c.SHA, d.ID)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (deployment_id, sha, service, repo, authored_at, deployed_at) VALUES (?, ?, ?, ?, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (deployment_id, dep, sha, service, repo, authored_at, deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (deployment_id, sha) DO UPDATE SET authored_at = excluded.authored_at, deployed_at = excluded.deployed_at,
-				service = excluded.service, repo = excluded.repo`,
-			d.ID, c.SHA, d.Service, d.Repo, ms(c.AuthoredAt), ms(d.FinishedAt)); err != nil {
+				service = excluded.service, repo = excluded.repo, dep = excluded.dep`,
+			d.ID, dep, c.SHA, d.Service, d.Repo, ms(c.AuthoredAt), ms(d.FinishedAt)); err != nil {
 			return fmt.Errorf("store: change %s of deployment %s: %w", c.SHA, d.ID, err)
 		}
 	}
@@ -181,13 +188,26 @@ func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 	defer tx.Rollback()
 
 	lo := ms(from.Add(-fourkeys.AttributionWindow))
-	rows, err := tx.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, id, service, repo, sha, finished_at, author FROM deployments
 		WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at`, lo, ms(to))
 	if err != nil {
 		return ev, fmt.Errorf("store: load deployments: %w", err)
 	}
-	if ev.Deployments, err = scanDeployments(rows); err != nil {
-		return ev, err
+	idOf := map[int64]string{} // rowid -> id, to name the changes' deployments
+	for rows.Next() {
+		var d fourkeys.Deployment
+		var rowid, at int64
+		if err := rows.Scan(&rowid, &d.ID, &d.Service, &d.Repo, &d.SHA, &at, &d.Author); err != nil {
+			rows.Close()
+			return ev, fmt.Errorf("store: load deployments: %w", err)
+		}
+		d.FinishedAt = fromMS(at)
+		idOf[rowid] = d.ID
+		ev.Deployments = append(ev.Deployments, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return ev, fmt.Errorf("store: load deployments: %w", err)
 	}
 
 	rows, err = tx.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE started_at >= ? AND started_at < ?
@@ -226,7 +246,10 @@ func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 		ev.Deployments = append(ev.Deployments, more...)
 	}
 
-	q := `SELECT deployment_id, sha, authored_at FROM changes WHERE deployed_at >= ? AND deployed_at < ?`
+	// Changes are distinct by (deployment, sha) in the table: their shas
+	// need not be read, only the deployment and the author date.
+	ev.ChangesDistinct = true
+	q := `SELECT dep, authored_at FROM changes WHERE deployed_at >= ? AND deployed_at < ?`
 	args := []any{ms(from), ms(to)}
 	if scope.Service != "" {
 		q += ` AND service = ?`
@@ -242,13 +265,14 @@ func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c fourkeys.Change
-		var at int64
-		if err := rows.Scan(&c.DeploymentID, &c.SHA, &at); err != nil {
+		var dep, at int64
+		if err := rows.Scan(&dep, &at); err != nil {
 			return ev, fmt.Errorf("store: load changes: %w", err)
 		}
-		c.AuthoredAt = fromMS(at)
-		ev.Changes = append(ev.Changes, c)
+		// deployed_at in [from, to) means its deployment was loaded above.
+		if id, ok := idOf[dep]; ok {
+			ev.Changes = append(ev.Changes, fourkeys.Change{DeploymentID: id, AuthoredAt: fromMS(at)})
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return ev, fmt.Errorf("store: load changes: %w", err)

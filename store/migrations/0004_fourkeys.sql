@@ -18,6 +18,7 @@ CREATE INDEX deployments_by_sha ON deployments (sha);
 -- changes are one index range scan, without a join.
 CREATE TABLE changes (
 	deployment_id TEXT NOT NULL,
+	dep           INTEGER NOT NULL, -- deployments.rowid: an integer is far cheaper to read back than the id
 	sha           TEXT NOT NULL,
 	service       TEXT NOT NULL,
 	repo          TEXT NOT NULL DEFAULT '',
@@ -26,7 +27,7 @@ CREATE TABLE changes (
 	PRIMARY KEY (deployment_id, sha)
 ) STRICT, WITHOUT ROWID;
 -- Covering: loading a window's changes never touches the table itself.
-CREATE INDEX changes_by_time ON changes (deployed_at, deployment_id, authored_at, sha, service, repo);
+CREATE INDEX changes_by_time ON changes (deployed_at, dep, authored_at, service, repo);
 
 CREATE TABLE incidents (
 	id             TEXT PRIMARY KEY,
