@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -41,31 +40,8 @@ boards:
 // base URL; it stops when the test ends.
 func startApp(t *testing.T, cfg string) (*App, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "board.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, Options{ConfigPath: path, Addr: "127.0.0.1:0", DataDir: t.TempDir(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("server did not stop within 20 s")
-		}
-	})
-	return a, "http://" + a.Addr()
+	r := start(t, cfg, t.TempDir(), nil)
+	return r.App, "http://" + r.Addr()
 }
 
 // noRedirect is a client that shows redirects instead of following them.

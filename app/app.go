@@ -92,10 +92,22 @@ func (a *App) Logger() *slog.Logger { return a.log }
 // Metrics are the board's own metrics.
 func (a *App) Metrics() *web.Metrics { return a.metrics }
 
+// demoAdditions extend the built-in demo with what the machine it runs on
+// offers (the Four Keys of the git checkout it runs in); each feature adds
+// its own in an init().
+var demoAdditions []func(cfg *board.Config)
+
 // LoadConfig reads the config at path, or the built-in demo when path is "".
 func LoadConfig(path string) (*board.Config, error) {
 	if path == "" {
-		return board.Parse("demo.yaml (built in)", demoConfig, CheckQuery)
+		cfg, err := board.Parse("demo.yaml (built in)", demoConfig, CheckQuery)
+		if err != nil {
+			return nil, err
+		}
+		for _, add := range demoAdditions {
+			add(cfg)
+		}
+		return cfg, nil
 	}
 	return board.LoadFile(path, CheckQuery)
 }

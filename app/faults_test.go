@@ -88,12 +88,13 @@ func (s *httpSource) Fetch(ctx context.Context, q board.Query) (board.Result, er
 }
 
 type apiTile struct {
-	ID         string     `json:"id"`
-	Value      *float64   `json:"value"`
-	Stale      bool       `json:"stale"`
-	Error      string     `json:"error"`
-	UpdatedAt  *time.Time `json:"updated_at"`
-	AgeSeconds *float64   `json:"age_seconds"`
+	ID         string         `json:"id"`
+	Value      *float64       `json:"value"`
+	Stale      bool           `json:"stale"`
+	Error      string         `json:"error"`
+	UpdatedAt  *time.Time     `json:"updated_at"`
+	AgeSeconds *float64       `json:"age_seconds"`
+	Extra      map[string]any `json:"extra"`
 }
 
 func getTile(t *testing.T, base, boardID, tile string) apiTile {

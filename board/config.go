@@ -294,7 +294,7 @@ func RegisterTileKind(kind string) {
 }
 
 // SourceKinds lists the source kinds a config may name.
-var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog", "webhooks"}
+var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog", "webhooks", "events"}
 
 // Direction values for thresholds.
 const (

@@ -75,7 +75,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "unknown source kind",
 			yaml: "sources:\n  - id: x\n    kind: influx\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: x}\n",
-			want: []string{`b.yaml:2: source "x": unknown kind "influx" (known: demo, prometheus, gcm, alertmanager, github, gitlog, webhooks)`},
+			want: []string{`b.yaml:2: source "x": unknown kind "influx" (known: demo, prometheus, gcm, alertmanager, github, gitlog, webhooks, events)`},
 		},
 		{
 			name: "bad durations",

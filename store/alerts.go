@@ -36,19 +36,6 @@ type alertRow struct {
 	alert    board.Alert
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
 
 // RecordAlert applies one open or close event to the stored alert (source,
 // id) inside tx, and reports whether anything visible changed. Events may

@@ -433,7 +433,11 @@ func (k *keySet) load(ctx context.Context) (*jose.JSONWebKeySet, error) {
 
 // AdminAuthorized reports whether r carries the admin token as
 // "Authorization: Bearer TOKEN". An empty token authorizes nobody.
-func AdminAuthorized(r *http.Request, token string) bool {
+func AdminAuthorized(r *http.Request, token string) bool { return BearerAuthorized(r, token) }
+
+// BearerAuthorized reports whether r carries token as "Authorization: Bearer
+// TOKEN", compared in constant time. An empty token authorizes nobody.
+func BearerAuthorized(r *http.Request, token string) bool {
 	if token == "" {
 		return false
 	}

@@ -218,7 +218,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	}
 }
 
-func TestEventsWebhook(t *testing.T) {
+func TestAlertEventsWebhook(t *testing.T) {
 	e := newHookEnv(t, &AlertHooks{EventsToken: "evtok"})
 	body := []byte(`{"id":"db-primary","title":"Primary database down","severity":"critical","started_at":"2026-11-25T10:00:00Z",
 		"resource":"db-1","next_action":"Fail over to db-2: make failover","runbook_url":"https://runbooks.example.com/db"}`)

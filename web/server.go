@@ -486,6 +486,9 @@ func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 	for _, p := range st.Series {
 		a.Series = append(a.Series, APIPoint{T: p.T, V: jsonFloat(p.V)})
 	}
+	if st.FourKeys != nil {
+		a.Extra = FourKeysExtra(t.Kind, st.FourKeys)
+	}
 	return a
 }
 
