@@ -36,7 +36,6 @@ type alertRow struct {
 	alert    board.Alert
 }
 
-
 // RecordAlert applies one open or close event to the stored alert (source,
 // id) inside tx, and reports whether anything visible changed. Events may
 // arrive late, twice, or out of order, and the result is the same:

@@ -20,10 +20,10 @@ import (
 // (POST /api/v1/events/deployments, /api/v1/events/incidents), so that any
 // CI system or shell script can report the Four Keys' events.
 type EventsHandler struct {
-	token  string // bearer token (compared by SecretEqual, in constant time)
-	store  TxRunner
-	kick   func() // after a commit: recompute the Four Keys tiles now
-	log    *slog.Logger
+	token string // bearer token (compared by SecretEqual, in constant time)
+	store TxRunner
+	kick  func() // after a commit: recompute the Four Keys tiles now
+	log   *slog.Logger
 }
 
 // NewEventsHandler answers requests bearing `Authorization: Bearer <token>`.
