@@ -4,7 +4,7 @@ GO ?= go
 DATA ?= data
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: run build generate lint test test-deps bench fuzz clean
+.PHONY: run build generate lint test test-deps bench fuzz fuzz-short clean
 
 ## run: start the built-in demo board and print its URL
 run:
@@ -30,17 +30,22 @@ lint:
 test-deps:
 	@scripts/test-deps.sh
 
-## test: the whole suite, race detector on, browsers and real peers included
-test: test-deps lint
+## test: the whole suite, race detector on, browsers and real peers included,
+## then a short run of every fuzz target
+test: test-deps lint fuzz-short
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## bench: benchmarks; figures go to BENCHMARKS.md
 bench: test-deps
 	scripts/bench.sh
 
-## fuzz: a short fuzz run of every parser of outside input
+## fuzz: a fuzz run of every parser of outside input (FUZZTIME each, default 20s)
 fuzz:
-	scripts/fuzz.sh 20s
+	scripts/fuzz.sh $(or $(FUZZTIME),20s)
+
+## fuzz-short: 5 s of each fuzz target, part of `make test` (about a minute in all)
+fuzz-short:
+	scripts/fuzz.sh 5s
 
 clean:
 	rm -rf bin $(DATA)

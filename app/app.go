@@ -8,12 +8,14 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wallboard/wallboard/board"
@@ -45,19 +47,33 @@ type Options struct {
 type App struct {
 	opts    Options
 	log     *slog.Logger
-	cfg     *board.Config
 	store   *store.Store
-	live    *board.Live
 	hub     *web.Hub
 	server  *web.Server
 	metrics *web.Metrics
-	sched   *poller.Scheduler
 	ln      net.Listener
 	http    *http.Server
+
+	// The config, the live state and the poller are replaced together when
+	// the config file changes (see reload.go).
+	cfg       atomic.Pointer[board.Config]
+	live      atomic.Pointer[board.Live]
+	sched     atomic.Pointer[poller.Scheduler]
+	sources   map[string]poller.Source // owned by the reload goroutine after Run starts
+	schedSwap chan struct{}            // a new scheduler is in a.sched
+	reload    reloadState
+
+	// alerts, when alert tiles or receivers exist, stores polled alerts and
+	// gives alert tiles the store's open alerts (hooks_alerts.go).
+	alerts *alertsFeature
+
+	adminToken string // resolved admin.token; "" when admin is off
 
 	dirtyMu sync.Mutex
 	dirty   map[board.TileRef]struct{}
 	failing map[string]bool // job key -> currently failing (for log-once)
+	// storeFailing: the last tile save failed (log once per outage).
+	storeFailing bool
 }
 
 // routeSetups add routes (webhook receivers) to the server once every part
@@ -65,10 +81,10 @@ type App struct {
 var routeSetups []func(a *App) error
 
 // Config is the loaded config.
-func (a *App) Config() *board.Config { return a.cfg }
+func (a *App) Config() *board.Config { return a.cfg.Load() }
 
 // Live is the live tile state.
-func (a *App) Live() *board.Live { return a.live }
+func (a *App) Live() *board.Live { return a.live.Load() }
 
 // Logger is the app's logger.
 func (a *App) Logger() *slog.Logger { return a.log }
@@ -76,10 +92,22 @@ func (a *App) Logger() *slog.Logger { return a.log }
 // Metrics are the board's own metrics.
 func (a *App) Metrics() *web.Metrics { return a.metrics }
 
+// demoAdditions extend the built-in demo with what the machine it runs on
+// offers (the Four Keys of the git checkout it runs in); each feature adds
+// its own in an init().
+var demoAdditions []func(cfg *board.Config)
+
 // LoadConfig reads the config at path, or the built-in demo when path is "".
 func LoadConfig(path string) (*board.Config, error) {
 	if path == "" {
-		return board.Parse("demo.yaml (built in)", demoConfig, CheckQuery)
+		cfg, err := board.Parse("demo.yaml (built in)", demoConfig, CheckQuery)
+		if err != nil {
+			return nil, err
+		}
+		for _, add := range demoAdditions {
+			add(cfg)
+		}
+		return cfg, nil
 	}
 	return board.LoadFile(path, CheckQuery)
 }
@@ -95,19 +123,37 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Build == "" {
 		opts.Build = BuildID()
 	}
-	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{}}
+	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{},
+		schedSwap: make(chan struct{}, 1)}
 	cfg, err := LoadConfig(opts.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
-	a.cfg = cfg
+	a.cfg.Store(cfg)
+	if opts.ConfigPath != "" {
+		if b, err := os.ReadFile(opts.ConfigPath); err == nil {
+			a.reload.hash = hashOf(b)
+		}
+	}
+	a.reload.loadedAt = time.Now()
 	if opts.DataDir == "" {
 		opts.DataDir = "."
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	a.store, err = store.Open(ctx, filepath.Join(opts.DataDir, "wallboard.db"))
+	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
+	a.store, err = store.Open(ctx, dbPath)
+	if errors.Is(err, store.ErrReadOnly) {
+		// A wall display keeps showing live values with a read-only store:
+		// nothing is acknowledged that could not be stored (webhooks get 503).
+		ro, roErr := store.OpenReadOnly(ctx, dbPath)
+		if roErr != nil {
+			return nil, err
+		}
+		a.log.Error("store is read-only: showing live values only", "error", err)
+		a.store, err = ro, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -116,22 +162,34 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		// Some stored tiles are unreadable: start with what could be read.
 		a.log.Warn("restoring tile state", "error", err)
 	}
-	a.live = board.NewLive(cfg, restored)
+	a.live.Store(board.NewLive(cfg, restored))
 
 	sources, demo, err := a.buildSources(cfg)
 	if err != nil {
 		a.store.Close()
 		return nil, err
 	}
+	a.sources = sources
 	jobs, err := poller.Jobs(cfg, sources)
 	if err != nil {
 		a.store.Close()
 		return nil, err
 	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	access, err := a.buildAccess(cfg, addr)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.sources = sources
 	a.metrics = web.NewMetrics()
 	a.hub = web.NewHub()
-	a.server = web.NewServer(a.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo})
-	a.sched = poller.New(jobs, a.sink, a.log)
+	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
+		Access: access, FrameAncestors: cfg.Access.FrameAncestors})
+	a.sched.Store(poller.New(jobs, a.sink, a.log))
 	for _, setup := range routeSetups {
 		if err := setup(a); err != nil {
 			a.store.Close()
@@ -139,10 +197,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		}
 	}
 
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
 	a.ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		a.store.Close()
@@ -166,8 +220,8 @@ func (a *App) URL() string {
 	if h, p, err := net.SplitHostPort(host); err == nil && (h == "::" || h == "0.0.0.0" || h == "") {
 		host = net.JoinHostPort("localhost", p)
 	}
-	if len(a.cfg.Boards) == 1 {
-		return "http://" + host + "/boards/" + a.cfg.Boards[0].ID
+	if cfg := a.Config(); len(cfg.Boards) == 1 {
+		return "http://" + host + "/boards/" + cfg.Boards[0].ID
 	}
 	return "http://" + host + "/"
 }
@@ -179,7 +233,7 @@ func (a *App) Server() *web.Server { return a.server }
 func (a *App) Store() *store.Store { return a.store }
 
 // Scheduler is the poller.
-func (a *App) Scheduler() *poller.Scheduler { return a.sched }
+func (a *App) Scheduler() *poller.Scheduler { return a.sched.Load() }
 
 // Run serves until ctx is done, then shuts down gracefully: screens get a
 // going-away close, in-flight requests finish, tile state is flushed to the
@@ -190,7 +244,7 @@ func (a *App) Run(ctx context.Context) error {
 	now := time.Now()
 	// First paint comes from restored state; publish it so screens that
 	// connect before the first poll get every tile.
-	for _, b := range a.cfg.Boards {
+	for _, b := range a.Config().Boards {
 		for _, t := range b.Tiles {
 			a.server.PublishTile(board.TileRef{Board: b.ID, Tile: t.ID}, now)
 		}
@@ -198,7 +252,8 @@ func (a *App) Run(ctx context.Context) error {
 	a.server.PublishMeta(now)
 
 	var wg sync.WaitGroup
-	wg.Go(func() { a.sched.Run(ctx) })
+	wg.Go(func() { a.runScheduler(ctx) })
+	wg.Go(func() { a.watchConfig(ctx) })
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
 	serveErr := make(chan error, 1)
@@ -223,6 +278,13 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.server.WaitConns(shutCtx)
 	wg.Wait()
+	for id, src := range a.sources {
+		if c, ok := src.(io.Closer); ok {
+			if e := c.Close(); e != nil {
+				a.log.Warn("closing source", "source", id, "error", e)
+			}
+		}
+	}
 	a.flush(context.Background())
 	if e := a.store.Close(); e != nil && err == nil {
 		err = e
@@ -250,8 +312,12 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		a.log.Info("poll recovered", "source", src, "tiles", len(j.Tiles))
 	}
 	now := time.Now()
+	tileResult := func(_ board.TileRef, r board.Result) board.Result { return r }
+	if a.alerts != nil {
+		tileResult = a.alerts.afterPoll(j, res, err)
+	}
 	for _, ref := range j.Tiles {
-		if _, ok := a.live.Apply(ref, res, err, now); !ok {
+		if _, ok := a.Live().Apply(ref, tileResult(ref, res), err, now); !ok {
 			continue
 		}
 		a.server.PublishTile(ref, now)
@@ -272,7 +338,7 @@ func (a *App) sweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for _, st := range a.live.Sweep(now) {
+			for _, st := range a.Live().Sweep(now) {
 				a.server.PublishTile(board.TileRef{Board: st.Board, Tile: st.Tile}, now)
 			}
 			if now.Sub(last) >= a.opts.Heartbeat {
@@ -311,18 +377,29 @@ func (a *App) flush(ctx context.Context) {
 	}
 	states := make([]board.TileState, 0, len(refs))
 	for _, r := range refs {
-		if _, st, ok := a.live.Tile(r); ok {
+		if _, st, ok := a.Live().Tile(r); ok {
 			states = append(states, st)
 		}
 	}
 	if err := a.store.SaveTiles(ctx, states); err != nil {
 		// Live values keep flowing; the tiles stay dirty for the next try.
 		a.metrics.StoreErrors.Inc()
-		a.log.Error("saving tile state", "error", err)
 		a.dirtyMu.Lock()
+		if !a.storeFailing {
+			// Once per outage, not every two seconds.
+			a.log.Error("saving tile state failed; live values keep flowing", "error", err)
+		}
+		a.storeFailing = true
 		for _, r := range refs {
 			a.dirty[r] = struct{}{}
 		}
 		a.dirtyMu.Unlock()
+		return
 	}
+	a.dirtyMu.Lock()
+	if a.storeFailing {
+		a.log.Info("saving tile state works again")
+	}
+	a.storeFailing = false
+	a.dirtyMu.Unlock()
 }

@@ -73,7 +73,7 @@ func BenchmarkTile(b *testing.B) {
 	s, now := bigBoard(b)
 	p, _ := s.PageData("big", now, nil)
 	for _, i := range []int{0, 3, 4, 6} { // stat, gauge, timeseries, list
-		v := p.Tiles[i]
+		v := p.Boards[0].Tiles[i]
 		b.Run(v.Cfg.Kind, func(b *testing.B) {
 			var buf bytes.Buffer
 			b.ReportAllocs()
@@ -94,7 +94,7 @@ func BenchmarkPrepare(b *testing.B) {
 	s, now := bigBoard(b)
 	p, _ := s.PageData("big", now, nil)
 	var buf bytes.Buffer
-	if err := views.Tile(p.Tiles[0]).Render(context.Background(), &buf); err != nil {
+	if err := views.Tile(p.Boards[0].Tiles[0]).Render(context.Background(), &buf); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -110,14 +110,14 @@ func BenchmarkPrepare(b *testing.B) {
 func TestBigBoardRenders(t *testing.T) {
 	s, now := bigBoard(t)
 	p, ok := s.PageData("big", now, nil)
-	if !ok || len(p.Tiles) != 24 {
-		t.Fatalf("want 24 tiles, got %d (ok=%v)", len(p.Tiles), ok)
+	if !ok || len(p.Boards[0].Tiles) != 24 {
+		t.Fatalf("want 24 tiles, got %d (ok=%v)", len(p.Boards[0].Tiles), ok)
 	}
 	var buf bytes.Buffer
 	if err := views.Page(p).Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range p.Tiles {
+	for _, v := range p.Boards[0].Tiles {
 		if v.Waiting() {
 			t.Errorf("tile %s has no data", v.Cfg.ID)
 		}

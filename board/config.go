@@ -28,9 +28,14 @@ type Config struct {
 	Boards    []BoardConfig  `yaml:"boards"`
 	Playlists []Playlist     `yaml:"playlists"`
 	Webhooks  Webhooks       `yaml:"webhooks"`
+	Access    AccessConfig   `yaml:"access"`
+	Admin     *AdminConfig   `yaml:"admin"`
 
 	// File is the path the config was read from ("" for the built-in demo).
 	File string `yaml:"-"`
+
+	webhookLines map[string]int // receiver name -> line of its section
+	adminLine    int
 }
 
 // SourceConfig names one backend. Fields are shared by kinds where the meaning
@@ -130,6 +135,79 @@ type WebhookConfig struct {
 	BasicAuth *BasicAuth `yaml:"basic_auth"`
 }
 
+// AdminConfig protects admin actions (reload, config errors) with their own
+// bearer token, separate from viewer access.
+type AdminConfig struct {
+	Token *Secret `yaml:"token"`
+}
+
+// Viewer access modes (access.mode).
+const (
+	AccessOpen    = "open"    // anyone who can reach the port
+	AccessScreens = "screens" // per-screen secret links setting a long-lived cookie
+	AccessProxy   = "proxy"   // identity from an authenticating proxy's header
+)
+
+// AccessConfig says who may view boards. An empty mode means open, which the
+// app accepts only when it listens on loopback.
+type AccessConfig struct {
+	Mode    string         `yaml:"mode"`
+	Screens []ScreenConfig `yaml:"screens"`
+	Proxy   *ProxyConfig   `yaml:"proxy"`
+	// TrustedProxies are the addresses (CIDRs or single IPs) of reverse
+	// proxies whose X-Forwarded-Proto and identity headers are believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// FrameAncestors are origins allowed to embed the board in a frame
+	// (CSP frame-ancestors), e.g. https://portal.example; empty: none.
+	FrameAncestors []string `yaml:"frame_ancestors"`
+
+	Line int `yaml:"-"`
+}
+
+// ScreenConfig is one screen link. Only the SHA-256 of its token is kept
+// (`wallboard screen-link -name NAME` prints a new token and this line).
+type ScreenConfig struct {
+	Name        string `yaml:"name"`
+	TokenSHA256 string `yaml:"token_sha256"`
+
+	Line int `yaml:"-"`
+}
+
+// ProxyConfig reads the viewer's identity from an authenticating proxy.
+type ProxyConfig struct {
+	// Header carrying the user's e-mail; default: X-Goog-Authenticated-User-Email
+	// (IAP), then X-Forwarded-Email (oauth2-proxy).
+	Header string `yaml:"header"`
+	// Allow lists e-mails ("ana@example.com") or domains ("@example.com")
+	// allowed in; empty: anyone the proxy authenticated.
+	Allow []string `yaml:"allow"`
+	// IAP verifies IAP's signed header X-Goog-IAP-JWT-Assertion.
+	IAP *IAPConfig `yaml:"iap"`
+}
+
+// IAPConfig verifies Identity-Aware Proxy's signed JWT (ES256).
+type IAPConfig struct {
+	// Audience is the expected aud claim: /projects/NUMBER/global/backendServices/ID
+	// or /projects/NUMBER/apps/PROJECT_ID.
+	Audience string `yaml:"audience"`
+	JWKSFile string `yaml:"jwks_file"` // a JWK set on disk
+	JWKSURL  string `yaml:"jwks_url"`  // e.g. https://www.gstatic.com/iap/verify/public_key-jwk
+}
+
+// Night dims a board between From and To ("HH:MM", the screen's local
+// time); the span may wrap past midnight.
+type Night struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// Standup is when a team's daily standup starts: the standup view shows
+// what changed since the last one.
+type Standup struct {
+	At       string `yaml:"at"`       // "HH:MM"
+	Timezone string `yaml:"timezone"` // IANA name, e.g. Asia/Tokyo; default the server's
+}
+
 // BoardConfig is one screen's worth of tiles.
 type BoardConfig struct {
 	ID      string       `yaml:"id"`
@@ -137,7 +215,15 @@ type BoardConfig struct {
 	Columns int          `yaml:"columns"` // 0: chosen from the number of tiles
 	Theme   string       `yaml:"theme"`   // dark (default) or light
 	Locale  string       `yaml:"locale"`  // en (default) or ja
+	Night   *Night       `yaml:"night"`   // optional dimming schedule
+	Standup *Standup     `yaml:"standup"` // optional daily standup time
 	Tiles   []TileConfig `yaml:"tiles"`
+	// Takeover is how long a newly opened critical alert fills the screen
+	// before it shrinks to a banner; default 60s.
+	Takeover string `yaml:"takeover"`
+	// Chime plays a short sound when a takeover starts (kiosk browsers need
+	// --autoplay-policy=no-user-gesture-required).
+	Chime bool `yaml:"chime"`
 
 	Line int `yaml:"-"`
 }
@@ -170,6 +256,12 @@ type TileConfig struct {
 	Label      string      `yaml:"label"`    // row label template for grouped results, e.g. "{{.service}}"
 	Limit      int         `yaml:"limit"`    // rows shown in list tiles; default 8
 	Max        *float64    `yaml:"max"`      // gauge full scale; default critical threshold or 1 for ratios
+	// Sources are further alert feeds of an alerts or hygiene tile besides
+	// Source: webhook receivers (alertmanager-webhook, cloudmonitoring, events).
+	Sources []string `yaml:"sources"`
+	// NoisyAfter is how many openings in 7 days make an alert noisy on a
+	// hygiene tile; default 5.
+	NoisyAfter int `yaml:"noisy_after"`
 
 	Line int `yaml:"-"`
 }
@@ -202,7 +294,7 @@ func RegisterTileKind(kind string) {
 }
 
 // SourceKinds lists the source kinds a config may name.
-var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog"}
+var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog", "webhooks", "events"}
 
 // Direction values for thresholds.
 const (
@@ -261,7 +353,11 @@ func LoadFile(path string, check CheckQueryFunc) (*Config, error) {
 func Parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 	var cfg Config
 	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
-		return nil, &ConfigError{Problems: []Problem{yamlProblem(name, err)}}
+		p := yamlProblem(name, err)
+		if p.Line == 0 && strings.Contains(p.Msg, "secrets are never written") {
+			p.Line = inlineSecretLine(data)
+		}
+		return nil, &ConfigError{Problems: []Problem{p}}
 	}
 	cfg.File = name
 	file, err := parser.ParseBytes(data, 0)
@@ -291,6 +387,19 @@ func yamlProblem(name string, err error) Problem {
 	return Problem{File: name, Msg: err.Error()}
 }
 
+var inlineSecret = regexp.MustCompile(`^\s*(-\s+)?(token|password|secret):\s*[^\s{#]`)
+
+// inlineSecretLine finds the first secret written as a plain value (custom
+// unmarshalers' errors carry no position in go-yaml).
+func inlineSecretLine(data []byte) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		if inlineSecret.MatchString(l) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
 func lineOf(file *ast.File, path string) int {
 	p, err := yaml.PathString(path)
 	if err != nil {
@@ -316,6 +425,48 @@ func (c *Config) fillLines(file *ast.File) {
 	for i := range c.Playlists {
 		c.Playlists[i].Line = lineOf(file, fmt.Sprintf("$.playlists[%d].id", i))
 	}
+	c.Access.Line = lineOfKey(file, "$", "access")
+	for i := range c.Access.Screens {
+		c.Access.Screens[i].Line = lineOf(file, fmt.Sprintf("$.access.screens[%d].name", i))
+	}
+	c.webhookLines = map[string]int{}
+	for _, name := range []string{"github", "alertmanager", "cloudmonitoring", "events"} {
+		c.webhookLines[name] = lineOfKey(file, "$.webhooks", name)
+	}
+	c.adminLine = lineOfKey(file, "$", "admin")
+}
+
+// lineOfKey is the line of key in the mapping at path (0 if absent): the
+// line a reader looks at, even when the value starts on the next one.
+func lineOfKey(file *ast.File, path, key string) int {
+	var n ast.Node
+	if path == "$" {
+		if len(file.Docs) == 0 || file.Docs[0] == nil {
+			return 0
+		}
+		n = file.Docs[0].Body
+	} else {
+		p, err := yaml.PathString(path)
+		if err != nil {
+			return 0
+		}
+		if n, err = p.FilterFile(file); err != nil {
+			return 0
+		}
+	}
+	var values []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		values = m.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{m}
+	}
+	for _, kv := range values {
+		if kv != nil && kv.Key != nil && kv.Key.GetToken() != nil && kv.Key.GetToken().Value == key {
+			return kv.Key.GetToken().Position.Line
+		}
+	}
+	return 0
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -376,6 +527,24 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		if b.Locale != "" && b.Locale != "en" && b.Locale != "ja" {
 			add(b.Line, "board %q: locale %q: use en or ja", b.ID, b.Locale)
 		}
+		if _, err := ParseDuration(b.Takeover, 0); err != nil {
+			add(b.Line, "board %q: takeover: %v", b.ID, err)
+		}
+		if b.Night != nil {
+			if !isClock(b.Night.From) || !isClock(b.Night.To) {
+				add(b.Line, "board %q: night: from %q to %q: use HH:MM, e.g. from: \"20:00\", to: \"07:00\"", b.ID, b.Night.From, b.Night.To)
+			}
+		}
+		if b.Standup != nil {
+			if !isClock(b.Standup.At) {
+				add(b.Line, "board %q: standup: at %q: use HH:MM, e.g. at: \"09:30\"", b.ID, b.Standup.At)
+			}
+			if b.Standup.Timezone != "" {
+				if _, err := time.LoadLocation(b.Standup.Timezone); err != nil {
+					add(b.Line, "board %q: standup: timezone %q: not a known IANA time zone", b.ID, b.Standup.Timezone)
+				}
+			}
+		}
 		if b.Columns < 0 || b.Columns > 12 {
 			add(b.Line, "board %q: columns %d: use 1 to 12", b.ID, b.Columns)
 		}
@@ -431,6 +600,9 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			if t.RowSpan < 0 || t.RowSpan > 6 {
 				add(t.Line, "%s: row_span %d: use 1 to 6", where, t.RowSpan)
 			}
+			if t.NoisyAfter < 0 {
+				add(t.Line, "%s: noisy_after %d: must not be negative", where, t.NoisyAfter)
+			}
 			if t.Limit < 0 {
 				add(t.Line, "%s: limit %d: must not be negative", where, t.Limit)
 			}
@@ -461,9 +633,15 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			add(p.Line, "playlist %q: every: %v", p.ID, err)
 		}
 	}
+	probs = append(probs, c.validateSecurity()...)
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return probs
 }
+
+var clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// isClock reports whether s is a 24-hour "HH:MM".
+func isClock(s string) bool { return clockPattern.MatchString(s) }
 
 func (s *Secret) check() string {
 	switch {
@@ -516,4 +694,15 @@ func ParseDuration(s string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is negative", s)
 	}
 	return d, nil
+}
+
+// UnmarshalYAML refuses a secret written inline, with a message that says
+// where secrets go instead.
+func (s *Secret) UnmarshalYAML(unmarshal func(any) error) error {
+	var str string
+	if err := unmarshal(&str); err == nil {
+		return errors.New("secrets are never written in the config: use {env: VARIABLE} or {file: /path}")
+	}
+	type plain Secret
+	return unmarshal((*plain)(s))
 }

@@ -1,6 +1,7 @@
 package board
 
 import (
+	"reflect"
 	"sync"
 	"time"
 )
@@ -124,4 +125,30 @@ func (l *Live) All() []TileState {
 		out = append(out, t.state)
 	}
 	return out
+}
+
+// Rebuild makes the state for a reloaded config. A tile that still exists
+// (same board and tile id) and still asks the same source the same query
+// keeps its state (value, series, age, error), so a config edit never blanks
+// a screen; new tiles start waiting for data, removed ones are dropped.
+func (l *Live) Rebuild(cfg *Config) *Live {
+	l.mu.RLock()
+	var kept []TileState
+	for _, b := range cfg.Boards {
+		for _, t := range b.Tiles {
+			old, ok := l.tiles[TileRef{b.ID, t.ID}]
+			if ok && old.cfg.Source == t.Source && reflect.DeepEqual(old.cfg.Query, t.Query) && old.cfg.Range == t.Range {
+				kept = append(kept, old.state)
+			}
+		}
+	}
+	l.mu.RUnlock()
+	n := NewLive(cfg, nil)
+	for _, st := range kept {
+		t := n.tiles[TileRef{st.Board, st.Tile}]
+		st.Freshness = t.freshness
+		t.state = st
+		t.wasStale = st.Stale(time.Now())
+	}
+	return n
 }

@@ -3,6 +3,8 @@ package board
 import (
 	"math"
 	"time"
+
+	"github.com/wallboard/wallboard/fourkeys"
 )
 
 // Status is a tile's judgement of its data.
@@ -49,6 +51,9 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// At is the time of the data itself; zero means "now".
 	At time.Time `json:"at,omitzero"`
+	// FourKeys is the DORA report of the fourkeys, deploys and postmortems
+	// tiles (sources github, gitlog, events); nil for every other source.
+	FourKeys *fourkeys.Report `json:"fourkeys,omitempty"`
 }
 
 // TileRef names a tile on a board.

@@ -201,7 +201,7 @@ func (s *Scheduler) poll(ctx context.Context, j *Job) error {
 // NextDelay is the wait before the next poll: the interval with ±10 % jitter
 // after a success; after n consecutive failures, the interval doubled n-1
 // times (capped at maxGap, or the interval if that is longer), and never less
-// than a Retry-After the source was given.
+// than a Retry-After the source was given (jittered above it, never below).
 func NextDelay(interval time.Duration, failures int, err error, maxGap time.Duration) time.Duration {
 	d := interval
 	if failures > 0 {
@@ -211,10 +211,12 @@ func NextDelay(interval time.Duration, failures int, err error, maxGap time.Dura
 		}
 		d = min(d, limit)
 	}
-	var ra RetryAfterError
-	if errors.As(err, &ra) && ra.RetryAfter() > d {
-		d = ra.RetryAfter()
-	}
 	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
+	var ra RetryAfterError
+	if errors.As(err, &ra) && ra.RetryAfter() > d+jitter {
+		// A server's Retry-After is a floor: spread retries above it only.
+		ra := ra.RetryAfter()
+		return ra + time.Duration(rand.Int64N(int64(ra)/10+1))
+	}
 	return d + jitter
 }

@@ -1,39 +1,72 @@
 // Wallboard page script: keeps a board honest without any server message.
 // It ticks the clock and every tile's age, marks tiles stale when their data
-// outlives its freshness limit, shows "connection lost since HH:MM" while the
+// outlives its freshness limit, shows "connection lost since HH:MM" while a
 // websocket is down, reconnects after any close, and reloads the page once
-// when the server's build changes. Loaded with defer; no inline script.
+// when the server's build (or the board's config) changes.
+//
+// A page holds one board, or several for a rotation: each board is a
+// `.board` section with its own websocket, so hidden boards stay live and
+// switching never reloads. While an alert takes over one of the boards,
+// rotation shows that board and pauses. Alert layers switch from takeover
+// to banner on the client clock (corrected by the server's heartbeat).
+// On kiosk screens (?kiosk) the board shifts by a few px every minute so that
+// static parts do not burn into the panel; boards with a night schedule dim.
+// Loaded with defer; no inline script (the CSP forbids it).
 (function () {
   'use strict';
   var body = document.body;
-  var buildMeta = document.querySelector('meta[name="wb-build"]');
-  var build = buildMeta ? buildMeta.content : '';
   var offset = 0;            // server clock minus this screen's clock, ms
-  var lastMessage = Date.now();
-  var connected = false;
-  var lostSince = null;
-  var socket = null;         // htmx-ext-ws socket wrapper
   var WATCHDOG_MS = 45000;   // 3 missed heartbeats (the server sends one every 15 s)
-  var retries = 0;
+  var sections = [];         // one state object per .board section
 
   function now() { return Date.now() + offset; }
   function pad(n) { return n < 10 ? '0' + n : '' + n; }
   function hhmm(t) { var d = new Date(t); return pad(d.getHours()) + ':' + pad(d.getMinutes()); }
-  function age(ms) {
+  // age formats like views.Text.Age: units from data-t-age-units ("s,m,h,d"
+  // or "秒,分,時間,日"); a space between number and unit for Latin units only.
+  function age(ms, units) {
+    var u = (units || 's,m,h,d').split(',');
+    var sep = /^[a-z]/i.test(u[0]) ? ' ' : '';
     var s = Math.max(0, Math.floor(ms / 1000));
-    if (s < 60) return s + ' s';
-    if (s < 3600) return Math.floor(s / 60) + ' m';
-    if (s < 172800) return Math.floor(s / 3600) + ' h';
-    return Math.floor(s / 86400) + ' d';
+    if (s < 60) return s + sep + u[0];
+    if (s < 3600) return Math.floor(s / 60) + sep + u[1];
+    if (s < 172800) return Math.floor(s / 3600) + sep + u[2];
+    return Math.floor(s / 86400) + sep + u[3];
   }
   function fmt(tpl, v) { return (tpl || '%s').replace('%s', v); }
 
-  function tick() {
-    var t = now();
-    var clock = document.getElementById('wb-clock');
+  function sectionOf(el) { return el && el.closest ? el.closest('.board') : null; }
+  function stateOf(el) {
+    var sec = sectionOf(el);
+    for (var i = 0; i < sections.length; i++) if (sections[i].el === sec) return sections[i];
+    return null;
+  }
+
+  var boardEls = document.querySelectorAll('.board');
+  for (var i = 0; i < boardEls.length; i++) {
+    var meta = boardEls[i].querySelector('.wb-meta');
+    sections.push({
+      el: boardEls[i], id: boardEls[i].getAttribute('data-board'),
+      build: meta ? meta.getAttribute('data-build') : '',
+      socket: null, connected: false, lostSince: null, lastMessage: Date.now(), retries: 0
+    });
+  }
+
+  // inNight reports whether minutes-of-day m falls in "HH:MM-HH:MM"
+  // (which may wrap past midnight).
+  function inNight(spec, m) {
+    var p = /^(\d\d):(\d\d)-(\d\d):(\d\d)$/.exec(spec || '');
+    if (!p) return false;
+    var from = +p[1] * 60 + +p[2], to = +p[3] * 60 + +p[4];
+    return from <= to ? (m >= from && m < to) : (m >= from || m < to);
+  }
+
+  function tickSection(s, t) {
+    var d = s.el.dataset;
+    var clock = s.el.querySelector('.clock');
     if (clock) clock.textContent = hhmm(t);
     var newest = 0;
-    var tiles = document.querySelectorAll('.tile[data-updated]');
+    var tiles = s.el.querySelectorAll('.tile[data-updated]');
     for (var i = 0; i < tiles.length; i++) {
       var el = tiles[i];
       var updated = +el.getAttribute('data-updated');
@@ -45,26 +78,91 @@
       el.classList.toggle('is-stale', stale);
       var st = el.querySelector('.stale-text');
       if (!st) continue;
-      if (!stale) { st.textContent = ''; continue; }
+      if (!stale) { if (st.textContent !== '') st.textContent = ''; continue; }
       if (updated === 0) continue; // failing with no data: the server's text says since when
-      var tpl = failing ? body.dataset.tStaleFailing : restored ? body.dataset.tStaleRestored : body.dataset.tStaleOld;
-      st.textContent = fmt(tpl, age(t - updated));
+      var tpl = failing ? d.tStaleFailing : restored ? d.tStaleRestored : d.tStaleOld;
+      st.textContent = fmt(tpl, age(t - updated, d.tAgeUnits));
     }
-    var up = document.getElementById('wb-updated');
-    if (up) up.textContent = newest > 0 ? fmt(body.dataset.updated, age(t - newest)) : '';
-    if (connected && Date.now() - lastMessage > WATCHDOG_MS && socket) {
+    var ages = s.el.querySelectorAll('[data-started]');
+    for (var j = 0; j < ages.length; j++) {
+      var started = +ages[j].getAttribute('data-started');
+      if (started > 0) ages[j].textContent = age(t - started, d.tAgeUnits);
+    }
+    var up = s.el.querySelector('.updated');
+    if (up) up.textContent = newest > 0 ? fmt(d.updated, age(t - newest, d.tAgeUnits)) : '';
+    var dt = new Date(t);
+    s.el.classList.toggle('night', inNight(d.night, dt.getHours() * 60 + dt.getMinutes()));
+    if (s.connected && Date.now() - s.lastMessage > WATCHDOG_MS && s.socket) {
       // The socket looks open but nothing arrives: a half-dead connection.
-      showLost();
-      socket.reconnect();
+      showLost(s);
+      s.socket.reconnect();
     }
   }
 
-  function showLost() {
-    connected = false;
-    if (lostSince === null) lostSince = now();
-    var el = document.getElementById('wb-conn');
+  function tick() {
+    var t = now();
+    for (var i = 0; i < sections.length; i++) tickSection(sections[i], t);
+    alertLayers();
+    rotateTick();
+    shiftTick();
+  }
+
+  // The alert layer (one per board, swapped whole by the server) is a
+  // full-screen takeover for data-takeover ms after the alert opened, then a
+  // banner; it goes when the server sends it empty. The chime sounds once
+  // per alert, only while its takeover is on.
+  var chimed = {};
+  var audio = null;
+  function alertLayers() {
+    var layers = document.querySelectorAll('.alert-layer[data-opened]');
+    for (var i = 0; i < layers.length; i++) {
+      var el = layers[i];
+      var opened = +el.getAttribute('data-opened');
+      var takeover = +el.getAttribute('data-takeover');
+      var on = now() - opened < takeover;
+      el.classList.toggle('is-takeover', on);
+      el.classList.toggle('is-banner', !on);
+      var key = el.getAttribute('data-key');
+      if (on && key && !chimed[key]) {
+        chimed[key] = true;
+        if (el.hasAttribute('data-chime')) chime();
+      }
+    }
+  }
+
+  // A short two-tone chime made with the Web Audio API (no audio file). A
+  // kiosk browser needs --autoplay-policy=no-user-gesture-required for it.
+  function chime() {
+    body.setAttribute('data-chimes', String((+body.getAttribute('data-chimes') || 0) + 1));
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      if (!audio) audio = new Ctx();
+      if (audio.state === 'suspended') audio.resume();
+      var t0 = audio.currentTime + 0.05;
+      [880, 660].forEach(function (freq, i) {
+        var o = audio.createOscillator();
+        var g = audio.createGain();
+        var t = t0 + i * 0.25;
+        o.type = 'sine';
+        o.frequency.value = freq;
+        g.gain.setValueAtTime(0.0001, t);
+        g.gain.exponentialRampToValueAtTime(0.3, t + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, t + 0.4);
+        o.connect(g);
+        g.connect(audio.destination);
+        o.start(t);
+        o.stop(t + 0.45);
+      });
+    } catch (err) { /* no sound: the takeover still shows */ }
+  }
+
+  function showLost(s) {
+    s.connected = false;
+    if (s.lostSince === null) s.lostSince = now();
+    var el = s.el.querySelector('.conn');
     if (!el) return;
-    el.textContent = fmt(body.dataset.connLost, hhmm(lostSince));
+    el.textContent = fmt(s.el.dataset.connLost, hhmm(s.lostSince));
     el.hidden = false;
   }
 
@@ -77,45 +175,124 @@
   }
 
   body.addEventListener('htmx:wsOpen', function (e) {
-    socket = e.detail.socketWrapper;
-    connected = true;
-    lostSince = null;
-    retries = 0;
-    lastMessage = Date.now();
-    var el = document.getElementById('wb-conn');
+    var s = stateOf(e.target);
+    if (!s) return;
+    s.socket = e.detail.socketWrapper;
+    s.connected = true;
+    s.lostSince = null;
+    s.retries = 0;
+    s.lastMessage = Date.now();
+    var el = s.el.querySelector('.conn');
     if (el) el.hidden = true;
   });
 
   body.addEventListener('htmx:wsClose', function (e) {
-    socket = e.detail.socketWrapper;
-    showLost();
+    var s = stateOf(e.target);
+    if (!s) return;
+    s.socket = e.detail.socketWrapper;
+    showLost(s);
     // htmx-ext-ws retries by itself only after 1006/1011/1012/1013. A server
     // shutting down says 1001 (going away); a TV must come back after that too.
     var code = e.detail.event && e.detail.event.code;
     if ([1006, 1011, 1012, 1013].indexOf(code) < 0) {
-      var delay = Math.random() * Math.min(30000, 500 * Math.pow(2, retries++)) + 250;
-      setTimeout(function () { if (!connected && socket) socket.reconnect(); }, delay);
+      var delay = Math.random() * Math.min(30000, 500 * Math.pow(2, s.retries++)) + 250;
+      setTimeout(function () { if (!s.connected && s.socket) s.socket.reconnect(); }, delay);
     }
   });
 
-  body.addEventListener('htmx:wsAfterMessage', function () {
-    lastMessage = Date.now();
-    var meta = document.getElementById('wb-meta');
+  body.addEventListener('htmx:wsAfterMessage', function (e) {
+    var s = stateOf(e.target);
+    if (!s) return;
+    s.lastMessage = Date.now();
+    alertLayers(); // a swapped layer arrives as rendered; set its mode now
+    var meta = document.getElementById('wb-meta-' + s.id);
     if (!meta) return;
     var serverNow = +meta.getAttribute('data-now');
     if (serverNow > 0) offset = serverNow - Date.now();
     var b = meta.getAttribute('data-build');
-    if (b && build && b !== build) {
-      // A new server build: reload once to get its page and assets. The
-      // guard stops a loop if the new build serves the old id by mistake.
-      var key = 'wb-reloaded-for';
+    if (b && s.build && b !== s.build) {
+      // A new server build or a new config for this board: reload once to
+      // get the new page. The guard stops a loop if the server serves the
+      // old id by mistake.
+      // The guard remembers the change (old > new), not only the new id,
+      // so the same id coming back later still reloads.
+      var key = 'wb-reloaded-for-' + s.id, change = s.build + '>' + b;
       try {
-        if (sessionStorage.getItem(key) === b) return;
-        sessionStorage.setItem(key, b);
+        if (sessionStorage.getItem(key) === change) return;
+        sessionStorage.setItem(key, change);
       } catch (err) { /* storage off: reload anyway */ }
       location.reload();
     }
   });
+
+  // Rotation: show one section at a time for data-rotate-ms each. The clock
+  // of a board's turn only runs while no alert takeover is visible.
+  var rotateMs = +body.getAttribute('data-rotate-ms') || 0;
+  var current = 0, shownFor = 0, rotations = 0;
+  var shown = sections.length ? [sections[0].id] : []; // recent boards shown, at most 50
+  var bar = document.getElementById('wb-rotate-bar');
+
+  // takeoverSection is the index of the section whose alert takeover is on,
+  // or -1: rotation moves to that board and stays there while it lasts.
+  function takeoverSection() {
+    var layer = document.querySelector('.alert-layer.is-takeover:not([hidden])');
+    if (!layer) return -1;
+    for (var i = 0; i < sections.length; i++) if (sections[i].el.contains(layer)) return i;
+    return -1;
+  }
+
+  function show(i) {
+    current = (i + sections.length) % sections.length;
+    for (var k = 0; k < sections.length; k++) sections[k].el.hidden = k !== current;
+    shownFor = 0;
+    rotations++;
+    shown.push(sections[current].id);
+    if (shown.length > 50) shown.shift();
+    if (bar) {
+      bar.classList.add('reset');
+      bar.style.transform = 'scaleX(0)';
+      void bar.offsetWidth; // apply the reset before the transition resumes
+      bar.classList.remove('reset');
+    }
+  }
+
+  function rotateTick() {
+    if (sections.length < 2 || rotateMs <= 0) return;
+    var up = takeoverSection();
+    body.classList.toggle('rotate-paused', up >= 0);
+    if (up >= 0) {
+      if (up !== current) show(up);
+      return;
+    }
+    shownFor += 1000;
+    if (shownFor >= rotateMs) { show(current + 1); return; }
+    if (bar) bar.style.transform = 'scaleX(' + (shownFor / rotateMs).toFixed(3) + ')';
+  }
+
+  // Burn-in protection: a slow walk over a few positions, one step a minute.
+  var shifts = [[0, 0], [2, 1], [1, -2], [-2, -1], [-1, 2], [2, -1], [-2, 2], [0, -2]];
+  var shiftStep = 0, shiftTicks = 0;
+  function shiftTick() {
+    if (!body.classList.contains('kiosk') || ++shiftTicks < 60) return;
+    shiftTicks = 0;
+    var p = shifts[++shiftStep % shifts.length];
+    body.style.setProperty('--shift-x', p[0] + 'px');
+    body.style.setProperty('--shift-y', p[1] + 'px');
+  }
+
+  // A small handle for tests and for a remote control: which board shows,
+  // how many switches happened, and a way to switch now.
+  window.wallboard = {
+    current: function () { return sections.length ? sections[current].id : ''; },
+    rotations: function () { return rotations; },
+    shown: function () { return shown.slice(); },
+    connected: function () {
+      for (var i = 0; i < sections.length; i++) if (!sections[i].connected) return false;
+      return sections.length > 0;
+    },
+    next: function () { if (sections.length > 1) show(current + 1); },
+    shiftNow: function () { shiftTicks = 59; shiftTick(); }
+  };
 
   tick();
   setInterval(tick, 1000);

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -31,8 +32,9 @@ var migrations embed.FS
 
 // Store is an open database.
 type Store struct {
-	DB   *sql.DB
-	path string
+	DB       *sql.DB
+	path     string
+	readOnly bool
 }
 
 // Open opens (creating if needed) the database at path and brings its schema
@@ -60,10 +62,68 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{DB: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
+		if why := notWritable(abs); why != "" || strings.Contains(err.Error(), "readonly") {
+			if why == "" {
+				why = "SQLite refuses to write it"
+			}
+			return nil, fmt.Errorf("store: %s is read-only (%s): %w", path, why, ErrReadOnly)
+		}
 		return nil, err
 	}
 	return s, nil
 }
+
+// ErrReadOnly means the database exists but cannot be written (read-only
+// file or directory, read-only file system).
+var ErrReadOnly = errors.New("tile state will not be saved and webhooks will answer 503 until it is writable")
+
+// notWritable says why the database file or its directory cannot be
+// written ("" when both can).
+func notWritable(abs string) string {
+	if f, err := os.OpenFile(abs, os.O_RDWR, 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "file not writable: " + err.Error()
+	} else if err == nil {
+		f.Close()
+	}
+	f, err := os.CreateTemp(filepath.Dir(abs), ".wallboard-write-check-*")
+	if err != nil {
+		return "directory not writable: " + err.Error()
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return ""
+}
+
+// OpenReadOnly opens an existing database for reading only, for when Open
+// said ErrReadOnly: the board restores and shows what it has, and every
+// write fails with a clear error instead of the board not starting.
+// It reads the main file as it is (immutable): changes still only in a WAL
+// that cannot be replayed are not seen.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var last error
+	for _, params := range []string{"mode=ro", "mode=ro&immutable=1"} {
+		db, err := sql.Open("sqlite", "file:"+abs+"?"+params+"&_pragma=query_only(1)")
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
+			db.Close()
+			last = err
+			continue
+		}
+		db.SetMaxOpenConns(4)
+		return &Store{DB: db, path: path, readOnly: true}, nil
+	}
+	return nil, fmt.Errorf("store: open %s read-only: %w", path, last)
+}
+
+// ReadOnly reports whether the store was opened read-only.
+func (s *Store) ReadOnly() bool { return s.readOnly }
 
 // Close closes the database, checkpointing the WAL.
 func (s *Store) Close() error { return s.DB.Close() }

@@ -152,7 +152,12 @@ func TrendOf(v, prev *float64, th *board.Thresholds) (Trend, bool) {
 		t.Arrow = "▼"
 	}
 	if *prev != 0 {
-		t.Text = fmt.Sprintf("%+.1f %%", d/math.Abs(*prev)*100)
+		rel := d / math.Abs(*prev) * 100
+		if math.Abs(rel) < 0.05 {
+			// Below what one decimal can show: say "unchanged", not "▲ +0.0 %".
+			return Trend{Arrow: "=", Text: "0 %"}, true
+		}
+		t.Text = fmt.Sprintf("%+.1f %%", rel)
 	} else {
 		t.Text = fmt.Sprintf("%+g", d)
 	}

@@ -13,18 +13,48 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// PageData is everything the board page shows.
+// PageData is everything a board page shows. A page holds one board, or
+// several for a rotation (a playlist): every board is rendered as its own
+// section with its own websocket, so all of them stay live and switching is
+// only a matter of showing another section, never a reload.
 type PageData struct {
+	Board  board.BoardConfig // the first board (the page title and theme)
+	Boards []BoardView       // one or more; more than one rotates
+	Now    time.Time
+	Build  string // server build id; the page reloads itself when it changes
+	Theme  string // theme of the first board: dark or light
+	Kiosk  bool   // burn-in protection: the board shifts by a few px now and then
+	Text   Text   // wording of the first board
+	// RotateEvery is how long each board shows in a rotation; 0 without one.
+	RotateEvery time.Duration
+	// Standup, when set, shows what changed since a point in time instead
+	// of the tiles (light theme, extra-large type, for video calls).
+	Standup *Standup
+}
+
+// BoardView is one board of a page.
+type BoardView struct {
 	Board   board.BoardConfig
 	Tiles   []TileView
-	Now     time.Time
-	Build   string // server build id; the page reloads itself when it changes
 	Demo    bool   // any tile shows demo data
 	Theme   string // dark or light
-	Kiosk   bool
 	Text    Text
 	WSPath  string
 	Columns int
+	// Build is the id the page compares with what the server pushes: the
+	// server build plus the board's config generation, so a config edit that
+	// touches this board makes its screens reload.
+	Build string
+	// Night is "HH:MM-HH:MM" when the board dims at night (screen local time).
+	Night string
+}
+
+// RotateMillis is data-rotate-ms: how long each board shows, 0 for no rotation.
+func (p PageData) RotateMillis() string {
+	if len(p.Boards) < 2 {
+		return "0"
+	}
+	return strconv.FormatInt(p.RotateEvery.Milliseconds(), 10)
 }
 
 // TileView is one tile ready to render.
@@ -80,7 +110,7 @@ func (v TileView) Classes() string {
 }
 
 // Value is the formatted current value.
-func (v TileView) Value() string { return FormatValue(v.State.Value, v.Cfg.Unit) }
+func (v TileView) Value() string { return v.Text.Value(v.State.Value, v.Cfg.Unit) }
 
 // UpdatedMillis is data-updated: unix ms of the data, 0 for never.
 func (v TileView) UpdatedMillis() string {
@@ -97,7 +127,7 @@ func (v TileView) FreshMillis() string {
 
 // StaleText is the line a stale tile shows: why, and how old its data is.
 func (v TileView) StaleText() string {
-	age := FormatAge(v.State.Age(v.Now))
+	age := v.Text.Age(v.State.Age(v.Now))
 	switch {
 	case v.State.Error != "" && v.State.UpdatedAt.IsZero():
 		return fmt.Sprintf(v.Text.FailingSince, v.State.ErrorSince.Format("15:04"))
@@ -182,7 +212,7 @@ func (v TileView) RowValue(r board.Row) string {
 	if r.Text != "" {
 		return r.Text
 	}
-	return FormatValue(r.Value, v.Cfg.Unit)
+	return v.Text.Value(r.Value, v.Cfg.Unit)
 }
 
 // BarPercent is a row's bar length relative to the largest row, 0–100 in 2 % steps.

@@ -1,6 +1,14 @@
 package views
 
-import "github.com/wallboard/wallboard/board"
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+)
 
 // Text is the UI wording of one language.
 type Text struct {
@@ -17,6 +25,28 @@ type Text struct {
 	OK, Warn      string
 	Critical      string
 	Unknown       string
+	DemoHint      string // hover text of the DEMO badge
+	// AgeUnits are the units of a short age, seconds to days, comma
+	// separated; Sep goes between number and unit ("12 s", "12秒").
+	AgeUnits string
+	Sep      string
+
+	// Standup view.
+	StandupSince string // "Changes since %s"
+	SinceClock   string // "since %s" (HH:MM)
+	Ago          string // "%s ago"
+	Movement     string
+	Events       string
+	NoEvents     string
+	NoMoves      string
+	Deployment   string
+	Incident     string
+	Alert        string
+	Opened       string
+	Resolved     string
+	Succeeded    string
+	Failed       string
+	DateTime     string // Go layout of the period's start
 }
 
 // Status is a status in words.
@@ -40,6 +70,13 @@ var (
 		StaleOld: "stale · %s old", StaleFailing: "source failing · data %s old",
 		StaleRestored: "from before restart · %s old", FailingSince: "source failing since %s",
 		OK: "ok", Warn: "warning", Critical: "critical", Unknown: "unknown",
+		DemoHint: "built-in demo data, not a real system", AgeUnits: "s,m,h,d", Sep: " ",
+		StandupSince: "Changes since %s", SinceClock: "since %s", Ago: "%s ago",
+		Movement: "Numbers", Events: "What happened", NoEvents: "No deployments, incidents or alerts in this period.",
+		NoMoves:    "No tile has history over this period.",
+		Deployment: "deploy", Incident: "incident", Alert: "alert",
+		Opened: "opened", Resolved: "resolved", Succeeded: "done", Failed: "failed",
+		DateTime: "Mon 15:04",
 	}
 	Japanese = Text{
 		Lang: "ja", Demo: "デモ", Updated: "%s前に更新", ConnLost: "%sから接続が切れています",
@@ -47,6 +84,13 @@ var (
 		StaleOld: "古いデータ · %s前", StaleFailing: "取得失敗 · %s前のデータ",
 		StaleRestored: "再起動前のデータ · %s前", FailingSince: "%sから取得失敗",
 		OK: "正常", Warn: "警告", Critical: "重大", Unknown: "不明",
+		DemoHint: "組み込みのデモデータです（実システムではありません）", AgeUnits: "秒,分,時間,日", Sep: "",
+		StandupSince: "%s からの変化", SinceClock: "%s から", Ago: "%s前",
+		Movement: "数値", Events: "できごと", NoEvents: "この期間にデプロイ・障害・アラートはありません。",
+		NoMoves:    "この期間の履歴があるタイルはありません。",
+		Deployment: "デプロイ", Incident: "障害", Alert: "アラート",
+		Opened: "発生", Resolved: "解決", Succeeded: "完了", Failed: "失敗",
+		DateTime: "1月2日 15:04",
 	}
 )
 
@@ -56,4 +100,66 @@ func TextFor(locale string) Text {
 		return Japanese
 	}
 	return English
+}
+
+// Age is a short age in this language: "12 s", "4 m", "3 h", "2 d" or
+// "12秒", "4分", "3時間", "2日". The page script formats ages the same way
+// from data-t-age-units.
+func (t Text) Age(d time.Duration) string {
+	units := strings.Split(t.AgeUnits, ",")
+	if len(units) != 4 {
+		units = []string{"s", "m", "h", "d"}
+	}
+	n, u := 0, units[0]
+	switch {
+	case d < time.Minute:
+		n, u = int(d.Seconds()), units[0]
+	case d < time.Hour:
+		n, u = int(d.Minutes()), units[1]
+	case d < 48*time.Hour:
+		n, u = int(d.Hours()), units[2]
+	default:
+		n, u = int(d.Hours()/24), units[3]
+	}
+	return strconv.Itoa(max(n, 0)) + t.Sep + u
+}
+
+// Duration is a duration in this language: FormatDuration for English,
+// "180ミリ秒", "4.2秒", "42分", "5時間20分", "3日4時間" for Japanese.
+func (t Text) Duration(d time.Duration) string {
+	if t.Lang != "ja" {
+		return FormatDuration(d)
+	}
+	neg := ""
+	if d < 0 {
+		neg, d = "−", -d
+	}
+	switch {
+	case d < time.Second:
+		return neg + sig(float64(d)/float64(time.Millisecond)) + "ミリ秒"
+	case d < time.Minute:
+		return neg + sig(d.Seconds()) + "秒"
+	case d < time.Hour:
+		return fmt.Sprintf("%s%d分", neg, int(d.Round(time.Minute)/time.Minute))
+	case d < 24*time.Hour:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%s%d時間%d分", neg, int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	d = d.Round(time.Hour)
+	return fmt.Sprintf("%s%d日%d時間", neg, int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}
+
+// Value formats a value in its unit in this language: durations follow
+// Duration; everything else is FormatValue (digits and SI prefixes read the
+// same in both languages).
+func (t Text) Value(v *float64, unit string) string {
+	if v != nil && t.Lang == "ja" && !math.IsNaN(*v) && !math.IsInf(*v, 0) {
+		switch unit {
+		case "s":
+			return t.Duration(time.Duration(*v * float64(time.Second)))
+		case "ms":
+			return t.Duration(time.Duration(*v * float64(time.Millisecond)))
+		}
+	}
+	return FormatValue(v, unit)
 }

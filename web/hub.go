@@ -240,10 +240,12 @@ func (h *Hub) Forget(boardID, key string) {
 	}
 }
 
-// subscribe adds a viewer and queues the board's whole current state for it.
-// Publishing and subscribing hold the same lock, so a viewer can never miss
-// an update published while it joins.
-func (h *Hub) subscribe(boardID string, c *client) bool {
+// subscribe adds a viewer and queues the board's whole current state for it,
+// led by meta: a heartbeat rendered for this connection, because the cached
+// one carries a server clock up to a heartbeat old and the page sets its clock
+// offset from it. Publishing and subscribing hold the same lock, so a viewer
+// can never miss an update published while it joins.
+func (h *Hub) subscribe(boardID string, c *client, meta entry) bool {
 	h.startWorkers()
 	b := h.board(boardID)
 	b.mu.Lock()
@@ -259,9 +261,11 @@ func (h *Hub) subscribe(boardID string, c *client) bool {
 	}
 	b.clients[c] = struct{}{}
 	c.nextPing = time.Now().Add(h.PingEvery)
-	queue := false
+	queue := c.offer(metaKey, meta)
 	for _, k := range b.order {
-		queue = c.offer(k, b.latest[k]) || queue
+		if k != metaKey {
+			queue = c.offer(k, b.latest[k]) || queue
+		}
 	}
 	if queue {
 		h.enqueue(c)
@@ -333,19 +337,28 @@ func (h *Hub) Wait(ctx context.Context) {
 	}
 }
 
-// attach runs a connected screen: it subscribes it and reads on a goroutine
-// of its own, so the HTTP handler can return at once and net/http can free
-// the request's buffers and large handler stack (about 14 KB a screen). wg
-// counts read loops. A closed hub answers with going-away at once.
-func (h *Hub) attach(boardID string, conn *websocket.Conn, wg *sync.WaitGroup) {
-	c := newClient(conn, h)
-	if !h.subscribe(boardID, c) {
+// attach runs a connected screen: it counts it (addConn, false once
+// shutdown has begun), subscribes it with meta as its first message, and
+// reads on a goroutine of its own, so the HTTP handler can return at once and
+// net/http can free the request's buffers and large handler stack (about
+// 14 KB a screen). wg is what addConn added to; the read goroutine calls Done.
+// A screen arriving during shutdown is told to go away at once.
+func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, addConn func() bool, wg *sync.WaitGroup) {
+	goAway := func() {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 		conn.Close()
+	}
+	if !addConn() {
+		goAway()
 		return
 	}
-	wg.Add(1)
+	c := newClient(conn, h)
+	if !h.subscribe(boardID, c, meta) {
+		goAway()
+		wg.Done()
+		return
+	}
 	go c.run(boardID, wg)
 }
 

@@ -31,7 +31,7 @@ func newHubServer(t *testing.T, hub *Hub) *hubServer {
 		if err != nil {
 			return
 		}
-		hub.attach(strings.TrimPrefix(r.URL.Path, "/"), conn, &hs.conns)
+		hub.attach(strings.TrimPrefix(r.URL.Path, "/"), conn, greeting(t), func() bool { hs.conns.Add(1); return true }, &hs.conns)
 	}))
 	t.Cleanup(func() {
 		hub.Close()
@@ -44,7 +44,27 @@ func newHubServer(t *testing.T, hub *Hub) *hubServer {
 	return hs
 }
 
+// greeting is the meta entry every new viewer gets first (handleWS renders
+// one per connection).
+func greeting(t *testing.T) entry {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, []byte("hello"))
+	if err != nil {
+		t.Error(err)
+	}
+	return entry{msg: pm, n: 5}
+}
+
+// dial connects a viewer and reads its greeting.
 func (hs *hubServer) dial(t *testing.T, boardID string) *websocket.Conn {
+	t.Helper()
+	c := hs.dialRaw(t, boardID)
+	if got := readN(t, c, 1); got[0] != "hello" {
+		t.Fatalf("first message %q, want the greeting", got[0])
+	}
+	return c
+}
+
+func (hs *hubServer) dialRaw(t *testing.T, boardID string) *websocket.Conn {
 	t.Helper()
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
 	c, _, err := d.Dial("ws"+strings.TrimPrefix(hs.srv.URL, "http")+"/"+boardID, nil)
@@ -98,15 +118,16 @@ func TestNewViewerGetsWholeBoardMetaFirst(t *testing.T) {
 	publish(t, h, "b", metaKey, 3, "meta")
 	publish(t, h, "b", "tile-a", 4, "a2")
 	publish(t, h, "other", "tile-x", 5, "x")
-	c := hs.dial(t, "b")
+	c := hs.dialRaw(t, "b")
 	got := readN(t, c, 3)
-	want := []string{"meta", "a2", "b1"}
+	// The connection's own meta replaces the cached one, and comes first.
+	want := []string{"hello", "a2", "b1"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("first messages %q, want %q", got, want)
 	}
 	// Then live updates, to every viewer.
 	c2 := hs.dial(t, "b")
-	readN(t, c2, 3)
+	readN(t, c2, 2)
 	publish(t, h, "b", "tile-b", 6, "b2")
 	for _, c := range []*websocket.Conn{c, c2} {
 		if got := readN(t, c, 1); got[0] != "b2" {
@@ -228,7 +249,7 @@ func TestCloseSendsGoingAway(t *testing.T) {
 	}
 	waitFor(t, "viewers to go", func() bool { return h.Viewers() == 0 })
 	// A viewer arriving after Close is told to go away at once.
-	c := hs.dial(t, "b")
+	c := hs.dialRaw(t, "b")
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, _, err := c.ReadMessage()
 	var ce *websocket.CloseError

@@ -30,24 +30,34 @@ func (s *Server) PublishTile(ref board.TileRef, now time.Time) error {
 // heartbeat that lets screens tell a live connection from a dead one.
 func (s *Server) PublishMeta(now time.Time) {
 	for _, b := range s.Live().Config().Boards {
-		s.publish(b.ID, metaKey, views.Meta(s.opts.Build, now))
+		s.publish(b.ID, metaKey, views.Meta(b.ID, s.BoardBuild(b.ID), now))
 	}
 }
 
 func (s *Server) publish(boardID, key string, c templ.Component) error {
+	e, err := s.render(c)
+	if err != nil {
+		s.log.Error("render failed", "board", boardID, "key", key, "error", err)
+		return err
+	}
+	s.hub.Publish(boardID, key, e.seq, e.msg, e.n)
+	return nil
+}
+
+// render renders a component into one prepared message, numbered in
+// publishing order.
+func (s *Server) render(c templ.Component) (entry, error) {
 	seq := s.NextSeq()
 	var buf bytes.Buffer
 	start := time.Now()
 	if err := c.Render(context.Background(), &buf); err != nil {
 		s.metrics.RenderErrors.Inc()
-		s.log.Error("render failed", "board", boardID, "key", key, "error", err)
-		return err
+		return entry{}, err
 	}
 	s.metrics.RenderSeconds.Observe(time.Since(start).Seconds())
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, buf.Bytes())
 	if err != nil {
-		return err
+		return entry{}, err
 	}
-	s.hub.Publish(boardID, key, seq, pm, buf.Len())
-	return nil
+	return entry{seq: seq, msg: pm, n: buf.Len()}, nil
 }

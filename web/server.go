@@ -35,6 +35,12 @@ type Options struct {
 	AllowedOrigins []string // extra websocket origins besides the page's own host
 	Compression    bool     // offer permessage-deflate
 	DemoSources    []string // source ids whose tiles are labelled DEMO
+	// Access enforces viewer access (access: in the config); nil lets
+	// everyone in, which app.New allows only on loopback.
+	Access *Access
+	// FrameAncestors are origins allowed to embed the board (CSP
+	// frame-ancestors); empty forbids framing.
+	FrameAncestors []string
 }
 
 // Server serves boards and pushes their changes.
@@ -48,12 +54,24 @@ type Server struct {
 	seq     atomic.Uint64
 	up      websocket.Upgrader
 	conns   sync.WaitGroup
+	connMu  sync.Mutex
+	// connsClosed is set once WaitConns started: no writer may be added.
+	connsClosed bool
+	csp         atomic.Pointer[string]
+
+	genMu sync.Mutex
+	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
+
+	demo         atomic.Pointer[[]string] // demo source ids after a config reload
+	feedMu       sync.Mutex
+	standupFeeds []StandupFeed // see AddStandupFeed
 }
 
 // NewServer wires routes around live state and a hub.
 func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, opts Options) *Server {
 	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux()}
 	s.live.Store(live)
+	s.SetFrameAncestors(opts.FrameAncestors)
 	s.up = websocket.Upgrader{
 		ReadBufferSize:    512,
 		WriteBufferSize:   4096,
@@ -68,8 +86,35 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	return s
 }
 
-// Handler is the server's root handler with its middleware.
-func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }
+// Handler is the server's root handler with its middleware: security
+// headers on every response, then viewer access.
+func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.mux
+	if s.opts.Access != nil {
+		h = s.opts.Access.Wrap(h)
+	}
+	return s.securityHeaders(h)
+}
+
+// Access is the viewer access in force (nil: open).
+func (s *Server) Access() *Access { return s.opts.Access }
+
+// SetFrameAncestors changes who may embed the board (after a config reload).
+func (s *Server) SetFrameAncestors(origins []string) {
+	csp := ContentSecurityPolicy(origins)
+	s.csp.Store(&csp)
+}
+
+// ContentSecurityPolicy is the CSP every response carries: only our own
+// scripts, styles and connections; no inline script or style, no eval;
+// framing only by the given origins (none when empty).
+func ContentSecurityPolicy(frameAncestors []string) string {
+	fa := "'none'"
+	if len(frameAncestors) > 0 {
+		fa = strings.Join(frameAncestors, " ")
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + fa
+}
 
 // Mux exposes the route table so other packages (webhooks) can add routes.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
@@ -81,6 +126,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /boards/{id}", s.handleBoard)
 	s.mux.HandleFunc("GET /boards/{id}/ws", s.handleWS)
+	s.mux.HandleFunc("GET /playlists/{id}", s.handlePlaylist)
 	s.mux.HandleFunc("GET /api/v1/boards", s.handleAPIBoards)
 	s.mux.HandleFunc("GET /api/v1/boards/{id}", s.handleAPIBoard)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -97,36 +143,35 @@ func (s *Server) NextSeq() uint64 { return s.seq.Add(1) }
 // isDemo reports whether a board shows demo data anywhere.
 func (s *Server) isDemo(b board.BoardConfig) bool {
 	for _, t := range b.Tiles {
-		if slices.Contains(s.opts.DemoSources, t.Source) {
+		if slices.Contains(s.demoSources(), t.Source) {
 			return true
 		}
 	}
 	return false
 }
 
-// PageData builds the view model of a whole board at time now.
+// PageData builds the view model of a whole board at time now. With
+// ?rotate=30s&boards=a,b the page rotates through the board and the others.
 func (s *Server) PageData(id string, now time.Time, q url.Values) (views.PageData, bool) {
-	b, states, ok := s.Live().Board(id)
-	if !ok {
-		return views.PageData{}, false
+	ids := []string{id}
+	var every time.Duration
+	if r := q.Get("rotate"); r != "" {
+		d, err := board.ParseDuration(r, 0)
+		if err != nil || d <= 0 {
+			d = 30 * time.Second
+		}
+		every = d
+		for _, o := range strings.Split(q.Get("boards"), ",") {
+			if o = strings.TrimSpace(o); o != "" && !slices.Contains(ids, o) {
+				ids = append(ids, o)
+			}
+		}
 	}
-	text := views.TextFor(b.Locale)
-	theme := b.Theme
-	if t := q.Get("theme"); t == "light" || t == "dark" {
-		theme = t
+	p, ok := s.pageData(ids, every, now, q)
+	if ok && (q.Has("standup") || q.Get("since") != "") && len(p.Boards) == 1 {
+		s.addStandup(&p, now, q)
 	}
-	if theme == "" {
-		theme = "dark"
-	}
-	p := views.PageData{
-		Board: b, Now: now, Build: s.opts.Build, Demo: s.isDemo(b), Theme: theme,
-		Kiosk: q.Has("kiosk"), Text: text, WSPath: "/boards/" + b.ID + "/ws",
-		Columns: Columns(b),
-	}
-	for i, t := range b.Tiles {
-		p.Tiles = append(p.Tiles, views.NewTileView(b.ID, t, states[i], now, text))
-	}
-	return p, true
+	return p, ok
 }
 
 // Columns is the board's column count: configured, or chosen so that the
@@ -267,12 +312,32 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Upgrade has replied with the error
 	}
-	s.hub.attach(id, conn, &s.conns)
+	meta, err := s.render(views.Meta(id, s.BoardBuild(id), time.Now()))
+	if err != nil {
+		conn.Close()
+		return
+	}
+	s.hub.attach(id, conn, meta, s.addConn, &s.conns)
 }
 
-// WaitConns waits until every websocket connection has ended and the hub's
-// writers have sent their close frames (after Hub.Close).
+// addConn counts a websocket connection, unless shutdown has begun. A mutex
+// orders it with WaitConns: WaitGroup.Add must not race with Wait.
+func (s *Server) addConn() bool {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.connsClosed {
+		return false
+	}
+	s.conns.Add(1)
+	return true
+}
+
+// WaitConns waits until the hub's writers have sent their close frames and
+// every websocket connection has ended (after Hub.Close).
 func (s *Server) WaitConns(ctx context.Context) {
+	s.connMu.Lock()
+	s.connsClosed = true
+	s.connMu.Unlock()
 	s.hub.Wait(ctx)
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
@@ -400,6 +465,9 @@ func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 	for _, p := range st.Series {
 		a.Series = append(a.Series, APIPoint{T: p.T, V: jsonFloat(p.V)})
 	}
+	if st.FourKeys != nil {
+		a.Extra = FourKeysExtra(t.Kind, st.FourKeys)
+	}
 	return a
 }
 
@@ -416,12 +484,17 @@ func writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 
 // securityHeaders sets the headers every response carries: a strict CSP (no
 // inline script or style, no eval), no sniffing, no referrer.
-func securityHeaders(next http.Handler) http.Handler {
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		csp := *s.csp.Load()
+		h.Set("Content-Security-Policy", csp)
+		if strings.HasSuffix(csp, "frame-ancestors 'none'") {
+			h.Set("X-Frame-Options", "DENY") // for browsers without CSP 2
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -2,12 +2,17 @@
 //
 //	wallboard [-config board.yaml] [-addr 127.0.0.1:8080] [-data DIR]
 //	wallboard check -config board.yaml
+//	wallboard screen-link -name lobby-tv [-base https://board.example]
 //
 // Without -config it runs the built-in demo.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/wallboard/wallboard/app"
@@ -38,6 +44,9 @@ var errReported = errors.New("reported")
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "check" {
 		return check(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "screen-link" {
+		return screenLink(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("wallboard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -92,4 +101,31 @@ func reportConfig(err error, stderr io.Writer) error {
 		return errReported
 	}
 	return err
+}
+
+// screenLink prints a new screen link: a random token (shown once), the line
+// for access.screens (only its hash is kept), and the link to open on the TV.
+func screenLink(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wallboard screen-link", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "screen name, e.g. lobby-tv")
+	base := fs.String("base", "", "the board's address, e.g. https://board.example (prints a full link)")
+	if err := fs.Parse(args); err != nil {
+		return errReported
+	}
+	if *name == "" {
+		fmt.Fprintln(stderr, "wallboard screen-link: -name is required")
+		return errReported
+	}
+	var raw [32]byte // 256 bits: not guessable, not brute-forceable offline from its hash
+	if _, err := rand.Read(raw[:]); err != nil {
+		return fmt.Errorf("screen-link: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(token))
+	link := strings.TrimRight(*base, "/") + "/screen/" + token
+	fmt.Fprintf(stdout, "Screen %q: open this link once on the screen (it is shown only now; anyone with it can view the boards):\n\n  %s\n\n", *name, link)
+	fmt.Fprintf(stdout, "Add this under access.screens in the config (only the hash is stored; remove the line to revoke):\n\n")
+	fmt.Fprintf(stdout, "    - {name: %s, token_sha256: %s}\n", *name, hex.EncodeToString(sum[:]))
+	return nil
 }

@@ -1,0 +1,70 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/web"
+)
+
+// fourKeysKinds are the source kinds whose tiles compute from the store's
+// Four Keys events; a webhook that stored an event kicks them.
+var fourKeysKinds = []string{"github", "gitlog", "events"}
+
+func init() {
+	routeSetups = append(routeSetups, setupFourKeysHooks)
+}
+
+// setupFourKeysHooks mounts POST /api/v1/events/{deployments,incidents} and
+// POST /hooks/github, each only when its secret is configured (no secret:
+// the route does not exist, 404).
+func setupFourKeysHooks(a *App) error {
+	cfg := a.Config()
+	kick := func() {
+		if s := a.Scheduler(); s != nil {
+			for _, src := range cfg.Sources {
+				if slices.Contains(fourKeysKinds, src.Kind) {
+					s.Kick(src.ID)
+				}
+			}
+		}
+	}
+	if wh := cfg.Webhooks.Events; wh != nil && wh.Secret != nil {
+		tok, err := wh.Secret.Resolve()
+		if err != nil {
+			return fmt.Errorf("webhooks.events.secret: %w", err)
+		}
+		limits := web.DefaultWebhookLimits
+		limits.Logger = a.Logger()
+		web.NewEventsHandler(tok, a.Store(), kick, a.Logger()).Register(a.Server().Mux(), limits)
+	}
+	if wh := cfg.Webhooks.GitHub; wh != nil && wh.Secret != nil {
+		secret, err := wh.Secret.Resolve()
+		if err != nil {
+			return fmt.Errorf("webhooks.github.secret: %w", err)
+		}
+		h := web.NewGitHubHandler(secret, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(cfg, repo) }, kick, a.Logger())
+		limits := web.DefaultWebhookLimits
+		limits.Logger = a.Logger()
+		a.Server().Mux().Handle("POST /hooks/github", web.Webhook("github", limits, h))
+	}
+	return nil
+}
+
+// githubSettings reads a repository's settings from the github source that
+// lists it (the first one), or returns the defaults.
+func githubSettings(cfg *board.Config, repo string) web.GitHubRepoSettings {
+	for _, s := range cfg.Sources {
+		if s.Kind != "github" || !slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
+			continue
+		}
+		svc := s.Service
+		if svc == "" || len(s.Repos) > 1 {
+			svc = repo // one service per repository unless the source names one for its only repo
+		}
+		return web.GitHubRepoSettings{Service: svc, Environment: s.Environment, Workflow: s.Workflow, IncidentLabel: s.IncidentLabel}
+	}
+	return web.GitHubRepoSettings{}
+}

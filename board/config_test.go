@@ -1,0 +1,226 @@
+package board
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const validConfig = `
+sources:
+  - id: demo
+    kind: demo
+boards:
+  - id: ops
+    title: Operations
+    columns: 4
+    tiles:
+      - id: rps
+        kind: stat
+        title: Requests
+        source: demo
+        query: requests
+        interval: 10s
+        thresholds: {warn: 100, critical: 200}
+      - id: p99
+        kind: timeseries
+        source: demo
+        query: latency_p99
+        range: 2h
+        thresholds: {warn: 0.5, critical: 0.2, direction: lower-is-worse}
+`
+
+func TestParseValid(t *testing.T) {
+	cfg, err := Parse("board.yaml", []byte(validConfig), nil)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := len(cfg.Boards[0].Tiles); got != 2 {
+		t.Fatalf("tiles = %d, want 2", got)
+	}
+	tile := cfg.Boards[0].Tiles[0]
+	if tile.Line != 10 {
+		t.Errorf("tile line = %d, want 10", tile.Line)
+	}
+	if f := Freshness(tile); f != 30*time.Second {
+		t.Errorf("freshness = %v, want 3 × 10s", f)
+	}
+	q, err := QueryOf(cfg.Boards[0].Tiles[1])
+	if err != nil || q.Range != 2*time.Hour || q.Text != "latency_p99" {
+		t.Errorf("QueryOf = %+v, %v", q, err)
+	}
+}
+
+// TestParseProblems pins the exact messages a user sees from `wallboard check`.
+func TestParseProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{
+			name: "unknown key",
+			yaml: "sources:\n  - id: demo\n    kind: demo\n    colour: red\nboards: []\n",
+			want: []string{`b.yaml:4: unknown key "colour"`},
+		},
+		{
+			name: "unknown tile kind and source",
+			yaml: "sources:\n  - id: demo\n    kind: demo\nboards:\n  - id: ops\n    tiles:\n      - id: a\n        kind: pie\n        source: nope\n",
+			want: []string{
+				`b.yaml:7: tile ops/a: unknown kind "pie" (known: stat, timeseries, gauge, bar, list`,
+				`b.yaml:7: tile ops/a: unknown source "nope"`,
+			},
+		},
+		{
+			name: "unknown source kind",
+			yaml: "sources:\n  - id: x\n    kind: influx\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: x}\n",
+			want: []string{`b.yaml:2: source "x": unknown kind "influx" (known: demo, prometheus, gcm, alertmanager, github, gitlog, webhooks, events)`},
+		},
+		{
+			name: "bad durations",
+			yaml: "sources:\n  - id: d\n    kind: demo\n    timeout: soon\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d, interval: 5 minutes, freshness: -1s}\n",
+			want: []string{
+				`b.yaml:2: source "d": timeout: "soon" is not a duration (use e.g. 30s, 5m, 1h, 7d)`,
+				`b.yaml:8: tile ops/a: interval: "5 minutes" is not a duration (use e.g. 30s, 5m, 1h, 7d)`,
+				`b.yaml:8: tile ops/a: freshness: "-1s" is negative`,
+			},
+		},
+		{
+			name: "freshness below interval",
+			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d, interval: 1m, freshness: 30s}\n",
+			want: []string{`b.yaml:6: tile ops/a: freshness 30s is shorter than the interval 1m0s: the tile would always be stale`},
+		},
+		{
+			name: "thresholds in the wrong order",
+			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d, thresholds: {warn: 5, critical: 1}}\n      - {id: b, kind: stat, source: d, thresholds: {warn: 1, critical: 5, direction: lower-is-worse}}\n      - {id: c, kind: stat, source: d, thresholds: {direction: up}}\n",
+			want: []string{
+				`b.yaml:6: tile ops/a: thresholds: with higher-is-worse, warn (5) must be below critical (1)`,
+				`b.yaml:7: tile ops/b: thresholds: with lower-is-worse, warn (1) must be above critical (5)`,
+				`b.yaml:8: tile ops/c: thresholds: direction "up": use higher-is-worse or lower-is-worse`,
+			},
+		},
+		{
+			name: "duplicate ids",
+			yaml: "sources:\n  - {id: d, kind: demo}\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d}\n      - {id: a, kind: stat, source: d}\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d}\n",
+			want: []string{
+				`b.yaml:3: duplicate source id "d" (first on line 2)`,
+				`b.yaml:8: duplicate tile id "a" in board "ops" (first on line 7)`,
+				`b.yaml:9: duplicate board id "ops" (first on line 5)`,
+			},
+		},
+		{
+			name: "secret written inline",
+			yaml: "sources:\n  - id: p\n    kind: prometheus\n    token: hunter2\nboards: []\n",
+			want: []string{`b.yaml:4: secrets are never written in the config: use {env: VARIABLE} or {file: /path}`},
+		},
+		{
+			name: "secret reference without env or file",
+			yaml: "sources:\n  - id: p\n    kind: prometheus\n    token: {}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: p}\n",
+			want: []string{`b.yaml:2: source "p": token: give env: VARIABLE or file: /path (secrets are never written in the config)`},
+		},
+		{
+			name: "no boards",
+			yaml: "sources:\n  - {id: d, kind: demo}\n",
+			want: []string{`b.yaml: no boards: add at least one under boards:`},
+		},
+		{
+			name: "syntax error",
+			yaml: "sources:\n  - id: d\n   kind: demo\n",
+			want: []string{`b.yaml:3: `},
+		},
+		{
+			name: "span wider than the board",
+			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    columns: 2\n    tiles:\n      - {id: a, kind: stat, source: d, span: 3}\n",
+			want: []string{`b.yaml:7: tile ops/a: span 3: use 1 to 2`},
+		},
+		{
+			name: "bad ids",
+			yaml: "sources:\n  - {id: D B, kind: demo}\nboards:\n  - id: Ops!\n    tiles:\n      - {id: a, kind: stat, source: D B}\n",
+			want: []string{
+				`b.yaml:2: source id "D B": use lower-case letters, digits, - and _`,
+				`b.yaml:4: board id "Ops!": use lower-case letters, digits, - and _`,
+			},
+		},
+		{
+			name: "playlist naming an unknown board",
+			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d}\nplaylists:\n  - {id: lobby, boards: [ops, sales], every: 1 min}\n",
+			want: []string{
+				`b.yaml:8: playlist "lobby": unknown board "sales"`,
+				`b.yaml:8: playlist "lobby": every: "1 min" is not a duration`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("b.yaml", []byte(tt.yaml), nil)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse error = %v, want a ConfigError", err)
+			}
+			got := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in:\n%s", w, got)
+				}
+			}
+			for _, p := range ce.Problems {
+				if p.File != "b.yaml" {
+					t.Errorf("problem without file: %+v", p)
+				}
+			}
+		})
+	}
+}
+
+func TestParseQueryCheck(t *testing.T) {
+	check := func(src SourceConfig, tile TileConfig, q Query) error {
+		if q.Text == "bad" {
+			return errors.New("demo signal \"bad\" unknown")
+		}
+		return nil
+	}
+	y := "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d, query: bad}\n"
+	_, err := Parse("b.yaml", []byte(y), check)
+	want := `b.yaml:6: tile ops/a: query: demo signal "bad" unknown`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+}
+
+func TestSecretResolve(t *testing.T) {
+	t.Setenv("WB_TEST_TOKEN", "s3cret")
+	v, err := (&Secret{Env: "WB_TEST_TOKEN"}).Resolve()
+	if err != nil || v != "s3cret" {
+		t.Fatalf("Resolve = %q, %v", v, err)
+	}
+	_, err = (&Secret{Env: "WB_TEST_UNSET_VAR"}).Resolve()
+	if err == nil || !strings.Contains(err.Error(), "WB_TEST_UNSET_VAR is not set") {
+		t.Fatalf("unset env: %v", err)
+	}
+	f := t.TempDir() + "/tok"
+	if err := writeFile(f, "from-file\n"); err != nil {
+		t.Fatal(err)
+	}
+	v, err = (&Secret{File: f}).Resolve()
+	if err != nil || v != "from-file" {
+		t.Fatalf("file Resolve = %q, %v", v, err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", time.Minute, true}, {"30s", 30 * time.Second, true}, {"7d", 7 * 24 * time.Hour, true},
+		{"1h30m", 90 * time.Minute, true}, {"1.5d", 0, false}, {"d", 0, false}, {"-5m", 0, false}, {"x", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration(tt.in, time.Minute)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,268 @@
+// Package e2e drives a whole Wallboard server with a real Chromium through
+// chromedp: layout at several screen sizes, rotation, config reload, locale,
+// contrast and a long soak. The harness here starts a server (app.New on port
+// 0, the demo or a given config) and a headless Chromium with a fresh profile,
+// and offers small helpers to evaluate JS and take screenshots.
+//
+// Chromium runs with its own network calls pointed at a dead proxy, so the
+// tests never leave loopback.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+
+	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/poller"
+)
+
+// ChromiumPath is Debian's chromium; `make test-deps` installs it.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Server is a running Wallboard for one test.
+type Server struct {
+	App        *app.App
+	Base       string // http://127.0.0.1:port
+	ConfigPath string // "" for the demo
+}
+
+// ServerOptions configure StartServer.
+type ServerOptions struct {
+	Config  string // YAML written to a temp file; "" runs the built-in demo
+	Sources map[string]poller.Source
+	Logger  *slog.Logger
+}
+
+// StartServer runs a Wallboard on a free loopback port until the test ends.
+func StartServer(t testing.TB, o ServerOptions) *Server {
+	t.Helper()
+	s := &Server{}
+	if o.Config != "" {
+		s.ConfigPath = filepath.Join(t.TempDir(), "wallboard.yaml")
+		if err := os.WriteFile(s.ConfigPath, []byte(o.Config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, app.Options{ConfigPath: s.ConfigPath, Addr: "127.0.0.1:0", DataDir: t.TempDir(), Sources: o.Sources, Logger: o.Logger})
+	if err != nil {
+		cancel()
+		t.Fatalf("app.New: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("app.Run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("app did not stop within 15 s")
+		}
+	})
+	s.App = a
+	s.Base = "http://" + a.Addr()
+	waitHTTP(t, s.Base+"/healthz")
+	return s
+}
+
+func waitHTTP(t testing.TB, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s not up within 10 s", url)
+}
+
+// Browser is a headless Chromium with a fresh profile; Ctx is its first tab.
+type Browser struct {
+	Ctx context.Context
+	t   testing.TB
+}
+
+// StartBrowser starts Chromium for the test and closes it at the end. It
+// fails (never skips) when Chromium is missing.
+func StartBrowser(t testing.TB) *Browser {
+	t.Helper()
+	if _, err := exec.LookPath(ChromiumPath); err != nil {
+		t.Fatal("chromium not found at " + ChromiumPath + ": run make test-deps")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", false),
+		chromedp.ProxyServer("http://127.0.0.1:9"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 720),
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	// The first run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		acancel()
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() { cancel(); acancel() })
+	return &Browser{Ctx: ctx, t: t}
+}
+
+// Run runs chromedp actions with a timeout, failing the test on error.
+func (b *Browser) Run(timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("chromedp: %v", err)
+	}
+}
+
+// Call sends one DevTools protocol command to the page's target with a
+// timeout, failing the test on error.
+func Call[P, R any](b *Browser, c cdp.Command[P, R], params P) R {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
+	defer cancel()
+	r, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (R, error) {
+		return cdp.Call(ctx, t, c, params)
+	})
+	if err != nil {
+		b.t.Fatalf("cdp %s: %v", c.Method, err)
+	}
+	return r
+}
+
+// Open sets the viewport and loads url, waiting until the page script ran
+// and every board section's websocket is open.
+func (b *Browser) Open(url string, w, h int) {
+	b.t.Helper()
+	emu := []chromedp.EmulateViewportOption{}
+	if h > w {
+		emu = append(emu, chromedp.EmulatePortrait)
+	} else {
+		emu = append(emu, chromedp.EmulateLandscape)
+	}
+	b.Run(30*time.Second, chromedp.EmulateViewport(int64(w), int64(h), emu...), chromedp.Navigate(url))
+	b.WaitJS(`window.wallboard !== undefined && wallboard.connected()`, 20*time.Second)
+}
+
+// Eval evaluates a JS expression and decodes its JSON value into out
+// (out may be nil).
+func (b *Browser) Eval(js string, out any) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("eval %s: %v", short(js), err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			b.t.Fatalf("eval %s: decode %s: %v", short(js), raw, err)
+		}
+	}
+}
+
+// WaitJS polls a JS boolean expression until true or the timeout passes.
+func (b *Browser) WaitJS(js string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+js+`)`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("waited %s for %s (last error: %v)", timeout, short(js), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Screenshot saves a PNG of the viewport to testdata/artifacts/name.png.
+func (b *Browser) Screenshot(name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	dir := filepath.Join("testdata", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	p := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return p
+}
+
+// WriteArtifact saves text to testdata/artifacts/name.
+func WriteArtifact(t testing.TB, name, text string) {
+	t.Helper()
+	dir := filepath.Join("testdata", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func short(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
+}
+
+// waitFor polls cond until true or the timeout passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

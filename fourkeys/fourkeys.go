@@ -1,0 +1,601 @@
+// Package fourkeys computes the DORA Four Keys (deployment frequency, lead
+// time for changes, change failure rate, time to restore) from deployment,
+// change and incident events, exactly as DESIGN.md defines them.
+//
+// It is pure computation: no I/O, no clock (the caller passes the window), and
+// it imports nothing of the project, so board, store and the sources may all
+// use its types. Missing data is a nil pointer, never 0.
+//
+// Conventions fixed here and documented in docs/fourkeys.md:
+//   - A window is [Start, End): an event exactly at Start is inside, an event
+//     exactly at End belongs to the next window. Days in the window are
+//     (End − Start) / 24 h.
+//   - Times are compared as instants: a deployment reported in +09:00 and an
+//     incident in UTC are ordered by the moment they happened, never by their
+//     wall clocks.
+//   - "The 24 hours before the incident started" is [start − 24 h, start]:
+//     a deployment finishing at the very instant the incident starts, or
+//     exactly 24 h before, is a candidate.
+package fourkeys
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Day and Week are the calendar units of the definitions (no DST: 24 h days).
+const (
+	Day  = 24 * time.Hour
+	Week = 7 * Day
+	// DefaultWindow is the window when none is configured.
+	DefaultWindow = 30 * Day
+	// AttributionWindow is how long before an incident a deployment of the
+	// same service is presumed to have caused it.
+	AttributionWindow = 24 * time.Hour
+	// TrendWeeks is the length of the weekly trend.
+	TrendWeeks = 12
+)
+
+// Deployment is a successful production deployment.
+type Deployment struct {
+	ID         string    `json:"id"`
+	Service    string    `json:"service"`
+	Repo       string    `json:"repo,omitempty"`
+	SHA        string    `json:"sha,omitempty"`
+	FinishedAt time.Time `json:"finished_at"`
+	Author     string    `json:"author,omitempty"`
+}
+
+// Change is a commit that reached production with deployment DeploymentID.
+type Change struct {
+	SHA          string    `json:"sha"`
+	Service      string    `json:"service,omitempty"`
+	AuthoredAt   time.Time `json:"authored_at"`
+	DeploymentID string    `json:"deployment_id"`
+}
+
+// Incident is a production incident. ResolvedAt is zero while it is open.
+// DeploymentRef is a deployment id or a commit sha (full, or a prefix of at
+// least 7 hex digits) named in the incident's body or payload; "" if none.
+type Incident struct {
+	ID            string    `json:"id"`
+	Service       string    `json:"service,omitempty"`
+	Repo          string    `json:"repo,omitempty"`
+	Title         string    `json:"title,omitempty"`
+	URL           string    `json:"url,omitempty"`
+	StartedAt     time.Time `json:"started_at"`
+	ResolvedAt    time.Time `json:"resolved_at,omitzero"`
+	DeploymentRef string    `json:"deployment_ref,omitempty"`
+	Labels        []string  `json:"labels,omitempty"`
+}
+
+// Events is everything known about a scope. Deployments, Changes and
+// Incidents may come in any order and may hold duplicates.
+type Events struct {
+	Deployments []Deployment
+	Changes     []Change
+	Incidents   []Incident
+	// FirstDeployment maps a service to the first deployment ever seen of
+	// it, when the events are only a slice of history (a store loads a few
+	// months). When nil, the first deployment of each service in Deployments
+	// is taken as the first ever.
+	FirstDeployment map[string]Deployment
+	// ChangesDistinct promises that no (deployment, sha) pair repeats (a
+	// store's primary key): changes are then not deduplicated, and their
+	// SHA may be left empty.
+	ChangesDistinct bool
+}
+
+// Scope selects events: a repository, a service, or everything (both empty).
+type Scope struct {
+	Repo    string `json:"repo,omitempty"`
+	Service string `json:"service,omitempty"`
+}
+
+// Window is the half-open interval [Start, End).
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// LastDays is the window of length d ending at end.
+func LastDays(end time.Time, d time.Duration) Window {
+	if d <= 0 {
+		d = DefaultWindow
+	}
+	return Window{Start: end.Add(-d), End: end}
+}
+
+// Contains reports whether t is in [Start, End).
+func (w Window) Contains(t time.Time) bool { return !t.Before(w.Start) && t.Before(w.End) }
+
+// Days is the length of the window in days.
+func (w Window) Days() float64 { return float64(w.End.Sub(w.Start)) / float64(Day) }
+
+// Previous is the window of the same length just before w.
+func (w Window) Previous() Window {
+	return Window{Start: w.Start.Add(-w.End.Sub(w.Start)), End: w.Start}
+}
+
+// Tier is a DORA performance tier.
+type Tier string
+
+// The tiers, best first. TierNone means there is no data to judge.
+const (
+	TierElite  Tier = "elite"
+	TierHigh   Tier = "high"
+	TierMedium Tier = "medium"
+	TierLow    Tier = "low"
+	TierNone   Tier = ""
+)
+
+// Metrics are the four keys over one window. Nil means no data.
+type Metrics struct {
+	Window Window `json:"window"`
+	// Deployments counts distinct deployments finished in the window.
+	Deployments int `json:"deployments"`
+	// FailedDeployments counts those that caused at least one incident.
+	FailedDeployments int `json:"failed_deployments"`
+	// Changes counts the changes whose lead time was measured.
+	Changes int `json:"changes"`
+	// Restored counts incidents resolved in the window.
+	Restored int `json:"restored"`
+
+	DeploymentsPerDay *float64       `json:"deployments_per_day"`
+	LeadTime          *time.Duration `json:"lead_time"`
+	ChangeFailureRate *float64       `json:"change_failure_rate"`
+	TimeToRestore     *time.Duration `json:"time_to_restore"`
+}
+
+// Tiers of each key (TierNone without data).
+func (m Metrics) Tiers() (df, lt, cfr, ttr Tier) {
+	return FrequencyTier(m.DeploymentsPerDay), LeadTimeTier(m.LeadTime), FailureRateTier(m.ChangeFailureRate), RestoreTier(m.TimeToRestore)
+}
+
+// Report is the four keys of a scope: the window, the one before it (for
+// "change against the previous window"), and a 12-week weekly trend.
+type Report struct {
+	Scope    Scope   `json:"scope"`
+	Current  Metrics `json:"current"`
+	Previous Metrics `json:"previous"`
+	// Trend holds TrendWeeks weeks ending at Current.Window.End, oldest first.
+	Trend []Metrics `json:"trend"`
+	// Recent are the latest deployments of the scope, newest first, with
+	// their lead time (the median of their changes; nil if none counted).
+	Recent []DeploymentLead `json:"recent,omitempty"`
+	// Incidents are the scope's latest incidents, newest first.
+	Incidents []Incident `json:"incidents,omitempty"`
+	// PostmortemsDue are incidents resolved more than Options.PostmortemAfter
+	// before the end of the window that lack Options.PostmortemLabel,
+	// oldest resolution first.
+	PostmortemsDue []Incident `json:"postmortems_due,omitempty"`
+	// PostmortemAfter is the grace period used for PostmortemsDue.
+	PostmortemAfter time.Duration `json:"postmortem_after"`
+}
+
+// Options tune what a Report lists besides the four keys.
+type Options struct {
+	// PostmortemLabel marks an incident whose postmortem is written;
+	// default "postmortem".
+	PostmortemLabel string
+	// PostmortemAfter is how long after resolution a postmortem is due;
+	// default 5 days.
+	PostmortemAfter time.Duration
+}
+
+// DefaultPostmortemAfter is the default grace period for postmortems.
+const DefaultPostmortemAfter = 5 * Day
+
+// DeploymentLead is a deployment with the median lead time of its changes.
+type DeploymentLead struct {
+	Deployment
+	LeadTime *time.Duration `json:"lead_time"`
+	Changes  int            `json:"changes"`
+	// Failed: at least one incident is attributed to it.
+	Failed bool `json:"failed"`
+}
+
+// RecentLimit is how many deployments and incidents a Report lists.
+const RecentLimit = 50
+
+// prepared is the events of a scope, deduplicated, sorted and joined once so
+// that every window after that is a binary search and a median.
+type prepared struct {
+	deps      []Deployment      // by FinishedAt, ID
+	depIdx    map[string]int    // id -> index in deps
+	leads     [][]time.Duration // per deployment: positive lead times of its counted changes
+	failed    []bool            // per deployment: caused ≥ 1 incident
+	restores  []restore         // by resolvedAt
+	incidents []Incident        // in scope, newest first
+	bySvc     map[string][]int  // service -> indexes into deps, by time
+	bySHA     map[string][]int  // sha -> indexes into deps, by time
+	// since is when the scope first deployed (zero: never): from then on,
+	// zero deployments in a window is a measurement, before it no data.
+	since time.Time
+}
+
+type restore struct {
+	resolvedAt time.Time
+	took       time.Duration
+}
+
+// Compute is the four keys of scope over w, the previous window, and the
+// 12-week trend ending at w.End, with default Options.
+func Compute(ev Events, scope Scope, w Window) Report { return ComputeWith(ev, scope, w, Options{}) }
+
+// ComputeWith is Compute with options.
+func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
+	if opt.PostmortemLabel == "" {
+		opt.PostmortemLabel = "postmortem"
+	}
+	if opt.PostmortemAfter <= 0 {
+		opt.PostmortemAfter = DefaultPostmortemAfter
+	}
+	p := prepare(ev, scope)
+	r := Report{Scope: scope, Current: p.metrics(w), Previous: p.metrics(w.Previous())}
+	r.Trend = make([]Metrics, TrendWeeks)
+	for i := range TrendWeeks {
+		end := w.End.Add(-time.Duration(TrendWeeks-1-i) * Week)
+		r.Trend[i] = p.metrics(Window{Start: end.Add(-Week), End: end})
+	}
+	for i := len(p.deps) - 1; i >= 0 && len(r.Recent) < RecentLimit; i-- {
+		if !p.deps[i].FinishedAt.Before(w.End) {
+			continue
+		}
+		dl := DeploymentLead{Deployment: p.deps[i], Changes: len(p.leads[i]), Failed: p.failed[i]}
+		if len(p.leads[i]) > 0 {
+			m := median(slices.Clone(p.leads[i]))
+			dl.LeadTime = &m
+		}
+		r.Recent = append(r.Recent, dl)
+	}
+	if len(p.incidents) > RecentLimit {
+		r.Incidents = p.incidents[:RecentLimit]
+	} else {
+		r.Incidents = p.incidents
+	}
+	r.PostmortemAfter = opt.PostmortemAfter
+	due := w.End.Add(-opt.PostmortemAfter)
+	for _, in := range p.incidents {
+		if in.ResolvedAt.IsZero() || !in.ResolvedAt.Before(due) ||
+			slices.ContainsFunc(in.Labels, func(l string) bool { return strings.EqualFold(l, opt.PostmortemLabel) }) {
+			continue
+		}
+		r.PostmortemsDue = append(r.PostmortemsDue, in)
+	}
+	sort.SliceStable(r.PostmortemsDue, func(i, j int) bool { return r.PostmortemsDue[i].ResolvedAt.Before(r.PostmortemsDue[j].ResolvedAt) })
+	if len(r.PostmortemsDue) > RecentLimit {
+		r.PostmortemsDue = r.PostmortemsDue[:RecentLimit]
+	}
+	return r
+}
+
+func (s Scope) matchDeployment(d Deployment) bool {
+	return (s.Repo == "" || strings.EqualFold(d.Repo, s.Repo)) && (s.Service == "" || d.Service == s.Service)
+}
+
+func prepare(ev Events, scope Scope) *prepared {
+	// All deployments take part in attribution (an incident may name a
+	// deployment of any scope); only those in scope are counted.
+	all := slices.Clone(ev.Deployments)
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].FinishedAt.Equal(all[j].FinishedAt) {
+			return all[i].FinishedAt.Before(all[j].FinishedAt)
+		}
+		return all[i].ID < all[j].ID
+	})
+	// Duplicates (same id) count once: the earliest report wins.
+	seen := make(map[string]struct{}, len(all))
+	deps := all[:0]
+	for _, d := range all {
+		if _, dup := seen[d.ID]; dup || d.ID == "" {
+			continue
+		}
+		seen[d.ID] = struct{}{}
+		deps = append(deps, d)
+	}
+	p := &prepared{deps: deps, depIdx: make(map[string]int, len(deps)), bySvc: map[string][]int{}, bySHA: map[string][]int{}}
+	first := map[string]string{}
+	if ev.FirstDeployment == nil {
+		for _, d := range deps {
+			if _, ok := first[d.Service]; !ok {
+				first[d.Service] = d.ID
+			}
+		}
+	}
+	for svc, d := range ev.FirstDeployment {
+		first[svc] = d.ID
+		if scope.matchDeployment(d) && (p.since.IsZero() || d.FinishedAt.Before(p.since)) {
+			p.since = d.FinishedAt
+		}
+	}
+	for _, d := range deps {
+		if scope.matchDeployment(d) && (p.since.IsZero() || d.FinishedAt.Before(p.since)) {
+			p.since = d.FinishedAt
+		}
+	}
+	for i, d := range deps {
+		p.depIdx[d.ID] = i
+		p.bySvc[d.Service] = append(p.bySvc[d.Service], i)
+		if d.SHA != "" {
+			p.bySHA[strings.ToLower(d.SHA)] = append(p.bySHA[strings.ToLower(d.SHA)], i)
+		}
+	}
+	p.leads = make([][]time.Duration, len(deps))
+	p.failed = make([]bool, len(deps))
+
+	// Changes: counted once per (deployment, sha), never for the first
+	// deployment of a service, and only with a positive lead time.
+	type key struct{ dep, sha string }
+	var seenChange map[key]struct{}
+	if !ev.ChangesDistinct {
+		seenChange = make(map[key]struct{}, len(ev.Changes))
+	}
+	for _, c := range ev.Changes {
+		i, ok := p.depIdx[c.DeploymentID]
+		if !ok {
+			continue
+		}
+		d := deps[i]
+		if first[d.Service] == d.ID {
+			continue
+		}
+		if !ev.ChangesDistinct {
+			k := key{c.DeploymentID, strings.ToLower(c.SHA)}
+			if _, dup := seenChange[k]; dup {
+				continue
+			}
+			seenChange[k] = struct{}{}
+		}
+		if lt := d.FinishedAt.Sub(c.AuthoredAt); lt > 0 {
+			p.leads[i] = append(p.leads[i], lt)
+		}
+	}
+
+	// Incidents: deduplicated by id (the latest report of an incident wins,
+	// since it carries the resolution), attributed, then kept if in scope.
+	incByID := make(map[string]Incident, len(ev.Incidents))
+	var order []string
+	for _, in := range ev.Incidents {
+		if _, ok := incByID[in.ID]; !ok {
+			order = append(order, in.ID)
+		}
+		incByID[in.ID] = in
+	}
+	for _, id := range order {
+		in := incByID[id]
+		cause := p.attribute(in)
+		inScope := false
+		switch {
+		case cause >= 0 && scope.matchDeployment(deps[cause]):
+			inScope = true
+			p.failed[cause] = true
+		case cause >= 0:
+			inScope = false
+		default:
+			inScope = (scope.Service == "" || in.Service == scope.Service) &&
+				(scope.Repo == "" || strings.EqualFold(in.Repo, scope.Repo))
+		}
+		if !inScope {
+			continue
+		}
+		p.incidents = append(p.incidents, in)
+		if !in.ResolvedAt.IsZero() {
+			// Resolved before it started is bad data: dropped from the median.
+			if took := in.ResolvedAt.Sub(in.StartedAt); took >= 0 {
+				p.restores = append(p.restores, restore{resolvedAt: in.ResolvedAt, took: took})
+			}
+		}
+	}
+	sort.Slice(p.restores, func(i, j int) bool { return p.restores[i].resolvedAt.Before(p.restores[j].resolvedAt) })
+	sort.SliceStable(p.incidents, func(i, j int) bool { return p.incidents[i].StartedAt.After(p.incidents[j].StartedAt) })
+
+	// Keep only deployments in scope for counting; attribution is done.
+	if scope != (Scope{}) {
+		kept := 0
+		for i, d := range deps {
+			if scope.matchDeployment(d) {
+				deps[kept], p.leads[kept], p.failed[kept] = d, p.leads[i], p.failed[i]
+				kept++
+			}
+		}
+		p.deps, p.leads, p.failed = deps[:kept], p.leads[:kept], p.failed[:kept]
+	}
+	return p
+}
+
+// attribute returns the index of the deployment that caused in, or -1:
+// the deployment it names (id, or sha / sha prefix), else the latest
+// deployment of the same service finished in the 24 hours before it started.
+func (p *prepared) attribute(in Incident) int {
+	if ref := strings.TrimSpace(in.DeploymentRef); ref != "" {
+		if i, ok := p.depIdx[ref]; ok {
+			return i
+		}
+		if idx := p.shaMatches(strings.ToLower(ref)); len(idx) > 0 {
+			// A sha deployed more than once: the latest deployment of it
+			// finished by the incident's start, else its first deployment.
+			best := idx[0]
+			for _, i := range idx {
+				if !p.deps[i].FinishedAt.After(in.StartedAt) {
+					best = i
+				}
+			}
+			return best
+		}
+	}
+	if in.Service == "" {
+		return -1
+	}
+	idx := p.bySvc[in.Service]
+	// Latest deployment finished at or before the start.
+	k := sort.Search(len(idx), func(k int) bool { return p.deps[idx[k]].FinishedAt.After(in.StartedAt) }) - 1
+	if k < 0 {
+		return -1
+	}
+	d := p.deps[idx[k]]
+	if in.StartedAt.Sub(d.FinishedAt) > AttributionWindow {
+		return -1
+	}
+	return idx[k]
+}
+
+// shaMatches finds deployments of a full sha or of an unambiguous prefix of
+// at least 7 characters.
+func (p *prepared) shaMatches(ref string) []int {
+	if idx, ok := p.bySHA[ref]; ok {
+		return idx
+	}
+	if len(ref) < 7 || !isHex(ref) {
+		return nil
+	}
+	var found string
+	for sha := range p.bySHA {
+		if strings.HasPrefix(sha, ref) {
+			if found != "" && found != sha {
+				return nil // ambiguous prefix: names no deployment
+			}
+			found = sha
+		}
+	}
+	if found == "" {
+		return nil
+	}
+	return p.bySHA[found]
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// metrics computes the four keys over w.
+func (p *prepared) metrics(w Window) Metrics {
+	m := Metrics{Window: w}
+	lo := sort.Search(len(p.deps), func(i int) bool { return !p.deps[i].FinishedAt.Before(w.Start) })
+	hi := sort.Search(len(p.deps), func(i int) bool { return !p.deps[i].FinishedAt.Before(w.End) })
+	m.Deployments = hi - lo
+	// Frequency is known once the scope has ever deployed before the end of
+	// the window: then zero deployments is a measurement. Before that, and
+	// with no events at all, it is no data.
+	if !p.since.IsZero() && p.since.Before(w.End) && w.Days() > 0 {
+		v := float64(m.Deployments) / w.Days()
+		m.DeploymentsPerDay = &v
+	}
+	var leads []time.Duration
+	for i := lo; i < hi; i++ {
+		leads = append(leads, p.leads[i]...)
+		if p.failed[i] {
+			m.FailedDeployments++
+		}
+	}
+	m.Changes = len(leads)
+	if len(leads) > 0 {
+		v := median(leads)
+		m.LeadTime = &v
+	}
+	if m.Deployments > 0 {
+		v := float64(m.FailedDeployments) / float64(m.Deployments)
+		m.ChangeFailureRate = &v
+	}
+	rlo := sort.Search(len(p.restores), func(i int) bool { return !p.restores[i].resolvedAt.Before(w.Start) })
+	rhi := sort.Search(len(p.restores), func(i int) bool { return !p.restores[i].resolvedAt.Before(w.End) })
+	if rhi > rlo {
+		took := make([]time.Duration, 0, rhi-rlo)
+		for _, r := range p.restores[rlo:rhi] {
+			took = append(took, r.took)
+		}
+		v := median(took)
+		m.TimeToRestore = &v
+		m.Restored = len(took)
+	}
+	return m
+}
+
+// median of ds (reordered in place); the mean of the two middle values for
+// an even count, so a median of 1 h and 2 h is 1 h 30 m.
+func median(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	n := len(ds)
+	if n%2 == 1 {
+		return ds[n/2]
+	}
+	return ds[n/2-1] + (ds[n/2]-ds[n/2-1])/2
+}
+
+// FrequencyTier: elite ≥ 1/day, high ≥ 1/week, medium ≥ 1/month (30 days), else low.
+func FrequencyTier(perDay *float64) Tier {
+	switch {
+	case perDay == nil:
+		return TierNone
+	case *perDay >= 1:
+		return TierElite
+	case *perDay >= 1.0/7:
+		return TierHigh
+	case *perDay >= 1.0/30:
+		return TierMedium
+	}
+	return TierLow
+}
+
+// LeadTimeTier: elite < 1 day, high < 1 week, medium < 1 month (30 days), else low.
+func LeadTimeTier(d *time.Duration) Tier {
+	switch {
+	case d == nil:
+		return TierNone
+	case *d < Day:
+		return TierElite
+	case *d < Week:
+		return TierHigh
+	case *d < 30*Day:
+		return TierMedium
+	}
+	return TierLow
+}
+
+// FailureRateTier: elite ≤ 5 %, high ≤ 10 %, medium ≤ 15 %, else low.
+func FailureRateTier(r *float64) Tier {
+	// A small tolerance so 1/20 (0.05000000000000000277) is elite.
+	const eps = 1e-12
+	switch {
+	case r == nil:
+		return TierNone
+	case *r <= 0.05+eps:
+		return TierElite
+	case *r <= 0.10+eps:
+		return TierHigh
+	case *r <= 0.15+eps:
+		return TierMedium
+	}
+	return TierLow
+}
+
+// RestoreTier: elite < 1 hour, high < 1 day, medium < 1 week, else low.
+func RestoreTier(d *time.Duration) Tier {
+	switch {
+	case d == nil:
+		return TierNone
+	case *d < time.Hour:
+		return TierElite
+	case *d < Day:
+		return TierHigh
+	case *d < Week:
+		return TierMedium
+	}
+	return TierLow
+}
+
+// Frequency expresses a per-day rate the way people say it: per day when at
+// least one a day, otherwise per week.
+func Frequency(perDay float64) (value float64, per string) {
+	if perDay >= 1 || perDay == 0 {
+		return perDay, "day"
+	}
+	return perDay * 7, "week"
+}

@@ -1,0 +1,278 @@
+// Package alertmanager reads open alerts from a Prometheus Alertmanager
+// (GET /api/v2/alerts) and maps Alertmanager alerts, polled or delivered by
+// its webhook, to board.Alert.
+//
+// It uses plain net/http and encoding/json: the API is one GET of a small,
+// stable JSON document, and Alertmanager's own Go client would pull in its
+// whole server module for it. It never writes to Alertmanager.
+package alertmanager
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+)
+
+// maxBody bounds what one poll reads (a few thousand alerts).
+const maxBody = 16 << 20
+
+// Source polls one Alertmanager.
+type Source struct {
+	base    *url.URL
+	client  *http.Client
+	token   string
+	user    string
+	pass    string
+	headers map[string]string
+}
+
+// Options configure a Source.
+type Options struct {
+	URL      string // base URL, e.g. http://alertmanager:9093
+	Token    string // bearer token; "" for none
+	Username string // basic auth; "" for none
+	Password string
+	Headers  map[string]string
+	Client   *http.Client // nil: a client with no overall timeout (the poller's context bounds each poll)
+}
+
+// New makes a source. The URL must be absolute http(s).
+func New(o Options) (*Source, error) {
+	u, err := url.Parse(strings.TrimRight(o.URL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("alertmanager: url %q: want http(s)://host[:port][/path]", o.URL)
+	}
+	c := o.Client
+	if c == nil {
+		c = &http.Client{}
+	}
+	return &Source{base: u, client: c, token: o.Token, user: o.Username, pass: o.Password, headers: o.Headers}, nil
+}
+
+// CheckQuery accepts an empty query or the mapping {alerts: open}: an
+// Alertmanager source has one thing to poll, its open alerts.
+func (s *Source) CheckQuery(t board.TileConfig, q board.Query) error { return CheckQuery(t, q) }
+
+// CheckQuery validates a tile's query for an alertmanager source.
+func CheckQuery(t board.TileConfig, q board.Query) error {
+	if q.Text != "" {
+		return fmt.Errorf("alertmanager: a query string means nothing here (%q); leave it out or use {alerts: open}", q.Text)
+	}
+	for k := range q.Params {
+		if k != "alerts" {
+			return fmt.Errorf("alertmanager: unknown query key %q (known: alerts)", k)
+		}
+	}
+	if v := q.Param("alerts"); v != "" && v != "open" {
+		return fmt.Errorf("alertmanager: alerts: %q: only open is supported", v)
+	}
+	if t.Kind != "alerts" && t.Kind != "hygiene" && t.Kind != board.KindList && t.Kind != board.KindStat {
+		return fmt.Errorf("alertmanager: tile kind %q cannot show alerts (use alerts, hygiene, list or stat)", t.Kind)
+	}
+	return nil
+}
+
+// gettableAlert is one alert of GET /api/v2/alerts (Alertmanager's OpenAPI
+// spec, gettableAlerts); only the fields the board shows.
+type gettableAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+	Status       struct {
+		State string `json:"state"` // active, suppressed, unprocessed
+	} `json:"status"`
+}
+
+// Fetch returns the active, unsilenced, uninhibited alerts as the complete
+// set of open alerts of this source. Rows list them too (title, severity,
+// next action) for list and stat tiles; Value is their count.
+func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
+	u := *s.base
+	u.Path += "/api/v2/alerts"
+	u.RawQuery = "active=true&silenced=false&inhibited=false"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return board.Result{}, fmt.Errorf("alertmanager: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	for k, v := range s.headers {
+		req.Header.Set(k, v)
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	} else if s.user != "" {
+		req.SetBasicAuth(s.user, s.pass)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return board.Result{}, fmt.Errorf("alertmanager: get %s: %w", u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return board.Result{}, fmt.Errorf("alertmanager: read %s: %w", u.Redacted(), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := &HTTPError{Status: resp.StatusCode, Body: snippet(body)}
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			if secs, err := strconv.Atoi(ra); err == nil && secs > 0 {
+				e.After = time.Duration(secs) * time.Second
+			}
+		}
+		return board.Result{}, e
+	}
+	if len(body) > maxBody {
+		return board.Result{}, fmt.Errorf("alertmanager: response over %d bytes", maxBody)
+	}
+	alerts, err := ParseAlerts(body)
+	if err != nil {
+		return board.Result{}, err
+	}
+	res := board.Result{Alerts: alerts, AlertsComplete: true, Value: board.F(float64(len(alerts)))}
+	for _, a := range alerts {
+		res.Rows = append(res.Rows, Row(a))
+	}
+	return res, nil
+}
+
+// ParseAlerts decodes a GET /api/v2/alerts response.
+func ParseAlerts(body []byte) ([]board.Alert, error) {
+	var in []gettableAlert
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, fmt.Errorf("alertmanager: decode alerts: %w", err)
+	}
+	out := make([]board.Alert, 0, len(in))
+	for _, g := range in {
+		if g.Status.State != "" && g.Status.State != "active" {
+			continue // suppressed by a silence or an inhibition
+		}
+		out = append(out, Convert(g.Labels, g.Annotations, g.Fingerprint, g.StartsAt, time.Time{}, g.GeneratorURL, true))
+	}
+	return out, nil
+}
+
+// Row is an alert as a list row.
+func Row(a board.Alert) board.Row {
+	st := board.StatusWarn
+	switch a.Severity {
+	case board.SeverityCritical, board.SeverityError:
+		st = board.StatusCritical
+	case board.SeverityInfo:
+		st = board.StatusOK
+	}
+	return board.Row{Label: a.Title, Text: string(a.Severity), Status: st, Detail: a.NextAction, URL: a.RunbookURL, At: a.StartedAt}
+}
+
+// Convert maps an Alertmanager alert (polled or from a webhook) to the
+// board's alert: alertname is the title and the policy, the severity label
+// the severity, the summary annotation the summary, the description (or a
+// next_action annotation) the next action, runbook_url the runbook, and the
+// generator URL the console link. The id is Alertmanager's fingerprint, or
+// a hash of the labels when the sender gives none.
+func Convert(labels, annotations map[string]string, fingerprint string, startsAt, endsAt time.Time, generatorURL string, firing bool) board.Alert {
+	a := board.Alert{
+		ID:         fingerprint,
+		Title:      labels["alertname"],
+		Severity:   Severity(labels["severity"]),
+		State:      board.AlertOpen,
+		StartedAt:  startsAt.UTC(),
+		Summary:    annotations["summary"],
+		NextAction: annotations["description"],
+		RunbookURL: firstOf(annotations, "runbook_url", "runbook"),
+		ConsoleURL: generatorURL,
+		Policy:     labels["alertname"],
+		Resource:   firstOf(labels, "resource", "service", "instance", "pod", "job"),
+	}
+	if na := firstOf(annotations, "next_action"); na != "" {
+		a.NextAction = na
+	}
+	if a.Title == "" {
+		a.Title = a.Summary
+	}
+	if a.ID == "" {
+		a.ID = labelsHash(labels)
+	}
+	if !firing {
+		a.State = board.AlertClosed
+		a.EndedAt = endsAt.UTC()
+	}
+	return a
+}
+
+func firstOf(m map[string]string, keys ...string) string {
+	for _, k := range keys {
+		if v := strings.TrimSpace(m[k]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// labelsHash identifies an alert by its label set, as Alertmanager's
+// fingerprint does (not the same numbers, the same idea).
+func labelsHash(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(labels[k]))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// Severity maps the severity names alerting rules and Cloud Monitoring use
+// to the board's four levels. Unknown or missing severities are warnings:
+// shown, never taking over the screen.
+func Severity(s string) board.Severity {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "critical", "crit", "page", "p1", "fatal", "emergency", "alert":
+		return board.SeverityCritical
+	case "error", "err", "high", "major", "p2":
+		return board.SeverityError
+	case "info", "informational", "low", "none", "notice", "p4", "p5":
+		return board.SeverityInfo
+	}
+	return board.SeverityWarning
+}
+
+// HTTPError is a non-200 answer from Alertmanager.
+type HTTPError struct {
+	Status int
+	Body   string
+	After  time.Duration
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("alertmanager: HTTP %d: %s", e.Status, e.Body)
+}
+
+// RetryAfter is the wait the server asked for (poller.RetryAfterError).
+func (e *HTTPError) RetryAfter() time.Duration { return e.After }
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

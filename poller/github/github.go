@@ -1,0 +1,477 @@
+// Package github is the "github" source: deployments, the commits they
+// shipped and incident issues of GitHub repositories (github.com or GitHub
+// Enterprise), polled through go-github and stored as Four Keys events; tiles
+// then compute from the store (package keysrc).
+//
+// It backfills on first start (default 90 days), then polls incrementally
+// with conditional requests (ETag → 304, which GitHub does not count against
+// the rate limit), and it backs off on rate limits: it never hammers GitHub.
+// It only reads from GitHub.
+package github
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v82/github"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/fourkeys"
+	"github.com/wallboard/wallboard/poller/keysrc"
+	"github.com/wallboard/wallboard/store"
+)
+
+// Store is what the source needs of the store.
+type Store interface {
+	keysrc.Store
+	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
+	DeploymentBefore(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error)
+	DeploymentIDs(ctx context.Context, source string) (map[string]bool, error)
+}
+
+// Defaults.
+const (
+	DefaultBackfill    = 90 * fourkeys.Day
+	DefaultEnvironment = "production"
+	DefaultLabel       = "incident"
+	// MinSync is the least time between two syncs with GitHub, however many
+	// tiles poll the source.
+	MinSync = time.Minute
+	// lowRemaining: below this many requests left, stop until the reset.
+	lowRemaining = 20
+	perPage      = 100
+	maxPages     = 100 // per listing: 10,000 items
+)
+
+// Source polls GitHub for the Four Keys events of its repositories.
+type Source struct {
+	id                            string
+	client                        *gh.Client
+	etags                         *etagTransport
+	repos                         []*repoState
+	env, workflow, label, service string
+	backfill                      time.Duration
+	store                         Store
+	keys                          *keysrc.Computer
+	now                           func() time.Time
+	mu                            sync.Mutex
+	lastSync                      time.Time
+	lastErr                       error
+	minSync                       time.Duration
+}
+
+type repoState struct {
+	owner, name, full string
+	defaultBranch     string
+	since             time.Time       // deployments created before are done
+	issuesSince       time.Time       // issues updated before are stored
+	done              map[string]bool // deployment ids stored or given up on
+}
+
+// New builds the source from its config; it does not call GitHub yet.
+func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, error) {
+	if len(cfg.Repos) == 0 {
+		return nil, errors.New("github: repos: list at least one owner/name")
+	}
+	backfill, err := board.ParseDuration(cfg.Backfill, DefaultBackfill)
+	if err != nil {
+		return nil, fmt.Errorf("github: backfill: %w", err)
+	}
+	token, err := cfg.Token.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("github: token: %w", err)
+	}
+	if httpClient == nil {
+		rt, err := transportFor(cfg)
+		if err != nil {
+			return nil, err
+		}
+		httpClient = &http.Client{Transport: rt}
+	}
+	timeout, err := board.ParseDuration(cfg.Timeout, board.DefaultTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("github: timeout: %w", err)
+	}
+	base := httpClient.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	etags := newETagTransport(base, 1024)
+	hc := *httpClient
+	hc.Transport = etags
+	hc.Timeout = timeout
+	client := gh.NewClient(&hc)
+	if token != "" {
+		client = client.WithAuthToken(token)
+	}
+	if cfg.URL != "" {
+		if client, err = client.WithEnterpriseURLs(cfg.URL, cfg.URL); err != nil {
+			return nil, fmt.Errorf("github: url %q: %w", cfg.URL, err)
+		}
+	}
+	s := &Source{id: cfg.ID, client: client, etags: etags, env: cfg.Environment, workflow: cfg.Workflow,
+		label: cfg.IncidentLabel, service: cfg.Service, backfill: backfill, store: st, now: time.Now, minSync: MinSync}
+	if s.env == "" {
+		s.env = DefaultEnvironment
+	}
+	if s.label == "" {
+		s.label = DefaultLabel
+	}
+	for _, r := range cfg.Repos {
+		owner, name, ok := strings.Cut(r, "/")
+		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			return nil, fmt.Errorf("github: repos: %q is not owner/name", r)
+		}
+		s.repos = append(s.repos, &repoState{owner: owner, name: name, full: r, done: map[string]bool{}})
+	}
+	var scope fourkeys.Scope
+	if len(s.repos) == 1 {
+		scope.Repo = s.repos[0].full
+	}
+	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel}
+	return s, nil
+}
+
+// ServiceOf is the service a repository's deployments count for: the
+// configured service when the source has one repository, else the
+// repository's full name (the GitHub webhook uses the same rule).
+func (s *Source) ServiceOf(repo string) string {
+	if s.service != "" && len(s.repos) == 1 {
+		return s.service
+	}
+	return repo
+}
+
+// CheckQuery validates a tile query.
+func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error {
+	return keysrc.CheckQuery(tile, q)
+}
+
+// Fetch syncs with GitHub (at most once a minute) and computes the tile's
+// Four Keys from the store.
+func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
+	if err := s.Sync(ctx); err != nil {
+		return board.Result{}, err
+	}
+	return s.keys.Fetch(ctx, q)
+}
+
+// Sync brings the store up to date with every repository.
+func (s *Source) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if !s.lastSync.IsZero() && now.Sub(s.lastSync) < s.minSync {
+		return s.lastErr
+	}
+	var errs []error
+	for _, r := range s.repos {
+		if err := s.syncRepo(ctx, r, now); err != nil {
+			errs = append(errs, fmt.Errorf("github: %s: %w", r.full, err))
+			var ra *RetryAfterError
+			if errors.As(err, &ra) {
+				break // the limit is the client's, not the repository's
+			}
+		}
+	}
+	s.lastSync, s.lastErr = now, errors.Join(errs...)
+	if len(errs) > 0 {
+		// Keep the retry-after hint visible to the poller.
+		var ra *RetryAfterError
+		if errors.As(s.lastErr, &ra) {
+			s.lastErr = &RetryAfterError{after: ra.after, err: s.lastErr}
+		}
+		s.lastSync = time.Time{} // retry on the poller's next (backed-off) attempt
+	}
+	return s.lastErr
+}
+
+func (s *Source) syncRepo(ctx context.Context, r *repoState, now time.Time) error {
+	if r.since.IsZero() {
+		r.since = now.Add(-s.backfill)
+		r.issuesSince = r.since
+		ids, err := s.store.DeploymentIDs(ctx, s.id)
+		if err != nil {
+			return err
+		}
+		for id := range ids {
+			r.done[id] = true
+		}
+	}
+	found, err := s.deployments(ctx, r, now)
+	if err != nil {
+		return err
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].FinishedAt.Before(found[j].FinishedAt) })
+	for _, d := range found {
+		if err := s.storeWithChanges(ctx, r, d); err != nil {
+			return err
+		}
+		r.done[d.ID] = true
+	}
+	if err := s.incidents(ctx, r, now); err != nil {
+		return err
+	}
+	// Deployments still in progress are looked at again for a day; after
+	// that a deployment without success never succeeded.
+	r.since = now.Add(-fourkeys.Day)
+	return nil
+}
+
+// deployments lists successful deployments not yet stored.
+func (s *Source) deployments(ctx context.Context, r *repoState, now time.Time) ([]fourkeys.Deployment, error) {
+	if s.workflow != "" {
+		return s.workflowRuns(ctx, r)
+	}
+	var out []fourkeys.Deployment
+	opts := &gh.DeploymentsListOptions{Environment: s.env, ListOptions: gh.ListOptions{PerPage: perPage}}
+	for page := 0; page < maxPages; page++ {
+		deps, resp, err := s.client.Repositories.ListDeployments(ctx, r.owner, r.name, opts)
+		if err := s.check(resp, err, "list deployments"); err != nil {
+			return out, err
+		}
+		older := false
+		for _, d := range deps {
+			if d.GetCreatedAt().Before(r.since) {
+				older = true // newest first: the rest are older still
+				continue
+			}
+			id := fourkeys.GitHubDeploymentID(r.full, d.GetID())
+			if r.done[id] {
+				continue
+			}
+			at, ok, err := s.successAt(ctx, r, d.GetID())
+			if err != nil {
+				return out, err
+			}
+			if !ok {
+				continue
+			}
+			out = append(out, fourkeys.Deployment{ID: id, Service: s.ServiceOf(r.full), Repo: r.full,
+				SHA: strings.ToLower(d.GetSHA()), FinishedAt: at.UTC(), Author: d.GetCreator().GetLogin()})
+		}
+		if older || resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, nil
+}
+
+// successAt is the time of a deployment's first success status.
+func (s *Source) successAt(ctx context.Context, r *repoState, id int64) (time.Time, bool, error) {
+	var first time.Time
+	opts := &gh.ListOptions{PerPage: perPage}
+	for page := 0; page < maxPages; page++ {
+		sts, resp, err := s.client.Repositories.ListDeploymentStatuses(ctx, r.owner, r.name, id, opts)
+		if err := s.check(resp, err, "deployment statuses"); err != nil {
+			return first, false, err
+		}
+		for _, st := range sts {
+			if st.GetState() == "success" && (first.IsZero() || st.GetCreatedAt().Before(first)) {
+				first = st.GetCreatedAt().Time
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return first, !first.IsZero(), nil
+}
+
+// workflowRuns lists successful runs of the workflow on the default branch.
+func (s *Source) workflowRuns(ctx context.Context, r *repoState) ([]fourkeys.Deployment, error) {
+	if r.defaultBranch == "" {
+		repo, resp, err := s.client.Repositories.Get(ctx, r.owner, r.name)
+		if err := s.check(resp, err, "get repository"); err != nil {
+			return nil, err
+		}
+		r.defaultBranch = repo.GetDefaultBranch()
+	}
+	var out []fourkeys.Deployment
+	opts := &gh.ListWorkflowRunsOptions{Branch: r.defaultBranch, Status: "success",
+		Created: ">=" + r.since.UTC().Format(time.RFC3339), ListOptions: gh.ListOptions{PerPage: perPage}}
+	for page := 0; page < maxPages; page++ {
+		runs, resp, err := s.client.Actions.ListWorkflowRunsByFileName(ctx, r.owner, r.name, path.Base(s.workflow), opts)
+		if err := s.check(resp, err, "list workflow runs"); err != nil {
+			return out, err
+		}
+		for _, run := range runs.WorkflowRuns {
+			id := fourkeys.GitHubRunID(r.full, run.GetID())
+			if r.done[id] || run.GetConclusion() != "success" || run.GetHeadBranch() != r.defaultBranch {
+				continue
+			}
+			out = append(out, fourkeys.Deployment{ID: id, Service: s.ServiceOf(r.full), Repo: r.full,
+				SHA: strings.ToLower(run.GetHeadSHA()), FinishedAt: run.GetUpdatedAt().UTC(), Author: run.GetActor().GetLogin()})
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, nil
+}
+
+// storeWithChanges stores d with the commits between the previous
+// deployment of its service and it (GitHub compare, paginated).
+func (s *Source) storeWithChanges(ctx context.Context, r *repoState, d fourkeys.Deployment) error {
+	prev, ok, err := s.store.DeploymentBefore(ctx, d.Service, d.FinishedAt)
+	if err != nil {
+		return err
+	}
+	var cs []fourkeys.Change
+	if ok && prev.SHA != "" && prev.SHA != d.SHA {
+		if cs, err = s.compare(ctx, r, prev.SHA, d); err != nil {
+			return err
+		}
+	}
+	return s.store.InTx(ctx, func(tx *sql.Tx) error {
+		if err := store.UpsertDeployment(ctx, tx, s.id, d); err != nil {
+			return err
+		}
+		return store.UpsertChanges(ctx, tx, d, cs)
+	})
+}
+
+// compare lists the commits in base...d.SHA. GitHub pages the commits of a
+// comparison (per_page up to 100) and reports total_commits.
+func (s *Source) compare(ctx context.Context, r *repoState, base string, d fourkeys.Deployment) ([]fourkeys.Change, error) {
+	var cs []fourkeys.Change
+	opts := &gh.ListOptions{PerPage: perPage}
+	for page := 0; page < maxPages; page++ {
+		cmp, resp, err := s.client.Repositories.CompareCommits(ctx, r.owner, r.name, base, d.SHA, opts)
+		if err := s.check(resp, err, "compare "+short(base)+"..."+short(d.SHA)); err != nil {
+			return nil, err
+		}
+		for _, c := range cmp.Commits {
+			at := c.GetCommit().GetAuthor().GetDate().Time
+			if c.GetSHA() == "" || at.IsZero() {
+				continue
+			}
+			cs = append(cs, fourkeys.Change{SHA: strings.ToLower(c.GetSHA()), Service: d.Service, AuthoredAt: at.UTC(), DeploymentID: d.ID})
+		}
+		if resp.NextPage == 0 || len(cmp.Commits) == 0 || len(cs) >= cmp.GetTotalCommits() {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return cs, nil
+}
+
+// incidents stores issues with the incident label updated since the last
+// sync (pull requests excluded).
+func (s *Source) incidents(ctx context.Context, r *repoState, now time.Time) error {
+	opts := &gh.IssueListByRepoOptions{Labels: []string{s.label}, State: "all", Since: r.issuesSince,
+		Sort: "updated", Direction: "asc", ListOptions: gh.ListOptions{PerPage: perPage}}
+	var ins []fourkeys.Incident
+	latest := r.issuesSince
+	for page := 0; page < maxPages; page++ {
+		issues, resp, err := s.client.Issues.ListByRepo(ctx, r.owner, r.name, opts)
+		if err := s.check(resp, err, "list issues"); err != nil {
+			return err
+		}
+		for _, is := range issues {
+			if is.IsPullRequest() || is.GetCreatedAt().IsZero() {
+				continue
+			}
+			in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(r.full, is.GetNumber()), Service: s.ServiceOf(r.full), Repo: r.full,
+				Title: is.GetTitle(), URL: is.GetHTMLURL(), StartedAt: is.GetCreatedAt().UTC(),
+				DeploymentRef: fourkeys.FindDeploymentRef(is.GetBody())}
+			for _, l := range is.Labels {
+				in.Labels = append(in.Labels, l.GetName())
+			}
+			if is.GetState() == "closed" && !is.GetClosedAt().IsZero() {
+				in.ResolvedAt = is.GetClosedAt().UTC()
+			}
+			ins = append(ins, in)
+			if u := is.GetUpdatedAt().Time; u.After(latest) {
+				latest = u
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.ListOptions.Page = resp.NextPage
+	}
+	if len(ins) > 0 {
+		err := s.store.InTx(ctx, func(tx *sql.Tx) error {
+			for _, in := range ins {
+				if err := store.UpsertIncident(ctx, tx, s.id, in); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	r.issuesSince = latest
+	return nil
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// RetryAfterError is a rate limit: the poller waits at least RetryAfter.
+type RetryAfterError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *RetryAfterError) Error() string             { return e.err.Error() }
+func (e *RetryAfterError) Unwrap() error             { return e.err }
+func (e *RetryAfterError) RetryAfter() time.Duration { return e.after }
+
+// DefaultRetryAfter is the wait after a secondary limit without Retry-After
+// (GitHub's documentation asks for at least a minute).
+const DefaultRetryAfter = time.Minute
+
+// check turns a go-github outcome into an error, mapping rate limits
+// (primary: 403 with X-RateLimit-Remaining 0; secondary: 403/429 with
+// Retry-After) to RetryAfterError. A successful response that leaves few
+// requests is also an error, so the sync stops before GitHub must refuse.
+func (s *Source) check(resp *gh.Response, err error, what string) error {
+	if err != nil {
+		var rl *gh.RateLimitError
+		var ab *gh.AbuseRateLimitError
+		var er *gh.ErrorResponse
+		switch {
+		case errors.As(err, &rl):
+			return &RetryAfterError{after: max(time.Until(rl.Rate.Reset.Time), time.Second), err: fmt.Errorf("%s: rate limit exhausted until %s", what, rl.Rate.Reset.Format(time.RFC3339))}
+		case errors.As(err, &ab):
+			after := DefaultRetryAfter
+			if ab.RetryAfter != nil && *ab.RetryAfter > 0 {
+				after = *ab.RetryAfter
+			}
+			return &RetryAfterError{after: after, err: fmt.Errorf("%s: secondary rate limit, retrying after %s", what, after)}
+		case errors.As(err, &er) && er.Response != nil && (er.Response.StatusCode == http.StatusTooManyRequests ||
+			er.Response.StatusCode == http.StatusForbidden && er.Response.Header.Get("Retry-After") != ""):
+			after := DefaultRetryAfter
+			if n, perr := strconv.Atoi(er.Response.Header.Get("Retry-After")); perr == nil && n > 0 {
+				after = time.Duration(n) * time.Second
+			}
+			return &RetryAfterError{after: after, err: fmt.Errorf("%s: rate limited (%d), retrying after %s", what, er.Response.StatusCode, after)}
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if resp != nil && resp.Rate.Limit > 0 && resp.Rate.Remaining < lowRemaining && resp.Rate.Reset.After(time.Now()) {
+		return &RetryAfterError{after: time.Until(resp.Rate.Reset.Time),
+			err: fmt.Errorf("%s: only %d requests left until %s; pausing", what, resp.Rate.Remaining, resp.Rate.Reset.Format(time.RFC3339))}
+	}
+	return nil
+}

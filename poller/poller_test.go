@@ -1,0 +1,183 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+)
+
+type countingSource struct {
+	calls    atomic.Int64
+	inFlight atomic.Int64
+	maxIn    atomic.Int64
+	fail     atomic.Bool
+	block    chan struct{}
+}
+
+func (s *countingSource) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
+	s.calls.Add(1)
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		m := s.maxIn.Load()
+		if n <= m || s.maxIn.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if s.block != nil {
+		select {
+		case <-s.block:
+		case <-ctx.Done():
+			return board.Result{}, ctx.Err()
+		}
+	}
+	if s.fail.Load() {
+		return board.Result{}, errors.New("boom")
+	}
+	return board.Result{Value: board.F(1)}, nil
+}
+
+const sharedConfig = `
+sources:
+  - {id: a, kind: demo}
+  - {id: b, kind: demo, timeout: 30s}
+boards:
+  - id: one
+    tiles:
+      - {id: t1, kind: stat, source: a, query: requests, interval: 10s}
+      - {id: t2, kind: gauge, source: a, query: requests, interval: 5s}
+      - {id: t3, kind: timeseries, source: a, query: requests}
+      - {id: t4, kind: stat, source: b, query: requests}
+  - id: two
+    tiles:
+      - {id: t1, kind: stat, source: a, query: requests, interval: 1m}
+`
+
+func TestJobsShareQueries(t *testing.T) {
+	cfg, err := board.Parse("b.yaml", []byte(sharedConfig), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &countingSource{}
+	jobs, err := Jobs(cfg, map[string]Source{"a": src, "b": src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// requests@a (t1, t2, two/t1), requests@a over 1h (t3), requests@b (t4).
+	if len(jobs) != 3 {
+		t.Fatalf("jobs = %d, want 3", len(jobs))
+	}
+	for _, j := range jobs {
+		switch {
+		case j.Query.Source == "a" && j.Query.Range == 0:
+			if len(j.Tiles) != 3 || j.Interval != 5*time.Second {
+				t.Errorf("shared job: %d tiles every %v, want 3 every 5s", len(j.Tiles), j.Interval)
+			}
+			if j.Timeout != 5*time.Second {
+				t.Errorf("timeout %v must be capped at the interval", j.Timeout)
+			}
+		case j.Query.Source == "b":
+			if j.Timeout != 30*time.Second || j.Interval != 30*time.Second {
+				t.Errorf("b job: interval %v timeout %v", j.Interval, j.Timeout)
+			}
+		}
+	}
+}
+
+func TestNextDelay(t *testing.T) {
+	within := func(d, want time.Duration) bool { return d >= want*9/10 && d <= want*11/10 }
+	for range 100 {
+		if d := NextDelay(10*time.Second, 0, nil, 5*time.Minute); !within(d, 10*time.Second) {
+			t.Fatalf("success delay %v not within ±10%% of 10s", d)
+		}
+		if d := NextDelay(10*time.Second, 3, errors.New("x"), 5*time.Minute); !within(d, 40*time.Second) {
+			t.Fatalf("3rd failure delay %v, want about 40s", d)
+		}
+		if d := NextDelay(10*time.Second, 30, errors.New("x"), 5*time.Minute); !within(d, 5*time.Minute) {
+			t.Fatalf("capped delay %v, want about 5m", d)
+		}
+		if d := NextDelay(10*time.Minute, 4, errors.New("x"), 5*time.Minute); !within(d, 10*time.Minute) {
+			t.Fatalf("an interval above the cap is the cap: %v", d)
+		}
+		if d := NextDelay(10*time.Second, 1, retryErr{2 * time.Minute}, 5*time.Minute); d < 2*time.Minute || d > 2*time.Minute*11/10 {
+			t.Fatalf("Retry-After of 2m gave %v: never less, at most 10%% more", d)
+		}
+	}
+}
+
+type retryErr struct{ d time.Duration }
+
+func (e retryErr) Error() string             { return "rate limited" }
+func (e retryErr) RetryAfter() time.Duration { return e.d }
+
+func TestSchedulerOneInFlightAndKick(t *testing.T) {
+	src := &countingSource{block: make(chan struct{})}
+	job := &Job{Key: "k", Query: board.Query{Source: "a"}, Source: src, Interval: time.Hour, Timeout: time.Hour,
+		Tiles: []board.TileRef{{Board: "b", Tile: "t"}}}
+	var mu sync.Mutex
+	var got []error
+	s := New([]*Job{job}, func(j *Job, res board.Result, err error, _ time.Duration) {
+		mu.Lock()
+		got = append(got, err)
+		mu.Unlock()
+	}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	waitFor(t, func() bool { return src.calls.Load() == 1 })
+	// Kicks while a poll is in flight fold into one follow-up poll.
+	for range 5 {
+		s.Kick("a")
+	}
+	src.block <- struct{}{}
+	waitFor(t, func() bool { return src.calls.Load() == 2 })
+	src.block <- struct{}{}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	if src.maxIn.Load() != 1 {
+		t.Errorf("max polls in flight = %d, want 1", src.maxIn.Load())
+	}
+	s.Kick("other-source") // no job: no effect, no block
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if src.calls.Load() != 2 {
+		t.Errorf("calls = %d, want 2", src.calls.Load())
+	}
+}
+
+func TestSchedulerTimeoutMessage(t *testing.T) {
+	src := &countingSource{block: make(chan struct{})}
+	job := &Job{Key: "k", Query: board.Query{Source: "a"}, Source: src, Interval: time.Hour, Timeout: 50 * time.Millisecond}
+	errs := make(chan error, 1)
+	s := New([]*Job{job}, func(j *Job, res board.Result, err error, _ time.Duration) { errs <- err }, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	select {
+	case err := <-errs:
+		if err == nil || err.Error() != "no answer within 50ms" {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no poll outcome")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

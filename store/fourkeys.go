@@ -1,0 +1,420 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wallboard/wallboard/fourkeys"
+)
+
+// Execer is a transaction or the database: upserts run in the caller's
+// transaction so a webhook stores its events and its delivery id atomically.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// UpsertDeployment stores d, replacing an earlier report of the same id.
+// The changes already stored for it follow its (possibly corrected) time.
+func UpsertDeployment(ctx context.Context, tx Execer, source string, d fourkeys.Deployment) error {
+	if d.ID == "" || d.FinishedAt.IsZero() {
+		return fmt.Errorf("store: deployment %q: id and finished_at are required", d.ID)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO deployments (id, service, repo, sha, finished_at, author, source) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET service = excluded.service, repo = excluded.repo, sha = excluded.sha,
+			finished_at = excluded.finished_at, author = excluded.author, source = excluded.source`,
+		d.ID, d.Service, d.Repo, d.SHA, ms(d.FinishedAt), d.Author, source)
+	if err != nil {
+		return fmt.Errorf("store: deployment %s: %w", d.ID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE changes SET deployed_at = ?, service = ?, repo = ? WHERE deployment_id = ? AND deployed_at != ?`,
+		ms(d.FinishedAt), d.Service, d.Repo, d.ID, ms(d.FinishedAt)); err != nil {
+		return fmt.Errorf("store: deployment %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// UpsertChanges stores the changes deployment d shipped (d must be the
+// stored deployment: its time and service are copied onto each change).
+func UpsertChanges(ctx context.Context, tx Execer, d fourkeys.Deployment, cs []fourkeys.Change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	var dep int64
+	if err := tx.QueryRowContext(ctx, `SELECT rowid FROM deployments WHERE id = ?`, d.ID).Scan(&dep); err != nil {
+		return fmt.Errorf("store: changes of deployment %s (store the deployment first): %w", d.ID, err)
+	}
+	for _, c := range cs {
+		if c.SHA == "" || c.AuthoredAt.IsZero() {
+			return fmt.Errorf("store: change %q of deployment %s: sha and authored_at are required", c.SHA, d.ID)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (deployment_id, dep, sha, service, repo, authored_at, deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (deployment_id, sha) DO UPDATE SET authored_at = excluded.authored_at, deployed_at = excluded.deployed_at,
+				service = excluded.service, repo = excluded.repo, dep = excluded.dep`,
+			d.ID, dep, c.SHA, d.Service, d.Repo, ms(c.AuthoredAt), ms(d.FinishedAt)); err != nil {
+			return fmt.Errorf("store: change %s of deployment %s: %w", c.SHA, d.ID, err)
+		}
+	}
+	return nil
+}
+
+// UpsertIncident stores in, replacing an earlier report of the same id (a
+// reopened issue clears its resolution; a relabelled one gets its new labels).
+func UpsertIncident(ctx context.Context, tx Execer, source string, in fourkeys.Incident) error {
+	if in.ID == "" || in.StartedAt.IsZero() {
+		return fmt.Errorf("store: incident %q: id and started_at are required", in.ID)
+	}
+	var resolved any
+	if !in.ResolvedAt.IsZero() {
+		resolved = ms(in.ResolvedAt)
+	}
+	labels := in.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	lb, _ := json.Marshal(labels) // []string always marshals
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, service, repo, title, url, started_at, resolved_at, deployment_ref, labels, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET service = excluded.service, repo = excluded.repo, title = excluded.title, url = excluded.url,
+			started_at = excluded.started_at, resolved_at = excluded.resolved_at, deployment_ref = excluded.deployment_ref,
+			labels = excluded.labels, source = excluded.source`,
+		in.ID, in.Service, in.Repo, in.Title, in.URL, ms(in.StartedAt), resolved, in.DeploymentRef, string(lb), source)
+	if err != nil {
+		return fmt.Errorf("store: incident %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// PreviousDeployment is the latest deployment of service finished before t,
+// or ok=false when there is none (t's deployment is the first).
+func PreviousDeployment(ctx context.Context, q Execer, service string, t time.Time) (fourkeys.Deployment, bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
+		WHERE service = ? AND finished_at < ? ORDER BY finished_at DESC, id DESC LIMIT 1`, service, ms(t))
+	if err != nil {
+		return fourkeys.Deployment{}, false, fmt.Errorf("store: previous deployment of %s: %w", service, err)
+	}
+	ds, err := scanDeployments(rows)
+	if err != nil || len(ds) == 0 {
+		return fourkeys.Deployment{}, false, err
+	}
+	return ds[0], true, nil
+}
+
+// LatestDeployment is the newest deployment reported by source, if any
+// (pollers resume from it).
+func (s *Store) LatestDeployment(ctx context.Context, source string) (fourkeys.Deployment, bool, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
+		WHERE source = ? ORDER BY finished_at DESC, id DESC LIMIT 1`, source)
+	if err != nil {
+		return fourkeys.Deployment{}, false, fmt.Errorf("store: latest deployment of %s: %w", source, err)
+	}
+	ds, err := scanDeployments(rows)
+	if err != nil || len(ds) == 0 {
+		return fourkeys.Deployment{}, false, err
+	}
+	return ds[0], true, nil
+}
+
+func scanDeployments(rows *sql.Rows) ([]fourkeys.Deployment, error) {
+	defer rows.Close()
+	var out []fourkeys.Deployment
+	for rows.Next() {
+		var d fourkeys.Deployment
+		var at int64
+		if err := rows.Scan(&d.ID, &d.Service, &d.Repo, &d.SHA, &at, &d.Author); err != nil {
+			return out, fmt.Errorf("store: deployments: %w", err)
+		}
+		d.FinishedAt = fromMS(at)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("store: deployments: %w", err)
+	}
+	return out, nil
+}
+
+func scanIncidents(rows *sql.Rows) ([]fourkeys.Incident, error) {
+	defer rows.Close()
+	var out []fourkeys.Incident
+	for rows.Next() {
+		var in fourkeys.Incident
+		var started int64
+		var resolved sql.NullInt64
+		var labels string
+		if err := rows.Scan(&in.ID, &in.Service, &in.Repo, &in.Title, &in.URL, &started, &resolved, &in.DeploymentRef, &labels); err != nil {
+			return out, fmt.Errorf("store: incidents: %w", err)
+		}
+		in.StartedAt = fromMS(started)
+		if resolved.Valid {
+			in.ResolvedAt = fromMS(resolved.Int64)
+		}
+		if err := json.Unmarshal([]byte(labels), &in.Labels); err != nil {
+			return out, fmt.Errorf("store: incident %s: labels: %w", in.ID, err)
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("store: incidents: %w", err)
+	}
+	return out, nil
+}
+
+const incidentCols = `id, service, repo, title, url, started_at, resolved_at, deployment_ref, labels`
+
+// LoadFourKeys loads what fourkeys.Compute needs for scope over windows
+// inside [from, to): every deployment finished from 24 h before `from`
+// (attribution looks back that far), the deployments incidents name, the
+// scope's changes deployed in [from, to), the incidents that started or were
+// resolved in range or are open, and the first deployment of each service.
+//
+// Every query is an index range scan, so the cost follows the range, not the
+// size of the history.
+func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to time.Time) (fourkeys.Events, error) {
+	var ev fourkeys.Events
+	tx, err := s.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return ev, fmt.Errorf("store: load four keys: %w", err)
+	}
+	defer tx.Rollback()
+
+	lo := ms(from.Add(-fourkeys.AttributionWindow))
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, id, service, repo, sha, finished_at, author FROM deployments
+		WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at`, lo, ms(to))
+	if err != nil {
+		return ev, fmt.Errorf("store: load deployments: %w", err)
+	}
+	idOf := map[int64]string{} // rowid -> id, to name the changes' deployments
+	for rows.Next() {
+		var d fourkeys.Deployment
+		var rowid, at int64
+		if err := rows.Scan(&rowid, &d.ID, &d.Service, &d.Repo, &d.SHA, &at, &d.Author); err != nil {
+			rows.Close()
+			return ev, fmt.Errorf("store: load deployments: %w", err)
+		}
+		d.FinishedAt = fromMS(at)
+		idOf[rowid] = d.ID
+		ev.Deployments = append(ev.Deployments, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return ev, fmt.Errorf("store: load deployments: %w", err)
+	}
+
+	rows, err = tx.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE started_at >= ? AND started_at < ?
+		UNION SELECT `+incidentCols+` FROM incidents WHERE resolved_at >= ? AND resolved_at < ?
+		UNION SELECT `+incidentCols+` FROM incidents WHERE resolved_at IS NULL AND started_at < ?`,
+		lo, ms(to), ms(from), ms(to), ms(to))
+	if err != nil {
+		return ev, fmt.Errorf("store: load incidents: %w", err)
+	}
+	if ev.Incidents, err = scanIncidents(rows); err != nil {
+		return ev, err
+	}
+
+	// Deployments named by incidents but older than the range: attribution
+	// must find them, or it would fall back to the 24-hour rule.
+	known := make(map[string]bool, 2*len(ev.Deployments))
+	for _, d := range ev.Deployments {
+		known[d.ID] = true
+		known[strings.ToLower(d.SHA)] = true
+	}
+	for _, in := range ev.Incidents {
+		ref := strings.TrimSpace(in.DeploymentRef)
+		if ref == "" || known[ref] || known[strings.ToLower(ref)] {
+			continue
+		}
+		known[ref] = true
+		rows, err := tx.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments WHERE id = ?
+			UNION SELECT id, service, repo, sha, finished_at, author FROM deployments WHERE sha = ?`, ref, strings.ToLower(ref))
+		if err != nil {
+			return ev, fmt.Errorf("store: load deployment %q: %w", ref, err)
+		}
+		more, err := scanDeployments(rows)
+		if err != nil {
+			return ev, err
+		}
+		ev.Deployments = append(ev.Deployments, more...)
+	}
+
+	// Changes are distinct by (deployment, sha) in the table: their shas
+	// need not be read, only the deployment and the author date.
+	ev.ChangesDistinct = true
+	q := `SELECT dep, authored_at FROM changes WHERE deployed_at >= ? AND deployed_at < ?`
+	args := []any{ms(from), ms(to)}
+	if scope.Service != "" {
+		q += ` AND service = ?`
+		args = append(args, scope.Service)
+	}
+	if scope.Repo != "" {
+		q += ` AND repo = ? COLLATE NOCASE`
+		args = append(args, scope.Repo)
+	}
+	rows, err = tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return ev, fmt.Errorf("store: load changes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var dep, at int64
+		if err := rows.Scan(&dep, &at); err != nil {
+			return ev, fmt.Errorf("store: load changes: %w", err)
+		}
+		// deployed_at in [from, to) means its deployment was loaded above.
+		if id, ok := idOf[dep]; ok {
+			ev.Changes = append(ev.Changes, fourkeys.Change{DeploymentID: id, AuthoredAt: fromMS(at)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return ev, fmt.Errorf("store: load changes: %w", err)
+	}
+
+	// SQLite returns the bare column id from the row holding MIN().
+	rows, err = tx.QueryContext(ctx, `SELECT id, service, repo, sha, MIN(finished_at), author FROM deployments GROUP BY service`)
+	if err != nil {
+		return ev, fmt.Errorf("store: first deployments: %w", err)
+	}
+	firsts, err := scanDeployments(rows)
+	if err != nil {
+		return ev, err
+	}
+	ev.FirstDeployment = make(map[string]fourkeys.Deployment, len(firsts))
+	for _, d := range firsts {
+		ev.FirstDeployment[d.Service] = d
+	}
+	return ev, nil
+}
+
+// ComputeFourKeys loads the events of scope and computes its report over the
+// window [end − window, end), the previous window and the 12-week trend.
+func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end time.Time, window time.Duration, opts ...fourkeys.Options) (fourkeys.Report, error) {
+	w := fourkeys.LastDays(end, window)
+	from := w.Previous().Start
+	if t := end.Add(-fourkeys.TrendWeeks * fourkeys.Week); t.Before(from) {
+		from = t
+	}
+	ev, err := s.LoadFourKeys(ctx, scope, from, end)
+	if err != nil {
+		return fourkeys.Report{}, err
+	}
+	var opt fourkeys.Options
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	return fourkeys.ComputeWith(ev, scope, w, opt), nil
+}
+
+// IncidentsResolvedBetween lists incidents resolved in [from, to), oldest first.
+func (s *Store) IncidentsResolvedBetween(ctx context.Context, from, to time.Time) ([]fourkeys.Incident, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE resolved_at >= ? AND resolved_at < ? ORDER BY resolved_at`, ms(from), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("store: resolved incidents: %w", err)
+	}
+	return scanIncidents(rows)
+}
+
+// PushedCommit is a commit that arrived on a repository's default branch.
+type PushedCommit struct {
+	SHA        string
+	AuthoredAt time.Time
+}
+
+// RecordPush appends commits (in push order) to repo's default-branch
+// history. A commit already recorded keeps its first position.
+func RecordPush(ctx context.Context, tx Execer, repo string, commits []PushedCommit) error {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM pushed_commits WHERE repo = ?`, repo).Scan(&seq); err != nil {
+		return fmt.Errorf("store: push to %s: %w", repo, err)
+	}
+	for _, c := range commits {
+		seq++
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pushed_commits (repo, sha, authored_at, seq) VALUES (?, ?, ?, ?)
+			ON CONFLICT (repo, sha) DO NOTHING`, repo, strings.ToLower(c.SHA), ms(c.AuthoredAt), seq); err != nil {
+			return fmt.Errorf("store: push to %s: commit %s: %w", repo, c.SHA, err)
+		}
+	}
+	return nil
+}
+
+// PushedBetween is the commits pushed to repo after sha `from` up to and
+// including sha `to`, in push order; ok=false when either sha was never seen
+// on the default branch (the changes are then unknown, not empty).
+func PushedBetween(ctx context.Context, tx Execer, repo, from, to string) ([]PushedCommit, bool, error) {
+	seqOf := func(sha string) (int64, bool, error) {
+		var seq int64
+		err := tx.QueryRowContext(ctx, `SELECT seq FROM pushed_commits WHERE repo = ? AND sha = ?`, repo, strings.ToLower(sha)).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+		}
+		return seq, true, nil
+	}
+	lo, ok1, err := seqOf(from)
+	if err != nil {
+		return nil, false, err
+	}
+	hi, ok2, err := seqOf(to)
+	if err != nil || !ok1 || !ok2 {
+		return nil, false, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT sha, authored_at FROM pushed_commits WHERE repo = ? AND seq > ? AND seq <= ? ORDER BY seq`, repo, lo, hi)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+	}
+	defer rows.Close()
+	var out []PushedCommit
+	for rows.Next() {
+		var c PushedCommit
+		var at int64
+		if err := rows.Scan(&c.SHA, &at); err != nil {
+			return nil, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+		}
+		c.AuthoredAt = fromMS(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+	}
+	return out, true, nil
+}
+
+// DeploymentBefore is the latest deployment of service finished before t
+// (pollers find the base of a compare with it); ok=false if none.
+func (s *Store) DeploymentBefore(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error) {
+	return PreviousDeployment(ctx, s.DB, service, t)
+}
+
+// DeploymentIDs lists the ids of the deployments source reported (pollers
+// skip what they stored before a restart).
+func (s *Store) DeploymentIDs(ctx context.Context, source string) (map[string]bool, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM deployments WHERE source = ?`, source)
+	if err != nil {
+		return nil, fmt.Errorf("store: deployments of %s: %w", source, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: deployments of %s: %w", source, err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// DeleteIncident removes an incident (its issue lost the incident label or
+// was deleted); deleting an unknown id is not an error.
+func DeleteIncident(ctx context.Context, tx Execer, id string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM incidents WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("store: delete incident %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wallboard/wallboard/fourkeys"
+)
+
+func openTemp(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(context.Background(), filepath.Join(tb.TempDir(), "wb.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestFourKeysUpsertsAreIdempotent(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	d0 := fourkeys.Deployment{ID: "d0", Service: "api", Repo: "org/api", SHA: "aaa", FinishedAt: end.Add(-20 * fourkeys.Day)}
+	d1 := fourkeys.Deployment{ID: "d1", Service: "api", Repo: "org/api", SHA: "bbb", FinishedAt: end.Add(-2 * fourkeys.Day)}
+	changes := []fourkeys.Change{{SHA: "c1", AuthoredAt: d1.FinishedAt.Add(-time.Hour)}, {SHA: "c2", AuthoredAt: d1.FinishedAt.Add(-3 * time.Hour)}}
+	inc := fourkeys.Incident{ID: "i1", Service: "api", StartedAt: d1.FinishedAt.Add(time.Hour), Labels: []string{"incident"}}
+	for range 2 { // the second round is a redelivery: nothing counts twice
+		err := s.InTx(ctx, func(tx *sql.Tx) error {
+			for _, d := range []fourkeys.Deployment{d0, d1} {
+				if err := UpsertDeployment(ctx, tx, "test", d); err != nil {
+					return err
+				}
+			}
+			if err := UpsertChanges(ctx, tx, d1, changes); err != nil {
+				return err
+			}
+			return UpsertIncident(ctx, tx, "test", inc)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The incident is resolved later: the upsert updates it.
+	inc.ResolvedAt = inc.StartedAt.Add(40 * time.Minute)
+	if err := s.InTx(ctx, func(tx *sql.Tx) error { return UpsertIncident(ctx, tx, "test", inc) }); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.ComputeFourKeys(ctx, fourkeys.Scope{Repo: "org/api"}, end, 30*fourkeys.Day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Current
+	if m.Deployments != 2 || m.Changes != 2 || m.FailedDeployments != 1 {
+		t.Fatalf("deployments %d, changes %d, failed %d; want 2, 2, 1", m.Deployments, m.Changes, m.FailedDeployments)
+	}
+	if *m.LeadTime != 2*time.Hour || *m.TimeToRestore != 40*time.Minute || *m.ChangeFailureRate != 0.5 {
+		t.Fatalf("lead %v, restore %v, cfr %v; want 2h, 40m, 0.5", *m.LeadTime, *m.TimeToRestore, *m.ChangeFailureRate)
+	}
+	// An old deployment outside the loaded range is still known as the
+	// service's first: d1's changes count.
+	if r.Current.Changes != 2 {
+		t.Fatalf("changes = %d", r.Current.Changes)
+	}
+	prev, ok, err := PreviousDeployment(ctx, s.DB, "api", d1.FinishedAt)
+	if err != nil || !ok || prev.ID != "d0" {
+		t.Fatalf("previous deployment = %v %v %v, want d0", prev.ID, ok, err)
+	}
+}
+
+func TestFourKeysStoreMatchesCompute(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ev := busyYear(end, 2000, 10, 200, 5)
+	if err := seed(ctx, s, ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, scope := range []fourkeys.Scope{{}, {Service: "svc-3"}, {Repo: "org/svc-4"}} {
+		got, err := s.ComputeFourKeys(ctx, scope, end, 30*fourkeys.Day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fourkeys.Compute(ev, scope, fourkeys.LastDays(end, 30*fourkeys.Day))
+		for i, pair := range [][2]fourkeys.Metrics{{got.Current, want.Current}, {got.Previous, want.Previous}, {got.Trend[0], want.Trend[0]}, {got.Trend[11], want.Trend[11]}} {
+			if g, w := fmt.Sprintf("%+v", summary(pair[0])), fmt.Sprintf("%+v", summary(pair[1])); g != w {
+				t.Errorf("scope %+v, figure set %d: from the store %s, computed over all events %s", scope, i, g, w)
+			}
+		}
+	}
+}
+
+func summary(m fourkeys.Metrics) []any {
+	out := []any{m.Deployments, m.FailedDeployments, m.Changes, m.Restored}
+	if m.DeploymentsPerDay != nil {
+		out = append(out, *m.DeploymentsPerDay)
+	}
+	if m.LeadTime != nil {
+		out = append(out, *m.LeadTime)
+	}
+	if m.ChangeFailureRate != nil {
+		out = append(out, *m.ChangeFailureRate)
+	}
+	if m.TimeToRestore != nil {
+		out = append(out, *m.TimeToRestore)
+	}
+	return out
+}
+
+// busyYear makes a deterministic year of events ending at end.
+func busyYear(end time.Time, deployments, changesPer, incidents, services int) fourkeys.Events {
+	var ev fourkeys.Events
+	start := end.Add(-365 * fourkeys.Day)
+	step := 365 * fourkeys.Day / time.Duration(deployments)
+	for i := range deployments {
+		svc := fmt.Sprintf("svc-%d", i%services)
+		d := fourkeys.Deployment{ID: fmt.Sprintf("dep-%d", i), Service: svc, Repo: "org/" + svc,
+			SHA: fmt.Sprintf("%040x", i), FinishedAt: start.Add(time.Duration(i) * step)}
+		ev.Deployments = append(ev.Deployments, d)
+		for j := range changesPer {
+			ev.Changes = append(ev.Changes, fourkeys.Change{SHA: fmt.Sprintf("%08x%08x", i, j), Service: svc, DeploymentID: d.ID,
+				AuthoredAt: d.FinishedAt.Add(-time.Duration(1+(i*7+j*13)%300) * time.Minute)})
+		}
+	}
+	istep := 365 * fourkeys.Day / time.Duration(incidents)
+	for i := range incidents {
+		in := fourkeys.Incident{ID: fmt.Sprintf("inc-%d", i), Service: fmt.Sprintf("svc-%d", (i*3)%services),
+			StartedAt: start.Add(time.Duration(i)*istep + 17*time.Minute)}
+		if i%5 != 4 {
+			in.ResolvedAt = in.StartedAt.Add(time.Duration(5+(i*11)%600) * time.Minute)
+		}
+		if i%7 == 0 {
+			in.DeploymentRef = fmt.Sprintf("dep-%d", (i*deployments/incidents+3)%deployments)
+		}
+		ev.Incidents = append(ev.Incidents, in)
+	}
+	return ev
+}
+
+func seed(ctx context.Context, s *Store, ev fourkeys.Events) error {
+	return s.InTx(ctx, func(tx *sql.Tx) error {
+		byDep := map[string][]fourkeys.Change{}
+		for _, c := range ev.Changes {
+			byDep[c.DeploymentID] = append(byDep[c.DeploymentID], c)
+		}
+		for _, d := range ev.Deployments {
+			if err := UpsertDeployment(ctx, tx, "seed", d); err != nil {
+				return err
+			}
+			if err := UpsertChanges(ctx, tx, d, byDep[d.ID]); err != nil {
+				return err
+			}
+		}
+		for _, in := range ev.Incidents {
+			if err := UpsertIncident(ctx, tx, "seed", in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkBusyYear loads a busy year from the store and computes the four
+// keys (window, previous window, 12-week trend): 50,000 deployments, 500,000
+// changes, 5,000 incidents, 50 services. Target: under 200 ms per op.
+func BenchmarkBusyYear(b *testing.B) {
+	ctx := context.Background()
+	s := openTemp(b)
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if err := seed(ctx, s, busyYear(end, 50_000, 10, 5_000, 50)); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := s.ComputeFourKeys(ctx, fourkeys.Scope{}, end, 30*fourkeys.Day)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Current.LeadTime == nil {
+			b.Fatal("no lead time")
+		}
+	}
+}

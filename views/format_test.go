@@ -1,0 +1,98 @@
+package views
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+)
+
+func TestFormatValue(t *testing.T) {
+	tests := []struct {
+		v    *float64
+		unit string
+		want string
+	}{
+		{nil, "", "–"},
+		{board.F(0), "", "0"},
+		{board.F(1234), "req/s", "1.23k req/s"},
+		{board.F(999.6), "", "1k"},
+		{board.F(12.345), "", "12.3"},
+		{board.F(0.00012), "", "0.00012"},
+		{board.F(2.5e9), "", "2.5G"},
+		{board.F(0.0425), "ratio", "4.25 %"},
+		{board.F(42), "%", "42 %"},
+		{board.F(0.18), "s", "180 ms"},
+		{board.F(4.2), "s", "4.2 s"},
+		{board.F(42 * 60), "s", "42 m"},
+		{board.F(5*3600 + 20*60), "s", "5 h 20 m"},
+		{board.F(3*86400 + 4*3600), "s", "3 d 4 h"},
+		{board.F(250), "ms", "250 ms"},
+		{board.F(1536), "bytes", "1.5 KiB"},
+		{board.F(math.NaN()), "s", "NaN"},
+		{board.F(math.Inf(1)), "", "+∞"},
+		{board.F(-1500), "", "-1.5k"},
+	}
+	for _, tt := range tests {
+		if got := FormatValue(tt.v, tt.unit); got != tt.want {
+			t.Errorf("FormatValue(%v, %q) = %q, want %q", deref(tt.v), tt.unit, got, tt.want)
+		}
+	}
+}
+
+func deref(v *float64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+func TestFormatAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		5 * time.Second: "5 s", 90 * time.Second: "1 m", 3 * time.Hour: "3 h", 50 * time.Hour: "2 d",
+	} {
+		if got := FormatAge(d); got != want {
+			t.Errorf("FormatAge(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestTrend(t *testing.T) {
+	up, _ := TrendOf(board.F(110), board.F(100), nil)
+	if up.Arrow != "▲" || up.Text != "+10.0 %" || !up.Worse {
+		t.Errorf("up = %+v", up)
+	}
+	good, _ := TrendOf(board.F(110), board.F(100), &board.Thresholds{Direction: board.LowerIsWorse})
+	if good.Worse {
+		t.Error("rising availability is not worse")
+	}
+	flat, _ := TrendOf(board.F(100.01), board.F(100), nil)
+	if flat.Arrow != "=" {
+		t.Errorf("a change below display precision = %+v, want =", flat)
+	}
+	if _, ok := TrendOf(board.F(1), nil, nil); ok {
+		t.Error("no previous value: no trend")
+	}
+	if _, ok := TrendOf(board.F(math.NaN()), board.F(1), nil); ok {
+		t.Error("NaN: no trend")
+	}
+}
+
+func TestSparkOf(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if s := SparkOf([]board.Point{{T: t0, V: 1}}); s.Line != "" {
+		t.Error("one point draws nothing")
+	}
+	s := SparkOf([]board.Point{{T: t0, V: 0}, {T: t0.Add(time.Minute), V: math.NaN()}, {T: t0.Add(2 * time.Minute), V: 10}})
+	if s.Line != "M0.0 28.0L100.0 2.0" {
+		t.Errorf("line = %q (NaN must be skipped, min at the bottom, max at the top)", s.Line)
+	}
+	if s.Area != s.Line+"L100.0 30L0.0 30Z" {
+		t.Errorf("area = %q", s.Area)
+	}
+	flat := SparkOf([]board.Point{{T: t0, V: 5}, {T: t0.Add(time.Minute), V: 5}})
+	if flat.Line != "M0.0 15.0L100.0 15.0" {
+		t.Errorf("flat line = %q, want the middle", flat.Line)
+	}
+}

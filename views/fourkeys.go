@@ -1,0 +1,278 @@
+package views
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/fourkeys"
+)
+
+// Tile kinds of the Four Keys (registered with board in init).
+const (
+	KindFourKeys    = "fourkeys"
+	KindDeploys     = "deploys"
+	KindPostmortems = "postmortems"
+)
+
+func init() {
+	board.RegisterTileKind(KindFourKeys)
+	board.RegisterTileKind(KindDeploys)
+	board.RegisterTileKind(KindPostmortems)
+}
+
+// KeyCell is one of the four keys as the panel shows it.
+type KeyCell struct {
+	Name  string // "Deploys", "Lead time", …
+	Value string // "3.4 / day", "5 h 20 m", "4 %", "42 m"; "no data"
+	Tier  string // elite, high, medium, low; "" without data
+	Delta string // change against the previous window, "" when not comparable
+	// Better/Worse colour the delta (the arrow and sign say it in shape too).
+	Better, Worse bool
+	Spark         Spark
+}
+
+// TierText is the tier word shown on the badge.
+func (c KeyCell) TierText() string {
+	if c.Tier == "" {
+		return "–"
+	}
+	return c.Tier
+}
+
+// TierClass styles the badge; the word is always there too.
+func (c KeyCell) TierClass() string {
+	t := c.Tier
+	if t == "" {
+		t = "none"
+	}
+	return "tier tier-" + t
+}
+
+// DeltaClass styles the delta line.
+func (c KeyCell) DeltaClass() string {
+	switch {
+	case c.Worse:
+		return "key-delta worse"
+	case c.Better:
+		return "key-delta better"
+	}
+	return "key-delta"
+}
+
+// Report is the tile's Four Keys report, nil before the first poll.
+func (v TileView) Report() *fourkeys.Report { return v.State.FourKeys }
+
+// FormatPerDay renders a deployment rate: "3.4 / day", or "2.1 / week" below one a day.
+func FormatPerDay(perDay float64) string {
+	x, per := fourkeys.Frequency(perDay)
+	return sig(x) + " / " + per
+}
+
+// FormatRatio renders a change failure rate: "4 %", "12.5 %".
+func FormatRatio(r float64) string { return sig(r*100) + " %" }
+
+// KeyCells are the four keys of the tile's report, in DORA order.
+func (v TileView) KeyCells() []KeyCell {
+	r := v.Report()
+	if r == nil {
+		return nil
+	}
+	cur, prev := r.Current, r.Previous
+	window := FormatWindow(cur.Window.End.Sub(cur.Window.Start))
+	df := KeyCell{Name: "Deploys", Tier: string(fourkeys.FrequencyTier(cur.DeploymentsPerDay))}
+	if cur.DeploymentsPerDay != nil {
+		df.Value = FormatPerDay(*cur.DeploymentsPerDay)
+		if prev.DeploymentsPerDay != nil {
+			d := *cur.DeploymentsPerDay - *prev.DeploymentsPerDay
+			x, per := fourkeys.Frequency(math.Max(*cur.DeploymentsPerDay, *prev.DeploymentsPerDay))
+			scale := x / math.Max(*cur.DeploymentsPerDay, *prev.DeploymentsPerDay)
+			if math.IsNaN(scale) || math.IsInf(scale, 0) {
+				scale = 1
+			}
+			df.Delta = arrow(d) + " " + signed(sig(math.Abs(d*scale)), d) + " / " + per + " vs previous " + window
+			df.Better, df.Worse = d > 0, d < 0
+		}
+	}
+	lt := durationCell("Lead time", cur.LeadTime, prev.LeadTime, fourkeys.LeadTimeTier(cur.LeadTime), window)
+	cfr := KeyCell{Name: "Change failures", Tier: string(fourkeys.FailureRateTier(cur.ChangeFailureRate))}
+	if cur.ChangeFailureRate != nil {
+		cfr.Value = FormatRatio(*cur.ChangeFailureRate)
+		if prev.ChangeFailureRate != nil {
+			d := *cur.ChangeFailureRate - *prev.ChangeFailureRate
+			cfr.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + " pts vs previous " + window
+			cfr.Better, cfr.Worse = d < 0, d > 0
+		}
+	}
+	ttr := durationCell("Time to restore", cur.TimeToRestore, prev.TimeToRestore, fourkeys.RestoreTier(cur.TimeToRestore), window)
+
+	var pdf, plt, pcfr, pttr []board.Point
+	for _, m := range r.Trend {
+		t := m.Window.End
+		if m.DeploymentsPerDay != nil {
+			pdf = append(pdf, board.Point{T: t, V: *m.DeploymentsPerDay})
+		}
+		if m.LeadTime != nil {
+			plt = append(plt, board.Point{T: t, V: m.LeadTime.Seconds()})
+		}
+		if m.ChangeFailureRate != nil {
+			pcfr = append(pcfr, board.Point{T: t, V: *m.ChangeFailureRate})
+		}
+		if m.TimeToRestore != nil {
+			pttr = append(pttr, board.Point{T: t, V: m.TimeToRestore.Seconds()})
+		}
+	}
+	df.Spark, lt.Spark, cfr.Spark, ttr.Spark = SparkOf(pdf), SparkOf(plt), SparkOf(pcfr), SparkOf(pttr)
+	cells := []KeyCell{df, lt, cfr, ttr}
+	for i := range cells {
+		if cells[i].Value == "" {
+			cells[i].Value = v.Text.NoData
+		}
+	}
+	return cells
+}
+
+func durationCell(name string, cur, prev *time.Duration, tier fourkeys.Tier, window string) KeyCell {
+	c := KeyCell{Name: name, Tier: string(tier)}
+	if cur == nil {
+		return c
+	}
+	c.Value = FormatDuration(*cur)
+	if prev != nil {
+		d := *cur - *prev
+		c.Delta = arrow(float64(d)) + " " + signed(FormatDuration(d.Abs()), float64(d)) + " vs previous " + window
+		c.Better, c.Worse = d < 0, d > 0
+	}
+	return c
+}
+
+func arrow(d float64) string {
+	switch {
+	case d > 0:
+		return "▲"
+	case d < 0:
+		return "▼"
+	}
+	return "="
+}
+
+func signed(s string, d float64) string {
+	switch {
+	case d > 0:
+		return "+" + s
+	case d < 0:
+		return "−" + s
+	}
+	return s
+}
+
+// FormatWindow renders a window length: "30 d", "12 h".
+func FormatWindow(d time.Duration) string {
+	if d%fourkeys.Day == 0 {
+		return fmt.Sprintf("%d d", d/fourkeys.Day)
+	}
+	return FormatDuration(d)
+}
+
+// DeployRow is one line of the deploy feed.
+type DeployRow struct {
+	Service, SHA, Who, When, Lead string
+	Failed                        bool
+	Title                         string // full detail for the tooltip
+}
+
+// DeployRows are the latest deployments, newest first, at most the tile's limit.
+func (v TileView) DeployRows() []DeployRow {
+	r := v.Report()
+	if r == nil {
+		return nil
+	}
+	limit := v.Cfg.Limit
+	if limit == 0 {
+		limit = 8
+	}
+	var out []DeployRow
+	for _, d := range r.Recent {
+		if len(out) == limit {
+			break
+		}
+		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: FormatAge(v.Now.Sub(d.FinishedAt)) + " ago", Lead: "–", Failed: d.Failed}
+		if d.LeadTime != nil {
+			row.Lead = FormatDuration(*d.LeadTime)
+		}
+		if row.Who == "" {
+			row.Who = "–"
+		}
+		row.Title = fmt.Sprintf("%s %s by %s at %s (lead time %s, %d changes)", d.Service, d.SHA, row.Who, d.FinishedAt.UTC().Format("2006-01-02 15:04 MST"), row.Lead, d.Changes)
+		out = append(out, row)
+	}
+	return out
+}
+
+func shortSHA(s string) string {
+	if len(s) > 7 && isHexString(s) {
+		return s[:7]
+	}
+	return s
+}
+
+func isHexString(s string) bool {
+	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
+
+// PostmortemRow is one incident whose postmortem is due.
+type PostmortemRow struct {
+	Title, Service, Resolved, URL string
+	Overdue                       bool // twice the grace period or more
+}
+
+// PostmortemRows are the incidents resolved more than N days ago without a
+// postmortem label, oldest first.
+func (v TileView) PostmortemRows() []PostmortemRow {
+	r := v.Report()
+	if r == nil {
+		return nil
+	}
+	limit := v.Cfg.Limit
+	if limit == 0 {
+		limit = 8
+	}
+	var out []PostmortemRow
+	for _, in := range r.PostmortemsDue {
+		if len(out) == limit {
+			break
+		}
+		title := in.Title
+		if title == "" {
+			title = in.ID
+		}
+		age := v.Now.Sub(in.ResolvedAt)
+		out = append(out, PostmortemRow{Title: title, Service: in.Service, URL: in.URL,
+			Resolved: "resolved " + FormatAge(age) + " ago", Overdue: age >= 2*r.PostmortemAfter})
+	}
+	return out
+}
+
+// PostmortemsNone is what the tile says when nothing is due.
+func (v TileView) PostmortemsNone() string {
+	r := v.Report()
+	if r == nil {
+		return v.Text.NoData
+	}
+	return fmt.Sprintf("✓ no postmortem due (incidents resolved over %s ago)", FormatWindow(r.PostmortemAfter))
+}
+
+// PostmortemsCount is the headline: how many are due.
+func (v TileView) PostmortemsCount() string {
+	r := v.Report()
+	if r == nil {
+		return ""
+	}
+	n := len(r.PostmortemsDue)
+	if n == 1 {
+		return "1 due"
+	}
+	return fmt.Sprintf("%d due", n)
+}

@@ -1,0 +1,208 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/views"
+)
+
+// pageData is the view model of a page showing the boards ids (unknown ids
+// are dropped; false when none is known), rotating every `every` when there
+// is more than one.
+func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q url.Values) (views.PageData, bool) {
+	live := s.Live()
+	p := views.PageData{Now: now, Build: s.opts.Build, Kiosk: q.Has("kiosk"), RotateEvery: every}
+	for _, id := range ids {
+		b, states, ok := live.Board(id)
+		if !ok {
+			continue
+		}
+		text := views.TextFor(b.Locale)
+		theme := b.Theme
+		if t := q.Get("theme"); t == "light" || t == "dark" {
+			theme = t
+		}
+		if theme == "" {
+			theme = "dark"
+		}
+		bv := views.BoardView{
+			Board: b, Demo: s.isDemo(b), Theme: theme, Text: text,
+			WSPath: "/boards/" + b.ID + "/ws", Columns: Columns(b), Build: s.BoardBuild(b.ID),
+		}
+		if b.Night != nil {
+			bv.Night = b.Night.From + "-" + b.Night.To
+		}
+		for i, t := range b.Tiles {
+			bv.Tiles = append(bv.Tiles, views.NewTileView(b.ID, t, states[i], now, text))
+		}
+		p.Boards = append(p.Boards, bv)
+	}
+	if len(p.Boards) == 0 {
+		return views.PageData{}, false
+	}
+	first := p.Boards[0]
+	p.Board, p.Theme, p.Text = first.Board, first.Theme, first.Text
+	return p, true
+}
+
+// handlePlaylist serves /playlists/{id}: the boards of a configured playlist
+// in one page that rotates without reloading.
+func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var pl *board.Playlist
+	for i, x := range s.Live().Config().Playlists {
+		if x.ID == id {
+			pl = &s.Live().Config().Playlists[i]
+			break
+		}
+	}
+	if pl == nil {
+		http.Error(w, "no playlist "+id, http.StatusNotFound)
+		return
+	}
+	every, err := board.ParseDuration(pl.Every, 30*time.Second)
+	if err != nil || every <= 0 {
+		every = 30 * time.Second
+	}
+	q := r.URL.Query()
+	if d, err := board.ParseDuration(q.Get("rotate"), 0); err == nil && d > 0 {
+		every = d
+	}
+	p, ok := s.pageData(pl.Boards, every, time.Now(), q)
+	if !ok {
+		http.Error(w, "playlist "+id+" has no known board", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeHTML(w, r, http.StatusOK, views.Page(p))
+}
+
+// BoardBuild is the build id a board's screens compare with the one pushed
+// over the websocket: the server build, plus the board's config generation
+// once a config reload (or an admin) asked its screens to reload.
+func (s *Server) BoardBuild(id string) string {
+	s.genMu.Lock()
+	g := s.gens[id]
+	s.genMu.Unlock()
+	if g == 0 {
+		return s.opts.Build
+	}
+	return s.opts.Build + "." + strconv.FormatUint(g, 10)
+}
+
+// ReloadScreens makes every screen showing one of the boards ids (all boards
+// when none is given) reload its page within a moment: their build id changes
+// and the new one is pushed at once.
+func (s *Server) ReloadScreens(ids ...string) {
+	if len(ids) == 0 {
+		for _, b := range s.Live().Config().Boards {
+			ids = append(ids, b.ID)
+		}
+	}
+	s.genMu.Lock()
+	if s.gens == nil {
+		s.gens = map[string]uint64{}
+	}
+	// Generations are clock-based so that an id never repeats across
+	// restarts (a screen must not take an old id for the current one).
+	g := uint64(time.Now().UnixMilli())
+	for _, id := range ids {
+		s.gens[id] = max(s.gens[id]+1, g)
+	}
+	s.genMu.Unlock()
+	s.PublishMeta(time.Now())
+}
+
+// SetLive swaps in the state built from a reloaded config.
+func (s *Server) SetLive(l *board.Live) { s.live.Store(l) }
+
+// ForgetTile drops a removed tile's last fragment so new screens of its board
+// are not sent it.
+func (s *Server) ForgetTile(ref board.TileRef) {
+	s.hub.Forget(ref.Board, views.ElementID(ref.Board, ref.Tile))
+}
+
+// StandupFeed supplies what happened on a board in a period — deployments,
+// incidents — for the standup view. Features that store such events (four
+// keys, incidents) register one with AddStandupFeed; without any, the view
+// shows tile movement and the alerts the tiles hold.
+type StandupFeed interface {
+	StandupItems(ctx context.Context, boardID string, since, until time.Time) ([]views.StandupItem, error)
+}
+
+// AddStandupFeed registers a feed.
+func (s *Server) AddStandupFeed(f StandupFeed) {
+	s.feedMu.Lock()
+	s.standupFeeds = append(s.standupFeeds, f)
+	s.feedMu.Unlock()
+}
+
+// addStandup turns p into the standup view: light theme unless ?theme=
+// says otherwise, and the changes since ?since= (a duration back from now,
+// or an RFC 3339 time), else since the board's last standup, else 24 h.
+func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
+	b := &p.Boards[0]
+	since := now.Add(-24 * time.Hour)
+	if v := q.Get("since"); v != "" {
+		if d, err := board.ParseDuration(v, 0); err == nil && d > 0 {
+			since = now.Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, v); err == nil && t.Before(now) {
+			since = t
+		}
+	} else if st := b.Board.Standup; st != nil {
+		loc := time.Local
+		if st.Timezone != "" {
+			if l, err := time.LoadLocation(st.Timezone); err == nil {
+				loc = l
+			}
+		}
+		if t, ok := views.LastStandup(st.At, loc, now); ok {
+			since = t
+		}
+	}
+	if q.Get("theme") == "" {
+		b.Theme, p.Theme = "light", "light"
+	}
+	// Times show in the standup's time zone when one is configured.
+	if st := b.Board.Standup; st != nil && st.Timezone != "" {
+		if l, err := time.LoadLocation(st.Timezone); err == nil {
+			since = since.In(l)
+		}
+	}
+	su := &views.Standup{Since: since, Until: now}
+	su.Moves = views.MovesOf(b.Tiles, since, b.Text)
+	su.Events = views.AlertEventsOf(b.Tiles, since)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.feedMu.Lock()
+	feeds := slices.Clone(s.standupFeeds)
+	s.feedMu.Unlock()
+	for _, f := range feeds {
+		items, err := f.StandupItems(ctx, b.Board.ID, since, now)
+		if err != nil {
+			s.log.Warn("standup feed failed", "board", b.Board.ID, "error", err)
+			continue
+		}
+		su.HasFeed = true
+		su.Events = append(su.Events, items...)
+	}
+	views.SortEvents(su.Events)
+	p.Standup = su
+}
+
+// SetDemoSources replaces the ids of sources whose tiles are labelled DEMO
+// (after a config reload).
+func (s *Server) SetDemoSources(ids []string) { s.demo.Store(&ids) }
+
+func (s *Server) demoSources() []string {
+	if p := s.demo.Load(); p != nil {
+		return *p
+	}
+	return s.opts.DemoSources
+}

@@ -1,0 +1,235 @@
+package web
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wallboard/wallboard/fourkeys"
+	"github.com/wallboard/wallboard/store"
+)
+
+// EventsHandler receives the generic deployment and incident webhooks
+// (POST /api/v1/events/deployments, /api/v1/events/incidents), so that any
+// CI system or shell script can report the Four Keys' events.
+type EventsHandler struct {
+	token string // bearer token (compared by SecretEqual, in constant time)
+	store TxRunner
+	kick  func() // after a commit: recompute the Four Keys tiles now
+	log   *slog.Logger
+}
+
+// NewEventsHandler answers requests bearing `Authorization: Bearer <token>`.
+// token must not be empty: without one the receiver is off (no route).
+func NewEventsHandler(token string, st TxRunner, kick func(), log *slog.Logger) *EventsHandler {
+	if kick == nil {
+		kick = func() {}
+	}
+	return &EventsHandler{token: token, store: st, kick: kick, log: log}
+}
+
+// Register adds the two routes to mux, behind the shared webhook guard
+// (rate limit, body limit).
+func (h *EventsHandler) Register(mux *http.ServeMux, limits WebhookLimits) {
+	mux.Handle("POST /api/v1/events/deployments", Webhook("events-deployments", limits, http.HandlerFunc(h.deployments)))
+	mux.Handle("POST /api/v1/events/incidents", Webhook("events-incidents", limits, http.HandlerFunc(h.incidents)))
+}
+
+// DeploymentEvent is the JSON body of POST /api/v1/events/deployments.
+type DeploymentEvent struct {
+	ID         string        `json:"id"`
+	Service    string        `json:"service"`
+	Repo       string        `json:"repo"`
+	SHA        string        `json:"sha"`
+	FinishedAt *time.Time    `json:"finished_at"`
+	Author     string        `json:"author"`
+	Changes    []ChangeEvent `json:"changes"`
+}
+
+// ChangeEvent is one commit a deployment shipped.
+type ChangeEvent struct {
+	SHA        string     `json:"sha"`
+	AuthoredAt *time.Time `json:"authored_at"`
+}
+
+// IncidentEvent is the JSON body of POST /api/v1/events/incidents. Posting
+// the same id again updates it (e.g. with resolved_at).
+type IncidentEvent struct {
+	ID         string     `json:"id"`
+	Service    string     `json:"service"`
+	Repo       string     `json:"repo"`
+	Title      string     `json:"title"`
+	URL        string     `json:"url"`
+	StartedAt  *time.Time `json:"started_at"`
+	ResolvedAt *time.Time `json:"resolved_at"`
+	// Deployment names the deployment that caused it: a deployment id or a
+	// commit sha. Empty: attributed by service and time.
+	Deployment string   `json:"deployment"`
+	Labels     []string `json:"labels"`
+}
+
+// ParseDeploymentEvent decodes and validates a deployment body; the error
+// names the bad field.
+func ParseDeploymentEvent(body []byte) (fourkeys.Deployment, []fourkeys.Change, error) {
+	var ev DeploymentEvent
+	if err := decodeStrict(body, &ev); err != nil {
+		return fourkeys.Deployment{}, nil, err
+	}
+	switch {
+	case strings.TrimSpace(ev.ID) == "":
+		return fourkeys.Deployment{}, nil, errors.New("id: required")
+	case strings.TrimSpace(ev.Service) == "":
+		return fourkeys.Deployment{}, nil, errors.New("service: required")
+	case ev.FinishedAt == nil || ev.FinishedAt.IsZero():
+		return fourkeys.Deployment{}, nil, errors.New("finished_at: required (RFC 3339 time)")
+	}
+	d := fourkeys.Deployment{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, SHA: strings.ToLower(ev.SHA), FinishedAt: ev.FinishedAt.UTC(), Author: ev.Author}
+	var cs []fourkeys.Change
+	for i, c := range ev.Changes {
+		if strings.TrimSpace(c.SHA) == "" {
+			return d, nil, fmt.Errorf("changes[%d].sha: required", i)
+		}
+		if c.AuthoredAt == nil || c.AuthoredAt.IsZero() {
+			return d, nil, fmt.Errorf("changes[%d].authored_at: required (RFC 3339 time)", i)
+		}
+		cs = append(cs, fourkeys.Change{SHA: strings.ToLower(c.SHA), Service: d.Service, AuthoredAt: c.AuthoredAt.UTC(), DeploymentID: d.ID})
+	}
+	return d, cs, nil
+}
+
+// ParseIncidentEvent decodes and validates an incident body.
+func ParseIncidentEvent(body []byte) (fourkeys.Incident, error) {
+	var ev IncidentEvent
+	if err := decodeStrict(body, &ev); err != nil {
+		return fourkeys.Incident{}, err
+	}
+	switch {
+	case strings.TrimSpace(ev.ID) == "":
+		return fourkeys.Incident{}, errors.New("id: required")
+	case ev.StartedAt == nil || ev.StartedAt.IsZero():
+		return fourkeys.Incident{}, errors.New("started_at: required (RFC 3339 time)")
+	case ev.ResolvedAt != nil && ev.ResolvedAt.Before(*ev.StartedAt):
+		return fourkeys.Incident{}, errors.New("resolved_at: before started_at")
+	}
+	in := fourkeys.Incident{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, Title: ev.Title, URL: ev.URL,
+		StartedAt: ev.StartedAt.UTC(), DeploymentRef: strings.TrimSpace(ev.Deployment), Labels: ev.Labels}
+	if ev.ResolvedAt != nil {
+		in.ResolvedAt = ev.ResolvedAt.UTC()
+	}
+	return in, nil
+}
+
+// decodeStrict decodes one JSON object, refusing unknown fields and trailing
+// data, with errors that name the field.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		var pe *time.ParseError
+		switch {
+		case errors.As(err, &te):
+			return fmt.Errorf("%s: expected %s, got %s", te.Field, te.Type, te.Value)
+		case errors.As(err, &se):
+			return fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, se)
+		case errors.As(err, &pe):
+			return fmt.Errorf("time %q: use RFC 3339, e.g. 2026-11-25T10:00:00Z", pe.Value)
+		case errors.Is(err, io.EOF):
+			return errors.New("empty body: expected a JSON object")
+		}
+		return fmt.Errorf("malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return errors.New("malformed JSON: more than one value")
+	}
+	return nil
+}
+
+func (h *EventsHandler) authorized(r *http.Request) bool { return BearerAuthorized(r, h.token) }
+
+// readBody enforces auth and the size limit, writing the error response
+// itself; ok=false means the request is answered.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			http.Error(w, fmt.Sprintf("body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="wallboard events"`)
+		http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
+		return
+	}
+	body, ok := readBody(w, r, MaxWebhookBody)
+	if !ok {
+		return
+	}
+	d, cs, err := ParseDeploymentEvent(body)
+	if err != nil {
+		http.Error(w, "deployment: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	err = h.store.InTx(r.Context(), func(tx *sql.Tx) error {
+		if err := store.UpsertDeployment(r.Context(), tx, "events", d); err != nil {
+			return err
+		}
+		return store.UpsertChanges(r.Context(), tx, d, cs)
+	})
+	if err != nil {
+		h.log.Error("events webhook: storing deployment", "id", d.ID, "error", err)
+		http.Error(w, "could not store the deployment; retry", http.StatusServiceUnavailable)
+		return
+	}
+	h.kick()
+	writeAccepted(w, http.StatusOK, map[string]any{"stored": "deployment", "id": d.ID, "changes": len(cs)})
+}
+
+func (h *EventsHandler) incidents(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="wallboard events"`)
+		http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
+		return
+	}
+	body, ok := readBody(w, r, MaxWebhookBody)
+	if !ok {
+		return
+	}
+	in, err := ParseIncidentEvent(body)
+	if err != nil {
+		http.Error(w, "incident: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	err = h.store.InTx(r.Context(), func(tx *sql.Tx) error { return store.UpsertIncident(r.Context(), tx, "events", in) })
+	if err != nil {
+		h.log.Error("events webhook: storing incident", "id", in.ID, "error", err)
+		http.Error(w, "could not store the incident; retry", http.StatusServiceUnavailable)
+		return
+	}
+	h.kick()
+	writeAccepted(w, http.StatusOK, map[string]any{"stored": "incident", "id": in.ID})
+}
+
+// writeAccepted answers a webhook that was stored (200) or ignored (202).
+func writeAccepted(w http.ResponseWriter, code int, v any) {
+	b, _ := json.Marshal(v) // maps of strings and ints always marshal
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,82 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wallboard/wallboard/store"
+)
+
+// txStore is what a webhook receiver needs of the store.
+type txStore interface {
+	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
+}
+
+// PingReceiver is the name of the delivery check receiver in the deliveries table.
+const PingReceiver = "ping"
+
+// PingLimits are the ping receiver's limits: small bodies.
+var PingLimits = WebhookLimits{MaxBytes: 4 << 10, PerSecond: 20, Burst: 40}
+
+// PingHandler serves POST /api/v1/events/ping, the delivery check endpoint:
+// a sender (or an operator with curl) checks that it can reach the board,
+// that its secret is right, and that a delivery is stored durably and only
+// once. Body: {"id": "delivery id", "note": "optional text"}. It answers 200
+// {"id", "stored": true} for a first delivery and "stored": false for a
+// redelivery, only after the transaction committed. Wrap it in Webhook.
+func PingHandler(st txStore, secret, basicUser string, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !BearerOrBasic(r, secret, basicUser) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wallboard"`)
+			http.Error(w, "ping: missing or wrong secret", http.StatusUnauthorized)
+			return
+		}
+		var in struct {
+			ID   string `json:"id"`
+			Note string `json:"note"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			http.Error(w, fmt.Sprintf("ping: body: %v (want {\"id\": \"...\"})", err), http.StatusBadRequest)
+			return
+		}
+		in.ID = strings.TrimSpace(in.ID)
+		switch {
+		case in.ID == "":
+			http.Error(w, "ping: id is required (the delivery id that makes redeliveries count once)", http.StatusBadRequest)
+			return
+		case len(in.ID) > 200 || !utf8.ValidString(in.ID):
+			http.Error(w, "ping: id must be valid UTF-8 of at most 200 bytes", http.StatusBadRequest)
+			return
+		case len(in.Note) > 1000 || !utf8.ValidString(in.Note):
+			http.Error(w, "ping: note must be valid UTF-8 of at most 1000 bytes", http.StatusBadRequest)
+			return
+		}
+		now := time.Now()
+		first := false
+		err := st.InTx(r.Context(), func(tx *sql.Tx) error {
+			var err error
+			if first, err = store.FirstDelivery(r.Context(), tx, PingReceiver, in.ID, now); err != nil || !first {
+				return err
+			}
+			return store.RecordPing(r.Context(), tx, in.ID, in.Note, now)
+		})
+		if err != nil {
+			// Not acknowledged: the sender retries with the same id.
+			log.Error("ping: storing delivery", "error", err)
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "ping: store unavailable, retry later", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"id": in.ID, "stored": first})
+	})
+}

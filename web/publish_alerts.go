@@ -1,0 +1,13 @@
+package web
+
+import "github.com/wallboard/wallboard/views"
+
+// alertLayerKey is the hub key of a board's takeover/banner fragment.
+const alertLayerKey = "alert-layer"
+
+// PublishAlertLayer renders a board's takeover/banner once and pushes it to
+// every screen of that board; screens that connect later get it with the
+// rest of the board.
+func (s *Server) PublishAlertLayer(l views.AlertLayerView) error {
+	return s.publish(l.Board, alertLayerKey, views.AlertLayer(l))
+}
