@@ -14,6 +14,10 @@
 #   FANOUT="1 1000" scripts/bench.sh  fewer viewers (quick check)
 #   WINDOW=30s scripts/bench.sh       longer measuring windows (default 20s)
 #   GOBENCH=0 scripts/bench.sh        skip the Go benchmarks
+#   SOAK=1 scripts/bench.sh           also run the display soak in Chromium
+#                                     (e2e.TestSoakUpdatesAndRotations, a few
+#                                     minutes); otherwise its last report, if
+#                                     any, is used and dated
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -21,6 +25,7 @@ OUT=${OUT:-bench-results}
 WINDOW=${WINDOW:-20s}
 FANOUT=${FANOUT:-1 1000 5000 10000}
 GOBENCH=${GOBENCH:-1}
+SOAK=${SOAK:-0}
 
 # One process per 10,000 sockets needs more than the default soft limit.
 ulimit -n "$(ulimit -Hn)"
@@ -65,6 +70,14 @@ stop_server() {
 if [ "$GOBENCH" = 1 ]; then
 	echo "bench: go test -bench (all packages)"
 	$GO test -run '^$' -bench . -benchmem -timeout 10m ./... | tee "$OUT/gotest-bench.txt" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+fi
+
+if [ "$SOAK" = 1 ]; then
+	echo "bench: display soak (headless Chromium, 10,000 updates)"
+	$GO test -count=1 -run 'TestSoakUpdatesAndRotations$' -timeout 15m ./e2e/
+fi
+if [ -f e2e/testdata/artifacts/soak.txt ]; then
+	cp e2e/testdata/artifacts/soak.txt "$OUT/soak.txt"
 fi
 
 echo "bench: floor (a bare loopback write)"
