@@ -205,10 +205,16 @@ func (r *reporter) run() {
 		if x == nil {
 			continue
 		}
-		r.p("| %d | %v | %.1f s | %d | %.1f ms | %.1f ms | %.1f ms | %.1f / %.1f ms | %d | %d | %.1f / %.1f KB | %.1f KB | %.1f KB | %.2f | %.1f µs | %.0f %% | %.0f %% | %.0f %% | %.1f |",
+		// Per-viewer memory and CPU of a handful of viewers is the noise of
+		// the whole process divided by a small number: not shown.
+		perViewer := "— | — | — | — | —"
+		if x.Connected >= 100 {
+			perViewer = fmt.Sprintf("%.1f / %.1f KB | %.1f KB | %.1f KB | %.2f | %.1f µs",
+				x.ServerRSSPerViewer/1000, rssEnd(x)/1000, x.ServerStackPerViewer/1000, x.ServerHeapPerViewer/1000, x.ServerGoroutinesPerViewer, x.ServerCPUPerDelivery)
+		}
+		r.p("| %d | %v | %.1f s | %d | %.1f ms | %.1f ms | %.1f ms | %.1f / %.1f ms | %d | %d | %s | %.0f %% | %.0f %% | %.0f %% | %.1f |",
 			x.Connected, yesNo(x.Compression), x.ConnectSecs, x.Updates, x.P50ms, x.P99ms, x.MaxMs, x.LastViewerP50ms, x.LastViewerMaxMs,
-			x.Missing, x.Dropped, x.ServerRSSPerViewer/1000, rssEnd(x)/1000, x.ServerStackPerViewer/1000, x.ServerHeapPerViewer/1000, x.ServerGoroutinesPerViewer,
-			x.ServerCPUPerDelivery, x.ServerCPUPercent, x.LoadgenCPUPercent, x.OthersCPUPercent, x.BackendCallsPerMin)
+			x.Missing, x.Dropped, perViewer, x.ServerCPUPercent, x.LoadgenCPUPercent, x.OthersCPUPercent, x.BackendCallsPerMin)
 	}
 	for k, x := range fan {
 		if x.DialErrors > 0 || x.Dropped > 0 {
