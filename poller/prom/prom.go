@@ -106,7 +106,6 @@ func (s *Source) Close() error {
 	return nil
 }
 
-
 // CheckQuery refuses what is certainly not a usable PromQL tile query. Full
 // parsing is left to the server (the PromQL parser is a large dependency);
 // its parse error is shown on the tile.
