@@ -214,16 +214,23 @@ func New(ctx context.Context, opts Options) (*App, error) {
 // Addr is the address the server listens on.
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
-// URL is the first board's URL (what `make run` prints).
+// URL is what `make run` prints: the board when there is one (or the
+// built-in demo's first board), else the list of boards.
 func (a *App) URL() string {
+	if cfg := a.Config(); len(cfg.Boards) == 1 || a.opts.ConfigPath == "" {
+		return a.BaseURL() + "/boards/" + cfg.Boards[0].ID
+	}
+	return a.BaseURL() + "/"
+}
+
+// BaseURL is http://host:port of the server, with a wildcard listen address
+// shown as localhost.
+func (a *App) BaseURL() string {
 	host := a.Addr()
 	if h, p, err := net.SplitHostPort(host); err == nil && (h == "::" || h == "0.0.0.0" || h == "") {
 		host = net.JoinHostPort("localhost", p)
 	}
-	if cfg := a.Config(); len(cfg.Boards) == 1 {
-		return "http://" + host + "/boards/" + cfg.Boards[0].ID
-	}
-	return "http://" + host + "/"
+	return "http://" + host
 }
 
 // Server is the HTTP side (for tests and webhook wiring).

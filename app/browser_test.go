@@ -164,27 +164,7 @@ func TestBrowserSurvivesServerRestart(t *testing.T) {
 	// Next process, same address and store, a new value.
 	src2 := &fakeSource{}
 	src2.set(222, nil)
-	cfgPath := filepath.Join(t.TempDir(), "board.yaml")
-	os.WriteFile(cfgPath, []byte(fakeConfig), 0o600)
-	actx, cancel := context.WithCancel(context.Background())
-	var a2 *App
-	var err error
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		a2, err = New(actx, Options{ConfigPath: cfgPath, Addr: addr, DataDir: data, Sources: map[string]poller.Source{"fake": src2},
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Build: "test-build"})
-		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "address already in use") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a2.Run(actx) }()
-	defer func() { cancel(); <-done }()
+	restartOn(t, addr, data, src2, "test-build")
 
 	evalTrue(t, ctx, "reconnected with the current value, same page", `document.querySelector('#tile-ops-a .value').textContent === '222' &&
 		document.querySelector('.conn').hidden && window.__sameDoc === 1`)
@@ -205,14 +185,30 @@ func TestBrowserReloadsOnceOnNewBuild(t *testing.T) {
 	evalTrue(t, ctx, "old build", `(window.__oldDoc = 1) === 1 && document.querySelector('meta[name="wb-build"]').content === 'test-build'`)
 	r.stop()
 
+	restartOn(t, addr, data, src, "test-build-2")
+
+	evalTrue(t, ctx, "reloaded into the new build", `window.__oldDoc === undefined &&
+		document.querySelector('meta[name="wb-build"]').content === 'test-build-2'`)
+	// And it stays: mark the new document, wait for two heartbeats, check the mark.
+	evalTrue(t, ctx, "mark", `(window.__newDoc = 1) === 1`)
+	time.Sleep(2500 * time.Millisecond)
+	evalTrue(t, ctx, "no second reload", `window.__newDoc === 1`)
+}
+
+// restartOn starts the next server process at the address and store of one
+// that just stopped (the port may take a moment to be free), until the test ends.
+func restartOn(t *testing.T, addr, data string, src poller.Source, build string) {
+	t.Helper()
 	cfgPath := filepath.Join(t.TempDir(), "board.yaml")
-	os.WriteFile(cfgPath, []byte(fakeConfig), 0o600)
-	actx, cancel := context.WithCancel(context.Background())
-	var a2 *App
+	if err := os.WriteFile(cfgPath, []byte(fakeConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var a *App
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		a2, err = New(actx, Options{ConfigPath: cfgPath, Addr: addr, DataDir: data, Sources: map[string]poller.Source{"fake": src},
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Build: "test-build-2", Heartbeat: time.Second})
+		a, err = New(ctx, Options{ConfigPath: cfgPath, Addr: addr, DataDir: data, Sources: map[string]poller.Source{"fake": src},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Build: build, Heartbeat: time.Second})
 		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
@@ -222,13 +218,6 @@ func TestBrowserReloadsOnceOnNewBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- a2.Run(actx) }()
-	defer func() { cancel(); <-done }()
-
-	evalTrue(t, ctx, "reloaded into the new build", `window.__oldDoc === undefined &&
-		document.querySelector('meta[name="wb-build"]').content === 'test-build-2'`)
-	// And it stays: mark the new document, wait for two heartbeats, check the mark.
-	evalTrue(t, ctx, "mark", `(window.__newDoc = 1) === 1`)
-	time.Sleep(2500 * time.Millisecond)
-	evalTrue(t, ctx, "no second reload", `window.__newDoc === 1`)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }

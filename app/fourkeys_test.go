@@ -192,7 +192,7 @@ func TestDemoShowsTheFourKeysOfItsGitCheckout(t *testing.T) {
 	go func() { done <- a.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	eventually(t, "the fourkeys tile to be computed from git", func() bool {
-		resp, err := http.Get("http://" + a.Addr() + "/api/v1/boards/demo")
+		resp, err := http.Get("http://" + a.Addr() + "/api/v1/boards/delivery")
 		if err != nil {
 			return false
 		}

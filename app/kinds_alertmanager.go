@@ -1,11 +1,8 @@
 package app
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
@@ -27,7 +24,7 @@ func init() {
 				}
 			}
 			if cfg.TLS != nil {
-				tc, err := alertsTLS(cfg.TLS)
+				tc, err := poller.TLSConfig(cfg.TLS)
 				if err != nil {
 					return nil, err
 				}
@@ -39,28 +36,4 @@ func init() {
 		},
 		Check: alertmanager.CheckQuery,
 	}
-}
-
-// alertsTLS builds the TLS client config of an alertmanager source.
-func alertsTLS(c *board.TLSConfig) (*tls.Config, error) {
-	tc := &tls.Config{ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificates in it", c.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if c.CertFile != "" || c.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }

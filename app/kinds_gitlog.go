@@ -41,9 +41,15 @@ func addGitDemo(cfg *board.Config) {
 		return
 	}
 	cfg.Sources = append(cfg.Sources, board.SourceConfig{ID: "git", Kind: "gitlog", Path: top, Branch: "HEAD", Service: filepath.Base(top)})
-	b := &cfg.Boards[0]
-	b.Tiles = append(b.Tiles,
-		board.TileConfig{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys · " + filepath.Base(top) + " (git history)", Source: "git", Interval: "1m", Span: 3},
-		board.TileConfig{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: "1m"},
-	)
+	// The git history is real data, not demo data: it gets a board of its
+	// own (not labelled DEMO), with room for the four values to be read from
+	// across a room, and a playlist shows both boards in turn.
+	cfg.Boards = append(cfg.Boards, board.BoardConfig{
+		ID: "delivery", Title: "Delivery · " + filepath.Base(top) + " (git history)", Columns: 4,
+		Tiles: []board.TileConfig{
+			{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys (first-parent merges as deployments)", Source: "git", Interval: "1m", Span: 4, RowSpan: 2},
+			{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: "1m", Span: 4, Limit: 5},
+		},
+	})
+	cfg.Playlists = append(cfg.Playlists, board.Playlist{ID: "demo", Boards: []string{cfg.Boards[0].ID, "delivery"}, Every: "30s"})
 }

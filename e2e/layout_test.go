@@ -61,7 +61,7 @@ const layoutJS = `(() => {
     t.querySelectorAll('*').forEach(el => checkText(el, r, t.id));
   });
   let minValue = Infinity;
-  board.querySelectorAll('.tile .value').forEach(el => { minValue = Math.min(minValue, parseFloat(getComputedStyle(el).fontSize)); });
+  board.querySelectorAll('.tile .value, .tile .key-value').forEach(el => { minValue = Math.min(minValue, parseFloat(getComputedStyle(el).fontSize)); });
   return {problems, minFont, minFontEl, minValue, tiles: tiles.length, H, W};
 })()`
 
@@ -69,7 +69,7 @@ type layoutReport struct {
 	Problems  []string `json:"problems"`
 	MinFont   float64  `json:"minFont"`
 	MinFontEl string   `json:"minFontEl"`
-	MinValue  float64  `json:"minValue"` // smallest main number (.value), px
+	MinValue  float64  `json:"minValue"` // smallest main number (.value, .key-value), px
 	Tiles     int      `json:"tiles"`
 	H, W      float64
 }
@@ -131,6 +131,8 @@ func TestLayoutDemoFitsEveryScreen(t *testing.T) {
 	b := StartBrowser(t)
 	checkLayout(t, b, s.Base+"/boards/demo", "demo")
 	checkLayout(t, b, s.Base+"/boards/demo?theme=light", "demo-light")
+	// Run inside this git checkout, the demo adds the Four Keys of its history.
+	checkLayout(t, b, s.Base+"/boards/delivery", "delivery")
 }
 
 // An automatic layout (no columns), long titles, wide and tall tiles, and a

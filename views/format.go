@@ -47,24 +47,38 @@ func FormatValue(v *float64, unit string) string {
 
 // FormatDuration renders a duration the way the Four Keys and latency tiles
 // need it: "180 ms", "4.2 s", "42 m", "5 h 20 m", "3 d 4 h".
-func FormatDuration(d time.Duration) string {
+func FormatDuration(d time.Duration) string { return formatDuration(d, englishDuration) }
+
+// durationUnits are the words of a language's durations; sep goes between a
+// number and its unit, and between the two parts of "5 h 20 m".
+type durationUnits struct{ ms, s, m, h, d, sep string }
+
+var (
+	englishDuration  = durationUnits{ms: "ms", s: "s", m: "m", h: "h", d: "d", sep: " "}
+	japaneseDuration = durationUnits{ms: "ミリ秒", s: "秒", m: "分", h: "時間", d: "日"}
+)
+
+func formatDuration(d time.Duration, u durationUnits) string {
 	neg := ""
 	if d < 0 {
 		neg, d = "−", -d
 	}
+	pair := func(a int, ua string, b int, ub string) string {
+		return fmt.Sprintf("%s%d%s%s%s%d%s%s", neg, a, u.sep, ua, u.sep, b, u.sep, ub)
+	}
 	switch {
 	case d < time.Second:
-		return neg + sig(float64(d)/float64(time.Millisecond)) + " ms"
+		return neg + sig(float64(d)/float64(time.Millisecond)) + u.sep + u.ms
 	case d < time.Minute:
-		return neg + sig(d.Seconds()) + " s"
+		return neg + sig(d.Seconds()) + u.sep + u.s
 	case d < time.Hour:
-		return fmt.Sprintf("%s%d m", neg, int(d.Round(time.Minute)/time.Minute))
+		return fmt.Sprintf("%s%d%s%s", neg, int(d.Round(time.Minute)/time.Minute), u.sep, u.m)
 	case d < 24*time.Hour:
 		d = d.Round(time.Minute)
-		return fmt.Sprintf("%s%d h %d m", neg, int(d/time.Hour), int(d%time.Hour/time.Minute))
+		return pair(int(d/time.Hour), u.h, int(d%time.Hour/time.Minute), u.m)
 	}
 	d = d.Round(time.Hour)
-	return fmt.Sprintf("%s%d d %d h", neg, int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	return pair(int(d/(24*time.Hour)), u.d, int(d%(24*time.Hour)/time.Hour), u.h)
 }
 
 // FormatAge is a short age for "updated … ago" labels: "12 s", "4 m", "3 h", "2 d".

@@ -1,7 +1,6 @@
 package views
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -127,26 +126,10 @@ func (t Text) Age(d time.Duration) string {
 // Duration is a duration in this language: FormatDuration for English,
 // "180ミリ秒", "4.2秒", "42分", "5時間20分", "3日4時間" for Japanese.
 func (t Text) Duration(d time.Duration) string {
-	if t.Lang != "ja" {
-		return FormatDuration(d)
+	if t.Lang == "ja" {
+		return formatDuration(d, japaneseDuration)
 	}
-	neg := ""
-	if d < 0 {
-		neg, d = "−", -d
-	}
-	switch {
-	case d < time.Second:
-		return neg + sig(float64(d)/float64(time.Millisecond)) + "ミリ秒"
-	case d < time.Minute:
-		return neg + sig(d.Seconds()) + "秒"
-	case d < time.Hour:
-		return fmt.Sprintf("%s%d分", neg, int(d.Round(time.Minute)/time.Minute))
-	case d < 24*time.Hour:
-		d = d.Round(time.Minute)
-		return fmt.Sprintf("%s%d時間%d分", neg, int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	d = d.Round(time.Hour)
-	return fmt.Sprintf("%s%d日%d時間", neg, int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	return FormatDuration(d)
 }
 
 // Value formats a value in its unit in this language: durations follow

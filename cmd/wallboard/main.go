@@ -65,6 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "Wallboard: running the built-in DEMO (no -config given)")
 	}
 	fmt.Fprintf(stdout, "Wallboard: open %s\n", a.URL())
+	for _, p := range a.Config().Playlists {
+		fmt.Fprintf(stdout, "Wallboard: rotation %s/playlists/%s (%s)\n", a.BaseURL(), p.ID, strings.Join(p.Boards, ", "))
+	}
 	return a.Run(ctx)
 }
 

@@ -14,8 +14,6 @@ package prom
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +22,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +33,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
 )
 
 const (
@@ -76,9 +74,9 @@ func New(cfg board.SourceConfig) (*Source, error) {
 	if cfg.BasicAuth != nil && cfg.BasicAuth.Username == "" {
 		return nil, errors.New("prom: basic_auth: username is empty")
 	}
-	tlsCfg, err := tlsConfig(cfg.TLS)
+	tlsCfg, err := poller.TLSConfig(cfg.TLS)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("prom: %w", err)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
@@ -106,35 +104,6 @@ func (s *Source) Close() error {
 		s.transport.CloseIdleConnections()
 	}
 	return nil
-}
-
-func tlsConfig(c *board.TLSConfig) (*tls.Config, error) {
-	if c == nil {
-		return nil, nil
-	}
-	t := &tls.Config{ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("prom: tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("prom: tls.ca_file %s: no PEM certificate in it", c.CAFile)
-		}
-		t.RootCAs = pool
-	}
-	if (c.CertFile == "") != (c.KeyFile == "") {
-		return nil, errors.New("prom: tls: cert_file and key_file go together")
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("prom: tls client certificate: %w", err)
-		}
-		t.Certificates = []tls.Certificate{cert}
-	}
-	return t, nil
 }
 
 // CheckQuery refuses what is certainly not a usable PromQL tile query. Full
