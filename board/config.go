@@ -350,7 +350,19 @@ func LoadFile(path string, check CheckQueryFunc) (*Config, error) {
 
 // Parse decodes and validates config bytes; name is used in error messages.
 // It reports every problem it can find, each as "file:line: what".
-func Parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
+func Parse(name string, data []byte, check CheckQueryFunc) (cfg *Config, err error) {
+	// go-yaml v1.19.2 panics on some malformed documents (a tag before a
+	// sequence item, found by FuzzParse). A config file must never crash the
+	// server or `wallboard check`: report it as what it is, a bad file.
+	defer func() {
+		if r := recover(); r != nil {
+			cfg, err = nil, &ConfigError{Problems: []Problem{{File: name, Msg: fmt.Sprintf("the YAML cannot be read (the parser failed: %v); check its indentation and tags", r)}}}
+		}
+	}()
+	return parse(name, data, check)
+}
+
+func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 	var cfg Config
 	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
 		p := yamlProblem(name, err)
