@@ -38,7 +38,7 @@ func parseLabel(text string) (*labelTemplate, error) {
 // nothing falls back to the label set, so a row is never unnamed.
 func (l *labelTemplate) format(m model.Metric) string {
 	if l == nil || l.t == nil {
-		return m.String()
+		return labelSet(m)
 	}
 	data := make(map[string]string, len(m))
 	for k, v := range m {
@@ -46,13 +46,23 @@ func (l *labelTemplate) format(m model.Metric) string {
 	}
 	w := &capWriter{left: maxLabel}
 	if err := l.t.Execute(w, data); err != nil && !errors.Is(err, errLabelTooLong) {
-		return m.String()
+		return labelSet(m)
 	}
 	s := strings.TrimSpace(w.b.String())
 	if s == "" {
-		return m.String()
+		return labelSet(m)
 	}
 	return s
+}
+
+// labelSet is the series' label set as Prometheus prints it; "{}" for a
+// series with no labels at all (a row is never left without a name; found by
+// FuzzFormatLabel with an empty __name__).
+func labelSet(m model.Metric) string {
+	if s := m.String(); s != "" {
+		return s
+	}
+	return "{}"
 }
 
 var errLabelTooLong = errors.New("label too long")
