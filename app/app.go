@@ -323,8 +323,18 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 	if a.alerts != nil {
 		tileResult = a.alerts.afterPoll(j, res, err)
 	}
+	live := a.Live()
 	for _, ref := range j.Tiles {
-		if _, ok := a.Live().Apply(ref, tileResult(ref, res), err, now); !ok {
+		// A poll of the previous config can finish after a reload: its result
+		// belongs only to tiles that still ask the same query.
+		tc, _, ok := live.Tile(ref)
+		if !ok {
+			continue
+		}
+		if q, qerr := board.QueryOf(tc); qerr != nil || q.Key() != j.Key {
+			continue
+		}
+		if _, ok := live.Apply(ref, tileResult(ref, res), err, now); !ok {
 			continue
 		}
 		a.server.PublishTile(ref, now)

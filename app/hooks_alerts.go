@@ -89,9 +89,6 @@ func setupAlerts(a *App) error {
 	f.receiver[web.ReceiverEvents] = ev.Token != ""
 	f.hooks = h
 
-	if err := f.checkTiles(); err != nil {
-		return err
-	}
 	// The receivers answer 404 while off, so these routes always exist.
 	mux := a.Server().Mux()
 	limits := web.DefaultWebhookLimits
@@ -115,46 +112,35 @@ func (f *alertsFeature) sourceKind(id string) string {
 	return ""
 }
 
-// checkTiles refuses alert tiles whose feeds cannot carry alerts.
-func (f *alertsFeature) checkTiles() error {
-	var probs []string
-	cfg := f.a.Config()
-	for _, b := range cfg.Boards {
-		for _, t := range b.Tiles {
-			if t.Kind != kindAlerts && t.Kind != kindHygiene {
-				if len(t.Sources) > 0 {
-					probs = append(probs, fmt.Sprintf("%s:%d: tile %s/%s: sources is only for alerts and hygiene tiles", cfg.File, t.Line, b.ID, t.ID))
-				}
-				continue
-			}
-			q, _ := board.QueryOf(t)
-			switch k := f.sourceKind(t.Source); k {
-			case "alertmanager", "webhooks":
-			case "gcm":
-				// Cloud Monitoring answers alerts only to {alerts: open} and
-				// policy findings only to {policies: undocumented}.
-				want, key := "open", "alerts"
-				if t.Kind == kindHygiene {
-					want, key = "undocumented", "policies"
-				}
-				if q.Param(key) != want {
-					probs = append(probs, fmt.Sprintf("%s:%d: tile %s/%s: a %s tile on gcm source %q needs query: {%s: %s}",
-						cfg.File, t.Line, b.ID, t.ID, t.Kind, t.Source, key, want))
-				}
-			default:
-				probs = append(probs, fmt.Sprintf("%s:%d: tile %s/%s: a %s tile needs an alert source (alertmanager, gcm, webhooks), not %s source %q",
-					cfg.File, t.Line, b.ID, t.ID, t.Kind, k, t.Source))
-			}
-			for _, s := range t.Sources {
-				if !slices.Contains(web.AlertReceivers, s) {
-					probs = append(probs, fmt.Sprintf("%s:%d: tile %s/%s: sources: %q is not an alert webhook receiver (known: %s)",
-						cfg.File, t.Line, b.ID, t.ID, s, strings.Join(web.AlertReceivers, ", ")))
-				}
-			}
+// checkAlertTile refuses alert and hygiene tiles whose feeds cannot carry
+// alerts, and sources: on other tiles. It runs in CheckQuery, so `wallboard
+// check`, start-up and a config reload apply the same rules.
+func checkAlertTile(srcKind string, t board.TileConfig, q board.Query) error {
+	if t.Kind != kindAlerts && t.Kind != kindHygiene {
+		if len(t.Sources) > 0 {
+			return fmt.Errorf("sources is only for alerts and hygiene tiles")
 		}
+		return nil
 	}
-	if len(probs) > 0 {
-		return fmt.Errorf("%s", strings.Join(probs, "\n"))
+	switch srcKind {
+	case "alertmanager", "webhooks":
+	case "gcm":
+		// Cloud Monitoring answers alerts only to {alerts: open} and
+		// policy findings only to {policies: undocumented}.
+		want, key := "open", "alerts"
+		if t.Kind == kindHygiene {
+			want, key = "undocumented", "policies"
+		}
+		if q.Param(key) != want {
+			return fmt.Errorf("a %s tile on a gcm source needs query: {%s: %s}", t.Kind, key, want)
+		}
+	default:
+		return fmt.Errorf("a %s tile needs an alert source (alertmanager, gcm, webhooks), not a %s source", t.Kind, srcKind)
+	}
+	for _, s := range t.Sources {
+		if !slices.Contains(web.AlertReceivers, s) {
+			return fmt.Errorf("sources: %q is not an alert webhook receiver (known: %s)", s, strings.Join(web.AlertReceivers, ", "))
+		}
 	}
 	return nil
 }

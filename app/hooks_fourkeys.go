@@ -20,11 +20,14 @@ func init() {
 // setupFourKeysHooks mounts POST /api/v1/events/{deployments,incidents} and
 // POST /hooks/github, each only when its secret is configured (no secret:
 // the route does not exist, 404).
+//
+// Secrets are read once, at start; the sources kicked and the repositories'
+// settings follow the config as it is reloaded.
 func setupFourKeysHooks(a *App) error {
 	cfg := a.Config()
 	kick := func() {
 		if s := a.Scheduler(); s != nil {
-			for _, src := range cfg.Sources {
+			for _, src := range a.Config().Sources {
 				if slices.Contains(fourKeysKinds, src.Kind) {
 					s.Kick(src.ID)
 				}
@@ -45,9 +48,10 @@ func setupFourKeysHooks(a *App) error {
 		if err != nil {
 			return fmt.Errorf("webhooks.github.secret: %w", err)
 		}
-		h := web.NewGitHubHandler(secret, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(cfg, repo) }, kick, a.Logger())
+		h := web.NewGitHubHandler(secret, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(a.Config(), repo) }, kick, a.Logger())
 		limits := web.DefaultWebhookLimits
 		limits.Logger = a.Logger()
+		limits.MaxBytes = web.MaxGitHubBody // push payloads of large pushes exceed 1 MiB
 		a.Server().Mux().Handle("POST /hooks/github", web.Webhook("github", limits, h))
 	}
 	return nil

@@ -30,6 +30,9 @@ var kinds = map[string]sourceKind{
 
 // CheckQuery validates a tile's query for its source kind.
 func CheckQuery(src board.SourceConfig, tile board.TileConfig, q board.Query) error {
+	if err := checkAlertTile(src.Kind, tile, q); err != nil {
+		return err
+	}
 	k, ok := kinds[src.Kind]
 	if !ok || k.Check == nil {
 		return nil

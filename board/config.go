@@ -293,6 +293,11 @@ func RegisterTileKind(kind string) {
 	}
 }
 
+// ReservedSourceIDs are the feeds under which webhook receivers store alerts
+// (web.AlertReceivers). A polled source with one of these ids would close the
+// webhook's alerts at every poll, so they cannot be source ids.
+var ReservedSourceIDs = []string{"alertmanager-webhook", "cloudmonitoring", "events"}
+
 // SourceKinds lists the source kinds a config may name.
 var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog", "webhooks", "events"}
 
@@ -497,6 +502,8 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			add(s.Line, "source id %q: use lower-case letters, digits, - and _", s.ID)
 		case sources[s.ID].ID != "":
 			add(s.Line, "duplicate source id %q (first on line %d)", s.ID, sources[s.ID].Line)
+		case slices.Contains(ReservedSourceIDs, s.ID):
+			add(s.Line, "source id %q is reserved for the alerts its webhook receiver stores; choose another", s.ID)
 		}
 		if !slices.Contains(SourceKinds, s.Kind) {
 			add(s.Line, "source %q: unknown kind %q (known: %s)", s.ID, s.Kind, strings.Join(SourceKinds, ", "))

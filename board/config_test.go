@@ -130,6 +130,16 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`b.yaml:3: `},
 		},
 		{
+			name: "source id reserved for a webhook feed",
+			yaml: "sources:\n  - {id: cloudmonitoring, kind: gcm, project: p}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: cloudmonitoring}\n",
+			want: []string{`b.yaml:2: source id "cloudmonitoring" is reserved for the alerts its webhook receiver stores; choose another`},
+		},
+		{
+			name: "basic auth on a receiver that does not read it",
+			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d}\nwebhooks:\n  alertmanager:\n    basic_auth: {username: am, password: {env: AM_PW}}\n",
+			want: []string{`webhooks.alertmanager.basic_auth: only the cloudmonitoring receiver takes basic auth; give secret: instead`},
+		},
+		{
 			name: "span wider than the board",
 			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    columns: 2\n    tiles:\n      - {id: a, kind: stat, source: d, span: 3}\n",
 			want: []string{`b.yaml:7: tile ops/a: span 3: use 1 to 2`},

@@ -26,9 +26,9 @@ type Query struct {
 func (q Query) Key() string {
 	b, err := json.Marshal(q)
 	if err != nil {
-		// Params come from YAML and hold only strings, numbers, bools, lists and
-		// maps, all of which marshal; a failure here is a programming error.
-		panic(fmt.Sprintf("board: query key: %v", err))
+		// YAML can hold .nan and .inf, which JSON cannot: fall back to Go's
+		// printing (maps print sorted), still one key per distinct query.
+		return fmt.Sprintf("%#v", q)
 	}
 	return string(b)
 }

@@ -65,7 +65,11 @@ func (c *Config) validateSecurity() []Problem {
 				add(line, "%s.secret: %s", where, msg)
 			}
 		}
-		if w.Cfg != nil && w.Cfg.BasicAuth != nil {
+		if w.Cfg != nil && w.Cfg.BasicAuth != nil && w.Name != "cloudmonitoring" {
+			// Only Cloud Monitoring's webhook_basicauth channel sends basic
+			// auth; the other receivers check a secret and would stay shut.
+			add(line, "%s.basic_auth: only the cloudmonitoring receiver takes basic auth; give secret: instead", where)
+		} else if w.Cfg != nil && w.Cfg.BasicAuth != nil {
 			switch {
 			case w.Cfg.BasicAuth.Username == "":
 				add(line, "%s.basic_auth: username is empty", where)

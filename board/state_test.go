@@ -149,3 +149,16 @@ func TestLiveSweep(t *testing.T) {
 		t.Errorf("a tile is reported once when it goes stale, got %d again", len(again))
 	}
 }
+
+// TestQueryKeyNaN: YAML can write .nan and .inf, which JSON cannot encode; a
+// query holding one still gets a key (it used to panic at start-up).
+func TestQueryKeyNaN(t *testing.T) {
+	q := Query{Source: "gcp", Params: map[string]any{"scale": math.Inf(1), "x": math.NaN()}}
+	k1, k2 := q.Key(), q.Key()
+	if k1 == "" || k1 != k2 {
+		t.Fatalf("keys %q, %q", k1, k2)
+	}
+	if other := (Query{Source: "gcp", Params: map[string]any{"scale": 2.0}}).Key(); other == k1 {
+		t.Error("different queries share a key")
+	}
+}

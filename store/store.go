@@ -49,6 +49,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	} {
 		q.Add("_pragma", p)
 	}
+	// BEGIN IMMEDIATE: a transaction that reads before it writes would
+	// otherwise fail at once with "database is locked" when it upgrades,
+	// without waiting on busy_timeout (SQLite does not retry that upgrade).
+	q.Set("_txlock", "immediate")
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)

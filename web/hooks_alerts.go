@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,14 +164,18 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	delivery := r.Header.Get("Idempotency-Key")
-	if delivery == "" {
-		sum := sha256.Sum256(body)
-		delivery = "sha256:" + hex.EncodeToString(sum[:])
-	}
 	now := time.Now()
 	if h.Now != nil {
 		now = h.Now()
+	}
+	delivery := r.Header.Get("Idempotency-Key")
+	if delivery == "" {
+		// No delivery id: the same body within ten minutes is a retry. Not
+		// for ever: the same close body must close the next occurrence of
+		// the alert too. (Applying an event twice is harmless to the alert
+		// store; the window only spares the work.)
+		sum := sha256.Sum256(body)
+		delivery = "sha256:" + hex.EncodeToString(sum[:]) + "@" + strconv.FormatInt(now.Unix()/600, 10)
 	}
 	first := false
 	err = h.Store.InTx(r.Context(), func(tx *sql.Tx) error {

@@ -280,3 +280,47 @@ func FuzzAlertmanagerPayload(f *testing.F) {
 		}
 	})
 }
+
+// TestKeylessRepeatCloseClosesTheNextOccurrence: a sender without delivery ids
+// closes an alert with the same body every time. A retry within minutes is a
+// duplicate, but the next occurrence of the alert, an hour later, must close
+// with that same body too (it used to count as a duplicate for ever).
+func TestKeylessRepeatCloseClosesTheNextOccurrence(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	h := &AlertHooks{EventsToken: "evtok", Now: func() time.Time { return now }}
+	e := newHookEnv(t, h)
+	hdr := map[string]string{"Authorization": "Bearer evtok"}
+	open := func(started string) {
+		t.Helper()
+		body := `{"id":"db-primary","title":"Primary database down","severity":"critical","started_at":"` + started + `"}`
+		if code, b := e.post(t, "/api/v1/events/alerts", []byte(body), hdr); code != 200 {
+			t.Fatalf("open: HTTP %d %s", code, b)
+		}
+	}
+	closeBody := []byte(`{"id":"db-primary","state":"closed"}`)
+	state := func() board.AlertState {
+		a, _, _ := e.st.Alert(context.Background(), ReceiverEvents, "db-primary")
+		return a.State
+	}
+
+	open("2026-11-25T09:58:00Z")
+	if code, b := e.post(t, "/api/v1/events/alerts", closeBody, hdr); code != 200 || state() != board.AlertClosed {
+		t.Fatalf("first close: HTTP %d %s, state %s", code, b, state())
+	}
+	now = now.Add(2 * time.Minute)
+	if _, b := e.post(t, "/api/v1/events/alerts", closeBody, hdr); !strings.Contains(b, `"duplicate":true`) {
+		t.Errorf("a retry two minutes later should be a duplicate: %s", b)
+	}
+
+	now = now.Add(time.Hour)
+	open("2026-11-25T11:00:00Z")
+	if state() != board.AlertOpen {
+		t.Fatalf("second occurrence not open: %s", state())
+	}
+	if code, b := e.post(t, "/api/v1/events/alerts", closeBody, hdr); code != 200 {
+		t.Fatalf("second close: HTTP %d %s", code, b)
+	}
+	if state() != board.AlertClosed {
+		t.Fatal("the same close body did not close the next occurrence: the alert would take over the wall for ever")
+	}
+}

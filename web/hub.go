@@ -180,8 +180,11 @@ func (h *Hub) pinger() {
 						due = append(due, c)
 					}
 				}
-				b.mu.Unlock()
+				// Enqueue before unlocking, as Publish does: a Close in
+				// between would find these clients claimed but not queued,
+				// and they would never get their going-away frame.
 				h.enqueue(due...)
+				b.mu.Unlock()
 			}
 		}
 	}

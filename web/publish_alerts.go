@@ -9,5 +9,7 @@ const alertLayerKey = "alert-layer"
 // every screen of that board; screens that connect later get it with the
 // rest of the board.
 func (s *Server) PublishAlertLayer(l views.AlertLayerView) error {
-	return s.publish(l.Board, alertLayerKey, views.AlertLayer(l))
+	// Callers serialise layer publishing (alertsFeature.mu), so numbering here
+	// keeps their order.
+	return s.publish(l.Board, alertLayerKey, s.NextSeq(), views.AlertLayer(l))
 }

@@ -312,7 +312,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Upgrade has replied with the error
 	}
-	meta, err := s.render(views.Meta(id, s.BoardBuild(id), time.Now()))
+	meta, err := s.render(s.NextSeq(), views.Meta(id, s.BoardBuild(id), time.Now()))
 	if err != nil {
 		conn.Close()
 		return
