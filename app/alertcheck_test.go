@@ -1,7 +1,6 @@
 package app
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -19,17 +18,10 @@ func TestAlertTileRulesAtLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		path := t.TempDir() + "/b.yaml"
-		writeTestFile(t, path, tt.yaml)
+		writeFile(t, path, tt.yaml)
 		_, err := LoadConfig(path)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("LoadConfig error = %v, want it to contain %q", err, tt.want)
 		}
-	}
-}
-
-func writeTestFile(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -86,6 +86,7 @@ func TestWebhookSecretRequired(t *testing.T) {
 		{"webhooks:\n  alertmanager:\n", "b.yaml:11: webhooks.alertmanager: a receiver needs a secret"},
 		{"webhooks:\n  events:\n    secret: {}\n", "b.yaml:11: webhooks.events.secret: give env"},
 		{"webhooks:\n  cloudmonitoring:\n    basic_auth: {username: gcm}\n", "b.yaml:11: webhooks.cloudmonitoring.basic_auth: password is missing"},
+		{"webhooks:\n  alertmanager: {basic_auth: {username: am, password: {file: /run/secrets/am}}}\n", "b.yaml:11: webhooks.alertmanager.basic_auth: only the cloudmonitoring receiver takes basic auth"},
 	} {
 		_, err := board.Parse("b.yaml", []byte(boardYAML+tc.yaml), nil)
 		var ce *board.ConfigError
@@ -95,7 +96,7 @@ func TestWebhookSecretRequired(t *testing.T) {
 	}
 	for _, ok := range []string{
 		"webhooks:\n  github: {secret: {env: GH}}\n",
-		"webhooks:\n  alertmanager: {basic_auth: {username: am, password: {file: /run/secrets/am}}}\n",
+		"webhooks:\n  cloudmonitoring: {basic_auth: {username: gcm, password: {file: /run/secrets/gcm}}}\n",
 	} {
 		if _, err := board.Parse("b.yaml", []byte(boardYAML+ok), nil); err != nil {
 			t.Errorf("%q refused: %v", ok, err)
