@@ -108,10 +108,15 @@ func TestFourKeysFromEventWebhooks(t *testing.T) {
 	// Wait for the last event (the incident) too: each delivery kicks a
 	// recompute, and the last one may still be running when the third
 	// deployment shows.
+	// Each tile's query is its own poll (the postmortems tile asks with
+	// postmortem_days), so wait until every one of them has the last event.
 	eventually(t, "the board to show the events", func() bool {
-		ex := boardTiles(t, a, "ship")["keys"].Extra
+		tl := boardTiles(t, a, "ship")
+		ex := tl["keys"].Extra
 		v := ex["deployments_per_day"]
-		return v != nil && v.(float64) == 3.0/30 && ex["time_to_restore_seconds"] != nil
+		feed, _ := tl["feed"].Extra["deployments"].([]any)
+		due, _ := tl["pm"].Extra["postmortems_due"].([]any)
+		return v != nil && v.(float64) == 3.0/30 && ex["time_to_restore_seconds"] != nil && len(feed) == 3 && len(due) == 1
 	})
 	tiles := boardTiles(t, a, "ship")
 	keys = tiles["keys"].Extra
