@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,38 +17,14 @@ import (
 	"time"
 
 	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
 	"github.com/wallboard/wallboard/web"
 )
 
 // startApp runs a wallboard with the given config until the test ends.
 func startApp(t *testing.T, config string) *app.App {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "wallboard.yaml")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Options{ConfigPath: path, Addr: "127.0.0.1:0", DataDir: dir,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app.Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("app did not stop within 15 s")
-		}
-	})
-	return a
+	return apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, config)})
 }
 
 func freePort(t *testing.T) int {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
 	"github.com/wallboard/wallboard/poller/prom/promtest"
 )
 
@@ -103,29 +104,13 @@ func TestPrometheusBoardEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Options{ConfigPath: cfgPath, Addr: "127.0.0.1:0", DataDir: t.TempDir(),
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	// Registered first, so it runs after the app has stopped.
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("app did not stop within 20s")
-		}
 		if t.Failed() {
 			t.Logf("app log:\n%s", logs.String())
 		}
 	})
+	a := apptest.Start(t, app.Options{ConfigPath: cfgPath, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 
 	tiles := func() (map[string]apiTile, error) {
 		resp, err := http.Get("http://" + a.Addr() + "/api/v1/boards/svc")

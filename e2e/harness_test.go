@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
 	"github.com/wallboard/wallboard/poller"
 )
 
@@ -58,25 +59,7 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Options{ConfigPath: s.ConfigPath, Addr: "127.0.0.1:0", DataDir: t.TempDir(), Sources: o.Sources, Logger: o.Logger})
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app.Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("app did not stop within 15 s")
-		}
-	})
+	a := apptest.Start(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger})
 	s.App = a
 	s.Base = "http://" + a.Addr()
 	waitHTTP(t, s.Base+"/healthz")

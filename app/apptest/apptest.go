@@ -1,0 +1,61 @@
+// Package apptest starts a whole Wallboard in-process for tests of other
+// packages (end-to-end, browser and real-peer tests), on a free loopback port
+// with a temporary store, and stops it cleanly when the test ends.
+package apptest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wallboard/wallboard/app"
+)
+
+// Start runs a Wallboard with opts until the test ends. Empty Addr, DataDir
+// and Logger default to 127.0.0.1:0, a temp dir, and a discarding logger.
+func Start(t testing.TB, opts app.Options) *app.App {
+	t.Helper()
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = t.TempDir()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		cancel()
+		t.Fatalf("app.New: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("app.Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("app did not stop within 20 s")
+		}
+	})
+	return a
+}
+
+// WriteConfig writes a config into a temp dir and returns its path.
+func WriteConfig(t testing.TB, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "wallboard.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
