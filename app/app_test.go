@@ -168,8 +168,8 @@ func TestWebsocketSnapshotThenUpdates(t *testing.T) {
 	if !hasValue(frags["tile-ops-a"], "42") {
 		t.Error("a failing source must keep the last value on screen, marked stale")
 	}
-	if !strings.Contains(frags["tile-ops-a"], "source failing") || !strings.Contains(frags["tile-ops-a"], "backend down") {
-		t.Errorf("stale tile must say why: %s", frags["tile-ops-a"])
+	if !strings.Contains(frags["tile-ops-a"], "source failing") || !strings.Contains(frags["tile-ops-a"], ">backend down</p>") {
+		t.Errorf("stale tile must say why, as text on the tile (a TV has no tooltips): %s", frags["tile-ops-a"])
 	}
 }
 
@@ -456,5 +456,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not within 15s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestFailingSourceWithoutDataShowsTheReason: a tile whose source has failed
+// since start shows the source's error as its content, not "no data".
+func TestFailingSourceWithoutDataShowsTheReason(t *testing.T) {
+	src := &fakeSource{}
+	src.set(0, errors.New("prom: bad query: parse error: expected type range vector in call to function \"rate\""))
+	r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": src})
+	c := dial(t, r.Addr(), "ops")
+	frags := readUntil(t, c, "failing tile", func(f map[string]string) bool { return strings.Contains(f["tile-ops-a"], "data-error") })
+	tile := frags["tile-ops-a"]
+	if !strings.Contains(tile, `<p class="tile-error big"`) || !strings.Contains(tile, "expected type range vector") {
+		t.Errorf("the error is not the tile's content: %s", tile)
+	}
+	if strings.Contains(tile, `class="nodata"`) {
+		t.Errorf("a failing source is not \"no data\": %s", tile)
 	}
 }

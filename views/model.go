@@ -94,6 +94,12 @@ func (v TileView) Waiting() bool {
 	return v.State.UpdatedAt.IsZero() && v.State.Error == ""
 }
 
+// FailingWithoutData is true when the source fails and the tile has never
+// had data: the error is then what the tile shows.
+func (v TileView) FailingWithoutData() bool {
+	return v.State.Error != "" && v.State.UpdatedAt.IsZero()
+}
+
 // Classes are the tile's CSS classes.
 func (v TileView) Classes() string {
 	c := "tile kind-" + v.Cfg.Kind + " status-" + string(v.State.Status)
