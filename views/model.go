@@ -94,10 +94,16 @@ func (v TileView) Waiting() bool {
 	return v.State.UpdatedAt.IsZero() && v.State.Error == ""
 }
 
-// FailingWithoutData is true when the source fails and the tile has never
-// had data: the error is then what the tile shows.
+// FailingWithoutData is true when the source fails and a value tile has
+// never had data: the error is then what the tile shows. Kinds that say
+// themselves what a failing source means (alerts: "alerts unknown: source X
+// failing since …") keep their own content, with the error line under it.
 func (v TileView) FailingWithoutData() bool {
-	return v.State.Error != "" && v.State.UpdatedAt.IsZero()
+	switch v.Cfg.Kind {
+	case board.KindStat, board.KindTimeSeries, board.KindGauge, board.KindBar, board.KindList:
+		return v.State.Error != "" && v.State.UpdatedAt.IsZero()
+	}
+	return false
 }
 
 // Classes are the tile's CSS classes.
