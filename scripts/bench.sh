@@ -85,6 +85,12 @@ echo "bench: floor (a bare loopback write)"
 
 echo "bench: first-load bytes and bytes per pushed update (demo board)"
 start_server demo
+# Measure the page a screen really gets: every tile with its data (values,
+# sparklines), not the empty page of the first second after start.
+for _ in $(seq 100); do
+	curl -fsS "http://$ADDR/api/v1/boards/demo" | grep -q '"updated_at": null' || break
+	sleep 0.2
+done
 "$LG" bytes -url "http://$ADDR/boards/demo" > "$OUT/firstload.json"
 "$LG" dial -url "ws://$ADDR/boards/demo/ws" -n 10 -duration "$WINDOW" -tile "" -compress=false -server-pid "$SERVER_PID" > "$OUT/push-plain.json"
 "$LG" dial -url "ws://$ADDR/boards/demo/ws" -n 10 -duration "$WINDOW" -tile "" -compress=true -server-pid "$SERVER_PID" > "$OUT/push-deflate.json"
