@@ -44,7 +44,9 @@ type alertRow struct {
 //     close older than the stored start (of an earlier occurrence) is ignored;
 //   - an open after a close reopens only when it started after that close
 //     ended (a new occurrence); an older open (the late open of a close that
-//     came first) only fills in details and the alert stays closed;
+//     came first) only fills in details and the alert stays closed. An open
+//     without a start time starts when received: it reopens a stored close,
+//     and repeated on an open alert it keeps the stored start;
 //   - repeating an event changes nothing.
 //
 // Every opening and every closing is written to alert_transitions.
@@ -59,7 +61,10 @@ func recordAlert(ctx context.Context, tx *sql.Tx, a board.Alert, now time.Time, 
 	if a.State != board.AlertOpen && a.State != board.AlertClosed {
 		return false, fmt.Errorf("store: record alert %s/%s: state %q is neither open nor closed", a.Source, a.ID, a.State)
 	}
-	if a.StartedAt.IsZero() {
+	// A sender that gives no start time means "now": then arrival order is
+	// the only order there is.
+	startGiven := !a.StartedAt.IsZero()
+	if !startGiven {
 		a.StartedAt = now
 	}
 	if a.State == board.AlertClosed && a.EndedAt.IsZero() {
@@ -102,6 +107,11 @@ func recordAlert(ctx context.Context, tx *sql.Tx, a board.Alert, now time.Time, 
 	case old.state == board.AlertOpen && a.State == board.AlertOpen:
 		next.State = board.AlertOpen
 		next.StartedAt = a.StartedAt
+		if !startGiven {
+			// The same open again, without a time of its own: a repeat,
+			// not a later start.
+			next.StartedAt = fromMS(old.started)
+		}
 	case old.state == board.AlertOpen && a.State == board.AlertClosed:
 		if ms(a.EndedAt) < old.started {
 			return false, nil // the close of an earlier occurrence, arriving late
@@ -112,7 +122,10 @@ func recordAlert(ctx context.Context, tx *sql.Tx, a board.Alert, now time.Time, 
 			return false, err
 		}
 	case old.state == board.AlertClosed && a.State == board.AlertOpen:
-		reopen := ms(a.StartedAt) > old.ended || (by == closedByPoll && old.closedBy == closedByPoll)
+		reopen := ms(a.StartedAt) > old.ended || (by == closedByPoll && old.closedBy == closedByPoll) ||
+			// An open without a start time arrived after the stored close
+			// (even within the same millisecond): a new occurrence.
+			(!startGiven && ms(now) >= old.ended)
 		if reopen {
 			next.State, next.StartedAt, next.EndedAt = board.AlertOpen, a.StartedAt, time.Time{}
 			closedBy, opened = "", ms(now)

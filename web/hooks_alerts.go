@@ -145,9 +145,11 @@ func unauthorized(w http.ResponseWriter, challenge string) {
 }
 
 // receive reads, parses and stores one delivery, and answers 2xx only once
-// it is committed. A delivery seen before (same Idempotency-Key header, or
-// the same body when the sender gives no id) is acknowledged again without
-// being applied twice.
+// it is committed. A delivery seen before under the same Idempotency-Key
+// header is acknowledged again without being applied twice. Without that
+// header every delivery is applied (the store makes a repeated event a
+// no-op), and the same body within ten minutes that changed nothing is
+// acknowledged as a duplicate.
 func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver string, parse func([]byte) ([]board.Alert, error)) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 	if err != nil {
@@ -169,26 +171,33 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 		now = h.Now()
 	}
 	delivery := r.Header.Get("Idempotency-Key")
-	if delivery == "" {
-		// No delivery id: the same body within ten minutes is a retry. Not
-		// for ever: the same close body must close the next occurrence of
-		// the alert too. (Applying an event twice is harmless to the alert
-		// store; the window only spares the work.)
+	keyed := delivery != ""
+	if !keyed {
+		// No delivery id: the same body within ten minutes may be a retry,
+		// or the same event happening again (open, close, open of an
+		// alert). Such a delivery is applied anyway, since repeating an
+		// event changes nothing in the alert store, so a state change is
+		// never swallowed; it is only answered as a duplicate when it
+		// changed nothing.
 		sum := sha256.Sum256(body)
 		delivery = "sha256:" + hex.EncodeToString(sum[:]) + "@" + strconv.FormatInt(now.Unix()/600, 10)
 	}
-	first := false
+	first, changed := false, false
 	err = h.Store.InTx(r.Context(), func(tx *sql.Tx) error {
 		var err error
+		changed = false
 		first, err = store.FirstDelivery(r.Context(), tx, receiver, delivery, now)
-		if err != nil || !first {
+		if err != nil || (!first && keyed) {
+			// The sender's own delivery id: a redelivery of that event.
 			return err
 		}
 		for _, a := range alerts {
 			a.Source = receiver
-			if _, err := store.RecordAlert(r.Context(), tx, a, now); err != nil {
+			c, err := store.RecordAlert(r.Context(), tx, a, now)
+			if err != nil {
 				return err
 			}
+			changed = changed || c
 		}
 		return nil
 	})
@@ -197,11 +206,12 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 		http.Error(w, "not stored, retry", http.StatusServiceUnavailable)
 		return
 	}
-	if first && h.Stored != nil {
+	duplicate := !first && (keyed || !changed)
+	if !duplicate && h.Stored != nil {
 		h.Stored(receiver)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, "{\"stored\":%d,\"duplicate\":%t}\n", len(alerts), !first)
+	fmt.Fprintf(w, "{\"stored\":%d,\"duplicate\":%t}\n", len(alerts), duplicate)
 }
 
 // amWebhook is Alertmanager's webhook payload, version 4.
