@@ -182,8 +182,16 @@ func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error) fu
 		if dropped := len(res.Alerts) - len(polled); dropped > 0 {
 			f.a.Logger().Warn("polled alerts without id ignored", "source", j.Query.Source, "count", dropped)
 		}
+		// Alertmanager's own state is the truth wherever both its feeds
+		// exist: it sends no notification for a silenced or inhibited
+		// alert, nor for one resolved while silenced, so the webhook's
+		// copies of the alerts this Alertmanager knows follow its poll.
+		var followers []string
+		if f.sourceKind(j.Query.Source) == "alertmanager" && f.receiver[web.ReceiverAlertmanager] {
+			followers = []string{web.ReceiverAlertmanager}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		changed, err := f.a.Store().SyncPolled(ctx, j.Query.Source, polled, time.Now())
+		changed, err := f.a.Store().SyncPolledFollowers(ctx, j.Query.Source, polled, res.AlertsSuppressed, followers, time.Now())
 		if err != nil {
 			storeErr = err
 			f.a.Logger().Error("storing polled alerts", "source", j.Query.Source, "error", err)

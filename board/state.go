@@ -47,6 +47,10 @@ type Result struct {
 	// source, so alerts missing from it are closed.
 	Alerts         []Alert `json:"alerts,omitempty"`
 	AlertsComplete bool    `json:"alerts_complete,omitempty"`
+	// AlertsSuppressed are the ids of alerts the source holds but does not
+	// notify about (silenced or inhibited in Alertmanager), with
+	// AlertsComplete: copies of them from other feeds are not open either.
+	AlertsSuppressed []string `json:"alerts_suppressed,omitempty"`
 	// Warnings are partial-data or server warnings, shown on the tile.
 	Warnings []string `json:"warnings,omitempty"`
 	// At is the time of the data itself; zero means "now".

@@ -240,6 +240,19 @@ func transition(ctx context.Context, tx *sql.Tx, a board.Alert, state board.Aler
 // the set is closed now (marked as closed by the poll, so that a later poll
 // that shows it again reopens it). It reports whether anything changed.
 func (s *Store) SyncPolled(ctx context.Context, source string, open []board.Alert, now time.Time) (bool, error) {
+	return s.SyncPolledFollowers(ctx, source, open, nil, nil, now)
+}
+
+// SyncPolledFollowers is SyncPolled, and then makes the alerts of each
+// follower source (a webhook receiver fed by the same system) follow the
+// poll, in the same transaction: the poll is the truth about every alert
+// the polled source knows (it has a stored row of it, or the poll names it
+// in suppressed). A follower's copy of such an alert that is neither in open
+// nor... open is closed now (closed by the poll, like the polled copy), and
+// one the poll closed that the poll shows open again is reopened. Alerts
+// the polled source never saw are left to their own feed: another system
+// may send them to the same receiver.
+func (s *Store) SyncPolledFollowers(ctx context.Context, source string, open []board.Alert, suppressed, followers []string, now time.Time) (bool, error) {
 	changed := false
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		changed = false
@@ -279,9 +292,87 @@ func (s *Store) SyncPolled(ctx context.Context, source string, open []board.Aler
 			}
 			changed = changed || c
 		}
+		for _, f := range followers {
+			c, err := follow(ctx, tx, source, f, open, suppressed, now)
+			if err != nil {
+				return err
+			}
+			changed = changed || c
+		}
 		return nil
 	})
 	return changed, err
+}
+
+// follow makes follower's copies of the alerts source knows match the
+// poll of source that was just stored (see SyncPolledFollowers).
+func follow(ctx context.Context, tx *sql.Tx, source, follower string, open []board.Alert, suppressed []string, now time.Time) (bool, error) {
+	known := map[string]bool{}
+	for _, id := range suppressed {
+		known[id] = true
+	}
+	ids, err := tx.QueryContext(ctx, `SELECT id FROM alerts WHERE source = ?`, source)
+	if err != nil {
+		return false, fmt.Errorf("store: follow %s: %w", source, err)
+	}
+	for ids.Next() {
+		var id string
+		if err := ids.Scan(&id); err != nil {
+			ids.Close()
+			return false, fmt.Errorf("store: follow %s: %w", source, err)
+		}
+		known[id] = true
+	}
+	ids.Close()
+	if err := ids.Err(); err != nil {
+		return false, fmt.Errorf("store: follow %s: %w", source, err)
+	}
+	polled := map[string]board.Alert{}
+	for _, a := range open {
+		polled[a.ID] = a
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, state FROM alerts WHERE source = ? AND (state = 'open' OR closed_by = ?)`, follower, closedByPoll)
+	if err != nil {
+		return false, fmt.Errorf("store: follow %s: %w", source, err)
+	}
+	var toClose []string
+	var toOpen []board.Alert
+	for rows.Next() {
+		var id, state string
+		if err := rows.Scan(&id, &state); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("store: follow %s: %w", source, err)
+		}
+		a, active := polled[id]
+		switch {
+		case !known[id]:
+		case state == string(board.AlertOpen) && !active:
+			toClose = append(toClose, id)
+		case state == string(board.AlertClosed) && active:
+			toOpen = append(toOpen, a)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("store: follow %s: %w", source, err)
+	}
+	changed := false
+	for _, id := range toClose {
+		c, err := recordAlert(ctx, tx, board.Alert{Source: follower, ID: id, State: board.AlertClosed, EndedAt: now}, now, closedByPoll)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || c
+	}
+	for _, a := range toOpen {
+		a.Source, a.State, a.EndedAt = follower, board.AlertOpen, time.Time{}
+		c, err := recordAlert(ctx, tx, a, now, closedByPoll)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || c
+	}
+	return changed, nil
 }
 
 func placeholders(n int) string {

@@ -135,3 +135,43 @@ func TestSyncPolledClosesVanishedAndReopens(t *testing.T) {
 		t.Error("identical poll reported a change")
 	}
 }
+
+// TestFollowersFollowThePoll: the webhook's copies of the alerts an
+// Alertmanager poll knows take the poll's state (silenced, gone, back);
+// copies of alerts the poll never saw are left alone.
+func TestFollowersFollowThePoll(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	const hook = "alertmanager-webhook"
+	a := board.Alert{ID: "fp1", Title: "A", Severity: board.SeverityCritical, StartedAt: t0}
+	other := board.Alert{Source: hook, ID: "elsewhere", Title: "From another Alertmanager", State: board.AlertOpen, StartedAt: t0}
+	hookA := a
+	hookA.Source, hookA.State = hook, board.AlertOpen
+	record(t, s, hookA, t0)
+	record(t, s, other, t0)
+	sync := func(open []board.Alert, suppressed []string, at time.Time) {
+		t.Helper()
+		if _, err := s.SyncPolledFollowers(ctx, "am", open, suppressed, []string{hook}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func() string {
+		return string(get(t, s, hook, "fp1").State) + "/" + string(get(t, s, hook, "elsewhere").State)
+	}
+	sync([]board.Alert{a}, nil, t0.Add(time.Minute))
+	if got := state(); got != "open/open" {
+		t.Fatalf("both feeds see it: %s", got)
+	}
+	sync(nil, []string{"fp1"}, t0.Add(2*time.Minute)) // silenced
+	if got := state(); got != "closed/open" {
+		t.Fatalf("silenced: %s, want closed/open", got)
+	}
+	sync([]board.Alert{a}, nil, t0.Add(3*time.Minute)) // silence expired, still firing
+	if got := state(); got != "open/open" {
+		t.Fatalf("unsilenced: %s, want open/open", got)
+	}
+	sync(nil, nil, t0.Add(4*time.Minute)) // resolved: gone from the poll
+	if got := state(); got != "closed/open" {
+		t.Fatalf("resolved: %s, want closed/open", got)
+	}
+}

@@ -87,7 +87,7 @@ func (h *AlertHooks) Alertmanager() http.Handler {
 			unauthorized(w, `Bearer realm="wallboard"`)
 			return
 		}
-		h.receive(w, r, ReceiverAlertmanager, ParseAlertmanagerWebhook)
+		h.receive(w, r, ReceiverAlertmanager, alertmanager.ParseWebhook)
 	})
 }
 
@@ -212,49 +212,6 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, "{\"stored\":%d,\"duplicate\":%t}\n", len(alerts), duplicate)
-}
-
-// amWebhook is Alertmanager's webhook payload, version 4.
-type amWebhook struct {
-	Version string `json:"version"`
-	Status  string `json:"status"`
-	Alerts  []struct {
-		Status       string            `json:"status"` // firing or resolved
-		Labels       map[string]string `json:"labels"`
-		Annotations  map[string]string `json:"annotations"`
-		StartsAt     time.Time         `json:"startsAt"`
-		EndsAt       time.Time         `json:"endsAt"`
-		GeneratorURL string            `json:"generatorURL"`
-		Fingerprint  string            `json:"fingerprint"`
-	} `json:"alerts"`
-}
-
-// ParseAlertmanagerWebhook decodes an Alertmanager webhook payload
-// (version 4) into alerts: firing ones open, resolved ones closed.
-func ParseAlertmanagerWebhook(body []byte) ([]board.Alert, error) {
-	var p amWebhook
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("alertmanager webhook: %w", err)
-	}
-	if p.Version != "" && p.Version != "4" {
-		return nil, fmt.Errorf("alertmanager webhook: version %q: only version 4 is understood", p.Version)
-	}
-	out := make([]board.Alert, 0, len(p.Alerts))
-	for i, a := range p.Alerts {
-		var firing bool
-		switch a.Status {
-		case "firing":
-			firing = true
-		case "resolved":
-		default:
-			return nil, fmt.Errorf("alertmanager webhook: alerts[%d].status %q: want firing or resolved", i, a.Status)
-		}
-		if len(a.Labels) == 0 && a.Fingerprint == "" {
-			return nil, fmt.Errorf("alertmanager webhook: alerts[%d]: no labels and no fingerprint", i)
-		}
-		out = append(out, alertmanager.Convert(a.Labels, a.Annotations, a.Fingerprint, a.StartsAt, a.EndsAt, a.GeneratorURL, firing))
-	}
-	return out, nil
 }
 
 // cmPayload is a Cloud Monitoring webhook notification, schema version 1.2.

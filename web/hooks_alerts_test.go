@@ -265,22 +265,6 @@ func FuzzCloudMonitoringPayload(f *testing.F) {
 	})
 }
 
-func FuzzAlertmanagerPayload(f *testing.F) {
-	f.Add(fixture(f, "alertmanager/firing.json"))
-	f.Add(fixture(f, "alertmanager/resolved.json"))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		as, err := ParseAlertmanagerWebhook(body)
-		if err != nil {
-			return
-		}
-		for _, a := range as {
-			if a.ID == "" || (a.State != board.AlertOpen && a.State != board.AlertClosed) {
-				t.Fatalf("accepted an alert without id or state: %+v", a)
-			}
-		}
-	})
-}
-
 // TestKeylessRepeatCloseClosesTheNextOccurrence: a sender without delivery ids
 // closes an alert with the same body every time. A retry within minutes is a
 // duplicate, but the next occurrence of the alert, an hour later, must close

@@ -83,27 +83,43 @@ func CheckQuery(t board.TileConfig, q board.Query) error {
 	return nil
 }
 
-// gettableAlert is one alert of GET /api/v2/alerts (Alertmanager's OpenAPI
-// spec, gettableAlerts); only the fields the board shows.
-type gettableAlert struct {
+// amAlert is the part of an Alertmanager alert the board uses; the API's
+// gettableAlert and the webhook payload's alert both carry it, and Convert
+// maps it, so an alert polled and delivered gives the same board alert.
+type amAlert struct {
 	Labels       map[string]string `json:"labels"`
 	Annotations  map[string]string `json:"annotations"`
 	StartsAt     time.Time         `json:"startsAt"`
 	EndsAt       time.Time         `json:"endsAt"`
 	GeneratorURL string            `json:"generatorURL"`
 	Fingerprint  string            `json:"fingerprint"`
-	Status       struct {
-		State string `json:"state"` // active, suppressed, unprocessed
+}
+
+func (a amAlert) board(firing bool) board.Alert {
+	return Convert(a.Labels, a.Annotations, a.Fingerprint, a.StartsAt, a.EndsAt, a.GeneratorURL, firing)
+}
+
+// gettableAlert is one alert of GET /api/v2/alerts (Alertmanager's OpenAPI
+// spec, gettableAlerts); only the fields the board shows.
+type gettableAlert struct {
+	amAlert
+	Status struct {
+		State       string   `json:"state"` // active, suppressed, unprocessed
+		SilencedBy  []string `json:"silencedBy"`
+		InhibitedBy []string `json:"inhibitedBy"`
 	} `json:"status"`
 }
 
-// Fetch returns the active, unsilenced, uninhibited alerts as the complete
-// set of open alerts of this source. Rows list them too (title, severity,
-// next action) for list and stat tiles; Value is their count.
+// Fetch returns the active alerts (neither silenced nor inhibited) as the
+// complete set of open alerts of this source, and the ids of the silenced
+// and inhibited ones as AlertsSuppressed, so that the copies the webhook
+// delivered of those can follow Alertmanager's state. Rows list the open
+// alerts too (title, severity, next action) for list and stat tiles; Value
+// is their count.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
 	u := *s.base
 	u.Path += "/api/v2/alerts"
-	u.RawQuery = "active=true&silenced=false&inhibited=false"
+	u.RawQuery = "active=true&silenced=true&inhibited=true"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return board.Result{}, fmt.Errorf("alertmanager: %w", err)
@@ -138,29 +154,76 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 	if len(body) > maxBody {
 		return board.Result{}, fmt.Errorf("alertmanager: response over %d bytes", maxBody)
 	}
-	alerts, err := ParseAlerts(body)
+	alerts, suppressed, err := ParseAlerts(body)
 	if err != nil {
 		return board.Result{}, err
 	}
-	res := board.Result{Alerts: alerts, AlertsComplete: true, Value: board.F(float64(len(alerts)))}
+	res := board.Result{Alerts: alerts, AlertsComplete: true, AlertsSuppressed: suppressed, Value: board.F(float64(len(alerts)))}
 	for _, a := range alerts {
 		res.Rows = append(res.Rows, Row(a))
 	}
 	return res, nil
 }
 
-// ParseAlerts decodes a GET /api/v2/alerts response.
-func ParseAlerts(body []byte) ([]board.Alert, error) {
+// ParseAlerts decodes a GET /api/v2/alerts response into the open alerts
+// and the ids of the suppressed ones (silenced or inhibited: Alertmanager
+// sends no notification for them, so they are not open on the wall).
+// Resolved alerts are not in the response at all.
+func ParseAlerts(body []byte) (open []board.Alert, suppressed []string, err error) {
 	var in []gettableAlert
 	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, fmt.Errorf("alertmanager: decode alerts: %w", err)
+		return nil, nil, fmt.Errorf("alertmanager: decode alerts: %w", err)
 	}
-	out := make([]board.Alert, 0, len(in))
+	open = make([]board.Alert, 0, len(in))
 	for _, g := range in {
-		if g.Status.State != "" && g.Status.State != "active" {
-			continue // suppressed by a silence or an inhibition
+		a := g.board(true)
+		if g.Status.State == "suppressed" || len(g.Status.SilencedBy) > 0 || len(g.Status.InhibitedBy) > 0 {
+			suppressed = append(suppressed, a.ID)
+			continue
 		}
-		out = append(out, Convert(g.Labels, g.Annotations, g.Fingerprint, g.StartsAt, time.Time{}, g.GeneratorURL, true))
+		if g.Status.State != "" && g.Status.State != "active" {
+			continue // unprocessed: not yet judged; the next poll will say
+		}
+		open = append(open, a)
+	}
+	return open, suppressed, nil
+}
+
+// webhookPayload is Alertmanager's webhook payload, version 4.
+type webhookPayload struct {
+	Version string `json:"version"`
+	Status  string `json:"status"`
+	Alerts  []struct {
+		amAlert
+		Status string `json:"status"` // firing or resolved
+	} `json:"alerts"`
+}
+
+// ParseWebhook decodes an Alertmanager webhook payload (version 4) into
+// alerts, with the same mapping as a poll: firing ones open, resolved ones
+// closed.
+func ParseWebhook(body []byte) ([]board.Alert, error) {
+	var p webhookPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("alertmanager webhook: %w", err)
+	}
+	if p.Version != "" && p.Version != "4" {
+		return nil, fmt.Errorf("alertmanager webhook: version %q: only version 4 is understood", p.Version)
+	}
+	out := make([]board.Alert, 0, len(p.Alerts))
+	for i, a := range p.Alerts {
+		var firing bool
+		switch a.Status {
+		case "firing":
+			firing = true
+		case "resolved":
+		default:
+			return nil, fmt.Errorf("alertmanager webhook: alerts[%d].status %q: want firing or resolved", i, a.Status)
+		}
+		if len(a.Labels) == 0 && a.Fingerprint == "" {
+			return nil, fmt.Errorf("alertmanager webhook: alerts[%d]: no labels and no fingerprint", i)
+		}
+		out = append(out, a.board(firing))
 	}
 	return out, nil
 }

@@ -43,11 +43,14 @@ func TestFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gotQuery != "active=true&silenced=false&inhibited=false" || gotAuth != "Bearer tok" {
+	if gotQuery != "active=true&silenced=true&inhibited=true" || gotAuth != "Bearer tok" {
 		t.Errorf("request query %q auth %q", gotQuery, gotAuth)
 	}
 	if !res.AlertsComplete || len(res.Alerts) != 1 {
 		t.Fatalf("result = %+v; want the one active alert, complete", res)
+	}
+	if len(res.AlertsSuppressed) != 1 || res.AlertsSuppressed[0] != "ffff000011112222" {
+		t.Errorf("suppressed = %q, want the silenced alert's fingerprint", res.AlertsSuppressed)
 	}
 	a := res.Alerts[0]
 	want := board.Alert{ID: "a1b2c3d4e5f60718", Title: "CheckoutDown", Severity: board.SeverityCritical, State: board.AlertOpen,
