@@ -321,7 +321,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 	now := time.Now()
 	tileResult := func(_ board.TileRef, r board.Result) board.Result { return r }
 	if a.alerts != nil {
-		tileResult = a.alerts.afterPoll(j, res, err)
+		tileResult = a.alerts.afterPoll(j, res, err, now.Add(-took))
 	}
 	live := a.Live()
 	for _, ref := range j.Tiles {

@@ -165,7 +165,8 @@ func (f *alertsFeature) feeds(t board.TileConfig) []string {
 // afterPoll stores a complete polled alert set, then returns what each tile
 // of the job shows: alert tiles the store's open alerts of their feeds,
 // hygiene tiles their findings, other tiles the poll's result unchanged.
-func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error) func(board.TileRef, board.Result) board.Result {
+// asked is when the poll sent its request.
+func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error, asked time.Time) func(board.TileRef, board.Result) board.Result {
 	if err != nil {
 		return func(_ board.TileRef, r board.Result) board.Result { return r }
 	}
@@ -191,7 +192,7 @@ func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error) fu
 			followers = []string{web.ReceiverAlertmanager}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		changed, err := f.a.Store().SyncPolledFollowers(ctx, j.Query.Source, polled, res.AlertsSuppressed, followers, time.Now())
+		changed, err := f.a.Store().SyncPolledFollowers(ctx, j.Query.Source, polled, res.AlertsSuppressed, followers, asked, time.Now())
 		if err != nil {
 			storeErr = err
 			f.a.Logger().Error("storing polled alerts", "source", j.Query.Source, "error", err)

@@ -240,7 +240,7 @@ func transition(ctx context.Context, tx *sql.Tx, a board.Alert, state board.Aler
 // the set is closed now (marked as closed by the poll, so that a later poll
 // that shows it again reopens it). It reports whether anything changed.
 func (s *Store) SyncPolled(ctx context.Context, source string, open []board.Alert, now time.Time) (bool, error) {
-	return s.SyncPolledFollowers(ctx, source, open, nil, nil, now)
+	return s.SyncPolledFollowers(ctx, source, open, nil, nil, now, now)
 }
 
 // SyncPolledFollowers is SyncPolled, and then makes the alerts of each
@@ -251,8 +251,10 @@ func (s *Store) SyncPolled(ctx context.Context, source string, open []board.Aler
 // nor... open is closed now (closed by the poll, like the polled copy), and
 // one the poll closed that the poll shows open again is reopened. Alerts
 // the polled source never saw are left to their own feed: another system
-// may send them to the same receiver.
-func (s *Store) SyncPolledFollowers(ctx context.Context, source string, open []board.Alert, suppressed, followers []string, now time.Time) (bool, error) {
+// may send them to the same receiver. asOf is when the poll asked (its
+// request's start): a follower copy stored after that is newer than the
+// poll's view and is not closed by it.
+func (s *Store) SyncPolledFollowers(ctx context.Context, source string, open []board.Alert, suppressed, followers []string, asOf, now time.Time) (bool, error) {
 	changed := false
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		changed = false
@@ -293,7 +295,7 @@ func (s *Store) SyncPolledFollowers(ctx context.Context, source string, open []b
 			changed = changed || c
 		}
 		for _, f := range followers {
-			c, err := follow(ctx, tx, source, f, open, suppressed, now)
+			c, err := follow(ctx, tx, source, f, open, suppressed, asOf, now)
 			if err != nil {
 				return err
 			}
@@ -306,7 +308,7 @@ func (s *Store) SyncPolledFollowers(ctx context.Context, source string, open []b
 
 // follow makes follower's copies of the alerts source knows match the
 // poll of source that was just stored (see SyncPolledFollowers).
-func follow(ctx context.Context, tx *sql.Tx, source, follower string, open []board.Alert, suppressed []string, now time.Time) (bool, error) {
+func follow(ctx context.Context, tx *sql.Tx, source, follower string, open []board.Alert, suppressed []string, asOf, now time.Time) (bool, error) {
 	known := map[string]bool{}
 	for _, id := range suppressed {
 		known[id] = true
@@ -331,7 +333,7 @@ func follow(ctx context.Context, tx *sql.Tx, source, follower string, open []boa
 	for _, a := range open {
 		polled[a.ID] = a
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, state FROM alerts WHERE source = ? AND (state = 'open' OR closed_by = ?)`, follower, closedByPoll)
+	rows, err := tx.QueryContext(ctx, `SELECT id, state, updated_at FROM alerts WHERE source = ? AND (state = 'open' OR closed_by = ?)`, follower, closedByPoll)
 	if err != nil {
 		return false, fmt.Errorf("store: follow %s: %w", source, err)
 	}
@@ -339,14 +341,15 @@ func follow(ctx context.Context, tx *sql.Tx, source, follower string, open []boa
 	var toOpen []board.Alert
 	for rows.Next() {
 		var id, state string
-		if err := rows.Scan(&id, &state); err != nil {
+		var updated int64
+		if err := rows.Scan(&id, &state, &updated); err != nil {
 			rows.Close()
 			return false, fmt.Errorf("store: follow %s: %w", source, err)
 		}
 		a, active := polled[id]
 		switch {
 		case !known[id]:
-		case state == string(board.AlertOpen) && !active:
+		case state == string(board.AlertOpen) && !active && updated <= ms(asOf):
 			toClose = append(toClose, id)
 		case state == string(board.AlertClosed) && active:
 			toOpen = append(toOpen, a)

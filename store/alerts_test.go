@@ -151,7 +151,7 @@ func TestFollowersFollowThePoll(t *testing.T) {
 	record(t, s, other, t0)
 	sync := func(open []board.Alert, suppressed []string, at time.Time) {
 		t.Helper()
-		if _, err := s.SyncPolledFollowers(ctx, "am", open, suppressed, []string{hook}, at); err != nil {
+		if _, err := s.SyncPolledFollowers(ctx, "am", open, suppressed, []string{hook}, at, at); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,5 +173,16 @@ func TestFollowersFollowThePoll(t *testing.T) {
 	sync(nil, nil, t0.Add(4*time.Minute)) // resolved: gone from the poll
 	if got := state(); got != "closed/open" {
 		t.Fatalf("resolved: %s, want closed/open", got)
+	}
+	// It fires again; the webhook stores it while a poll that asked before
+	// is under way: that poll's view is older and does not close it.
+	again := hookA
+	again.StartedAt = t0.Add(5 * time.Minute)
+	record(t, s, again, t0.Add(5*time.Minute))
+	if _, err := s.SyncPolledFollowers(ctx, "am", nil, nil, []string{hook}, t0.Add(5*time.Minute-time.Second), t0.Add(5*time.Minute+time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != "open/open" {
+		t.Fatalf("stored after the poll asked: %s, want open/open", got)
 	}
 }
