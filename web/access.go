@@ -34,7 +34,7 @@ const ScreenCookie = "wallboard_screen"
 // its page at least once a year never signs out. Seconds.
 const screenCookieMaxAge = 400 * 24 * 60 * 60
 
-// Identity headers of authenticating proxies, in the order they are tried.
+// Identity headers of authenticating proxies (see identityHeader).
 const (
 	HeaderIAPEmail    = "X-Goog-Authenticated-User-Email"
 	HeaderIAPJWT      = "X-Goog-IAP-JWT-Assertion"
@@ -92,10 +92,16 @@ func (a *Access) Update(cfg board.AccessConfig, adminToken string) error {
 	if p.trusted, err = board.ParsePrefixes(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("access: trusted_proxies: %w", err)
 	}
+	// The identity header: the configured one only; with IAP verified,
+	// IAP's own; otherwise either default, but never both at once (see
+	// identityHeader).
 	p.headers = []string{HeaderIAPEmail, HeaderForwardMail}
 	if pc := cfg.Proxy; pc != nil {
-		if pc.Header != "" {
+		switch {
+		case pc.Header != "":
 			p.headers = []string{pc.Header}
+		case pc.IAP != nil:
+			p.headers = []string{HeaderIAPEmail}
 		}
 		for _, e := range pc.Allow {
 			p.allow = append(p.allow, strings.ToLower(e))
@@ -120,9 +126,10 @@ func (a *Access) Mode() string { return a.pol.Load().mode }
 
 // public reports paths that viewer access does not cover: static files and
 // liveness, the screen link itself, webhooks (authenticated by their own
-// secret) and admin routes (their own token).
+// secret) and admin routes (their own token: POST /api/v1/reload-screens is
+// one, so a screen cookie or proxy identity must not be asked for it).
 func public(path string) bool {
-	if path == "/healthz" || path == "/favicon.ico" {
+	if path == "/healthz" || path == "/favicon.ico" || path == "/api/v1/reload-screens" {
 		return true
 	}
 	for _, p := range []string{"/static/", "/screen/", "/hooks/", "/api/v1/events/", "/admin/"} {
@@ -282,15 +289,15 @@ func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy) (string, error)
 	if !p.fromTrusted(r) {
 		return "", errors.New("request did not come through the authenticating proxy (not in access.trusted_proxies)")
 	}
-	email := ""
-	for _, h := range p.headers {
-		if v := r.Header.Get(h); v != "" {
-			// IAP writes "accounts.google.com:ana@example.com".
-			email = strings.ToLower(strings.TrimPrefix(v, "accounts.google.com:"))
-			break
-		}
+	email, err := identityHeader(r.Header, p.headers)
+	if err != nil {
+		return "", err
 	}
 	if p.iap != nil {
+		jwts := r.Header.Values(HeaderIAPJWT)
+		if len(jwts) > 1 {
+			return "", errors.New("iap assertion: " + HeaderIAPJWT + " sent more than once")
+		}
 		claimed, err := a.verifyIAP(r.Context(), p, r.Header.Get(HeaderIAPJWT))
 		if err != nil {
 			return "", fmt.Errorf("iap assertion: %w", err)
@@ -310,6 +317,35 @@ func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy) (string, error)
 		return e == email
 	}) {
 		return "", fmt.Errorf("%s is not in access.proxy.allow", email)
+	}
+	return email, nil
+}
+
+// identityHeader reads the user's e-mail from the one identity header in
+// force (names: the configured one, or the two defaults). Exactly one value
+// is believed: a header sent twice, comma-joined e-mails, or both default
+// headers at once are refused, because then one of them came from the user
+// (an authenticating proxy sets its own header, and the user can add the
+// other one, which the proxy passes on). "" means no identity was sent.
+func identityHeader(h http.Header, names []string) (string, error) {
+	email, from := "", ""
+	for _, name := range names {
+		vs := h.Values(name)
+		if len(vs) == 0 {
+			continue
+		}
+		if len(vs) > 1 {
+			return "", fmt.Errorf("identity header %s sent more than once", name)
+		}
+		if from != "" {
+			return "", fmt.Errorf("identity headers %s and %s both sent: set access.proxy.header to the one the proxy sets", from, name)
+		}
+		if strings.Contains(vs[0], ",") {
+			return "", fmt.Errorf("identity header %s holds several values", name)
+		}
+		// IAP writes "accounts.google.com:ana@example.com".
+		email = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(vs[0], "accounts.google.com:")))
+		from = name
 	}
 	return email, nil
 }
