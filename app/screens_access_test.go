@@ -2,8 +2,13 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // The documented admin command works in screens mode with the admin token
@@ -108,5 +113,78 @@ access:
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s: status %d, want %d", tc.name, resp.StatusCode, tc.want)
 		}
+	}
+}
+
+// wsWithCookie connects a screen's websocket with its cookie.
+func wsWithCookie(t *testing.T, base, cookie string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(base, "http")+"/boards/ops/ws", http.Header{"Cookie": {cookie}})
+	if err != nil {
+		t.Fatalf("ws with cookie: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readsUntilClosed reads a live socket (a tile is published every second)
+// until it is closed or a deadline far past the config poll (2 s) passes;
+// it returns how many frames came and the close error.
+func readsUntilClosed(c *websocket.Conn) (int, error) {
+	c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	n := 0
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
+// Revoking a screen (its line removed from the config, applied by the
+// config watcher) closes its websocket at once with 1008; the other screen
+// stays. Changing the access mode closes the sockets the new mode does not
+// let in.
+func TestRevocationClosesWebsockets(t *testing.T) {
+	token, sum := newToken(t)
+	other, otherSum := newToken(t)
+	cfg := boardYAML + `
+access:
+  mode: screens
+  screens:
+    - {name: lobby-tv, token_sha256: ` + sum + `}
+    - {name: kitchen, token_sha256: ` + otherSum + `}
+`
+	a, base := startApp(t, cfg)
+	lobby := wsWithCookie(t, base, ScreenCookieHeader(token))
+	kitchen := wsWithCookie(t, base, ScreenCookieHeader(other))
+	for _, c := range []*websocket.Conn{lobby, kitchen} {
+		readUntil(t, c, "the tile", func(f map[string]string) bool { return f["tile-ops-req"] != "" })
+	}
+
+	// Revoke lobby-tv the way the docs say: delete its line.
+	writeFile(t, a.opts.ConfigPath, strings.Replace(cfg, "    - {name: lobby-tv, token_sha256: "+sum+"}\n", "", 1))
+	n, err := readsUntilClosed(lobby)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("revoked screen's websocket: %d frames, then %v; want it closed with 1008 within the config poll", n, err)
+	}
+	t.Logf("revoked screen: %d frames before its close (%v)", n, err)
+	if _, _, err := lobby.ReadMessage(); err == nil {
+		t.Fatal("revoked screen got a frame after its close")
+	}
+	// The other screen still gets its tile.
+	readUntil(t, kitchen, "the kept screen's next frame", func(f map[string]string) bool { return len(f) > 0 })
+
+	// Another mode: screen cookies no longer let anyone in.
+	writeFile(t, a.opts.ConfigPath, boardYAML+`
+access:
+  mode: proxy
+  trusted_proxies: [10.0.0.1]
+`)
+	n, err = readsUntilClosed(kitchen)
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("screen after the mode changed to proxy: %d frames, then %v; want it closed with 1008", n, err)
 	}
 }

@@ -49,6 +49,9 @@ type Access struct {
 	pol    atomic.Pointer[accessPolicy]
 	log    *slog.Logger
 	client *http.Client // fetches a JWKS URL
+
+	hookMu   sync.Mutex
+	onUpdate []func() // run after every Update (see OnUpdate)
 }
 
 type accessPolicy struct {
@@ -117,8 +120,87 @@ func (a *Access) Update(cfg board.AccessConfig, adminToken string) error {
 			}
 		}
 	}
+	if old := a.pol.Load(); old != nil && old.keys != nil && p.keys != nil && p.keys.url != "" && old.keys.url == p.keys.url {
+		// The same JWKS URL: keep the keys fetched, so a reload does not
+		// fetch them again to check the open websockets.
+		p.keys = old.keys
+	}
 	a.pol.Store(p)
+	a.hookMu.Lock()
+	hooks := slices.Clone(a.onUpdate)
+	a.hookMu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
 	return nil
+}
+
+// OnUpdate runs f after every Update, once the new rules are in force: the
+// server closes the websockets the new rules no longer let in.
+func (a *Access) OnUpdate(f func()) {
+	a.hookMu.Lock()
+	defer a.hookMu.Unlock()
+	a.onUpdate = append(a.onUpdate, f)
+}
+
+// Grant is what a websocket viewer was let in with: its address and the
+// credentials of its upgrade request (the screen cookie, or the proxy's
+// identity headers), kept so the connection can be judged again when the
+// rules change. Nil in open mode (there was nothing to check). About 100
+// bytes plus the credentials.
+type Grant struct {
+	remote string
+	hdr    []string // header name, value, name, value …
+	at     time.Time
+}
+
+// Grant records what r, a request that passed the viewer check, was let in
+// with.
+func (a *Access) Grant(r *http.Request) *Grant {
+	p := a.pol.Load()
+	g := &Grant{remote: r.RemoteAddr, at: time.Now()}
+	switch p.mode {
+	case board.AccessScreens:
+		if c, err := r.Cookie(ScreenCookie); err == nil {
+			g.hdr = []string{"Cookie", ScreenCookie + "=" + c.Value}
+		}
+	case board.AccessProxy:
+		names := []string{HeaderIAPEmail, HeaderForwardMail, HeaderIAPJWT}
+		for _, n := range p.headers {
+			if !slices.Contains(names, http.CanonicalHeaderKey(n)) {
+				names = append(names, http.CanonicalHeaderKey(n))
+			}
+		}
+		for _, n := range names {
+			for _, v := range r.Header.Values(n) {
+				g.hdr = append(g.hdr, n, v)
+			}
+		}
+	default:
+		return nil
+	}
+	return g
+}
+
+// Allows reports whether the rules in force still let in a viewer that was
+// let in with g. A signed IAP assertion is judged as of the time of the
+// grant: it expires within minutes while the connection may live for days.
+func (a *Access) Allows(g *Grant) bool {
+	p := a.pol.Load()
+	if p.mode == board.AccessOpen {
+		return true
+	}
+	if g == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := (&http.Request{RemoteAddr: g.remote, Header: http.Header{}}).WithContext(ctx)
+	for i := 0; i+1 < len(g.hdr); i += 2 {
+		r.Header.Add(g.hdr[i], g.hdr[i+1])
+	}
+	_, err := a.viewerAt(r, p, g.at)
+	return err == nil
 }
 
 // Mode is the access mode in force (open, screens or proxy).
@@ -185,6 +267,12 @@ func isUpgrade(r *http.Request) bool {
 func (a *Access) Viewer(r *http.Request) (string, error) { return a.viewer(r, a.pol.Load()) }
 
 func (a *Access) viewer(r *http.Request, p *accessPolicy) (string, error) {
+	return a.viewerAt(r, p, time.Time{})
+}
+
+// viewerAt judges r under p; at is the time a signed assertion is checked
+// against (zero: now).
+func (a *Access) viewerAt(r *http.Request, p *accessPolicy, at time.Time) (string, error) {
 	switch p.mode {
 	case board.AccessOpen:
 		return "open", nil
@@ -199,7 +287,7 @@ func (a *Access) viewer(r *http.Request, p *accessPolicy) (string, error) {
 		}
 		return "screen:" + name, nil
 	case board.AccessProxy:
-		return a.proxyIdentity(r, p)
+		return a.proxyIdentity(r, p, at)
 	}
 	return "", fmt.Errorf("access mode %q", p.mode)
 }
@@ -285,7 +373,7 @@ func remoteIP(r *http.Request) (netip.Addr, bool) {
 
 // proxyIdentity believes identity headers only from a trusted proxy, and
 // with IAP configured only with a valid signed assertion.
-func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy) (string, error) {
+func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy, at time.Time) (string, error) {
 	if !p.fromTrusted(r) {
 		return "", errors.New("request did not come through the authenticating proxy (not in access.trusted_proxies)")
 	}
@@ -298,7 +386,7 @@ func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy) (string, error)
 		if len(jwts) > 1 {
 			return "", errors.New("iap assertion: " + HeaderIAPJWT + " sent more than once")
 		}
-		claimed, err := a.verifyIAP(r.Context(), p, r.Header.Get(HeaderIAPJWT))
+		claimed, err := a.verifyIAP(r.Context(), p, r.Header.Get(HeaderIAPJWT), at)
 		if err != nil {
 			return "", fmt.Errorf("iap assertion: %w", err)
 		}
@@ -351,8 +439,9 @@ func identityHeader(h http.Header, names []string) (string, error) {
 }
 
 // verifyIAP checks IAP's ES256 assertion: signature by a key of the JWK
-// set, issuer, audience, expiry; it returns the e-mail claim.
-func (a *Access) verifyIAP(ctx context.Context, p *accessPolicy, raw string) (string, error) {
+// set, issuer, audience, expiry (as of at; zero: now); it returns the
+// e-mail claim.
+func (a *Access) verifyIAP(ctx context.Context, p *accessPolicy, raw string, at time.Time) (string, error) {
 	if raw == "" {
 		return "", errors.New("missing " + HeaderIAPJWT)
 	}
@@ -378,7 +467,7 @@ func (a *Access) verifyIAP(ctx context.Context, p *accessPolicy, raw string) (st
 	if claims.Expiry == nil {
 		return "", errors.New("no expiry")
 	}
-	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: iapIssuer, AnyAudience: jwt.Audience{p.iap.Audience}}, 30*time.Second); err != nil {
+	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: iapIssuer, AnyAudience: jwt.Audience{p.iap.Audience}, Time: at}, 30*time.Second); err != nil {
 		return "", err
 	}
 	if extra.Email == "" {

@@ -294,6 +294,45 @@ func (h *Hub) unsubscribe(boardID string, c *client) {
 	}
 }
 
+// Revoke closes, with 1008 (policy violation), every viewer whose grant
+// allowed reports false: after an access change, a revoked screen gets no
+// further frame. Grants are judged outside the hub's locks (a signed
+// assertion may need the JWK set). It returns how many were closed.
+func (h *Hub) Revoke(allowed func(*Grant) bool) int {
+	h.mu.Lock()
+	boards := make([]*boardHub, 0, len(h.boards))
+	for _, b := range h.boards {
+		boards = append(boards, b)
+	}
+	h.mu.Unlock()
+	n := 0
+	for _, b := range boards {
+		b.mu.Lock()
+		cs := make([]*client, 0, len(b.clients))
+		for c := range b.clients {
+			cs = append(cs, c)
+		}
+		b.mu.Unlock()
+		for _, c := range cs {
+			if !allowed(c.grant) && h.revoke(c) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// revoke closes one viewer with 1008; false if it was closing already.
+func (h *Hub) revoke(c *client) bool {
+	c.mu.Lock()
+	was := c.closing || c.dead
+	c.mu.Unlock()
+	if c.revoke() {
+		h.requeue(c) // after Close too: the close frame must still go out
+	}
+	return !was
+}
+
 // Viewers is the number of connected screens.
 func (h *Hub) Viewers() int { return int(h.viewers.Load()) }
 
@@ -346,7 +385,11 @@ func (h *Hub) Wait(ctx context.Context) {
 // net/http can free the request's buffers and large handler stack (about
 // 14 KB a screen). wg is what addConn added to; the read goroutine calls Done.
 // A screen arriving during shutdown is told to go away at once.
-func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, addConn func() bool, wg *sync.WaitGroup) {
+//
+// It returns the client (nil if it was turned away), so the caller can
+// judge its grant again: access may have changed since the upgrade was let
+// in, after Revoke looked at the viewers.
+func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Grant, addConn func() bool, wg *sync.WaitGroup) *client {
 	goAway := func() {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -354,15 +397,17 @@ func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, addConn f
 	}
 	if !addConn() {
 		goAway()
-		return
+		return nil
 	}
 	c := newClient(conn, h)
+	c.grant = grant
 	if !h.subscribe(boardID, c, meta) {
 		goAway()
 		wg.Done()
-		return
+		return nil
 	}
 	go c.run(boardID, wg)
+	return c
 }
 
 const metaKey = "meta"

@@ -31,7 +31,7 @@ func newHubServer(t *testing.T, hub *Hub) *hubServer {
 		if err != nil {
 			return
 		}
-		hub.attach(strings.TrimPrefix(r.URL.Path, "/"), conn, greeting(t), func() bool { hs.conns.Add(1); return true }, &hs.conns)
+		hub.attach(strings.TrimPrefix(r.URL.Path, "/"), conn, greeting(t), nil, func() bool { hs.conns.Add(1); return true }, &hs.conns)
 	}))
 	t.Cleanup(func() {
 		hub.Close()
