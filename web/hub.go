@@ -34,11 +34,14 @@ type Hub struct {
 	workers sync.WaitGroup
 	// Writers is the number of writer workers (default 16), PingEvery how
 	// often each screen is pinged (default 45 s), WriteWait how long a
-	// stuck screen may hold a worker before it is dropped (default 5 s).
-	// Set them before the first viewer.
+	// stuck screen may take to accept a write before it is dropped
+	// (default 5 s), HandOff how long a worker stays on one screen before
+	// it leaves that screen to its own goroutine and a fresh worker takes
+	// its place (default 5 ms; see writer). Set them before the first viewer.
 	Writers   int
 	PingEvery time.Duration
 	WriteWait time.Duration
+	HandOff   time.Duration
 
 	viewers  atomic.Int64
 	OnSent   func(bytes int) // metrics hook; called from writer goroutines
@@ -78,6 +81,9 @@ func (h *Hub) startWorkers() {
 		}
 		if h.WriteWait <= 0 {
 			h.WriteWait = writeWait
+		}
+		if h.HandOff <= 0 {
+			h.HandOff = handOff
 		}
 		for range n {
 			h.workers.Go(h.writer)
@@ -131,17 +137,39 @@ func (h *Hub) next() (*client, bool) {
 
 // writer is one writer worker: it writes each dirty client's pending
 // messages, and requeues the client at the end if more came meanwhile.
+//
+// A flush that has not finished after HandOff is a screen whose socket is
+// full (a healthy one takes microseconds: the writes only copy into the
+// kernel). Then a new worker is started in this one's place and this
+// goroutine stays with the stuck screen alone, for up to WriteWait, and
+// ends after it: the pool always has Writers workers free of stuck screens,
+// so stuck screens, however many, never hold the others up for more than
+// HandOff each, once. Only stuck screens cost a goroutine of their own, and
+// only while they are stuck.
 func (h *Hub) writer() {
 	var buf []entry
+	// spawned orders the new worker's WaitGroup.Add before this one's Done.
+	spawned := make(chan struct{}, 1)
+	replaced := time.AfterFunc(time.Hour, func() {
+		h.workers.Go(h.writer)
+		spawned <- struct{}{}
+	})
+	replaced.Stop()
 	for {
 		c, ok := h.next()
 		if !ok {
 			return
 		}
+		replaced.Reset(h.HandOff)
 		var again bool
 		again, buf = c.flush(buf)
+		stillWorker := replaced.Stop()
 		if again {
 			h.requeue(c)
+		}
+		if !stillWorker {
+			<-spawned
+			return // a new worker took this one's place while c held it
 		}
 	}
 }
@@ -413,15 +441,17 @@ func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Gr
 const metaKey = "meta"
 
 // Timing of the websocket protocol. pongWait bounds how long a dead TV holds
-// server resources; writeWait how long a stuck one can hold a writer worker
-// (after which it is dropped and its page reconnects).
+// server resources; writeWait how long a stuck one may take to accept a
+// write (after which it is dropped and its page reconnects); handOff how
+// long it may hold a writer worker before the worker is replaced.
 const (
 	writeWait  = 5 * time.Second
+	handOff    = 5 * time.Millisecond
 	pongWait   = 60 * time.Second
 	pingPeriod = 45 * time.Second // + up to pingCheck, well inside pongWait
 	pingCheck  = 5 * time.Second
-	// Writer workers: enough that a few stuck screens (each holding one for
-	// up to writeWait) leave the others flowing; few enough to cost nothing.
+	// Writer workers: enough to use the cores on a burst; few enough to
+	// cost nothing. A stuck screen holds one for at most handOff.
 	defaultWriters = 16
 	// A screen only ever sends pongs and close frames.
 	maxMessageSize = 512
