@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -69,4 +70,28 @@ func TestBrowserReconnectDelayIsCapped(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A screen whose link is revoked while its page is open does not keep
+// showing the last numbers: its websocket is closed with 1008 and the page
+// reloads into the 403 that says why.
+func TestBrowserRevokedScreenShowsWhy(t *testing.T) {
+	ctx := chrome(t, 1280, 720)
+	token, sum := newToken(t)
+	_, otherSum := newToken(t)
+	cfg := boardYAML + `
+access:
+  mode: screens
+  screens:
+    - {name: lobby-tv, token_sha256: ` + sum + `}
+    - {name: kitchen, token_sha256: ` + otherSum + `}
+`
+	a, base := startApp(t, cfg)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/screen/"+token+"?next=/boards/ops"), chromedp.WaitReady(chromedp.CSS(".grid"))); err != nil {
+		t.Fatal(err)
+	}
+	evalTrue(t, ctx, "connected", `window.wallboard.connected()`)
+	writeFile(t, a.opts.ConfigPath, strings.Replace(cfg, "    - {name: lobby-tv, token_sha256: "+sum+"}\n", "", 1))
+	evalTrue(t, ctx, "the page shows the revocation", `document.querySelector('.grid') === null &&
+		document.body.innerText.indexOf('unknown or revoked screen link') >= 0`)
 }
