@@ -99,17 +99,18 @@ func (c *client) shutdown() bool {
 }
 
 // revoke asks for a policy-violation close frame (access revoked); it
-// reports whether the client must be queued.
-func (c *client) revoke() bool {
+// reports whether it did (false: closing or closed already) and whether the
+// client must be queued.
+func (c *client) revoke() (revoked, queue bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dead || c.closing {
-		return false
+		return false, false
 	}
 	c.closing, c.revoked = true, true
 	clear(c.pending) // nothing more for it, not even what was already due
 	c.pending = c.pending[:0]
-	return c.claim()
+	return true, c.claim()
 }
 
 // ping marks a ping due if the client's turn has come; it reports whether

@@ -352,13 +352,11 @@ func (h *Hub) Revoke(allowed func(*Grant) bool) int {
 
 // revoke closes one viewer with 1008; false if it was closing already.
 func (h *Hub) revoke(c *client) bool {
-	c.mu.Lock()
-	was := c.closing || c.dead
-	c.mu.Unlock()
-	if c.revoke() {
-		h.requeue(c) // after Close too: the close frame must still go out
+	revoked, queue := c.revoke()
+	if queue {
+		h.requeue(c) // a claimed client must reach a writer, as in Close
 	}
-	return !was
+	return revoked
 }
 
 // Viewers is the number of connected screens.
