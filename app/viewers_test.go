@@ -16,8 +16,8 @@ import (
 )
 
 // viewer is a screen as the page behaves: it connects, takes what it is
-// sent, and after any close reconnects with the page's back-off (random up
-// to min(30 s, 500 ms × 2^retries), plus 250 ms).
+// sent, and after any close reconnects with the page's back-off (250 ms
+// plus random up to min(2.75 s, 500 ms × 2^retries): never over 3 s).
 type viewer struct {
 	mu        sync.Mutex
 	conns     int       // connections made so far
@@ -36,7 +36,7 @@ func (v *viewer) run(ctx context.Context, url string) {
 	for ctx.Err() == nil {
 		conn, _, err := d.DialContext(ctx, url, nil)
 		if err != nil {
-			delay := time.Duration(rand.Float64()*math.Min(30000, 500*math.Pow(2, float64(retries))))*time.Millisecond + 250*time.Millisecond
+			delay := time.Duration(rand.Float64()*math.Min(2750, 500*math.Pow(2, float64(retries))))*time.Millisecond + 250*time.Millisecond
 			retries++
 			select {
 			case <-ctx.Done():

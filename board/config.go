@@ -175,8 +175,9 @@ type ScreenConfig struct {
 
 // ProxyConfig reads the viewer's identity from an authenticating proxy.
 type ProxyConfig struct {
-	// Header carrying the user's e-mail; default: X-Goog-Authenticated-User-Email
-	// (IAP), then X-Forwarded-Email (oauth2-proxy).
+	// Header carrying the user's e-mail, the only one read. Default: with
+	// IAP verified, X-Goog-Authenticated-User-Email; otherwise that one
+	// (IAP) or X-Forwarded-Email (oauth2-proxy), refused when both are sent.
 	Header string `yaml:"header"`
 	// Allow lists e-mails ("ana@example.com") or domains ("@example.com")
 	// allowed in; empty: anyone the proxy authenticated.

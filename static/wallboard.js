@@ -166,13 +166,16 @@
     el.hidden = false;
   }
 
-  // Backoff with full jitter, 0.5 s doubling to at most 30 s, so that after a
-  // server restart hundreds of screens do not reconnect in the same instant.
-  if (window.htmx) {
-    htmx.config.wsReconnectDelay = function (n) {
-      return Math.random() * Math.min(30000, 500 * Math.pow(2, n));
-    };
+  // Delay before reconnect attempt n (0, 1, …), ms: 250 ms plus full jitter
+  // over a window that doubles from 0.5 s and stops at 2.75 s, so a delay is
+  // never over 3 s. However long the server was down, a screen tries again
+  // within 3 s of it being back (the promise is 10 s), and hundreds of
+  // screens spread their reconnects over those 3 s instead of arriving in
+  // the same instant. A refused attempt costs the server next to nothing.
+  function reconnectDelay(n) {
+    return 250 + Math.random() * Math.min(2750, 500 * Math.pow(2, n));
   }
+  if (window.htmx) htmx.config.wsReconnectDelay = reconnectDelay;
 
   body.addEventListener('htmx:wsOpen', function (e) {
     var s = stateOf(e.target);
@@ -194,9 +197,14 @@
     // htmx-ext-ws retries by itself only after 1006/1011/1012/1013. A server
     // shutting down says 1001 (going away); a TV must come back after that too.
     var code = e.detail.event && e.detail.event.code;
+    if (code === 1008) {
+      // Access revoked (the screen's link was removed, or the access rules
+      // changed): reload, so the screen shows why instead of old numbers.
+      location.reload();
+      return;
+    }
     if ([1006, 1011, 1012, 1013].indexOf(code) < 0) {
-      var delay = Math.random() * Math.min(30000, 500 * Math.pow(2, s.retries++)) + 250;
-      setTimeout(function () { if (!s.connected && s.socket) s.socket.reconnect(); }, delay);
+      setTimeout(function () { if (!s.connected && s.socket) s.socket.reconnect(); }, reconnectDelay(s.retries++));
     }
   });
 

@@ -34,7 +34,7 @@ const ScreenCookie = "wallboard_screen"
 // its page at least once a year never signs out. Seconds.
 const screenCookieMaxAge = 400 * 24 * 60 * 60
 
-// Identity headers of authenticating proxies, in the order they are tried.
+// Identity headers of authenticating proxies (see identityHeader).
 const (
 	HeaderIAPEmail    = "X-Goog-Authenticated-User-Email"
 	HeaderIAPJWT      = "X-Goog-IAP-JWT-Assertion"
@@ -49,6 +49,9 @@ type Access struct {
 	pol    atomic.Pointer[accessPolicy]
 	log    *slog.Logger
 	client *http.Client // fetches a JWKS URL
+
+	hookMu   sync.Mutex
+	onUpdate []func() // run after every Update (see OnUpdate)
 }
 
 type accessPolicy struct {
@@ -92,10 +95,16 @@ func (a *Access) Update(cfg board.AccessConfig, adminToken string) error {
 	if p.trusted, err = board.ParsePrefixes(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("access: trusted_proxies: %w", err)
 	}
+	// The identity header: the configured one only; with IAP verified,
+	// IAP's own; otherwise either default, but never both at once (see
+	// identityHeader).
 	p.headers = []string{HeaderIAPEmail, HeaderForwardMail}
 	if pc := cfg.Proxy; pc != nil {
-		if pc.Header != "" {
+		switch {
+		case pc.Header != "":
 			p.headers = []string{pc.Header}
+		case pc.IAP != nil:
+			p.headers = []string{HeaderIAPEmail}
 		}
 		for _, e := range pc.Allow {
 			p.allow = append(p.allow, strings.ToLower(e))
@@ -111,8 +120,87 @@ func (a *Access) Update(cfg board.AccessConfig, adminToken string) error {
 			}
 		}
 	}
+	if old := a.pol.Load(); old != nil && old.keys != nil && p.keys != nil && p.keys.url != "" && old.keys.url == p.keys.url {
+		// The same JWKS URL: keep the keys fetched, so a reload does not
+		// fetch them again to check the open websockets.
+		p.keys = old.keys
+	}
 	a.pol.Store(p)
+	a.hookMu.Lock()
+	hooks := slices.Clone(a.onUpdate)
+	a.hookMu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
 	return nil
+}
+
+// OnUpdate runs f after every Update, once the new rules are in force: the
+// server closes the websockets the new rules no longer let in.
+func (a *Access) OnUpdate(f func()) {
+	a.hookMu.Lock()
+	defer a.hookMu.Unlock()
+	a.onUpdate = append(a.onUpdate, f)
+}
+
+// Grant is what a websocket viewer was let in with: its address and the
+// credentials of its upgrade request (the screen cookie, or the proxy's
+// identity headers), kept so the connection can be judged again when the
+// rules change. Nil in open mode (there was nothing to check). About 100
+// bytes plus the credentials.
+type Grant struct {
+	remote string
+	hdr    []string // header name, value, name, value …
+	at     time.Time
+}
+
+// Grant records what r, a request that passed the viewer check, was let in
+// with.
+func (a *Access) Grant(r *http.Request) *Grant {
+	p := a.pol.Load()
+	g := &Grant{remote: r.RemoteAddr, at: time.Now()}
+	switch p.mode {
+	case board.AccessScreens:
+		if c, err := r.Cookie(ScreenCookie); err == nil {
+			g.hdr = []string{"Cookie", ScreenCookie + "=" + c.Value}
+		}
+	case board.AccessProxy:
+		names := []string{HeaderIAPEmail, HeaderForwardMail, HeaderIAPJWT}
+		for _, n := range p.headers {
+			if !slices.Contains(names, http.CanonicalHeaderKey(n)) {
+				names = append(names, http.CanonicalHeaderKey(n))
+			}
+		}
+		for _, n := range names {
+			for _, v := range r.Header.Values(n) {
+				g.hdr = append(g.hdr, n, v)
+			}
+		}
+	default:
+		return nil
+	}
+	return g
+}
+
+// Allows reports whether the rules in force still let in a viewer that was
+// let in with g. A signed IAP assertion is judged as of the time of the
+// grant: it expires within minutes while the connection may live for days.
+func (a *Access) Allows(g *Grant) bool {
+	p := a.pol.Load()
+	if p.mode == board.AccessOpen {
+		return true
+	}
+	if g == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := (&http.Request{RemoteAddr: g.remote, Header: http.Header{}}).WithContext(ctx)
+	for i := 0; i+1 < len(g.hdr); i += 2 {
+		r.Header.Add(g.hdr[i], g.hdr[i+1])
+	}
+	_, err := a.viewerAt(r, p, g.at)
+	return err == nil
 }
 
 // Mode is the access mode in force (open, screens or proxy).
@@ -120,9 +208,10 @@ func (a *Access) Mode() string { return a.pol.Load().mode }
 
 // public reports paths that viewer access does not cover: static files and
 // liveness, the screen link itself, webhooks (authenticated by their own
-// secret) and admin routes (their own token).
+// secret) and admin routes (their own token: POST /api/v1/reload-screens is
+// one, so a screen cookie or proxy identity must not be asked for it).
 func public(path string) bool {
-	if path == "/healthz" || path == "/favicon.ico" {
+	if path == "/healthz" || path == "/favicon.ico" || path == "/api/v1/reload-screens" {
 		return true
 	}
 	for _, p := range []string{"/static/", "/screen/", "/hooks/", "/api/v1/events/", "/admin/"} {
@@ -178,6 +267,12 @@ func isUpgrade(r *http.Request) bool {
 func (a *Access) Viewer(r *http.Request) (string, error) { return a.viewer(r, a.pol.Load()) }
 
 func (a *Access) viewer(r *http.Request, p *accessPolicy) (string, error) {
+	return a.viewerAt(r, p, time.Time{})
+}
+
+// viewerAt judges r under p; at is the time a signed assertion is checked
+// against (zero: now).
+func (a *Access) viewerAt(r *http.Request, p *accessPolicy, at time.Time) (string, error) {
 	switch p.mode {
 	case board.AccessOpen:
 		return "open", nil
@@ -192,7 +287,7 @@ func (a *Access) viewer(r *http.Request, p *accessPolicy) (string, error) {
 		}
 		return "screen:" + name, nil
 	case board.AccessProxy:
-		return a.proxyIdentity(r, p)
+		return a.proxyIdentity(r, p, at)
 	}
 	return "", fmt.Errorf("access mode %q", p.mode)
 }
@@ -278,20 +373,20 @@ func remoteIP(r *http.Request) (netip.Addr, bool) {
 
 // proxyIdentity believes identity headers only from a trusted proxy, and
 // with IAP configured only with a valid signed assertion.
-func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy) (string, error) {
+func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy, at time.Time) (string, error) {
 	if !p.fromTrusted(r) {
 		return "", errors.New("request did not come through the authenticating proxy (not in access.trusted_proxies)")
 	}
-	email := ""
-	for _, h := range p.headers {
-		if v := r.Header.Get(h); v != "" {
-			// IAP writes "accounts.google.com:ana@example.com".
-			email = strings.ToLower(strings.TrimPrefix(v, "accounts.google.com:"))
-			break
-		}
+	email, err := identityHeader(r.Header, p.headers)
+	if err != nil {
+		return "", err
 	}
 	if p.iap != nil {
-		claimed, err := a.verifyIAP(r.Context(), p, r.Header.Get(HeaderIAPJWT))
+		jwts := r.Header.Values(HeaderIAPJWT)
+		if len(jwts) > 1 {
+			return "", errors.New("iap assertion: " + HeaderIAPJWT + " sent more than once")
+		}
+		claimed, err := a.verifyIAP(r.Context(), p, r.Header.Get(HeaderIAPJWT), at)
 		if err != nil {
 			return "", fmt.Errorf("iap assertion: %w", err)
 		}
@@ -314,9 +409,39 @@ func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy) (string, error)
 	return email, nil
 }
 
+// identityHeader reads the user's e-mail from the one identity header in
+// force (names: the configured one, or the two defaults). Exactly one value
+// is believed: a header sent twice, comma-joined e-mails, or both default
+// headers at once are refused, because then one of them came from the user
+// (an authenticating proxy sets its own header, and the user can add the
+// other one, which the proxy passes on). "" means no identity was sent.
+func identityHeader(h http.Header, names []string) (string, error) {
+	email, from := "", ""
+	for _, name := range names {
+		vs := h.Values(name)
+		if len(vs) == 0 {
+			continue
+		}
+		if len(vs) > 1 {
+			return "", fmt.Errorf("identity header %s sent more than once", name)
+		}
+		if from != "" {
+			return "", fmt.Errorf("identity headers %s and %s both sent: set access.proxy.header to the one the proxy sets", from, name)
+		}
+		if strings.Contains(vs[0], ",") {
+			return "", fmt.Errorf("identity header %s holds several values", name)
+		}
+		// IAP writes "accounts.google.com:ana@example.com".
+		email = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(vs[0], "accounts.google.com:")))
+		from = name
+	}
+	return email, nil
+}
+
 // verifyIAP checks IAP's ES256 assertion: signature by a key of the JWK
-// set, issuer, audience, expiry; it returns the e-mail claim.
-func (a *Access) verifyIAP(ctx context.Context, p *accessPolicy, raw string) (string, error) {
+// set, issuer, audience, expiry (as of at; zero: now); it returns the
+// e-mail claim.
+func (a *Access) verifyIAP(ctx context.Context, p *accessPolicy, raw string, at time.Time) (string, error) {
 	if raw == "" {
 		return "", errors.New("missing " + HeaderIAPJWT)
 	}
@@ -342,7 +467,7 @@ func (a *Access) verifyIAP(ctx context.Context, p *accessPolicy, raw string) (st
 	if claims.Expiry == nil {
 		return "", errors.New("no expiry")
 	}
-	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: iapIssuer, AnyAudience: jwt.Audience{p.iap.Audience}}, 30*time.Second); err != nil {
+	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: iapIssuer, AnyAudience: jwt.Audience{p.iap.Audience}, Time: at}, 30*time.Second); err != nil {
 		return "", err
 	}
 	if extra.Email == "" {

@@ -24,9 +24,11 @@ type client struct {
 	pending  []keyed // newest entry per key, in first-offered order
 	queued   bool    // on the hub's queue or being written by a worker
 	pingDue  bool
-	closing  bool // send a going-away close frame, then close
+	closing  bool // send a close frame, then close
+	revoked  bool // with closing: the close says 1008 (access revoked), not 1001
 	dead     bool // connection closed: drop everything
 	nextPing time.Time
+	grant    *Grant // what it was let in with (nil in open mode)
 }
 
 type keyed struct {
@@ -96,6 +98,21 @@ func (c *client) shutdown() bool {
 	return c.claim()
 }
 
+// revoke asks for a policy-violation close frame (access revoked); it
+// reports whether it did (false: closing or closed already) and whether the
+// client must be queued.
+func (c *client) revoke() (revoked, queue bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closing {
+		return false, false
+	}
+	c.closing, c.revoked = true, true
+	clear(c.pending) // nothing more for it, not even what was already due
+	c.pending = c.pending[:0]
+	return true, c.claim()
+}
+
 // ping marks a ping due if the client's turn has come; it reports whether
 // the client must be queued.
 func (c *client) ping(now time.Time, every time.Duration) bool {
@@ -127,13 +144,16 @@ func (c *client) kill() {
 // client back at the end of the queue (after the others, which is fair).
 func (c *client) flush(buf []entry) (again bool, _ []entry) {
 	c.mu.Lock()
-	closing, ping, dead := c.closing, c.pingDue, c.dead
+	closing, ping, dead, revoked := c.closing, c.pingDue, c.dead, c.revoked
 	c.pingDue = false
 	c.mu.Unlock()
 	switch {
 	case dead:
 	case closing:
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
+		if revoked {
+			msg = websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "access revoked")
+		}
 		c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 		c.kill()
 	default:

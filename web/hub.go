@@ -34,11 +34,14 @@ type Hub struct {
 	workers sync.WaitGroup
 	// Writers is the number of writer workers (default 16), PingEvery how
 	// often each screen is pinged (default 45 s), WriteWait how long a
-	// stuck screen may hold a worker before it is dropped (default 5 s).
-	// Set them before the first viewer.
+	// stuck screen may take to accept a write before it is dropped
+	// (default 5 s), HandOff how long a worker stays on one screen before
+	// it leaves that screen to its own goroutine and a fresh worker takes
+	// its place (default 5 ms; see writer). Set them before the first viewer.
 	Writers   int
 	PingEvery time.Duration
 	WriteWait time.Duration
+	HandOff   time.Duration
 
 	viewers  atomic.Int64
 	OnSent   func(bytes int) // metrics hook; called from writer goroutines
@@ -78,6 +81,9 @@ func (h *Hub) startWorkers() {
 		}
 		if h.WriteWait <= 0 {
 			h.WriteWait = writeWait
+		}
+		if h.HandOff <= 0 {
+			h.HandOff = handOff
 		}
 		for range n {
 			h.workers.Go(h.writer)
@@ -131,17 +137,39 @@ func (h *Hub) next() (*client, bool) {
 
 // writer is one writer worker: it writes each dirty client's pending
 // messages, and requeues the client at the end if more came meanwhile.
+//
+// A flush that has not finished after HandOff is a screen whose socket is
+// full (a healthy one takes microseconds: the writes only copy into the
+// kernel). Then a new worker is started in this one's place and this
+// goroutine stays with the stuck screen alone, for up to WriteWait, and
+// ends after it: the pool always has Writers workers free of stuck screens,
+// so stuck screens, however many, never hold the others up for more than
+// HandOff each, once. Only stuck screens cost a goroutine of their own, and
+// only while they are stuck.
 func (h *Hub) writer() {
 	var buf []entry
+	// spawned orders the new worker's WaitGroup.Add before this one's Done.
+	spawned := make(chan struct{}, 1)
+	replaced := time.AfterFunc(time.Hour, func() {
+		h.workers.Go(h.writer)
+		spawned <- struct{}{}
+	})
+	replaced.Stop()
 	for {
 		c, ok := h.next()
 		if !ok {
 			return
 		}
+		replaced.Reset(h.HandOff)
 		var again bool
 		again, buf = c.flush(buf)
+		stillWorker := replaced.Stop()
 		if again {
 			h.requeue(c)
+		}
+		if !stillWorker {
+			<-spawned
+			return // a new worker took this one's place while c held it
 		}
 	}
 }
@@ -294,6 +322,43 @@ func (h *Hub) unsubscribe(boardID string, c *client) {
 	}
 }
 
+// Revoke closes, with 1008 (policy violation), every viewer whose grant
+// allowed reports false: after an access change, a revoked screen gets no
+// further frame. Grants are judged outside the hub's locks (a signed
+// assertion may need the JWK set). It returns how many were closed.
+func (h *Hub) Revoke(allowed func(*Grant) bool) int {
+	h.mu.Lock()
+	boards := make([]*boardHub, 0, len(h.boards))
+	for _, b := range h.boards {
+		boards = append(boards, b)
+	}
+	h.mu.Unlock()
+	n := 0
+	for _, b := range boards {
+		b.mu.Lock()
+		cs := make([]*client, 0, len(b.clients))
+		for c := range b.clients {
+			cs = append(cs, c)
+		}
+		b.mu.Unlock()
+		for _, c := range cs {
+			if !allowed(c.grant) && h.revoke(c) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// revoke closes one viewer with 1008; false if it was closing already.
+func (h *Hub) revoke(c *client) bool {
+	revoked, queue := c.revoke()
+	if queue {
+		h.requeue(c) // a claimed client must reach a writer, as in Close
+	}
+	return revoked
+}
+
 // Viewers is the number of connected screens.
 func (h *Hub) Viewers() int { return int(h.viewers.Load()) }
 
@@ -346,7 +411,11 @@ func (h *Hub) Wait(ctx context.Context) {
 // net/http can free the request's buffers and large handler stack (about
 // 14 KB a screen). wg is what addConn added to; the read goroutine calls Done.
 // A screen arriving during shutdown is told to go away at once.
-func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, addConn func() bool, wg *sync.WaitGroup) {
+//
+// It returns the client (nil if it was turned away), so the caller can
+// judge its grant again: access may have changed since the upgrade was let
+// in, after Revoke looked at the viewers.
+func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Grant, addConn func() bool, wg *sync.WaitGroup) *client {
 	goAway := func() {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -354,29 +423,33 @@ func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, addConn f
 	}
 	if !addConn() {
 		goAway()
-		return
+		return nil
 	}
 	c := newClient(conn, h)
+	c.grant = grant
 	if !h.subscribe(boardID, c, meta) {
 		goAway()
 		wg.Done()
-		return
+		return nil
 	}
 	go c.run(boardID, wg)
+	return c
 }
 
 const metaKey = "meta"
 
 // Timing of the websocket protocol. pongWait bounds how long a dead TV holds
-// server resources; writeWait how long a stuck one can hold a writer worker
-// (after which it is dropped and its page reconnects).
+// server resources; writeWait how long a stuck one may take to accept a
+// write (after which it is dropped and its page reconnects); handOff how
+// long it may hold a writer worker before the worker is replaced.
 const (
 	writeWait  = 5 * time.Second
+	handOff    = 5 * time.Millisecond
 	pongWait   = 60 * time.Second
 	pingPeriod = 45 * time.Second // + up to pingCheck, well inside pongWait
 	pingCheck  = 5 * time.Second
-	// Writer workers: enough that a few stuck screens (each holding one for
-	// up to writeWait) leave the others flowing; few enough to cost nothing.
+	// Writer workers: enough to use the cores on a burst; few enough to
+	// cost nothing. A stuck screen holds one for at most handOff.
 	defaultWriters = 16
 	// A screen only ever sends pongs and close frames.
 	maxMessageSize = 512

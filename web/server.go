@@ -82,6 +82,15 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	}
 	hub.OnSent = func(n int) { metrics.BytesPushed.Add(float64(n)); metrics.MessagesPushed.Inc() }
 	hub.OnViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
+	if acc := opts.Access; acc != nil {
+		// Revocation bites at once: a screen whose link was removed, or
+		// any viewer the new access rules refuse, loses its websocket now.
+		acc.OnUpdate(func() {
+			if n := hub.Revoke(acc.Allows); n > 0 {
+				log.Info("access changed: websockets closed", "closed", n)
+			}
+		})
+	}
 	s.routes()
 	return s
 }
@@ -308,6 +317,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no board "+id, http.StatusNotFound)
 		return
 	}
+	acc := s.opts.Access
+	var grant *Grant
+	if acc != nil {
+		grant = acc.Grant(r)
+	}
 	conn, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return // Upgrade has replied with the error
@@ -317,7 +331,12 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	s.hub.attach(id, conn, meta, s.addConn, &s.conns)
+	c := s.hub.attach(id, conn, meta, grant, s.addConn, &s.conns)
+	// Judged again once subscribed: an access change between the check in
+	// Access.Wrap and the subscription was not seen by its Revoke.
+	if c != nil && acc != nil && !acc.Allows(grant) {
+		s.hub.revoke(c)
+	}
 }
 
 // addConn counts a websocket connection, unless shutdown has begun. A mutex
