@@ -198,14 +198,22 @@ func (s *Scheduler) poll(ctx context.Context, j *Job) error {
 	return err
 }
 
+// RecoveryGrace bounds the back-off: a failing query is polled again at
+// most one interval plus RecoveryGrace after its last poll, so a tile shows
+// its source's recovery within that long (unless the source itself asked for
+// a longer wait with Retry-After).
+const RecoveryGrace = 30 * time.Second
+
 // NextDelay is the wait before the next poll: the interval with ±10 % jitter
 // after a success; after n consecutive failures, the interval doubled n-1
-// times (capped at maxGap, or the interval if that is longer), and never less
+// times, capped at interval + RecoveryGrace (and at maxGap when that is
+// shorter, though never below the interval), jitter included; never less
 // than a Retry-After the source was given (jittered above it, never below).
 func NextDelay(interval time.Duration, failures int, err error, maxGap time.Duration) time.Duration {
 	d := interval
+	limit := interval
 	if failures > 0 {
-		limit := max(maxGap, interval)
+		limit = min(max(maxGap, interval), interval+RecoveryGrace)
 		for i := 1; i < failures && d < limit; i++ {
 			d *= 2
 		}
@@ -217,6 +225,10 @@ func NextDelay(interval time.Duration, failures int, err error, maxGap time.Dura
 		// A server's Retry-After is a floor: spread retries above it only.
 		ra := ra.RetryAfter()
 		return ra + time.Duration(rand.Int64N(int64(ra)/10+1))
+	}
+	if failures > 0 && d+jitter > limit {
+		// Jitter spreads retries below the bound, never past it.
+		return limit - time.Duration(rand.Int64N(int64(d)/10+1))
 	}
 	return d + jitter
 }
