@@ -101,15 +101,32 @@ func (s TileState) Stale(now time.Time) bool {
 	if s.UpdatedAt.IsZero() {
 		return false // never fetched: "waiting for data", not stale
 	}
-	return now.Sub(s.UpdatedAt) > s.Freshness
+	return now.Sub(s.DataAt()) > s.Freshness
 }
 
-// Age is how old the data is.
-func (s TileState) Age(now time.Time) time.Duration {
+// DataAt is the time of the data the tile shows: the source's own time of it
+// (Result.At: a Cloud Monitoring point's end, a Prometheus sample's time)
+// when it gave one, else when it was fetched. Never after the fetch, so a
+// source's clock ahead of ours cannot make data younger than its fetch.
+// Zero: never fetched.
+func (s TileState) DataAt() time.Time {
 	if s.UpdatedAt.IsZero() {
+		return time.Time{}
+	}
+	if !s.At.IsZero() && s.At.Before(s.UpdatedAt) {
+		return s.At
+	}
+	return s.UpdatedAt
+}
+
+// Age is how old the data is: since DataAt, not since the fetch (data that
+// arrives with 150 s of ingestion lag is 150 s old when fetched).
+func (s TileState) Age(now time.Time) time.Duration {
+	at := s.DataAt()
+	if at.IsZero() {
 		return 0
 	}
-	return now.Sub(s.UpdatedAt)
+	return now.Sub(at)
 }
 
 // Judge gives the status of a value against thresholds. NaN and nil are unknown.

@@ -426,7 +426,7 @@ func (s *Source) apiError(what string, err error) error {
 	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
 		// Named as the API names it, so the tile says what happened rather
 		// than how long it waited.
-		return fmt.Errorf("gcm: %s: Cloud Monitoring unavailable (UNAVAILABLE) after %d tries: %s: %w", what, maxAttempts, st.Message(), err)
+		return fmt.Errorf("gcm: %s: UNAVAILABLE (tried %d times): %w", what, maxAttempts, err)
 	}
 	return fmt.Errorf("gcm: %s: %w", what, err)
 }

@@ -1,0 +1,256 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
+	"google.golang.org/genproto/googleapis/api/metric"
+	"google.golang.org/genproto/googleapis/api/monitoredres"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/web"
+)
+
+// cmFake is Cloud Monitoring in process, reached through the real clients:
+// the metric and alert policy services over gRPC and projects.alerts.list
+// over REST. Each metric type answers as its behaviour says; every call is
+// recorded with the request's end time (the same for every retry of one
+// poll, so calls per poll can be counted).
+type cmFake struct {
+	monitoringpb.UnimplementedMetricServiceServer
+	monitoringpb.UnimplementedAlertPolicyServiceServer
+
+	mu       sync.Mutex
+	calls    map[string][]time.Time // metric type -> request end time of each call
+	alerts   []map[string]any       // open alerts (REST JSON)
+	alertGet int                    // alerts.list calls
+	policies map[string]*monitoringpb.AlertPolicy
+}
+
+var metricType = regexp.MustCompile(`metric\.type\s*=\s*"([^"]+)"`)
+
+func (f *cmFake) ListTimeSeries(_ context.Context, req *monitoringpb.ListTimeSeriesRequest) (*monitoringpb.ListTimeSeriesResponse, error) {
+	m := metricType.FindStringSubmatch(req.GetFilter())
+	if m == nil {
+		return nil, status.Error(codes.InvalidArgument, "no metric.type")
+	}
+	end := req.GetInterval().GetEndTime().AsTime()
+	f.mu.Lock()
+	f.calls[m[1]] = append(f.calls[m[1]], end)
+	f.mu.Unlock()
+	point := func(age time.Duration, v float64) *monitoringpb.Point {
+		t := time.Now().Add(-age).Truncate(time.Second)
+		return &monitoringpb.Point{Interval: &monitoringpb.TimeInterval{StartTime: timestamppb.New(t.Add(-time.Minute)), EndTime: timestamppb.New(t)},
+			Value: &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_DoubleValue{DoubleValue: v}}}
+	}
+	one := func(labels map[string]string, pts ...*monitoringpb.Point) *monitoringpb.TimeSeries {
+		return &monitoringpb.TimeSeries{Metric: &metric.Metric{Type: m[1]},
+			Resource: &monitoredres.MonitoredResource{Type: "cloud_run_revision", Labels: labels}, Points: pts}
+	}
+	switch m[1] {
+	case "custom.googleapis.com/lagged": // ingestion 150 s behind
+		return &monitoringpb.ListTimeSeriesResponse{TimeSeries: []*monitoringpb.TimeSeries{one(nil, point(150*time.Second, 7), point(210*time.Second, 6))}}, nil
+	case "custom.googleapis.com/per_revision": // three series, no reducer
+		var ts []*monitoringpb.TimeSeries
+		for _, r := range []string{"api-001", "api-002", "api-003"} {
+			ts = append(ts, one(map[string]string{"revision_name": r}, point(time.Minute, 1)))
+		}
+		return &monitoringpb.ListTimeSeriesResponse{TimeSeries: ts}, nil
+	case "custom.googleapis.com/down":
+		return nil, status.Error(codes.Unavailable, "the service is currently unavailable")
+	}
+	return &monitoringpb.ListTimeSeriesResponse{TimeSeries: []*monitoringpb.TimeSeries{one(nil, point(time.Minute, 42))}}, nil
+}
+
+func (f *cmFake) GetAlertPolicy(_ context.Context, req *monitoringpb.GetAlertPolicyRequest) (*monitoringpb.AlertPolicy, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.policies[req.GetName()]; ok {
+		return p, nil
+	}
+	return nil, status.Errorf(codes.NotFound, "policy %s not found", req.GetName())
+}
+
+func (f *cmFake) ListAlertPolicies(context.Context, *monitoringpb.ListAlertPoliciesRequest) (*monitoringpb.ListAlertPoliciesResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*monitoringpb.AlertPolicy
+	for _, p := range f.policies {
+		out = append(out, p)
+	}
+	return &monitoringpb.ListAlertPoliciesResponse{AlertPolicies: out}, nil
+}
+
+// ServeHTTP is projects.alerts.list.
+func (f *cmFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.alertGet++
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"alerts": f.alerts})
+}
+
+// metricCalls counts the calls for a metric type, and the most calls any one
+// poll of it made.
+func (f *cmFake) metricCalls(typ string) (calls, perPoll int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	polls := map[time.Time]int{}
+	for _, e := range f.calls[typ] {
+		polls[e]++
+		perPoll = max(perPoll, polls[e])
+	}
+	return len(f.calls[typ]), perPoll
+}
+
+func (f *cmFake) allMetricCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		n += len(c)
+	}
+	return n
+}
+
+// startCMFake serves f and returns the gRPC address and the REST base URL.
+func startCMFake(t *testing.T, f *cmFake) (string, string) {
+	t.Helper()
+	if f.calls == nil {
+		f.calls = map[string][]time.Time{}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	monitoringpb.RegisterMetricServiceServer(srv, f)
+	monitoringpb.RegisterAlertPolicyServiceServer(srv, f)
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	rest := httptest.NewServer(f)
+	t.Cleanup(rest.Close)
+	return ln.Addr().String(), rest.URL + "/"
+}
+
+func boardTiles(t *testing.T, a *app.App, board string) map[string]web.APITile {
+	t.Helper()
+	resp, err := http.Get("http://" + a.Addr() + "/api/v1/boards/" + board)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Tiles []web.APITile `json:"tiles"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]web.APITile{}
+	for _, tl := range body.Tiles {
+		out[tl.ID] = tl
+	}
+	return out
+}
+
+const fieldConfig = `
+sources:
+  - id: gcp
+    kind: gcm
+    project: proj
+    endpoint: %s
+    insecure: true
+boards:
+  - id: field
+    title: Field
+    tiles:
+      - {id: lagged, kind: stat, title: Lagged, source: gcp, interval: 2s, query: {filter: 'metric.type = "custom.googleapis.com/lagged"'}}
+      - {id: lagged-strict, kind: stat, title: Lagged strict, source: gcp, interval: 2s, freshness: 60s, query: {filter: 'metric.type = "custom.googleapis.com/lagged"', lookback: 6m}}
+      - {id: several, kind: stat, title: Several, source: gcp, interval: 2s, query: {filter: 'metric.type = "custom.googleapis.com/per_revision"'}}
+      - {id: down, kind: stat, title: Down, source: gcp, interval: 10s, query: {filter: 'metric.type = "custom.googleapis.com/down"'}}
+`
+
+// Issue 12 points 10, 11 and 12 through the whole app and the real clients:
+// UNAVAILABLE is tried a bounded number of times and named on the tile; age
+// and staleness are those of the newest point; a stat tile given several
+// series says so with status unknown.
+func TestGCMFieldTiles(t *testing.T) {
+	f := &cmFake{}
+	addr, _ := startCMFake(t, f)
+	a := startApp(t, fmt.Sprintf(fieldConfig, addr))
+
+	var tiles map[string]web.APITile
+	eventually(t, 30*time.Second, "every tile polled", func() (bool, string) {
+		tiles = boardTiles(t, a, "field")
+		for _, id := range []string{"lagged", "lagged-strict", "several", "down"} {
+			if tiles[id].UpdatedAt == nil && tiles[id].Error == "" {
+				return false, id + " not polled"
+			}
+		}
+		return true, ""
+	})
+
+	// 11: 150 s of ingestion lag is 150 s of age, not the time since the fetch.
+	lag := tiles["lagged"]
+	strict := tiles["lagged-strict"]
+	if lag.Value == nil || float64(*lag.Value) != 7 || lag.At == nil || lag.AgeSeconds == nil || strict.At == nil {
+		t.Errorf("lagged tiles: want value 7 with at and age_seconds: %+v, %+v", lag, strict)
+	} else {
+		if d := time.Since(*lag.At); d < 150*time.Second || d > 170*time.Second {
+			t.Errorf("lagged tile: at %s is %s ago, want the newest point's time, 150 s ago", lag.At, d)
+		}
+		if *lag.AgeSeconds < 150 {
+			t.Errorf("lagged tile: age %.0f s, want at least 150 s (the data's age)", *lag.AgeSeconds)
+		}
+		if lag.Stale {
+			t.Errorf("lagged tile: stale within its default freshness, which allows for Cloud Monitoring's ingestion delay")
+		}
+		if !strict.Stale {
+			t.Errorf("lagged tile with freshness 60s: not stale, want stale (its data is 150 s old)")
+		}
+		page := getHTML(t, a, "field")
+		sec := regexp.MustCompile(`(?s)<section[^>]*id="[^"]*lagged-strict[^"]*".*?</section>`).FindString(page)
+		if !strings.Contains(sec, "stale · 2 m old") {
+			t.Errorf("lagged tile page: want \"stale · 2 m old\" in\n%s", sec)
+		}
+		if want := fmt.Sprintf(`data-updated="%d"`, strict.At.UnixMilli()); !strings.Contains(sec, want) {
+			t.Errorf("lagged tile page: want %s (the data's time, for the page's own age count) in\n%s", want, sec)
+		}
+	}
+
+	// 12: several series on a stat tile: said, status unknown.
+	sev := tiles["several"]
+	if sev.Status != board.StatusUnknown || !strings.Contains(strings.Join(sev.Warnings, " "), "3 series") {
+		t.Errorf("stat tile given 3 series: status %q warnings %q, want unknown and the series count", sev.Status, sev.Warnings)
+	}
+
+	// 10: UNAVAILABLE named, a few tries per poll.
+	eventually(t, 30*time.Second, "down tile failing", func() (bool, string) {
+		d := boardTiles(t, a, "field")["down"]
+		return d.Error != "", d.Error
+	})
+	down := boardTiles(t, a, "field")["down"]
+	calls, perPoll := f.metricCalls("custom.googleapis.com/down")
+	t.Logf("down tile: %q after %d calls, at most %d in one poll", down.Error, calls, perPoll)
+	if !strings.Contains(down.Error, "UNAVAILABLE") || strings.Contains(down.Error, "no answer within") {
+		t.Errorf("down tile error %q, want the cause (UNAVAILABLE), not a timeout", down.Error)
+	}
+	if perPoll > 3 {
+		t.Errorf("%d calls in one poll, want at most 3", perPoll)
+	}
+}
