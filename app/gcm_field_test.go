@@ -254,3 +254,93 @@ func TestGCMFieldTiles(t *testing.T) {
 		t.Errorf("%d calls in one poll, want at most 3", perPoll)
 	}
 }
+
+const burstConfig = `
+sources:
+  - id: gcp
+    kind: gcm
+    project: proj
+    endpoint: %s
+    insecure: true
+    alerts_endpoint: %s
+    requests_per_minute: 60   # a burst of 6
+webhooks:
+  cloudmonitoring:
+    secret: {file: %s}
+boards:
+  - id: sys
+    title: System
+    tiles:
+      - {id: rps, kind: stat, title: Requests, source: gcp, interval: 1m, query: {preset: cloudrun_request_rate, service: api}}
+      - {id: p99, kind: stat, title: p99, source: gcp, interval: 1m, query: {preset: cloudrun_latency_p99, service: api}}
+      - {id: cpu, kind: stat, title: CPU, source: gcp, interval: 1m, query: {preset: cloudsql_cpu, instance: "proj:db"}}
+      - {id: alerts, kind: alerts, title: Alerts, source: gcp, interval: 1m, query: {alerts: open}, sources: [cloudmonitoring]}
+`
+
+// cmIncident is a Cloud Monitoring webhook delivery (schema 1.2).
+func cmIncident(id, policy string, started time.Time) string {
+	return fmt.Sprintf(`{"version":"1.2","incident":{"incident_id":%q,"scoping_project_id":"proj","state":"open",
+ "started_at":%d,"ended_at":null,"policy_name":%q,"condition_name":"c","severity":"Warning","summary":"s",
+ "url":"https://console.cloud.google.com/monitoring/alerting/incidents/%s",
+ "resource":{"type":"cloud_run_revision","labels":{"project_id":"proj","service_name":"api"}},
+ "documentation":{"content":"Look at it.","mime_type":"text/markdown"}}}`, id, started.Unix(), policy, id)
+}
+
+// Issue 12 point 9: a burst of Cloud Monitoring deliveries refreshes the
+// alert tile they concern and nothing else: the metric queries of the same
+// source are not polled again, keep their budget and stay ok, and the newest
+// incident reaches the alert tile.
+func TestGCMWebhookBurstSparesMetrics(t *testing.T) {
+	f := &cmFake{}
+	addr, rest := startCMFake(t, f)
+	a := startApp(t, fmt.Sprintf(burstConfig, addr, rest, writeSecret(t, "cm-token")))
+	eventually(t, 20*time.Second, "first polls", func() (bool, string) {
+		tiles := boardTiles(t, a, "sys")
+		for _, id := range []string{"rps", "p99", "cpu", "alerts"} {
+			if tiles[id].UpdatedAt == nil {
+				return false, id + " not polled"
+			}
+		}
+		return true, ""
+	})
+	metricsBefore := f.allMetricCalls()
+	const deliveries = 30
+	start := time.Now()
+	for i := range deliveries {
+		body := cmIncident(fmt.Sprintf("0.burst%02d", i), fmt.Sprintf("Policy %02d", i), start.Add(-time.Duration(deliveries-i)*time.Second))
+		resp, err := http.Post("http://"+a.Addr()+"/hooks/cloudmonitoring?token=cm-token", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("delivery %d: %s", i, resp.Status)
+		}
+	}
+	last := fmt.Sprintf("Policy %02d", deliveries-1)
+	eventually(t, 30*time.Second, "the newest incident on the alert tile", func() (bool, string) {
+		al := boardTiles(t, a, "sys")["alerts"]
+		for _, r := range al.Rows {
+			if r.Label == last {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d rows, error %q", len(al.Rows), al.Error)
+	})
+	tiles := boardTiles(t, a, "sys")
+	f.mu.Lock()
+	alertLists := f.alertGet
+	f.mu.Unlock()
+	t.Logf("%d deliveries: metric calls %d -> %d, alerts.list calls %d", deliveries, metricsBefore, f.allMetricCalls(), alertLists)
+	if n := f.allMetricCalls(); n != metricsBefore {
+		t.Errorf("metric calls went from %d to %d with %d deliveries, want unchanged (deliveries concern the alert tile only)", metricsBefore, n, deliveries)
+	}
+	for _, id := range []string{"rps", "p99", "cpu"} {
+		if tl := tiles[id]; tl.Status != board.StatusOK || tl.Error != "" || tl.Stale {
+			t.Errorf("metric tile %s after the burst: status %s, error %q, stale %t; want ok", id, tl.Status, tl.Error, tl.Stale)
+		}
+	}
+	if alertLists > 1+deliveries/2 {
+		t.Errorf("%d alerts.list calls for %d deliveries: refreshes must fold", alertLists, deliveries)
+	}
+}

@@ -202,3 +202,34 @@ func TestBackoffRecoversWithinIntervalPlusGrace(t *testing.T) {
 		t.Errorf("3rd failure at 10 s interval: %s, want a back-off above the interval", d)
 	}
 }
+
+// Issue 12 point 9: KickTiles polls the jobs of those tiles only, and a burst
+// of kicks makes at most one poll per kick gap, not one per kick.
+func TestKickTilesOnlyTheirJobsAndFolds(t *testing.T) {
+	alerts, metrics := &countingSource{}, &countingSource{}
+	ja := &Job{Key: "alerts", Query: board.Query{Source: "gcp"}, Source: alerts, Interval: time.Hour, Timeout: time.Second,
+		Tiles: []board.TileRef{{Board: "b", Tile: "alerts"}}}
+	jm := &Job{Key: "metric", Query: board.Query{Source: "gcp"}, Source: metrics, Interval: time.Hour, Timeout: time.Second,
+		Tiles: []board.TileRef{{Board: "b", Tile: "rps"}}}
+	s := New([]*Job{ja, jm}, func(*Job, board.Result, error, time.Duration) {}, nil)
+	s.kickGap = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	waitFor(t, func() bool { return alerts.calls.Load() == 1 && metrics.calls.Load() == 1 })
+	time.Sleep(s.kickGap) // the first poll is past the gap: the next kick polls at once
+	s.KickTiles([]board.TileRef{{Board: "b", Tile: "alerts"}})
+	waitFor(t, func() bool { return alerts.calls.Load() == 2 })
+	// A burst right after: deferred to the gap's end, folded into one poll.
+	for range 50 {
+		s.KickTiles([]board.TileRef{{Board: "b", Tile: "alerts"}})
+	}
+	waitFor(t, func() bool { return alerts.calls.Load() == 3 })
+	time.Sleep(3 * s.kickGap)
+	if n := alerts.calls.Load(); n != 3 {
+		t.Errorf("alert job polled %d times for 1 + 50 kicks, want 3 (first poll, one kick, the folded burst)", n)
+	}
+	if n := metrics.calls.Load(); n != 1 {
+		t.Errorf("metric job polled %d times, want 1: kicks of other tiles are not its", n)
+	}
+}
