@@ -344,3 +344,139 @@ func TestGCMWebhookBurstSparesMetrics(t *testing.T) {
 		t.Errorf("%d alerts.list calls for %d deliveries: refreshes must fold", alertLists, deliveries)
 	}
 }
+
+const oneHomeConfig = `
+sources:
+  - id: gcp
+    kind: gcm
+    project: proj
+    endpoint: %s
+    insecure: true
+    alerts_endpoint: %s
+  - id: hooks
+    kind: webhooks
+webhooks:
+  cloudmonitoring:
+    secret: {file: %s}
+boards:
+  - id: pushed
+    title: Pushed
+    tiles:
+      - {id: incidents, kind: alerts, title: Incidents, source: hooks, interval: 1s}
+  - id: polled
+    title: Polled
+    tiles:
+      - {id: incidents, kind: alerts, title: Incidents, source: gcp, interval: 1s, query: {alerts: open}}
+      - {id: undocumented, kind: list, title: Policies without a next action, source: gcp, interval: 1s, query: {policies: undocumented}}
+`
+
+// The documentation of the policies below is markdown, as Cloud Monitoring
+// sends it: what the wall shows is its text, never its syntax.
+const checkoutDoc = "**Roll back** the `checkout` deploy.\n\n" +
+	"1. Open [the dashboard](https://dash.example.com/checkout)\n" +
+	"2. Run <b>make rollback</b> _now_"
+
+func cmPolicies() map[string]*monitoringpb.AlertPolicy {
+	doc := func(links ...*monitoringpb.AlertPolicy_Documentation_Link) *monitoringpb.AlertPolicy_Documentation {
+		return &monitoringpb.AlertPolicy_Documentation{Content: checkoutDoc, MimeType: "text/markdown", Links: links}
+	}
+	return map[string]*monitoringpb.AlertPolicy{
+		"projects/proj/alertPolicies/77": {Name: "projects/proj/alertPolicies/77", DisplayName: "Checkout latency p99",
+			Severity: monitoringpb.AlertPolicy_CRITICAL, Documentation: doc(&monitoringpb.AlertPolicy_Documentation_Link{DisplayName: "Runbook", Url: "https://runbooks.example.com/checkout"})},
+		// No severity, and a first link that is no web link.
+		"projects/proj/alertPolicies/78": {Name: "projects/proj/alertPolicies/78", DisplayName: "Checkout errors",
+			Documentation: doc(&monitoringpb.AlertPolicy_Documentation_Link{DisplayName: "Chat", Url: "slack://channel/checkout"},
+				&monitoringpb.AlertPolicy_Documentation_Link{DisplayName: "Dashboard", Url: "https://dash.example.com/checkout"})},
+		// Enabled, and nothing to do written anywhere.
+		"projects/proj/alertPolicies/79": {Name: "projects/proj/alertPolicies/79", DisplayName: "Disk full"},
+	}
+}
+
+// The same two incidents, as projects.alerts.list shows them and as the
+// webhook notification channel sends them.
+func cmPolledAlerts(started time.Time) []map[string]any {
+	res := map[string]any{"type": "cloud_run_revision", "labels": map[string]string{"project_id": "proj", "service_name": "checkout", "location": "europe-west1"}}
+	return []map[string]any{
+		{"name": "projects/proj/alerts/0.lat", "state": "OPEN", "openTime": started.Format(time.RFC3339), "resource": res,
+			"metric": map[string]any{"type": "run.googleapis.com/request_latencies"},
+			"policy": map[string]any{"name": "projects/proj/alertPolicies/77", "displayName": "Checkout latency p99", "severity": "CRITICAL"}},
+		{"name": "projects/proj/alerts/0.err", "state": "OPEN", "openTime": started.Add(time.Minute).Format(time.RFC3339), "resource": res,
+			"metric": map[string]any{"type": "run.googleapis.com/request_count"},
+			"policy": map[string]any{"name": "projects/proj/alertPolicies/78", "displayName": "Checkout errors"}},
+	}
+}
+
+func cmPushed(id, policy, policyName, severity, metric string, started time.Time, links string) string {
+	d, _ := json.Marshal(checkoutDoc)
+	return fmt.Sprintf(`{"version":"1.2","incident":{"incident_id":%q,"scoping_project_id":"proj","state":"open",
+ "started_at":%d,"ended_at":null,"policy_name":%q,"condition_name":"c","severity":%q,
+ "summary":"%s is above the threshold","url":"https://console.cloud.google.com/monitoring/alerting/incidents/%s?project=proj",
+ "resource":{"type":"cloud_run_revision","labels":{"project_id":"proj","service_name":"checkout","location":"europe-west1"}},
+ "resource_display_name":"checkout","metric":{"type":%q},
+ "condition":{"name":"%s/conditions/1"},
+ "documentation":{"content":%s,"mime_type":"text/markdown","links":%s}}}`,
+		id, started.Unix(), policyName, severity, metric, id, metric, policy, d, links)
+}
+
+var alertList = regexp.MustCompile(`(?s)<ul class="alerts">.*?</ul>`)
+
+// Issue 13 (one home) and issue 12 point 13: the same Cloud Monitoring
+// incident pushed by webhook and polled gives identical tiles (the polled
+// mapping wins where they disagreed: severity default, resource text,
+// runbook link checks); next actions show the documentation's text, never
+// its markdown; a list of undocumented policies is a warning.
+func TestGCMIncidentWebhookEqualsPoll(t *testing.T) {
+	started := time.Now().Add(-10 * time.Minute).Truncate(time.Second).UTC()
+	f := &cmFake{policies: cmPolicies(), alerts: cmPolledAlerts(started)}
+	addr, rest := startCMFake(t, f)
+	a := startApp(t, fmt.Sprintf(oneHomeConfig, addr, rest, writeSecret(t, "cm-token")))
+	for _, body := range []string{
+		cmPushed("0.lat", "projects/proj/alertPolicies/77", "Checkout latency p99", "Critical", "run.googleapis.com/request_latencies", started,
+			`[{"display_name":"Runbook","url":"https://runbooks.example.com/checkout"}]`),
+		cmPushed("0.err", "projects/proj/alertPolicies/78", "Checkout errors", "No severity", "run.googleapis.com/request_count", started.Add(time.Minute),
+			`[{"display_name":"Chat","url":"slack://channel/checkout"},{"display_name":"Dashboard","url":"https://dash.example.com/checkout"}]`),
+	} {
+		resp, err := http.Post("http://"+a.Addr()+"/hooks/cloudmonitoring?token=cm-token", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("delivery: %s", resp.Status)
+		}
+	}
+	var pushed, polled web.APITile
+	eventually(t, 20*time.Second, "both tiles with both incidents", func() (bool, string) {
+		pushed, polled = boardTiles(t, a, "pushed")["incidents"], boardTiles(t, a, "polled")["incidents"]
+		return len(pushed.Rows) == 2 && len(polled.Rows) == 2, fmt.Sprintf("pushed %d rows, polled %d rows (%s)", len(pushed.Rows), len(polled.Rows), polled.Error)
+	})
+	pj, _ := json.MarshalIndent(pushed.Rows, "", " ")
+	qj, _ := json.MarshalIndent(polled.Rows, "", " ")
+	if string(pj) != string(qj) || pushed.Status != polled.Status {
+		t.Errorf("the same incidents differ:\npushed (%s) %s\npolled (%s) %s", pushed.Status, pj, polled.Status, qj)
+	}
+	pushedHTML := alertList.FindString(getHTML(t, a, "pushed"))
+	polledHTML := alertList.FindString(getHTML(t, a, "polled"))
+	if pushedHTML == "" || pushedHTML != polledHTML {
+		t.Errorf("the same incidents render differently:\npushed %s\npolled %s", pushedHTML, polledHTML)
+	}
+	t.Logf("rows: %s\nhtml: %s", qj, polledHTML)
+
+	// Next actions: the text, never the markdown.
+	for _, page := range []string{pushedHTML, polledHTML} {
+		for _, syntax := range []string{"**", "`", "](", "_now_", "&lt;b&gt;", "<b>"} {
+			if strings.Contains(page, syntax) {
+				t.Errorf("the alert list shows markdown syntax %q:\n%s", syntax, page)
+			}
+		}
+		if !strings.Contains(page, "Roll back the checkout deploy.") {
+			t.Errorf("the alert list lacks the next action's text:\n%s", page)
+		}
+	}
+
+	// Undocumented policies: one exists, so the list is a warning.
+	und := boardTiles(t, a, "polled")["undocumented"]
+	if len(und.Rows) != 1 || und.Rows[0].Label != "Disk full" || und.Status != board.StatusWarn {
+		t.Errorf("undocumented policies tile: status %s rows %+v, want warn with Disk full", und.Status, und.Rows)
+	}
+}

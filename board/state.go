@@ -198,12 +198,29 @@ func (s TileState) Apply(res Result, err error, th *Thresholds, now time.Time) T
 	}
 	if res.Value == nil && len(n.Rows) > 0 {
 		n.Status = worstRow(n.Rows)
+	} else if w := worstRow(sourceJudged(res.Rows)); (w == StatusWarn || w == StatusCritical) && rank[w] > rank[n.Status] {
+		// Rows the source judged itself (an undocumented policy is a
+		// warning) count whatever the value says: a count of findings
+		// without thresholds is never "ok" while one exists.
+		n.Status = w
 	}
 	return n
 }
 
+// rank orders statuses from the least to the most alarming.
+var rank = map[Status]int{StatusUnknown: 0, StatusOK: 1, StatusWarn: 2, StatusCritical: 3}
+
+func sourceJudged(rows []Row) []Row {
+	var out []Row
+	for _, r := range rows {
+		if r.Status != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func worstRow(rows []Row) Status {
-	rank := map[Status]int{StatusUnknown: 0, StatusOK: 1, StatusWarn: 2, StatusCritical: 3}
 	worst := StatusOK
 	for _, r := range rows {
 		if rank[r.Status] > rank[worst] {
