@@ -91,7 +91,17 @@ func (s *Source) openAlerts(ctx context.Context, cl *clients) (board.Result, err
 	return res, nil
 }
 
+// policy reads an alert policy, reusing one read within policyTTL: polls of
+// open alerts (which every webhook delivery asks for) then cost one list
+// call, not one more per policy.
 func (s *Source) policy(ctx context.Context, cl *clients, name string) (*monitoringpb.AlertPolicy, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.policies[name]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < policyTTL {
+		return c.p, nil
+	}
 	if err := s.take(); err != nil {
 		return nil, err
 	}
@@ -99,7 +109,24 @@ func (s *Source) policy(ctx context.Context, cl *clients, name string) (*monitor
 	if err != nil {
 		return nil, s.apiError("get alert policy", err)
 	}
+	s.mu.Lock()
+	if s.policies == nil {
+		s.policies = map[string]cachedPolicy{}
+	}
+	// Drop expired entries so deleted policies do not stay for ever.
+	for k, v := range s.policies {
+		if now.Sub(v.at) >= policyTTL {
+			delete(s.policies, k)
+		}
+	}
+	s.policies[name] = cachedPolicy{p: p, at: now}
+	s.mu.Unlock()
 	return p, nil
+}
+
+type cachedPolicy struct {
+	p  *monitoringpb.AlertPolicy
+	at time.Time
 }
 
 // runbook picks the documentation link a person should open: one named
@@ -242,3 +269,7 @@ func policyURL(project, name string) string {
 	id := name[strings.LastIndex(name, "/")+1:]
 	return "https://console.cloud.google.com/monitoring/alerting/policies/" + url.PathEscape(id) + "?project=" + url.QueryEscape(project)
 }
+
+// policyTTL is how long a policy read by GetAlertPolicy is reused by later
+// polls of open alerts.
+const policyTTL = 5 * time.Minute

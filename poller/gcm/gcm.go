@@ -63,10 +63,11 @@ type Source struct {
 	rpm     int
 	now     func() time.Time
 
-	mu      sync.Mutex
-	cl      *clients
-	conn    *grpc.ClientConn // owned when Insecure
-	initErr error
+	mu       sync.Mutex
+	policies map[string]cachedPolicy // alert policies read, by name (policyTTL)
+	cl       *clients
+	conn     *grpc.ClientConn // owned when Insecure
+	initErr  error
 }
 
 type clients struct {
