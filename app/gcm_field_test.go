@@ -238,6 +238,10 @@ func TestGCMFieldTiles(t *testing.T) {
 	if sev.Status != board.StatusUnknown || !strings.Contains(strings.Join(sev.Warnings, " "), "3 series") {
 		t.Errorf("stat tile given 3 series: status %q warnings %q, want unknown and the series count", sev.Status, sev.Warnings)
 	}
+	sevHTML := regexp.MustCompile(`(?s)<section[^>]*id="tile-field-several".*?</section>`).FindString(getHTML(t, a, "field"))
+	if !strings.Contains(sevHTML, "status-unknown") || !strings.Contains(sevHTML, "the query returns 3 series; a stat tile shows one") {
+		t.Errorf("stat tile given 3 series, rendered: want status-unknown and the series count in\n%s", sevHTML)
+	}
 
 	// 10: UNAVAILABLE named, a few tries per poll.
 	eventually(t, 30*time.Second, "down tile failing", func() (bool, string) {
@@ -478,5 +482,9 @@ func TestGCMIncidentWebhookEqualsPoll(t *testing.T) {
 	und := boardTiles(t, a, "polled")["undocumented"]
 	if len(und.Rows) != 1 || und.Rows[0].Label != "Disk full" || und.Status != board.StatusWarn {
 		t.Errorf("undocumented policies tile: status %s rows %+v, want warn with Disk full", und.Status, und.Rows)
+	}
+	undHTML := regexp.MustCompile(`(?s)<section[^>]*id="tile-polled-undocumented".*?</section>`).FindString(getHTML(t, a, "polled"))
+	if !strings.Contains(undHTML, "status-warn") || strings.Contains(undHTML, "tile kind-list status-ok") || !strings.Contains(undHTML, "Disk full") {
+		t.Errorf("undocumented policies tile, rendered: want a warning listing Disk full in\n%s", undHTML)
 	}
 }
