@@ -44,6 +44,9 @@ type ServerOptions struct {
 	Config  string // YAML written to a temp file; "" runs the built-in demo
 	Sources map[string]poller.Source
 	Logger  *slog.Logger
+	// Heartbeat is how often screens get the server clock; 0 is the app's
+	// default (15 s). A long one shows what the page does between heartbeats.
+	Heartbeat time.Duration
 }
 
 // StartServer runs a Wallboard on a free loopback port until the test ends.
@@ -59,7 +62,7 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := apptest.Start(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger})
+	a := apptest.Start(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger, Heartbeat: o.Heartbeat})
 	s.App = a
 	s.Base = "http://" + a.Addr()
 	waitHTTP(t, s.Base+"/healthz")
@@ -236,6 +239,38 @@ func short(s string) string {
 		return s[:120] + "…"
 	}
 	return s
+}
+
+// PostAlert sends one alert to the generic alerts webhook
+// (POST /api/v1/events/alerts) with the bearer token, failing on any status
+// but 200.
+func (s *Server) PostAlert(t testing.TB, token, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.Base+"/api/v1/events/alerts", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("post alert: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("post alert: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// SecretFile writes a secret to a temp file for a config's {file: …} reference.
+func SecretFile(t testing.TB, value string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(p, []byte(value+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // waitFor polls cond until true or the timeout passes.

@@ -59,8 +59,8 @@ func TestFormatAge(t *testing.T) {
 }
 
 func TestTrend(t *testing.T) {
-	up, _ := TrendOf(board.F(110), board.F(100), nil)
-	if up.Arrow != "▲" || up.Text != "+10.0 %" || !up.Worse {
+	up, _ := TrendOf(board.F(110), board.F(100), &board.Thresholds{Warn: board.F(200)})
+	if up.Arrow != "↑" || up.Text != "+10.0 %" || !up.Worse {
 		t.Errorf("up = %+v", up)
 	}
 	good, _ := TrendOf(board.F(110), board.F(100), &board.Thresholds{Direction: board.LowerIsWorse})
