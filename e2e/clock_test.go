@@ -55,13 +55,14 @@ boards:
 	b.WaitJS(`document.querySelector('.alert-layer.is-takeover') && document.querySelector('#tile-busy-queue .stale-text').textContent !== ''`, 20*time.Second)
 
 	type sample struct {
-		Since, Stale string
-		Msgs         int
+		Since, Stale, Age string
+		Msgs              int
 	}
 	read := func() sample {
 		var v sample
 		b.Eval(`({Since: document.querySelector('.to-since .alert-age').textContent,
 		  Stale: document.querySelector('#tile-busy-queue .stale-text').textContent,
+		  Age: document.querySelector('#tile-busy-req .tile-age').textContent,
 		  Msgs: window.__msgs})`, &v)
 		return v
 	}
@@ -75,6 +76,9 @@ boards:
 	}
 	if d := seconds(last.Since) - seconds(first.Since); d < 3 {
 		t.Errorf("takeover age went from %q to %q in 4 s without a heartbeat: the page clock stands still", first.Since, last.Since)
+	}
+	if !strings.HasPrefix(last.Age, "updated ") {
+		t.Errorf("a fresh tile's own age reads %q, want \"updated … ago\"", last.Age)
 	}
 	if d := seconds(last.Stale) - seconds(first.Stale); d < 3 {
 		t.Errorf("failing tile's data age went from %q to %q in 4 s without a heartbeat", first.Stale, last.Stale)

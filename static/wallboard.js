@@ -1,5 +1,5 @@
 // Wallboard page script: keeps a board honest without any server message.
-// It ticks the clock and every tile's age, marks tiles stale when their data
+// It ticks the clock and every tile's age (on the tile and in the header), marks tiles stale when their data
 // outlives its freshness limit, shows "connection lost since HH:MM" while a
 // websocket is down, reconnects after any close, and reloads the page once
 // when the server's build (or the board's config) changes.
@@ -84,6 +84,11 @@
       if (updated > newest) newest = updated;
       var stale = failing || restored || (updated > 0 && t - updated > fresh);
       el.classList.toggle('is-stale', stale);
+      var ta = el.querySelector('.tile-age');
+      if (ta) {
+        var at = updated > 0 && !stale ? fmt(d.updated, age(t - updated, d.tAgeUnits)) : '';
+        if (ta.textContent !== at) ta.textContent = at;
+      }
       var st = el.querySelector('.stale-text');
       if (!st) continue;
       if (!stale) { if (st.textContent !== '') st.textContent = ''; continue; }

@@ -151,8 +151,35 @@ func (v TileView) StaleText() string {
 	return fmt.Sprintf(v.Text.StaleOld, age)
 }
 
+// AgeText is how old a fresh tile's data is ("updated 3 s ago"), on the
+// tile itself; empty while waiting for data and when stale (the stale line
+// says the age then). The page script keeps it ticking.
+func (v TileView) AgeText() string {
+	if v.State.UpdatedAt.IsZero() || v.Stale() {
+		return ""
+	}
+	return fmt.Sprintf(v.Text.Updated, v.Text.Age(v.State.Age(v.Now)))
+}
+
 // Spark is the tile's sparkline.
 func (v TileView) Spark() Spark { return SparkOf(Series(v.State)) }
+
+// AxisSpark is a time series tile's chart: scaled to take in its thresholds,
+// with their lines drawn, and its range printed beside it (SparkLo, SparkHi).
+func (v TileView) AxisSpark() Spark {
+	var th []float64
+	if t := v.Cfg.Thresholds; t != nil {
+		for _, x := range []*float64{t.Warn, t.Critical} {
+			if x != nil {
+				th = append(th, *x)
+			}
+		}
+	}
+	return SparkOf(Series(v.State), th...).withThresholds(v.Cfg.Thresholds)
+}
+
+// SparkValue formats one end of a chart's axis in the tile's unit.
+func (v TileView) SparkValue(x float64) string { return v.Text.Value(&x, v.Cfg.Unit) }
 
 // Trend is the change since the previous poll.
 func (v TileView) Trend() (Trend, bool) {
