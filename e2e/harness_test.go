@@ -18,10 +18,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/wallboard/wallboard/app"
@@ -86,9 +88,13 @@ func waitHTTP(t testing.TB, url string) {
 }
 
 // Browser is a headless Chromium with a fresh profile; Ctx is its first tab.
+// It records the errors the pages write to the console (CheckConsole).
 type Browser struct {
 	Ctx context.Context
 	t   testing.TB
+
+	mu      sync.Mutex
+	console []string // errors and exceptions since the last CheckConsole
 }
 
 // StartBrowser starts Chromium for the test and closes it at the end. It
@@ -124,7 +130,61 @@ func StartBrowser(t testing.TB) *Browser {
 		t.Fatalf("start chromium: %v", err)
 	}
 	t.Cleanup(func() { cancel(); acancel() })
-	return &Browser{Ctx: ctx, t: t}
+	b := &Browser{Ctx: ctx, t: t}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				b.mu.Lock()
+				b.console = append(b.console, m.String()+" "+m.URL)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// CheckConsole fails the test when a page wrote an error or threw since the
+// last check, and starts over.
+func (b *Browser) CheckConsole(what string) {
+	b.t.Helper()
+	if errs := b.TakeConsole(); len(errs) > 0 {
+		b.t.Errorf("%s: %d console errors:\n  %s", what, len(errs), strings.Join(errs, "\n  "))
+	}
+}
+
+// TakeConsole returns the console errors since the last check and starts over.
+func (b *Browser) TakeConsole() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	errs := b.console
+	b.console = nil
+	return errs
+}
+
+// Resize gives the tab a new viewport (Emulation.setDeviceMetricsOverride)
+// without reloading, and waits until the page has laid itself out again.
+func (b *Browser) Resize(w, h int) {
+	b.t.Helper()
+	o := chromedp.EmulateLandscape
+	if h > w {
+		o = chromedp.EmulatePortrait
+	}
+	b.Run(30*time.Second, chromedp.EmulateViewport(int64(w), int64(h), o))
+	b.Eval(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, nil)
+	b.Eval(`document.fonts.ready.then(() => true)`, nil)
+}
+
+// Load sets the viewport and loads url, waiting until ready (a JS boolean
+// expression) holds; for pages without the board script (the index).
+func (b *Browser) Load(url string, w, h int, ready string) {
+	b.t.Helper()
+	b.Resize(w, h)
+	b.Run(30*time.Second, chromedp.Navigate(url))
+	b.WaitJS(ready, 20*time.Second)
 }
 
 // Run runs chromedp actions with a timeout, failing the test on error.
@@ -216,6 +276,27 @@ func (b *Browser) Screenshot(name string) string {
 	}
 	p := filepath.Join(dir, name+".png")
 	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return p
+}
+
+// SmallScreenshot saves a PNG of the viewport scaled by scale (0.5: half
+// the size) to testdata/artifacts/name.png; the docs' pictures are made so.
+func (b *Browser) SmallScreenshot(name string, scale float64) string {
+	b.t.Helper()
+	var vp struct{ W, H float64 }
+	b.Eval(`({W: innerWidth, H: innerHeight})`, &vp)
+	shot := Call(b, page.CaptureScreenshot, page.CaptureScreenshotParams{
+		Format: page.CaptureScreenshotFormatPng,
+		Clip:   &page.Viewport{Width: vp.W, Height: vp.H, Scale: scale},
+	})
+	dir := filepath.Join("testdata", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	p := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(p, shot.Data, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 	return p

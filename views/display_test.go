@@ -156,3 +156,40 @@ func TestTileShowsItsOwnDataAge(t *testing.T) {
 		t.Errorf("a tile waiting for data shows an age:\n%s", html)
 	}
 }
+
+// Bar labels that share a long beginning keep what tells them apart: the
+// common prefix goes, and each label's end stays visible beside the part
+// that may be shortened.
+func TestBarLabelsKeepTheDistinguishingPart(t *testing.T) {
+	now := time.Date(2026, 11, 25, 14, 10, 0, 0, time.UTC)
+	cfg := board.TileConfig{ID: "ep", Kind: "bar", Title: "Busiest endpoints"}
+	labels := []string{"/api/v1/query_range?team=payments", "/api/v1/query_range?team=search", "/api/v1/query?team=payments", "/api/v1/series"}
+	var rows []board.Row
+	for i, l := range labels {
+		rows = append(rows, board.Row{Label: l, Value: board.F(float64(100 - i))})
+	}
+	st := board.TileState{Status: board.StatusOK, UpdatedAt: now, Freshness: time.Minute, Result: board.Result{Rows: rows}}
+	html := render(t, NewTileView("b", cfg, st, now, English))
+	re := regexp.MustCompile(`<span class="row-label" title="([^"]*)"><span class="label-head">([^<]*)</span><span class="label-tail">([^<]*)</span></span>`)
+	m := re.FindAllStringSubmatch(html, -1)
+	if len(m) != len(labels) {
+		t.Fatalf("%d labels in head and tail parts, want %d:\n%s", len(m), len(labels), html)
+	}
+	tails := map[string]bool{}
+	for i, x := range m {
+		if x[1] != labels[i] {
+			t.Errorf("label %d title %q, want the whole label %q", i, x[1], labels[i])
+		}
+		if strings.HasPrefix(x[2], "/api/v1/") {
+			t.Errorf("label %q still starts with the prefix every label shares", x[2]+x[3])
+		}
+		// What is always visible: the first characters of the head (an
+		// ellipsis may cut the rest) and the whole tail.
+		shown := []rune(x[2])
+		seen := string(shown[:min(len(shown), 8)]) + "|" + x[3]
+		if tails[seen] {
+			t.Errorf("two labels look alike when shortened: %q", seen)
+		}
+		tails[seen] = true
+	}
+}
