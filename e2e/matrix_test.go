@@ -192,3 +192,37 @@ func TestLayoutEveryStateEverySize(t *testing.T) {
 		b.CheckConsole(st.name)
 	}
 }
+
+// A landscape board leaves no hole that a later tile could fill: after two
+// wide tiles on a 3-column board, the 1-column tiles move up beside them.
+func TestLayoutPacksDensely(t *testing.T) {
+	cfg := `
+sources:
+  - {id: demo, kind: demo}
+boards:
+  - id: oncall
+    title: On call
+    columns: 3
+    tiles:
+      - {id: a, kind: stat, title: A, source: demo, query: requests, interval: 1s, span: 2}
+      - {id: b, kind: stat, title: B, source: demo, query: requests, interval: 1s, span: 2}
+      - {id: c, kind: stat, title: C, source: demo, query: requests, interval: 1s}
+      - {id: d, kind: stat, title: D, source: demo, query: requests, interval: 1s}
+`
+	s := StartServer(t, ServerOptions{Config: cfg})
+	b := StartBrowser(t)
+	b.Open(s.Base+"/boards/oncall", 1920, 1080)
+	var holes int
+	b.Eval(`(() => {
+	  const g = document.querySelector('.grid').getBoundingClientRect();
+	  const tiles = [...document.querySelectorAll('.tile')].map(t => t.getBoundingClientRect());
+	  const rows = new Set(tiles.map(r => Math.round(r.top))).size;
+	  const cellW = tiles.find((r, i) => i === 2).width; // c is one column wide
+	  const area = tiles.reduce((s, r) => s + Math.round(r.width / cellW) * 1, 0);
+	  return rows * 3 - area; // grid cells in the rows used, minus cells with a tile
+	})()`, &holes)
+	if holes != 0 {
+		b.Screenshot("dense-oncall")
+		t.Errorf("the 3-column board leaves %d empty cells: later tiles do not fill the holes", holes)
+	}
+}
