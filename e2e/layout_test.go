@@ -109,6 +109,15 @@ const layoutJS = `(() => {
       if (r.left < o.right - 0.5 && o.left < r.right - 0.5 && r.top < o.bottom - 0.5 && o.top < r.bottom - 0.5) problems.push(t.id + ' overlaps ' + tiles[j].id);
     }
     t.querySelectorAll('*').forEach(el => checkText(el, r, t.id));
+    // A chart never lies under text (it used to strike through the trend).
+    t.querySelectorAll('.spark').forEach(sv => {
+      const sr = sv.getBoundingClientRect();
+      if (sr.width === 0 || sr.height === 0) return;
+      sv.parentElement.parentElement.querySelectorAll('.value, .trend, .key-name, .key-value, .tier, .key-delta, .spark-range span').forEach(el => {
+        const er = el.getBoundingClientRect();
+        if (er.width > 0 && sr.left < er.right - 0.5 && er.left < sr.right - 0.5 && sr.top < er.bottom - 0.5 && er.top < sr.bottom - 0.5) problems.push(t.id + ': chart overlaps ' + name(el) + ' "' + el.textContent.trim().slice(0, 20) + '"');
+      });
+    });
   });
   let minValue = Infinity, minValueEl = '';
   board.querySelectorAll('.tile .value, .tile .key-value').forEach(el => {
