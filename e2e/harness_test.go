@@ -18,10 +18,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/wallboard/wallboard/app"
@@ -44,6 +46,9 @@ type ServerOptions struct {
 	Config  string // YAML written to a temp file; "" runs the built-in demo
 	Sources map[string]poller.Source
 	Logger  *slog.Logger
+	// Heartbeat is how often screens get the server clock; 0 is the app's
+	// default (15 s). A long one shows what the page does between heartbeats.
+	Heartbeat time.Duration
 }
 
 // StartServer runs a Wallboard on a free loopback port until the test ends.
@@ -59,7 +64,7 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := apptest.Start(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger})
+	a := apptest.Start(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger, Heartbeat: o.Heartbeat})
 	s.App = a
 	s.Base = "http://" + a.Addr()
 	waitHTTP(t, s.Base+"/healthz")
@@ -83,9 +88,13 @@ func waitHTTP(t testing.TB, url string) {
 }
 
 // Browser is a headless Chromium with a fresh profile; Ctx is its first tab.
+// It records the errors the pages write to the console (CheckConsole).
 type Browser struct {
 	Ctx context.Context
 	t   testing.TB
+
+	mu      sync.Mutex
+	console []string // errors and exceptions since the last CheckConsole
 }
 
 // StartBrowser starts Chromium for the test and closes it at the end. It
@@ -121,7 +130,61 @@ func StartBrowser(t testing.TB) *Browser {
 		t.Fatalf("start chromium: %v", err)
 	}
 	t.Cleanup(func() { cancel(); acancel() })
-	return &Browser{Ctx: ctx, t: t}
+	b := &Browser{Ctx: ctx, t: t}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				b.mu.Lock()
+				b.console = append(b.console, m.String()+" "+m.URL)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// CheckConsole fails the test when a page wrote an error or threw since the
+// last check, and starts over.
+func (b *Browser) CheckConsole(what string) {
+	b.t.Helper()
+	if errs := b.TakeConsole(); len(errs) > 0 {
+		b.t.Errorf("%s: %d console errors:\n  %s", what, len(errs), strings.Join(errs, "\n  "))
+	}
+}
+
+// TakeConsole returns the console errors since the last check and starts over.
+func (b *Browser) TakeConsole() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	errs := b.console
+	b.console = nil
+	return errs
+}
+
+// Resize gives the tab a new viewport (Emulation.setDeviceMetricsOverride)
+// without reloading, and waits until the page has laid itself out again.
+func (b *Browser) Resize(w, h int) {
+	b.t.Helper()
+	o := chromedp.EmulateLandscape
+	if h > w {
+		o = chromedp.EmulatePortrait
+	}
+	b.Run(30*time.Second, chromedp.EmulateViewport(int64(w), int64(h), o))
+	b.Eval(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, nil)
+	b.Eval(`document.fonts.ready.then(() => true)`, nil)
+}
+
+// Load sets the viewport and loads url, waiting until ready (a JS boolean
+// expression) holds; for pages without the board script (the index).
+func (b *Browser) Load(url string, w, h int, ready string) {
+	b.t.Helper()
+	b.Resize(w, h)
+	b.Run(30*time.Second, chromedp.Navigate(url))
+	b.WaitJS(ready, 20*time.Second)
 }
 
 // Run runs chromedp actions with a timeout, failing the test on error.
@@ -218,6 +281,27 @@ func (b *Browser) Screenshot(name string) string {
 	return p
 }
 
+// SmallScreenshot saves a PNG of the viewport scaled by scale (0.5: half
+// the size) to testdata/artifacts/name.png; the docs' pictures are made so.
+func (b *Browser) SmallScreenshot(name string, scale float64) string {
+	b.t.Helper()
+	var vp struct{ W, H float64 }
+	b.Eval(`({W: innerWidth, H: innerHeight})`, &vp)
+	shot := Call(b, page.CaptureScreenshot, page.CaptureScreenshotParams{
+		Format: page.CaptureScreenshotFormatPng,
+		Clip:   &page.Viewport{Width: vp.W, Height: vp.H, Scale: scale},
+	})
+	dir := filepath.Join("testdata", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	p := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(p, shot.Data, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return p
+}
+
 // WriteArtifact saves text to testdata/artifacts/name.
 func WriteArtifact(t testing.TB, name, text string) {
 	t.Helper()
@@ -236,6 +320,38 @@ func short(s string) string {
 		return s[:120] + "…"
 	}
 	return s
+}
+
+// PostAlert sends one alert to the generic alerts webhook
+// (POST /api/v1/events/alerts) with the bearer token, failing on any status
+// but 200.
+func (s *Server) PostAlert(t testing.TB, token, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.Base+"/api/v1/events/alerts", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("post alert: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("post alert: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// SecretFile writes a secret to a temp file for a config's {file: …} reference.
+func SecretFile(t testing.TB, value string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(p, []byte(value+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // waitFor polls cond until true or the timeout passes.

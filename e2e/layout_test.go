@@ -19,12 +19,11 @@ const layoutJS = `(() => {
   const W = innerWidth, H = innerHeight, problems = [];
   const se = document.scrollingElement;
   if (se.scrollHeight > H || se.scrollWidth > W) problems.push('page scrolls: ' + se.scrollWidth + 'x' + se.scrollHeight + ' in ' + W + 'x' + H);
-  const board = document.querySelector('.board:not([hidden])');
-  if (!board) return {problems: ['no visible board'], minFont: 0, tiles: 0, H, W};
   const name = el => (el.id ? '#' + el.id : '') + '.' + String(el.className && el.className.baseVal !== undefined ? el.className.baseVal : el.className).split(' ').join('.');
   const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
   const ownText = el => Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim() !== '');
   let minFont = Infinity, minFontEl = '';
+  const screen = {left: 0, top: 0, right: W, bottom: H};
   const inside = (r, box, slack) => r.left >= box.left - slack && r.top >= box.top - slack && r.right <= box.right + slack && r.bottom <= box.bottom + slack;
   const checkText = (el, box, where) => {
     if (!visible(el)) return;
@@ -37,47 +36,113 @@ const layoutJS = `(() => {
     if (cs.display === 'inline') return; // no box of its own: its parent is checked
     const cutX = el.scrollWidth > el.clientWidth + 1, cutY = el.scrollHeight > el.clientHeight + 1;
     const numeric = el.matches('.value, .row-value, .clock');
-    if (cutY) problems.push(where + ': ' + name(el) + ' cut vertically (' + el.scrollHeight + ' > ' + el.clientHeight + ')');
+    const titled = el.closest('[title]') && el.closest('[title]').getAttribute('title') !== '';
+    // Lines clamped with an ellipsis (line-clamp) are an intended
+    // shortening when the whole text is in a title attribute.
+    const clamped = cs.webkitLineClamp && cs.webkitLineClamp !== 'none' && !numeric && titled;
+    if (cutY && !clamped) problems.push(where + ': ' + name(el) + ' cut vertically (' + el.scrollHeight + ' > ' + el.clientHeight + ')');
     if (cutX) {
-      const titled = el.closest('[title]') && el.closest('[title]').getAttribute('title') !== '';
       if (numeric || cs.textOverflow !== 'ellipsis' || !titled) problems.push(where + ': ' + name(el) + ' cut horizontally without ellipsis and title: "' + el.textContent.trim().slice(0, 40) + '"');
     }
   };
+  const result = extra => {
+    const r = Object.assign({problems, minFont, minFontEl, minValue: Infinity, tiles: 0, H, W}, extra || {});
+    if (!isFinite(r.minValue)) r.minValue = -1; // no main number on this page
+    if (!isFinite(r.minFont)) r.minFont = -1;
+    return r;
+  };
+  // The index page: a list of links on the whole screen.
+  if (document.body.classList.contains('index')) {
+    document.body.querySelectorAll('*').forEach(el => checkText(el, screen, 'index'));
+    return result({tiles: -1});
+  }
+  const board = document.querySelector('.board:not([hidden])');
+  if (!board) return result({problems: ['no visible board']});
+  // A takeover covers the screen: everything on it must be whole, the next
+  // action above all (it is the point of the takeover).
+  const takeover = board.querySelector('.alert-layer.is-takeover:not([hidden]) .takeover');
+  if (takeover) {
+    const tb = takeover.getBoundingClientRect();
+    if (!inside(tb, screen, 0.5)) problems.push('takeover off screen');
+    takeover.querySelectorAll('*').forEach(el => checkText(el, screen, 'takeover'));
+    // The title has the width of the screen, not a strip beside the QR code.
+    const title = takeover.querySelector('.to-title');
+    if (title && title.getBoundingClientRect().width < 0.55 * W) problems.push('takeover title squeezed to ' + Math.round(title.getBoundingClientRect().width) + ' px of ' + W);
+    const next = takeover.querySelector('.to-next');
+    if (!next) problems.push('takeover without a next action');
+    else {
+      const r = next.getBoundingClientRect();
+      if (!(r.height > 0) || !inside(r, screen, 0)) problems.push('next action not wholly on screen: ' + [r.left, r.top, r.right, r.bottom].map(Math.round));
+      if (next.scrollHeight > next.clientHeight + 1 || next.scrollWidth > next.clientWidth + 1) problems.push('next action clipped: ' + next.scrollWidth + 'x' + next.scrollHeight + ' in ' + next.clientWidth + 'x' + next.clientHeight);
+    }
+    return result({tiles: -1, takeover: true});
+  }
   const header = board.querySelector('.bar');
   const hb = header.getBoundingClientRect();
-  if (!inside(hb, {left: 0, top: 0, right: W, bottom: H}, 0.5)) problems.push('header off screen');
+  if (!inside(hb, screen, 0.5)) problems.push('header off screen');
   header.querySelectorAll('*').forEach(el => checkText(el, hb, 'header'));
+  const banner = board.querySelector('.alert-layer.is-banner:not([hidden]) .banner');
+  if (banner) {
+    const bb = banner.getBoundingClientRect();
+    if (!inside(bb, screen, 0.5)) problems.push('banner off screen');
+    banner.querySelectorAll('*').forEach(el => checkText(el, bb, 'banner'));
+    const bt = banner.querySelector('.banner-title');
+    if (bt && bt.getBoundingClientRect().width < 0.3 * bb.width) problems.push('banner title squeezed to ' + Math.round(bt.getBoundingClientRect().width) + ' px: "' + bt.textContent.slice(0, 20) + '"');
+  }
+  const standup = board.querySelector('.standup-view');
+  if (standup) {
+    const sb = standup.getBoundingClientRect();
+    if (!inside(sb, screen, 0.5)) problems.push('standup view off screen');
+    standup.querySelectorAll('*').forEach(el => checkText(el, sb, 'standup'));
+    return result({tiles: -1});
+  }
   const tiles = Array.from(board.querySelectorAll('.tile'));
   const rects = tiles.map(t => t.getBoundingClientRect());
+  const top = banner ? Math.max(hb.bottom, banner.getBoundingClientRect().bottom) : hb.bottom;
   tiles.forEach((t, i) => {
     const r = rects[i];
     if (r.width < 40 || r.height < 40) problems.push(t.id + ' collapsed: ' + Math.round(r.width) + 'x' + Math.round(r.height));
-    if (!inside(r, {left: 0, top: 0, right: W, bottom: H}, 0.5)) problems.push(t.id + ' off screen');
-    if (r.top < hb.bottom - 0.5) problems.push(t.id + ' overlaps the header');
+    if (!inside(r, screen, 0.5)) problems.push(t.id + ' off screen');
+    if (r.top < top - 0.5) problems.push(t.id + ' overlaps the header or banner');
     for (let j = 0; j < i; j++) {
       const o = rects[j];
       if (r.left < o.right - 0.5 && o.left < r.right - 0.5 && r.top < o.bottom - 0.5 && o.top < r.bottom - 0.5) problems.push(t.id + ' overlaps ' + tiles[j].id);
     }
     t.querySelectorAll('*').forEach(el => checkText(el, r, t.id));
+    // A chart never lies under text (it used to strike through the trend).
+    t.querySelectorAll('.spark').forEach(sv => {
+      const sr = sv.getBoundingClientRect();
+      if (sr.width === 0 || sr.height === 0) return;
+      sv.parentElement.parentElement.querySelectorAll('.value, .trend, .key-name, .key-value, .tier, .key-delta, .spark-range span').forEach(el => {
+        const er = el.getBoundingClientRect();
+        if (er.width > 0 && sr.left < er.right - 0.5 && er.left < sr.right - 0.5 && sr.top < er.bottom - 0.5 && er.top < sr.bottom - 0.5) problems.push(t.id + ': chart overlaps ' + name(el) + ' "' + el.textContent.trim().slice(0, 20) + '"');
+      });
+    });
   });
-  let minValue = Infinity;
-  board.querySelectorAll('.tile .value, .tile .key-value').forEach(el => { minValue = Math.min(minValue, parseFloat(getComputedStyle(el).fontSize)); });
-  return {problems, minFont, minFontEl, minValue, tiles: tiles.length, H, W};
+  let minValue = Infinity, minValueEl = '';
+  board.querySelectorAll('.tile .value, .tile .key-value').forEach(el => {
+    const fs = parseFloat(getComputedStyle(el).fontSize);
+    if (fs < minValue) { minValue = fs; minValueEl = el.closest('.tile').id + ' ' + name(el); }
+  });
+  return result({minValue, minValueEl, tiles: tiles.length});
 })()`
 
 type layoutReport struct {
-	Problems  []string `json:"problems"`
-	MinFont   float64  `json:"minFont"`
-	MinFontEl string   `json:"minFontEl"`
-	MinValue  float64  `json:"minValue"` // smallest main number (.value, .key-value), px
-	Tiles     int      `json:"tiles"`
-	H, W      float64
+	Problems   []string `json:"problems"`
+	MinFont    float64  `json:"minFont"`
+	MinFontEl  string   `json:"minFontEl"`
+	MinValue   float64  `json:"minValue"` // smallest main number (.value, .key-value), px
+	MinValueEl string   `json:"minValueEl"`
+	Tiles      int      `json:"tiles"` // -1 on a page without tiles (index, takeover, standup)
+	Takeover   bool     `json:"takeover"`
+	H, W       float64
 }
 
 var screens = []struct {
 	name string
 	w, h int
 }{
+	{"540p", 960, 540}, // a Fire TV stick renders 1080p TVs at this size
 	{"720p", 1280, 720},
 	{"1080p", 1920, 1080},
 	{"4k", 3840, 2160},
@@ -95,41 +160,71 @@ const minFontShare = 0.012
 // the screen's shorter side.
 const minValueShare = 0.035
 
-// checkLayout loads url at every screen size, saves a screenshot of each,
-// and fails on any layout problem.
+// checkScreen measures the page as it is now at the current size and fails
+// on any layout problem, text under the minimum size or contrast below
+// 4.5:1. It saves a screenshot when something is wrong (and at 1080p).
+func checkScreen(t *testing.T, b *Browser, what string, w, h int) layoutReport {
+	t.Helper()
+	var rep layoutReport
+	b.Eval(layoutJS, &rep)
+	bad := len(rep.Problems) > 0
+	if bad {
+		t.Errorf("%s (%dx%d): %d layout problems:\n  %s", what, w, h, len(rep.Problems), strings.Join(rep.Problems, "\n  "))
+	}
+	if min := minFontShare * math.Min(rep.H, rep.W); rep.MinFont >= 0 && rep.MinFont < min {
+		bad = true
+		t.Errorf("%s: smallest text %.1f px (%s) is below %.1f px (%.1f %% of the shorter side)", what, rep.MinFont, rep.MinFontEl, min, minFontShare*100)
+	}
+	// The main numbers: at least 3.5 % of the shorter side, 38 px on a
+	// 1080p TV, whose digits (cap height about 0.7 em, 17 mm on a 55"
+	// panel) a person reads from 5 m and more.
+	if min := minValueShare * math.Min(rep.H, rep.W); rep.MinValue >= 0 && rep.MinValue < min {
+		bad = true
+		t.Errorf("%s: smallest main number %.1f px (%s) is below %.1f px", what, rep.MinValue, rep.MinValueEl, min)
+	}
+	var items []contrastItem
+	b.Eval(contrastJS, &items)
+	var low []string
+	for _, it := range items {
+		if it.Ratio < 4.5 {
+			low = append(low, fmt.Sprintf("%s %q: %.2f:1", it.Sel, it.Text, it.Ratio))
+		}
+	}
+	if len(low) > 0 {
+		bad = true
+		t.Errorf("%s: text below 4.5:1 contrast:\n  %s", what, strings.Join(low, "\n  "))
+	}
+	if bad || (w == 1920 && h == 1080) {
+		b.Screenshot(strings.NewReplacer(" ", "-", "/", "-").Replace(what))
+	}
+	t.Logf("%s: %d tiles, smallest text %.1f px (%s), smallest number %.1f px", what, rep.Tiles, rep.MinFont, rep.MinFontEl, rep.MinValue)
+	return rep
+}
+
+// checkLayout loads url once and checks it at every screen size (resizing
+// the same tab, as a TV's browser would render it at its size).
 func checkLayout(t *testing.T, b *Browser, url, prefix string) {
+	t.Helper()
+	b.Open(url, screens[0].w, screens[0].h)
+	// Every tile has data (the demo polls every 2-10 s) so the real
+	// numbers, not "waiting for data", are measured.
+	b.WaitJS(`document.querySelectorAll('.board:not([hidden]) .tile .nodata').length === 0 && document.querySelectorAll('.board:not([hidden]) .tile[data-updated="0"]').length === 0`, 30*time.Second)
 	for _, sc := range screens {
-		b.Open(url, sc.w, sc.h)
-		// Every tile has data (the demo polls every 2-10 s) so the real
-		// numbers, not "waiting for data", are measured.
-		b.WaitJS(`document.querySelectorAll('.board:not([hidden]) .tile .nodata').length === 0 && document.querySelectorAll('.board:not([hidden]) .tile[data-updated="0"]').length === 0`, 30*time.Second)
-		b.Eval(`document.fonts.ready.then(() => true)`, nil)
-		b.Screenshot(prefix + "-" + sc.name)
-		var rep layoutReport
-		b.Eval(layoutJS, &rep)
+		b.Resize(sc.w, sc.h)
+		rep := checkScreen(t, b, prefix+" "+sc.name, sc.w, sc.h)
 		if rep.Tiles == 0 {
 			t.Errorf("%s %s: no tiles on screen", prefix, sc.name)
 		}
-		if len(rep.Problems) > 0 {
-			t.Errorf("%s %s (%dx%d): %d layout problems:\n  %s", prefix, sc.name, sc.w, sc.h, len(rep.Problems), strings.Join(rep.Problems, "\n  "))
-		}
-		if min := minFontShare * math.Min(rep.H, rep.W); rep.MinFont < min {
-			t.Errorf("%s %s: smallest text %.1f px (%s) is below %.1f px (%.1f %% of the shorter side)", prefix, sc.name, rep.MinFont, rep.MinFontEl, min, minFontShare*100)
-		}
-		// The main numbers: at least 3.5 % of the shorter side, 38 px on a
-		// 1080p TV, whose digits (cap height about 0.7 em, 17 mm on a 55"
-		// panel) a person reads from 5 m and more.
-		if min := minValueShare * math.Min(rep.H, rep.W); rep.MinValue < min {
-			t.Errorf("%s %s: smallest main number %.1f px is below %.1f px", prefix, sc.name, rep.MinValue, min)
-		}
-		t.Logf("%s %s: %d tiles, smallest text %.1f px (%s), smallest number %.1f px", prefix, sc.name, rep.Tiles, rep.MinFont, rep.MinFontEl, rep.MinValue)
 	}
+	b.CheckConsole(prefix)
 }
 
 func TestLayoutDemoFitsEveryScreen(t *testing.T) {
 	s := StartServer(t, ServerOptions{})
 	b := StartBrowser(t)
 	checkLayout(t, b, s.Base+"/boards/demo", "demo")
+	b.Resize(1920, 1080)
+	b.SmallScreenshot("docs-demo", 0.5) // docs/display.md shows it
 	checkLayout(t, b, s.Base+"/boards/demo?theme=light", "demo-light")
 	// Run inside this git checkout, the demo adds the Four Keys of its history.
 	checkLayout(t, b, s.Base+"/boards/delivery", "delivery")

@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-//go:embed wallboard.css wallboard.js vendor/*.js
+//go:embed wallboard.css wallboard.js favicon.svg vendor/*.js
 var files embed.FS
 
 // Prefix is where the files are served.
@@ -70,8 +70,22 @@ func Handler() http.Handler {
 			w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		case ".js":
 			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		case ".svg":
+			w.Header().Set("Content-Type", "image/svg+xml")
 		}
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Write(b)
+	})
+}
+
+// Favicon serves the icon at /favicon.ico for clients that ask there
+// without reading the page's <link rel="icon"> (a 404 there is a console
+// error on every page of some browsers). It is an SVG; a day of cache.
+func Favicon() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := files.ReadFile("favicon.svg")
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
 		w.Write(b)
 	})
 }

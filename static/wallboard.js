@@ -1,5 +1,5 @@
 // Wallboard page script: keeps a board honest without any server message.
-// It ticks the clock and every tile's age, marks tiles stale when their data
+// It ticks the clock and every tile's age (on the tile and in the header), marks tiles stale when their data
 // outlives its freshness limit, shows "connection lost since HH:MM" while a
 // websocket is down, reconnects after any close, and reloads the page once
 // when the server's build (or the board's config) changes.
@@ -8,18 +8,26 @@
 // `.board` section with its own websocket, so hidden boards stay live and
 // switching never reloads. While an alert takes over one of the boards,
 // rotation shows that board and pauses. Alert layers switch from takeover
-// to banner on the client clock (corrected by the server's heartbeat).
+// to banner on the page's clock (the server's heartbeat time advanced by
+// the screen's monotonic clock).
 // On kiosk screens (?kiosk) the board shifts by a few px every minute so that
 // static parts do not burn into the panel; boards with a night schedule dim.
 // Loaded with defer; no inline script (the CSP forbids it).
 (function () {
   'use strict';
   var body = document.body;
-  var offset = 0;            // server clock minus this screen's clock, ms
+  // The page's clock: the server's time at the last heartbeat, advanced by
+  // this screen's monotonic clock (performance.now, ms) since then. The
+  // offset is taken once per heartbeat, never from other messages (they
+  // carry no clock), so time runs between heartbeats and a wrong or jumping
+  // wall clock on the TV does not matter.
+  var clockServer = Date.now(); // server time at clockMono, unix ms
+  var clockMono = performance.now();
+  var lastHeartbeat = {};       // board id -> data-now of its last heartbeat
   var WATCHDOG_MS = 45000;   // 3 missed heartbeats (the server sends one every 15 s)
   var sections = [];         // one state object per .board section
 
-  function now() { return Date.now() + offset; }
+  function now() { return clockServer + (performance.now() - clockMono); }
   function pad(n) { return n < 10 ? '0' + n : '' + n; }
   function hhmm(t) { var d = new Date(t); return pad(d.getHours()) + ':' + pad(d.getMinutes()); }
   // age formats like views.Text.Age: units from data-t-age-units ("s,m,h,d"
@@ -76,6 +84,11 @@
       if (updated > newest) newest = updated;
       var stale = failing || restored || (updated > 0 && t - updated > fresh);
       el.classList.toggle('is-stale', stale);
+      var ta = el.querySelector('.tile-age');
+      if (ta) {
+        var at = updated > 0 && !stale ? fmt(d.updated, age(t - updated, d.tAgeUnits)) : '';
+        if (ta.textContent !== at) ta.textContent = at;
+      }
       var st = el.querySelector('.stale-text');
       if (!st) continue;
       if (!stale) { if (st.textContent !== '') st.textContent = ''; continue; }
@@ -216,7 +229,12 @@
     var meta = document.getElementById('wb-meta-' + s.id);
     if (!meta) return;
     var serverNow = +meta.getAttribute('data-now');
-    if (serverNow > 0) offset = serverNow - Date.now();
+    if (serverNow > 0 && serverNow !== lastHeartbeat[s.id]) {
+      // A new heartbeat (or the first message of a connection).
+      lastHeartbeat[s.id] = serverNow;
+      clockServer = serverNow;
+      clockMono = performance.now();
+    }
     var b = meta.getAttribute('data-build');
     if (b && s.build && b !== s.build) {
       // A new server build or a new config for this board: reload once to

@@ -83,7 +83,9 @@ func SeverityText(s board.Severity) string {
 func (v TileView) Alerts() []board.Alert {
 	limit := v.Cfg.Limit
 	if limit == 0 {
-		limit = 8
+		// What fits readably from across the room: two alerts per row of
+		// the grid the tile spans; the rest are counted ("+3 more").
+		limit = 2 * max(v.Cfg.RowSpan, 1)
 	}
 	if len(v.State.Alerts) > limit {
 		return v.State.Alerts[:limit]

@@ -144,11 +144,27 @@ func bytesIEC(x float64) string {
 }
 
 // Trend describes the change from prev to v: an arrow, the relative change,
-// and whether that change is for the worse given the thresholds' direction.
+// and, when the tile has a direction (thresholds or an explicit direction),
+// whether that change is for the worse or the better. Without a direction a
+// change is neither: a rising request rate is not a warning.
+//
+// The arrows (↑ ↓ =) are never the status icons (✓ ▲ ✖ ?), so a trend never
+// reads as a status from across the room.
 type Trend struct {
-	Arrow string // ▲ ▼ or =
-	Text  string // "+3.2 %"
-	Worse bool
+	Arrow         string // ↑ ↓ or =
+	Text          string // "+3.2 %"
+	Worse, Better bool   // both false without a direction or without a change
+}
+
+// Class is the trend's CSS class: coloured only when worse or better.
+func (t Trend) Class() string {
+	switch {
+	case t.Worse:
+		return "trend worse"
+	case t.Better:
+		return "trend better"
+	}
+	return "trend"
 }
 
 // TrendOf is the change since the previous value; ok is false when there is
@@ -161,21 +177,25 @@ func TrendOf(v, prev *float64, th *board.Thresholds) (Trend, bool) {
 	if d == 0 {
 		return Trend{Arrow: "=", Text: "0 %"}, true
 	}
-	t := Trend{Arrow: "▲"}
+	t := Trend{Arrow: "↑"}
 	if d < 0 {
-		t.Arrow = "▼"
+		t.Arrow = "↓"
 	}
 	if *prev != 0 {
 		rel := d / math.Abs(*prev) * 100
 		if math.Abs(rel) < 0.05 {
-			// Below what one decimal can show: say "unchanged", not "▲ +0.0 %".
+			// Below what one decimal can show: say "unchanged", not "↑ +0.0 %".
 			return Trend{Arrow: "=", Text: "0 %"}, true
 		}
 		t.Text = fmt.Sprintf("%+.1f %%", rel)
 	} else {
 		t.Text = fmt.Sprintf("%+g", d)
 	}
-	lowerWorse := th != nil && th.Direction == board.LowerIsWorse
+	if th == nil || th.Warn == nil && th.Critical == nil && th.Direction == "" {
+		return t, true // no direction: neither worse nor better
+	}
+	lowerWorse := th.Direction == board.LowerIsWorse
 	t.Worse = (d > 0) != lowerWorse
+	t.Better = !t.Worse
 	return t, true
 }

@@ -59,8 +59,8 @@ func TestFormatAge(t *testing.T) {
 }
 
 func TestTrend(t *testing.T) {
-	up, _ := TrendOf(board.F(110), board.F(100), nil)
-	if up.Arrow != "▲" || up.Text != "+10.0 %" || !up.Worse {
+	up, _ := TrendOf(board.F(110), board.F(100), &board.Thresholds{Warn: board.F(200)})
+	if up.Arrow != "↑" || up.Text != "+10.0 %" || !up.Worse {
 		t.Errorf("up = %+v", up)
 	}
 	good, _ := TrendOf(board.F(110), board.F(100), &board.Thresholds{Direction: board.LowerIsWorse})
@@ -84,15 +84,19 @@ func TestSparkOf(t *testing.T) {
 	if s := SparkOf([]board.Point{{T: t0, V: 1}}); s.Line != "" {
 		t.Error("one point draws nothing")
 	}
-	s := SparkOf([]board.Point{{T: t0, V: 0}, {T: t0.Add(time.Minute), V: math.NaN()}, {T: t0.Add(2 * time.Minute), V: 10}})
-	if s.Line != "M0.0 28.0L100.0 2.0" {
-		t.Errorf("line = %q (NaN must be skipped, min at the bottom, max at the top)", s.Line)
+	s := SparkOf([]board.Point{{T: t0, V: 0}, {T: t0.Add(time.Minute), V: 5}, {T: t0.Add(2 * time.Minute), V: 10}})
+	if s.Line != "M0.0 28.0L50.0 15.0L100.0 2.0" {
+		t.Errorf("line = %q (zero at the bottom, max at the top)", s.Line)
 	}
-	if s.Area != s.Line+"L100.0 30L0.0 30Z" {
+	if s.Area != s.Line+"L100.0 30.0L0.0 30.0Z" {
 		t.Errorf("area = %q", s.Area)
 	}
 	flat := SparkOf([]board.Point{{T: t0, V: 5}, {T: t0.Add(time.Minute), V: 5}})
-	if flat.Line != "M0.0 15.0L100.0 15.0" {
-		t.Errorf("flat line = %q, want the middle", flat.Line)
+	if flat.Line != "M0.0 2.0L100.0 2.0" {
+		t.Errorf("flat line = %q, want the top of a scale from zero", flat.Line)
+	}
+	neg := SparkOf([]board.Point{{T: t0, V: -10}, {T: t0.Add(time.Minute), V: -5}})
+	if neg.Lo != -10 || neg.Hi != 0 {
+		t.Errorf("negative values: scale %g–%g, want -10–0", neg.Lo, neg.Hi)
 	}
 }

@@ -8,6 +8,7 @@ package views
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wallboard/wallboard/board"
@@ -152,8 +153,35 @@ func (v TileView) StaleText() string {
 	return fmt.Sprintf(v.Text.StaleOld, age)
 }
 
+// AgeText is how old a fresh tile's data is ("updated 3 s ago"), on the
+// tile itself; empty while waiting for data and when stale (the stale line
+// says the age then). The page script keeps it ticking.
+func (v TileView) AgeText() string {
+	if v.State.UpdatedAt.IsZero() || v.Stale() {
+		return ""
+	}
+	return fmt.Sprintf(v.Text.Updated, v.Text.Age(v.State.Age(v.Now)))
+}
+
 // Spark is the tile's sparkline.
 func (v TileView) Spark() Spark { return SparkOf(Series(v.State)) }
+
+// AxisSpark is a time series tile's chart: scaled to take in its thresholds,
+// with their lines drawn, and its range printed beside it (SparkLo, SparkHi).
+func (v TileView) AxisSpark() Spark {
+	var th []float64
+	if t := v.Cfg.Thresholds; t != nil {
+		for _, x := range []*float64{t.Warn, t.Critical} {
+			if x != nil {
+				th = append(th, *x)
+			}
+		}
+	}
+	return SparkOf(Series(v.State), th...).withThresholds(v.Cfg.Thresholds)
+}
+
+// SparkValue formats one end of a chart's axis in the tile's unit.
+func (v TileView) SparkValue(x float64) string { return v.Text.Value(&x, v.Cfg.Unit) }
 
 // Trend is the change since the previous poll.
 func (v TileView) Trend() (Trend, bool) {
@@ -226,6 +254,60 @@ func (v TileView) RowValue(r board.Row) string {
 		return r.Text
 	}
 	return v.Text.Value(r.Value, v.Cfg.Unit)
+}
+
+// LabelParts splits a bar or list label for display so that shortening
+// keeps what tells rows apart ("/api/v1/qu…" twice said nothing): the
+// beginning all the tile's labels share is dropped (shown as "…"), and the
+// last part (after the last / ? & # . : or space, at most 16 characters)
+// is the tail, always shown; the head before it may end in an ellipsis.
+func (v TileView) LabelParts(r board.Row) (head, tail string) {
+	rest := []rune(r.Label)
+	if cp := commonPrefix(v.Rows()); cp > 0 {
+		rest = append([]rune("…"), rest[cp:]...)
+	}
+	if len(rest) <= 16 {
+		return "", string(rest)
+	}
+	cut := len(rest) - 12 // no separator near the end: the last 12 characters
+	for i := len(rest) - 1; i >= len(rest)-16; i-- {
+		if strings.ContainsRune("/?&#.: ", rest[i]) {
+			cut = i + 1
+			break
+		}
+	}
+	return string(rest[:cut]), string(rest[cut:])
+}
+
+// commonPrefix is how many runes every row's label shares at its start, cut
+// back to just after a separator and only when it is worth dropping (4 or
+// more runes, and every label goes on after it); 0 otherwise.
+func commonPrefix(rows []board.Row) int {
+	if len(rows) < 2 {
+		return 0
+	}
+	first := []rune(rows[0].Label)
+	n := len(first)
+	for _, r := range rows[1:] {
+		l := []rune(r.Label)
+		i := 0
+		for i < n && i < len(l) && l[i] == first[i] {
+			i++
+		}
+		n = i
+	}
+	for n > 0 && !strings.ContainsRune("/?&#.:_- ", first[n-1]) {
+		n--
+	}
+	for _, r := range rows {
+		if len([]rune(r.Label)) <= n+2 {
+			return 0
+		}
+	}
+	if n < 4 {
+		return 0
+	}
+	return n
 }
 
 // BarPercent is a row's bar length relative to the largest row, 0–100 in 2 % steps.

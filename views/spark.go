@@ -2,68 +2,162 @@ package views
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wallboard/wallboard/board"
 )
 
 // Sparkline geometry, in SVG user units. The SVG stretches to its box
 // (preserveAspectRatio="none") and strokes keep their width through
-// vector-effect, so one path serves every screen size.
+// vector-effect (the width itself is set by the stylesheet and grows with
+// the screen), so one path serves every screen size.
 const (
 	sparkW = 100.0
 	sparkH = 30.0
+	// sparkPad keeps the stroke inside the box, user units top and bottom.
+	sparkPad = 2.0
+	// gapFactor: an interval longer than this many times the series' usual
+	// (median) interval is a hole in the data (an outage, a restart), where
+	// the line breaks instead of ramping across.
+	gapFactor = 3
 )
 
-// Spark is a server-rendered sparkline: a line and the area under it.
+// Spark is a server-rendered sparkline: a line and the area under it, one
+// subpath per stretch of data without a gap, scaled to [Lo, Hi].
 type Spark struct {
 	Line, Area string
+	Lo, Hi     float64     // the values at the bottom and the top of the box
+	Marks      []SparkMark // horizontal threshold lines
+	From, To   time.Time   // the time axis
 }
 
-// SparkOf draws points scaled to their own min and max; it is empty for fewer
-// than two finite points. Non-finite points break the line rather than
-// stretching the scale.
-func SparkOf(pts []board.Point) Spark {
-	var finite []board.Point
+// SparkMark is a horizontal line across the sparkline at a threshold.
+type SparkMark struct {
+	Y     string // user units from the top
+	Class string // "spark-th th-warn" or "spark-th th-critical"
+}
+
+// SparkOf draws points on an honest scale: from zero (or the lowest value,
+// when below zero) to the highest value, so a 0.3 % wobble of a large number
+// stays a small wobble; values entirely of one sign keep zero as baseline.
+// It is empty for fewer than two finite points. Non-finite points and holes
+// in time break the line.
+func SparkOf(pts []board.Point, include ...float64) Spark {
+	n := 0
+	lo, hi := 0.0, 0.0 // zero is always on the scale: the baseline
 	for _, p := range pts {
-		if !math.IsNaN(p.V) && !math.IsInf(p.V, 0) {
-			finite = append(finite, p)
+		if finite(p.V) {
+			n++
+			lo, hi = math.Min(lo, p.V), math.Max(hi, p.V)
 		}
 	}
-	if len(finite) < 2 {
+	if n < 2 {
 		return Spark{}
 	}
-	lo, hi := finite[0].V, finite[0].V
-	for _, p := range finite {
-		lo, hi = math.Min(lo, p.V), math.Max(hi, p.V)
+	for _, v := range include {
+		if finite(v) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
 	}
 	if hi == lo {
-		hi, lo = hi+1, lo-1
+		hi = lo + 1 // all zero: a flat line at the bottom
 	}
-	t0, t1 := finite[0].T, finite[len(finite)-1].T
+	var t0, t1 time.Time
+	for _, p := range pts {
+		if finite(p.V) {
+			if t0.IsZero() {
+				t0 = p.T
+			}
+			t1 = p.T
+		}
+	}
 	span := t1.Sub(t0).Seconds()
-	var line strings.Builder
-	var firstX, lastX string
-	for i, p := range finite {
-		x := float64(i) / float64(len(finite)-1) * sparkW
+	gap := gapOf(pts)
+	s := Spark{Lo: lo, Hi: hi, From: t0, To: t1}
+	var line, area strings.Builder
+	var seg []string // points of the current stretch, "x y"
+	var segX0, segX1 string
+	flush := func() {
+		switch len(seg) {
+		case 0:
+			return
+		case 1: // a lone point: a short dash, visible with round caps
+			seg = append(seg, seg[0])
+		}
+		line.WriteString("M" + strings.Join(seg, "L"))
+		area.WriteString("M" + strings.Join(seg, "L") + "L" + segX1 + " " + fmtU(sparkH) + "L" + segX0 + " " + fmtU(sparkH) + "Z")
+		seg = seg[:0]
+	}
+	var prev time.Time
+	i := 0
+	for _, p := range pts {
+		if !finite(p.V) {
+			flush()
+			continue
+		}
+		x := float64(i) / float64(n-1) * sparkW
 		if span > 0 {
 			x = p.T.Sub(t0).Seconds() / span * sparkW
 		}
-		// 2 units of padding keep the stroke inside the box.
-		y := 2 + (1-(p.V-lo)/(hi-lo))*(sparkH-4)
-		xs, ys := strconv.FormatFloat(x, 'f', 1, 64), strconv.FormatFloat(y, 'f', 1, 64)
-		if i == 0 {
-			line.WriteString("M" + xs + " " + ys)
-			firstX = xs
-		} else {
-			line.WriteString("L" + xs + " " + ys)
+		i++
+		if len(seg) > 0 && gap > 0 && p.T.Sub(prev) > gap {
+			flush()
 		}
-		lastX = xs
+		prev = p.T
+		xs := fmtU(x)
+		if len(seg) == 0 {
+			segX0 = xs
+		}
+		segX1 = xs
+		seg = append(seg, xs+" "+fmtU(s.y(p.V)))
 	}
-	l := line.String()
-	return Spark{Line: l, Area: l + "L" + lastX + " 30L" + firstX + " 30Z"}
+	flush()
+	s.Line, s.Area = line.String(), area.String()
+	return s
 }
+
+// y is a value's height in user units from the top.
+func (s Spark) y(v float64) float64 {
+	return sparkPad + (1-(v-s.Lo)/(s.Hi-s.Lo))*(sparkH-2*sparkPad)
+}
+
+// gapOf is the longest interval between points that is not a hole: gapFactor
+// times the median interval; 0 when there is no time axis.
+func gapOf(pts []board.Point) time.Duration {
+	var d []time.Duration
+	for i := 1; i < len(pts); i++ {
+		if dt := pts[i].T.Sub(pts[i-1].T); dt > 0 {
+			d = append(d, dt)
+		}
+	}
+	if len(d) < 2 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[len(d)/2] * gapFactor
+}
+
+// withThresholds adds a tile's threshold lines (they are on the scale: a
+// time series tile includes them when scaling).
+func (s Spark) withThresholds(th *board.Thresholds) Spark {
+	if s.Line == "" || th == nil {
+		return s
+	}
+	if th.Warn != nil {
+		s.Marks = append(s.Marks, SparkMark{Y: fmtU(s.y(*th.Warn)), Class: "spark-th th-warn"})
+	}
+	if th.Critical != nil {
+		s.Marks = append(s.Marks, SparkMark{Y: fmtU(s.y(*th.Critical)), Class: "spark-th th-critical"})
+	}
+	return s
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func fmtU(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
 
 // Series is what a tile's sparkline draws: the source's series when it gave
 // one, else the values the board has polled.

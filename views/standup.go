@@ -32,7 +32,7 @@ type Move struct {
 	From    string
 	To      string
 	Change  string // "+12 %", "−3.1 %", "=" when unchanged
-	Arrow   string // ▲ ▼ =
+	Arrow   string // ↑ ↓ =
 	Worse   bool
 	Better  bool
 	Partial string // "since 14:05" when the data starts after the period's start
@@ -81,7 +81,7 @@ func MovesOf(tiles []TileView, since time.Time, t Text) []Move {
 		if tr, ok := TrendOf(&cur, &base.V, v.Cfg.Thresholds); ok {
 			m.Arrow, m.Change = tr.Arrow, tr.Text
 			if tr.Arrow != "=" {
-				m.Worse, m.Better = tr.Worse, !tr.Worse
+				m.Worse, m.Better = tr.Worse, tr.Better
 			}
 		}
 		out = append(out, m)

@@ -55,7 +55,7 @@ func TestMovesOf(t *testing.T) {
 		t.Fatalf("got %d moves, want 2 (the tile without data left out): %+v", len(moves), moves)
 	}
 	m := moves[0]
-	if m.From != "200 ms" || m.To != "500 ms" || m.Arrow != "▲" || !m.Worse || m.Partial != "" {
+	if m.From != "200 ms" || m.To != "500 ms" || m.Arrow != "↑" || !m.Worse || m.Partial != "" {
 		t.Errorf("latency move = %+v, want 200 ms → 500 ms, worse", m)
 	}
 	m = moves[1]

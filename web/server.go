@@ -144,6 +144,7 @@ func (s *Server) routes() {
 	})
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
 	s.mux.Handle("GET "+static.Prefix, gzipStatic(static.Handler()))
+	s.mux.Handle("GET /favicon.ico", static.Favicon())
 }
 
 // NextSeq orders published messages.
