@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -95,21 +94,11 @@ func (h *AlertHooks) Alertmanager() http.Handler {
 // type webhook_tokenauth with ?token=, or webhook_basicauth; schema 1.2).
 func (h *AlertHooks) CloudMonitoring() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := h.CloudMonitoringAuth
-		if c.off() {
+		if h.CloudMonitoringAuth.off() {
 			http.NotFound(w, r)
 			return
 		}
-		ok := false
-		if tok := r.URL.Query().Get("token"); c.Token != "" && tok != "" {
-			ok = SecretEqual(tok, c.Token)
-		}
-		if u, p, has := r.BasicAuth(); !ok && has && c.Username != "" {
-			// Both compared, always, so the time taken says nothing about which was wrong.
-			uok, pok := SecretEqual(u, c.Username), SecretEqual(p, c.Password)
-			ok = uok && pok
-		}
-		if !ok {
+		if !h.cloudMonitoringAuthorized(r) {
 			unauthorized(w, `Basic realm="wallboard"`)
 			return
 		}
@@ -121,6 +110,22 @@ func (h *AlertHooks) CloudMonitoring() http.Handler {
 			return []board.Alert{a}, nil
 		})
 	})
+}
+
+// cloudMonitoringAuthorized reports whether r carries the ?token= or the
+// basic auth of the Cloud Monitoring receiver.
+func (h *AlertHooks) cloudMonitoringAuthorized(r *http.Request) bool {
+	c := h.CloudMonitoringAuth
+	ok := false
+	if tok := r.URL.Query().Get("token"); c.Token != "" && tok != "" {
+		ok = SecretEqual(tok, c.Token)
+	}
+	if u, p, has := r.BasicAuth(); !ok && has && c.Username != "" {
+		// Both compared, always, so the time taken says nothing about which was wrong.
+		uok, pok := SecretEqual(u, c.Username), SecretEqual(p, c.Password)
+		ok = uok && pok
+	}
+	return ok
 }
 
 // Events handles POST /api/v1/events/alerts: the generic incident webhook
@@ -149,14 +154,8 @@ func unauthorized(w http.ResponseWriter, challenge string) {
 // the same body when the sender gives no id) is acknowledged again without
 // being applied twice.
 func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver string, parse func([]byte) ([]board.Alert, error)) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("%s: body over %d bytes", receiver, MaxWebhookBody), http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, receiver+": reading body: "+err.Error(), http.StatusBadRequest)
+	body, ok := readBody(w, r, MaxWebhookBody)
+	if !ok {
 		return
 	}
 	alerts, err := parse(body)

@@ -35,11 +35,11 @@ func NewEventsHandler(token string, st TxRunner, kick func(), log *slog.Logger) 
 	return &EventsHandler{token: token, store: st, kick: kick, log: log}
 }
 
-// Register adds the two routes to mux, behind the shared webhook guard
-// (rate limit, body limit).
-func (h *EventsHandler) Register(mux *http.ServeMux, limits WebhookLimits) {
-	mux.Handle("POST /api/v1/events/deployments", Webhook("events-deployments", limits, http.HandlerFunc(h.deployments)))
-	mux.Handle("POST /api/v1/events/incidents", Webhook("events-incidents", limits, http.HandlerFunc(h.incidents)))
+// Register adds the two routes to mux, behind the shared webhook guard g
+// (authentication first, body limit).
+func (h *EventsHandler) Register(mux *http.ServeMux, g *Ingress, limits WebhookLimits) {
+	mux.Handle("POST /api/v1/events/deployments", g.Webhook("events-deployments", limits, h.Auth(), http.HandlerFunc(h.deployments)))
+	mux.Handle("POST /api/v1/events/incidents", g.Webhook("events-incidents", limits, h.Auth(), http.HandlerFunc(h.incidents)))
 }
 
 // DeploymentEvent is the JSON body of POST /api/v1/events/deployments.
@@ -155,9 +155,13 @@ func decodeStrict(body []byte, v any) error {
 
 func (h *EventsHandler) authorized(r *http.Request) bool { return BearerAuthorized(r, h.token) }
 
-// readBody enforces auth and the size limit, writing the error response
-// itself; ok=false means the request is answered.
+// readBody is the body the guard (Webhook) read, or reads it within the size
+// limit, writing the error response itself; ok=false means the request is
+// answered.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if b, ok := guardedBody(r); ok {
+		return b, true
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError
