@@ -335,7 +335,7 @@ func TestUnauthenticatedBodiesAreBounded(t *testing.T) {
 
 	// limit is far above the goal (64 MiB): the test fails, rather than
 	// take the machine's memory, once the heap grows past it.
-	const limit = 512 << 20
+	const limit = 256 << 20
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var peak atomic.Uint64

@@ -238,6 +238,9 @@ func ParseAlertmanagerWebhook(body []byte) ([]board.Alert, error) {
 		default:
 			return nil, fmt.Errorf("alertmanager webhook: alerts[%d].status %q: want firing or resolved", i, a.Status)
 		}
+		if err := checkID(fmt.Sprintf("alerts[%d].fingerprint", i), a.Fingerprint); err != nil {
+			return nil, fmt.Errorf("alertmanager webhook: %w", err)
+		}
 		if len(a.Labels) == 0 && a.Fingerprint == "" {
 			return nil, fmt.Errorf("alertmanager webhook: alerts[%d]: no labels and no fingerprint", i)
 		}
@@ -298,6 +301,9 @@ func ParseCloudMonitoring(body []byte) (board.Alert, error) {
 	}
 	if in.IncidentID == "" {
 		return board.Alert{}, errors.New("cloudmonitoring webhook: incident.incident_id is empty")
+	}
+	if err := checkID("incident.incident_id", in.IncidentID); err != nil {
+		return board.Alert{}, fmt.Errorf("cloudmonitoring webhook: %w", err)
 	}
 	a := board.Alert{
 		ID:         in.IncidentID,
@@ -419,12 +425,12 @@ func ParseEventAlerts(body []byte) ([]board.Alert, error) {
 	var list []EventAlert
 	trimmed := strings.TrimSpace(string(body))
 	if strings.HasPrefix(trimmed, "[") {
-		if err := json.Unmarshal(body, &list); err != nil {
+		if err := decodeStrict(body, &list); err != nil {
 			return nil, fmt.Errorf("events webhook: %w", err)
 		}
 	} else {
 		var one EventAlert
-		if err := json.Unmarshal(body, &one); err != nil {
+		if err := decodeStrict(body, &one); err != nil {
 			return nil, fmt.Errorf("events webhook: %w", err)
 		}
 		list = []EventAlert{one}
@@ -436,6 +442,9 @@ func ParseEventAlerts(body []byte) ([]board.Alert, error) {
 	for i, e := range list {
 		if e.ID == "" {
 			return nil, fmt.Errorf("events webhook: alert %d: id is required", i)
+		}
+		if err := checkID("id", e.ID); err != nil {
+			return nil, fmt.Errorf("events webhook: alert %d: %w", i, err)
 		}
 		if e.Title == "" && e.State != "closed" {
 			return nil, fmt.Errorf("events webhook: alert %q: title is required", e.ID)

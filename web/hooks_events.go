@@ -90,11 +90,17 @@ func ParseDeploymentEvent(body []byte) (fourkeys.Deployment, []fourkeys.Change, 
 	case ev.FinishedAt == nil || ev.FinishedAt.IsZero():
 		return fourkeys.Deployment{}, nil, errors.New("finished_at: required (RFC 3339 time)")
 	}
+	if err := checkIDs("id", ev.ID, "service", ev.Service, "repo", ev.Repo, "sha", ev.SHA); err != nil {
+		return fourkeys.Deployment{}, nil, err
+	}
 	d := fourkeys.Deployment{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, SHA: strings.ToLower(ev.SHA), FinishedAt: ev.FinishedAt.UTC(), Author: ev.Author}
 	var cs []fourkeys.Change
 	for i, c := range ev.Changes {
 		if strings.TrimSpace(c.SHA) == "" {
 			return d, nil, fmt.Errorf("changes[%d].sha: required", i)
+		}
+		if err := checkID(fmt.Sprintf("changes[%d].sha", i), c.SHA); err != nil {
+			return d, nil, err
 		}
 		if c.AuthoredAt == nil || c.AuthoredAt.IsZero() {
 			return d, nil, fmt.Errorf("changes[%d].authored_at: required (RFC 3339 time)", i)
@@ -117,6 +123,9 @@ func ParseIncidentEvent(body []byte) (fourkeys.Incident, error) {
 		return fourkeys.Incident{}, errors.New("started_at: required (RFC 3339 time)")
 	case ev.ResolvedAt != nil && ev.ResolvedAt.Before(*ev.StartedAt):
 		return fourkeys.Incident{}, errors.New("resolved_at: before started_at")
+	}
+	if err := checkIDs("id", ev.ID, "service", ev.Service, "repo", ev.Repo, "deployment", ev.Deployment); err != nil {
+		return fourkeys.Incident{}, err
 	}
 	in := fourkeys.Incident{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, Title: ev.Title, URL: ev.URL,
 		StartedAt: ev.StartedAt.UTC(), DeploymentRef: strings.TrimSpace(ev.Deployment), Labels: ev.Labels}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/google/go-github/v82/github"
 	"golang.org/x/time/rate"
@@ -135,6 +136,16 @@ const MaxIDBytes = 256
 func checkID(field, v string) error {
 	if len(v) > MaxIDBytes {
 		return fmt.Errorf("%s: longer than %d bytes", field, MaxIDBytes)
+	}
+	return nil
+}
+
+// checkIDs is checkID of each (field, value) pair, in order.
+func checkIDs(fieldValues ...string) error {
+	for i := 0; i+1 < len(fieldValues); i += 2 {
+		if err := checkID(fieldValues[i], fieldValues[i+1]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -319,10 +330,8 @@ func (g *Ingress) Webhook(name string, limits WebhookLimits, auth WebhookAuth, h
 func readAtMost(w http.ResponseWriter, r *http.Request, limit int64, reuse bool) ([]byte, error) {
 	if r.ContentLength >= 0 {
 		var buf []byte
-		if reuse && r.ContentLength >= minRecycled {
-			if p, ok := recycled.Get().(*[]byte); ok && int64(cap(*p)) >= r.ContentLength {
-				buf = (*p)[:r.ContentLength]
-			}
+		if reuse {
+			buf = spareBuffer(r.ContentLength)
 		}
 		if buf == nil {
 			buf = make([]byte, r.ContentLength)
@@ -336,19 +345,42 @@ func readAtMost(w http.ResponseWriter, r *http.Request, limit int64, reuse bool)
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 }
 
-// recycled holds buffers of bodies that failed authentication, for the next
-// unauthenticated upload: a flood of large unsigned bodies then reuses the
-// same memory rather than making garbage faster than it is collected.
-var recycled sync.Pool
+// spare is the buffer of the last large body that failed authentication,
+// for the next unauthenticated upload: a flood of large unsigned bodies then
+// reuses the same memory rather than making garbage faster than it is
+// collected. The pointer is weak: the collector may still free the buffer.
+var spare struct {
+	sync.Mutex
+	p weak.Pointer[[]byte]
+}
 
 // minRecycled is the smallest buffer worth recycling (bytes).
 const minRecycled = 64 << 10
 
-// recycle gives back a buffer that no handler has seen.
+// recycle keeps a buffer that no handler has seen as the spare.
 func recycle(b []byte) {
-	if cap(b) >= minRecycled {
-		recycled.Put(&b)
+	if cap(b) < minRecycled {
+		return
 	}
+	spare.Lock()
+	defer spare.Unlock()
+	if old := spare.p.Value(); old == nil || cap(*old) <= cap(b) {
+		spare.p = weak.Make(&b)
+	}
+}
+
+// spareBuffer takes the spare when it holds n bytes; nil when it does not.
+func spareBuffer(n int64) []byte {
+	if n < minRecycled {
+		return nil
+	}
+	spare.Lock()
+	defer spare.Unlock()
+	if p := spare.p.Value(); p != nil && int64(cap(*p)) >= n {
+		spare.p = weak.Pointer[[]byte]{}
+		return (*p)[:n]
+	}
+	return nil
 }
 
 // refuse answers a request that failed authentication: 401, or 429 once
