@@ -248,6 +248,7 @@ func (g *Ingress) Webhook(name string, limits WebhookLimits, auth WebhookAuth, h
 			return
 		}
 		if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+			warn("webhook content type refused", r, "content_type", ct)
 			http.Error(w, fmt.Sprintf("%s: Content-Type %q: send application/json", name, ct), http.StatusUnsupportedMediaType)
 			return
 		}
