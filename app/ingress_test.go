@@ -48,9 +48,16 @@ func startIngress(t *testing.T, lim web.IngressLimits) (*App, string) {
 	t.Setenv("WB_IN_ADMIN", "admin-token")
 	path := filepath.Join(t.TempDir(), "board.yaml")
 	writeFile(t, path, ingressYAML)
+	// Errors the server logs are shown when the test fails.
+	logs := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server errors:\n%s", logs.String())
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := New(ctx, Options{ConfigPath: path, Addr: "127.0.0.1:0", DataDir: t.TempDir(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ingress: lim})
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})), Ingress: lim})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -66,6 +73,28 @@ func startIngress(t *testing.T, lim web.IngressLimits) (*App, string) {
 		}
 	})
 	return a, "http://" + a.Addr()
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers, keeping the
+// first 64 KiB.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() < 64<<10 {
+		b.buf.Write(p)
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // clientFrom is an HTTP client whose connections leave from the loopback

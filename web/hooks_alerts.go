@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -423,8 +424,7 @@ type EventAlert struct {
 // ParseEventAlerts decodes the generic incident webhook's body.
 func ParseEventAlerts(body []byte) ([]board.Alert, error) {
 	var list []EventAlert
-	trimmed := strings.TrimSpace(string(body))
-	if strings.HasPrefix(trimmed, "[") {
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("[")) { // no copy of the body
 		if err := decodeStrict(body, &list); err != nil {
 			return nil, fmt.Errorf("events webhook: %w", err)
 		}

@@ -434,6 +434,7 @@ type addrLimiter struct {
 	every rate.Limit
 	burst int
 	m     map[netip.Prefix]*rate.Limiter
+	swept time.Time // last sweep: at most one a second, so a flood from many addresses costs little
 }
 
 const maxAddrs = 65536
@@ -457,15 +458,16 @@ func (l *addrLimiter) get(ip netip.Addr, now time.Time) *rate.Limiter {
 	if ok {
 		return lim
 	}
-	if len(l.m) >= maxAddrs/16 {
+	if len(l.m) >= maxAddrs/16 && now.Sub(l.swept) >= time.Second {
+		l.swept = now
 		for k, b := range l.m {
 			if b.TokensAt(now) >= float64(l.burst) {
 				delete(l.m, k)
 			}
 		}
-		if len(l.m) >= maxAddrs {
-			clear(l.m) // from this many addresses, per-address limits say little
-		}
+	}
+	if len(l.m) >= maxAddrs {
+		clear(l.m) // from this many addresses, per-address limits say little
 	}
 	lim = rate.NewLimiter(l.every, l.burst)
 	l.m[k] = lim

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wallboard/wallboard/board"
 )
 
 // echo answers with the length of the body it saw.
@@ -192,5 +194,47 @@ func TestAdminAuthorized(t *testing.T) {
 	r.SetBasicAuth("alertmanager", "pw")
 	if !BearerOrBasic(r, "pw", "alertmanager") || BearerOrBasic(r, "pw", "other") || BearerOrBasic(r, "pw2", "alertmanager") || BearerOrBasic(r, "pw", "") {
 		t.Error("BearerOrBasic: basic auth checked wrongly")
+	}
+}
+
+// Per-address limits are kept for the client: behind a trusted proxy, the
+// last X-Forwarded-For address that is not a trusted proxy; from anywhere
+// else, the peer (a forged header changes nothing).
+func TestClientIPBehindTrustedProxy(t *testing.T) {
+	acc, err := NewAccess(board.AccessConfig{Mode: board.AccessOpen, TrustedProxies: []string{"10.0.0.0/24"}}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{opts: Options{Access: acc}}
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"192.0.2.7:5000", "", "192.0.2.7"},
+		{"192.0.2.7:5000", "198.51.100.1", "192.0.2.7"},                // not from a proxy: header ignored
+		{"10.0.0.5:5000", "198.51.100.1", "198.51.100.1"},              // through the proxy
+		{"10.0.0.5:5000", "203.0.113.9, 198.51.100.1", "198.51.100.1"}, // the client's own prefix is not believed
+		{"10.0.0.5:5000", "198.51.100.1, 10.0.0.6", "198.51.100.1"},    // two proxies
+		{"10.0.0.5:5000", "garbage", "10.0.0.5"},
+		{"10.0.0.5:5000", "", "10.0.0.5"},
+	} {
+		r := httptest.NewRequest("POST", "/hooks/x", nil)
+		r.RemoteAddr = tc.peer
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := s.clientIP(r).String(); got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %s, want %s", tc.peer, tc.xff, got, tc.want)
+		}
+	}
+}
+
+// A flood from very many addresses keeps the failure table bounded.
+func TestAddrLimiterBounded(t *testing.T) {
+	l := newAddrLimiter(60, 3)
+	now := time.Now()
+	for i := range 3 * maxAddrs {
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		l.fail(ip, now.Add(time.Duration(i)*time.Millisecond))
+	}
+	if len(l.m) > maxAddrs {
+		t.Errorf("%d addresses kept, want at most %d", len(l.m), maxAddrs)
 	}
 }
