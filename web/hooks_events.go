@@ -153,6 +153,9 @@ func decodeStrict(body []byte, v any) error {
 			return fmt.Errorf("time %q: use RFC 3339, e.g. 2026-11-25T10:00:00Z", pe.Value)
 		case errors.Is(err, io.EOF):
 			return errors.New("empty body: expected a JSON object")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			// A misspelt field must not be dropped silently: name it.
+			return fmt.Errorf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
 		return fmt.Errorf("malformed JSON: %v", err)
 	}
