@@ -450,3 +450,33 @@ func TestUnauthenticatedBodiesAreBounded(t *testing.T) {
 		t.Errorf("slow upload: answered %s but the connection stays open (%v)", resp.Status, err)
 	}
 }
+
+// Issue 14 point 3: /metrics also takes the admin token (for Prometheus);
+// guesses there are throttled with the admin routes' budget.
+func TestMetricsAdminTokenGuessesThrottled(t *testing.T) {
+	t.Setenv("WB_IN_ADMIN", "admin-token")
+	_, base := startApp(t, boardYAML+"admin:\n  token: {env: WB_IN_ADMIN}\naccess:\n  mode: screens\n  screens:\n    - {name: tv, token_sha256: "+strings.Repeat("cd", 32)+"}\n")
+	get := func(c *http.Client, tok string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	guesser := clientFrom("127.0.0.2")
+	codes := map[int]int{}
+	for i := range 100 {
+		codes[get(guesser, fmt.Sprintf("guess-%d", i))]++
+	}
+	t.Logf("100 wrong admin tokens on /metrics from 127.0.0.2: statuses %v", codes)
+	if codes[http.StatusTooManyRequests] < 90 {
+		t.Errorf("100 rapid wrong tokens on /metrics: statuses %v, want 429 after a few", codes)
+	}
+	if code := get(clientFrom("127.0.0.1"), "admin-token"); code != http.StatusOK {
+		t.Errorf("right token on /metrics from another address: %d, want 200", code)
+	}
+}

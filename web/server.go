@@ -96,7 +96,7 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	if s.opts.Access != nil {
-		h = s.opts.Access.Wrap(h)
+		h = s.throttleMetricsToken(s.opts.Access.Wrap(h))
 	}
 	return s.securityHeaders(h)
 }

@@ -573,6 +573,30 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 	return ip
 }
 
+// throttleMetricsToken counts a wrong bearer token on /metrics (which also
+// takes the admin token, for Prometheus) as a wrong admin token, so /metrics
+// is no way around the admin throttle. Requests without a bearer token pass
+// untouched (viewer access decides).
+func (s *Server) throttleMetricsToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		admin := s.opts.Access.pol.Load().admin
+		scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if r.URL.Path != "/metrics" || admin == "" || !strings.EqualFold(scheme, "Bearer") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ip, now := s.ingress.clientIP(r), time.Now()
+		if wait := s.ingress.admin.blocked(ip, now); wait > 0 {
+			tooMany(w, wait, "too many wrong admin tokens from your address, retry later")
+			return
+		}
+		if !AdminAuthorized(r, admin) {
+			s.ingress.admin.fail(ip, now)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Ingress is the server's guard, for receivers mounted on its mux.
 func (s *Server) Ingress() *Ingress { return s.ingress }
 
