@@ -41,6 +41,9 @@ type Options struct {
 	Sources map[string]poller.Source
 	// Heartbeat is how often screens get the server clock; default 15 s.
 	Heartbeat time.Duration
+	// Ingress bounds what unauthenticated requests may cost; zero fields
+	// take the defaults of web.IngressLimits.
+	Ingress web.IngressLimits
 }
 
 // App is a running Wallboard.
@@ -188,7 +191,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.metrics = web.NewMetrics()
 	a.hub = web.NewHub()
 	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
-		Access: access, FrameAncestors: cfg.Access.FrameAncestors})
+		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress})
 	a.sched.Store(poller.New(jobs, a.sink, a.log))
 	for _, setup := range routeSetups {
 		if err := setup(a); err != nil {

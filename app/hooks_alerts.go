@@ -93,9 +93,10 @@ func setupAlerts(a *App) error {
 	mux := a.Server().Mux()
 	limits := web.DefaultWebhookLimits
 	limits.Logger = a.Logger()
-	mux.Handle("POST /hooks/alertmanager", web.Webhook(web.ReceiverAlertmanager, limits, h.Alertmanager()))
-	mux.Handle("POST /hooks/cloudmonitoring", web.Webhook(web.ReceiverCloudMonitoring, limits, h.CloudMonitoring()))
-	mux.Handle("POST /api/v1/events/alerts", web.Webhook(web.ReceiverEvents, limits, h.Events()))
+	guard := a.Server().Ingress()
+	mux.Handle("POST /hooks/alertmanager", guard.Webhook(web.ReceiverAlertmanager, limits, h.AuthAlertmanager(), h.Alertmanager()))
+	mux.Handle("POST /hooks/cloudmonitoring", guard.Webhook(web.ReceiverCloudMonitoring, limits, h.AuthCloudMonitoring(), h.CloudMonitoring()))
+	mux.Handle("POST /api/v1/events/alerts", guard.Webhook(web.ReceiverEvents, limits, h.AuthEvents(), h.Events()))
 	a.alerts = f
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

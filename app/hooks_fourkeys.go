@@ -41,7 +41,7 @@ func setupFourKeysHooks(a *App) error {
 		}
 		limits := web.DefaultWebhookLimits
 		limits.Logger = a.Logger()
-		web.NewEventsHandler(tok, a.Store(), kick, a.Logger()).Register(a.Server().Mux(), limits)
+		web.NewEventsHandler(tok, a.Store(), kick, a.Logger()).Register(a.Server().Mux(), a.Server().Ingress(), limits)
 	}
 	if wh := cfg.Webhooks.GitHub; wh != nil && wh.Secret != nil {
 		secret, err := wh.Secret.Resolve()
@@ -52,7 +52,7 @@ func setupFourKeysHooks(a *App) error {
 		limits := web.DefaultWebhookLimits
 		limits.Logger = a.Logger()
 		limits.MaxBytes = web.MaxGitHubBody // push payloads of large pushes exceed 1 MiB
-		a.Server().Mux().Handle("POST /hooks/github", web.Webhook("github", limits, h))
+		a.Server().Mux().Handle("POST /hooks/github", a.Server().Ingress().Webhook("github", limits, h.Auth(), h))
 	}
 	return nil
 }

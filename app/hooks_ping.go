@@ -22,7 +22,7 @@ func init() {
 		lim := web.PingLimits
 		lim.Logger = a.log
 		a.server.Mux().Handle("POST /api/v1/events/ping",
-			web.Webhook(web.PingReceiver, lim, web.PingHandler(a.store, secret, user, a.log)))
+			a.server.Ingress().Webhook(web.PingReceiver, lim, web.PingAuth(secret, user), web.PingHandler(a.store, secret, user, a.log)))
 		return nil
 	})
 }

@@ -39,6 +39,7 @@ func (s *Server) AdminRoutes(status func() ConfigStatus, token func() (string, e
 		tok, err := token()
 		if err != nil {
 			s.log.Error("admin token unavailable", "error", err)
+			w.Header().Set("Retry-After", "5")
 			http.Error(w, "admin token unavailable: see the server log", http.StatusServiceUnavailable)
 			return false
 		}
@@ -46,7 +47,15 @@ func (s *Server) AdminRoutes(status func() ConfigStatus, token func() (string, e
 			http.NotFound(w, r)
 			return false
 		}
+		// Throttled before the token is compared: a guesser over its budget
+		// learns nothing, not even from the right token.
+		ip, now := s.ingress.clientIP(r), time.Now()
+		if wait := s.ingress.admin.blocked(ip, now); wait > 0 {
+			tooMany(w, wait, "too many wrong admin tokens from your address, retry later")
+			return false
+		}
 		if !adminRequest(r, tok) {
+			s.ingress.admin.fail(ip, now)
 			w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
 			http.Error(w, "admin token required", http.StatusUnauthorized)
 			return false

@@ -1,14 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -94,21 +93,11 @@ func (h *AlertHooks) Alertmanager() http.Handler {
 // type webhook_tokenauth with ?token=, or webhook_basicauth; schema 1.2).
 func (h *AlertHooks) CloudMonitoring() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := h.CloudMonitoringAuth
-		if c.off() {
+		if h.CloudMonitoringAuth.off() {
 			http.NotFound(w, r)
 			return
 		}
-		ok := false
-		if tok := r.URL.Query().Get("token"); c.Token != "" && tok != "" {
-			ok = SecretEqual(tok, c.Token)
-		}
-		if u, p, has := r.BasicAuth(); !ok && has && c.Username != "" {
-			// Both compared, always, so the time taken says nothing about which was wrong.
-			uok, pok := SecretEqual(u, c.Username), SecretEqual(p, c.Password)
-			ok = uok && pok
-		}
-		if !ok {
+		if !h.cloudMonitoringAuthorized(r) {
 			unauthorized(w, `Basic realm="wallboard"`)
 			return
 		}
@@ -121,6 +110,22 @@ func (h *AlertHooks) CloudMonitoring() http.Handler {
 			return []board.Alert{a}, nil
 		})
 	})
+}
+
+// cloudMonitoringAuthorized reports whether r carries the ?token= or the
+// basic auth of the Cloud Monitoring receiver.
+func (h *AlertHooks) cloudMonitoringAuthorized(r *http.Request) bool {
+	c := h.CloudMonitoringAuth
+	ok := false
+	if tok := r.URL.Query().Get("token"); c.Token != "" && tok != "" {
+		ok = SecretEqual(tok, c.Token)
+	}
+	if u, p, has := r.BasicAuth(); !ok && has && c.Username != "" {
+		// Both compared, always, so the time taken says nothing about which was wrong.
+		uok, pok := SecretEqual(u, c.Username), SecretEqual(p, c.Password)
+		ok = uok && pok
+	}
+	return ok
 }
 
 // Events handles POST /api/v1/events/alerts: the generic incident webhook
@@ -151,20 +156,22 @@ func unauthorized(w http.ResponseWriter, challenge string) {
 // no-op), and the same body within ten minutes that changed nothing is
 // acknowledged as a duplicate.
 func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver string, parse func([]byte) ([]board.Alert, error)) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("%s: body over %d bytes", receiver, MaxWebhookBody), http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, receiver+": reading body: "+err.Error(), http.StatusBadRequest)
+	body, ok := readBody(w, r, MaxWebhookBody)
+	if !ok {
 		return
 	}
 	alerts, err := parse(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	// One length check for every vendor's alert id (fingerprint, incident
+	// id, event id), whichever package mapped it.
+	for i, a := range alerts {
+		if err := checkID(fmt.Sprintf("%s: alerts[%d].id", receiver, i), a.ID); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 	}
 	now := time.Now()
 	if h.Now != nil {
@@ -234,14 +241,13 @@ type EventAlert struct {
 // ParseEventAlerts decodes the generic incident webhook's body.
 func ParseEventAlerts(body []byte) ([]board.Alert, error) {
 	var list []EventAlert
-	trimmed := strings.TrimSpace(string(body))
-	if strings.HasPrefix(trimmed, "[") {
-		if err := json.Unmarshal(body, &list); err != nil {
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("[")) { // no copy of the body
+		if err := decodeStrict(body, &list); err != nil {
 			return nil, fmt.Errorf("events webhook: %w", err)
 		}
 	} else {
 		var one EventAlert
-		if err := json.Unmarshal(body, &one); err != nil {
+		if err := decodeStrict(body, &one); err != nil {
 			return nil, fmt.Errorf("events webhook: %w", err)
 		}
 		list = []EventAlert{one}
@@ -253,6 +259,9 @@ func ParseEventAlerts(body []byte) ([]board.Alert, error) {
 	for i, e := range list {
 		if e.ID == "" {
 			return nil, fmt.Errorf("events webhook: alert %d: id is required", i)
+		}
+		if err := checkID("id", e.ID); err != nil {
+			return nil, fmt.Errorf("events webhook: alert %d: %w", i, err)
 		}
 		if e.Title == "" && e.State != "closed" {
 			return nil, fmt.Errorf("events webhook: alert %q: title is required", e.ID)

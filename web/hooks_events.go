@@ -35,11 +35,11 @@ func NewEventsHandler(token string, st TxRunner, kick func(), log *slog.Logger) 
 	return &EventsHandler{token: token, store: st, kick: kick, log: log}
 }
 
-// Register adds the two routes to mux, behind the shared webhook guard
-// (rate limit, body limit).
-func (h *EventsHandler) Register(mux *http.ServeMux, limits WebhookLimits) {
-	mux.Handle("POST /api/v1/events/deployments", Webhook("events-deployments", limits, http.HandlerFunc(h.deployments)))
-	mux.Handle("POST /api/v1/events/incidents", Webhook("events-incidents", limits, http.HandlerFunc(h.incidents)))
+// Register adds the two routes to mux, behind the shared webhook guard g
+// (authentication first, body limit).
+func (h *EventsHandler) Register(mux *http.ServeMux, g *Ingress, limits WebhookLimits) {
+	mux.Handle("POST /api/v1/events/deployments", g.Webhook("events-deployments", limits, h.Auth(), http.HandlerFunc(h.deployments)))
+	mux.Handle("POST /api/v1/events/incidents", g.Webhook("events-incidents", limits, h.Auth(), http.HandlerFunc(h.incidents)))
 }
 
 // DeploymentEvent is the JSON body of POST /api/v1/events/deployments.
@@ -90,11 +90,17 @@ func ParseDeploymentEvent(body []byte) (fourkeys.Deployment, []fourkeys.Change, 
 	case ev.FinishedAt == nil || ev.FinishedAt.IsZero():
 		return fourkeys.Deployment{}, nil, errors.New("finished_at: required (RFC 3339 time)")
 	}
+	if err := checkIDs("id", ev.ID, "service", ev.Service, "repo", ev.Repo, "sha", ev.SHA); err != nil {
+		return fourkeys.Deployment{}, nil, err
+	}
 	d := fourkeys.Deployment{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, SHA: strings.ToLower(ev.SHA), FinishedAt: ev.FinishedAt.UTC(), Author: ev.Author}
 	var cs []fourkeys.Change
 	for i, c := range ev.Changes {
 		if strings.TrimSpace(c.SHA) == "" {
 			return d, nil, fmt.Errorf("changes[%d].sha: required", i)
+		}
+		if err := checkID(fmt.Sprintf("changes[%d].sha", i), c.SHA); err != nil {
+			return d, nil, err
 		}
 		if c.AuthoredAt == nil || c.AuthoredAt.IsZero() {
 			return d, nil, fmt.Errorf("changes[%d].authored_at: required (RFC 3339 time)", i)
@@ -117,6 +123,9 @@ func ParseIncidentEvent(body []byte) (fourkeys.Incident, error) {
 		return fourkeys.Incident{}, errors.New("started_at: required (RFC 3339 time)")
 	case ev.ResolvedAt != nil && ev.ResolvedAt.Before(*ev.StartedAt):
 		return fourkeys.Incident{}, errors.New("resolved_at: before started_at")
+	}
+	if err := checkIDs("id", ev.ID, "service", ev.Service, "repo", ev.Repo, "deployment", ev.Deployment); err != nil {
+		return fourkeys.Incident{}, err
 	}
 	in := fourkeys.Incident{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, Title: ev.Title, URL: ev.URL,
 		StartedAt: ev.StartedAt.UTC(), DeploymentRef: strings.TrimSpace(ev.Deployment), Labels: ev.Labels}
@@ -144,6 +153,9 @@ func decodeStrict(body []byte, v any) error {
 			return fmt.Errorf("time %q: use RFC 3339, e.g. 2026-11-25T10:00:00Z", pe.Value)
 		case errors.Is(err, io.EOF):
 			return errors.New("empty body: expected a JSON object")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			// A misspelt field must not be dropped silently: name it.
+			return fmt.Errorf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
 		return fmt.Errorf("malformed JSON: %v", err)
 	}
@@ -155,9 +167,13 @@ func decodeStrict(body []byte, v any) error {
 
 func (h *EventsHandler) authorized(r *http.Request) bool { return BearerAuthorized(r, h.token) }
 
-// readBody enforces auth and the size limit, writing the error response
-// itself; ok=false means the request is answered.
+// readBody is the body the guard (Webhook) read, or reads it within the size
+// limit, writing the error response itself; ok=false means the request is
+// answered.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if b, ok := guardedBody(r); ok {
+		return b, true
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError

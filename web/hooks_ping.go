@@ -23,14 +23,15 @@ type txStore interface {
 const PingReceiver = "ping"
 
 // PingLimits are the ping receiver's limits: small bodies.
-var PingLimits = WebhookLimits{MaxBytes: 4 << 10, PerSecond: 20, Burst: 40}
+var PingLimits = WebhookLimits{MaxBytes: 4 << 10}
 
 // PingHandler serves POST /api/v1/events/ping, the delivery check endpoint:
 // a sender (or an operator with curl) checks that it can reach the board,
 // that its secret is right, and that a delivery is stored durably and only
 // once. Body: {"id": "delivery id", "note": "optional text"}. It answers 200
 // {"id", "stored": true} for a first delivery and "stored": false for a
-// redelivery, only after the transaction committed. Wrap it in Webhook.
+// redelivery, only after the transaction committed. Wrap it in the guard
+// (Ingress.Webhook with PingAuth).
 func PingHandler(st txStore, secret, basicUser string, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !BearerOrBasic(r, secret, basicUser) {

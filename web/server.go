@@ -41,6 +41,8 @@ type Options struct {
 	// FrameAncestors are origins allowed to embed the board (CSP
 	// frame-ancestors); empty forbids framing.
 	FrameAncestors []string
+	// Ingress bounds what unauthenticated requests may cost (webhook.go).
+	Ingress IngressLimits
 }
 
 // Server serves boards and pushes their changes.
@@ -58,6 +60,7 @@ type Server struct {
 	// connsClosed is set once WaitConns started: no writer may be added.
 	connsClosed bool
 	csp         atomic.Pointer[string]
+	ingress     *Ingress // the webhook and admin guard's state (webhook.go)
 
 	genMu sync.Mutex
 	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
@@ -72,6 +75,8 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux()}
 	s.live.Store(live)
 	s.SetFrameAncestors(opts.FrameAncestors)
+	s.ingress = NewIngress(opts.Ingress, log)
+	s.ingress.clientIP = s.clientIP
 	s.up = websocket.Upgrader{
 		ReadBufferSize:    512,
 		WriteBufferSize:   4096,
@@ -100,7 +105,7 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	if s.opts.Access != nil {
-		h = s.opts.Access.Wrap(h)
+		h = s.throttleMetricsToken(s.opts.Access.Wrap(h))
 	}
 	return s.securityHeaders(h)
 }
