@@ -31,6 +31,14 @@ const (
 // AlertReceivers lists the alert webhook receivers.
 var AlertReceivers = []string{ReceiverAlertmanager, ReceiverCloudMonitoring, ReceiverEvents}
 
+// alertIDField names, per receiver, the payload field an alert's id comes
+// from, so a refusal says what the sender must shorten.
+var alertIDField = map[string]string{
+	ReceiverAlertmanager:    "fingerprint",
+	ReceiverCloudMonitoring: "incident.incident_id",
+	ReceiverEvents:          "id",
+}
+
 // MaxWebhookBody is the largest webhook body accepted (413 above).
 const MaxWebhookBody = 1 << 20
 
@@ -168,7 +176,7 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 	// One length check for every vendor's alert id (fingerprint, incident
 	// id, event id), whichever package mapped it.
 	for i, a := range alerts {
-		if err := checkID(fmt.Sprintf("%s: alerts[%d].id", receiver, i), a.ID); err != nil {
+		if err := checkID(fmt.Sprintf("%s: alerts[%d].%s", receiver, i, alertIDField[receiver]), a.ID); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
