@@ -69,6 +69,10 @@ type Incident struct {
 	ResolvedAt    time.Time `json:"resolved_at,omitzero"`
 	DeploymentRef string    `json:"deployment_ref,omitempty"`
 	Labels        []string  `json:"labels,omitempty"`
+	// UpdatedAt is when the source last changed the incident (GitHub's
+	// issue updated_at): a store keeps the newest report, whatever order
+	// reports arrive in. Zero: unknown, the last report wins.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Events is everything known about a scope. Deployments, Changes and

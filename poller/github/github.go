@@ -35,6 +35,7 @@ type Store interface {
 	keysrc.Store
 	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
 	DeploymentBefore(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error)
+	NextDeployment(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error)
 	DeploymentIDs(ctx context.Context, source string) (map[string]bool, error)
 }
 
@@ -55,6 +56,7 @@ const (
 // Source polls GitHub for the Four Keys events of its repositories.
 type Source struct {
 	id                            string
+	cfg                           board.SourceConfig
 	client                        *gh.Client
 	etags                         *etagTransport
 	repos                         []*repoState
@@ -64,8 +66,6 @@ type Source struct {
 	keys                          *keysrc.Computer
 	now                           func() time.Time
 	mu                            sync.Mutex
-	lastSync                      time.Time
-	lastErr                       error
 	minSync                       time.Duration
 }
 
@@ -75,6 +75,9 @@ type repoState struct {
 	since             time.Time       // deployments created before are done
 	issuesSince       time.Time       // issues updated before are stored
 	done              map[string]bool // deployment ids stored or given up on
+	based             bool            // the compare base before the backfill horizon is stored (or there is none)
+	lastSync          time.Time       // last successful sync
+	err               error           // the last sync's failure; nil after a success
 }
 
 // New builds the source from its config; it does not call GitHub yet.
@@ -105,7 +108,7 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	etags := newETagTransport(base, 1024)
+	etags := newETagTransport(retryTransport{next: base}, 1024)
 	hc := *httpClient
 	hc.Transport = etags
 	hc.Timeout = timeout
@@ -118,7 +121,7 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 			return nil, fmt.Errorf("github: url %q: %w", cfg.URL, err)
 		}
 	}
-	s := &Source{id: cfg.ID, client: client, etags: etags, env: cfg.Environment, workflow: cfg.Workflow,
+	s := &Source{id: cfg.ID, cfg: cfg, client: client, etags: etags, env: cfg.Environment, workflow: cfg.Workflow,
 		label: cfg.IncidentLabel, service: cfg.Service, backfill: backfill, store: st, now: time.Now, minSync: MinSync}
 	if s.env == "" {
 		s.env = DefaultEnvironment
@@ -141,60 +144,90 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	return s, nil
 }
 
-// ServiceOf is the service a repository's deployments count for: the
-// configured service when the source has one repository, else the
-// repository's full name (the GitHub webhook uses the same rule).
-func (s *Source) ServiceOf(repo string) string {
-	if s.service != "" && len(s.repos) == 1 {
-		return s.service
-	}
-	return repo
-}
+// ServiceOf is the service a repository's deployments count for (the
+// GitHub webhook uses the same rule: SettingsOf).
+func (s *Source) ServiceOf(repo string) string { return s.settingsOf(repo).Service }
+
+func (s *Source) settingsOf(repo string) RepoSettings { return SettingsOf(s.cfg, repo) }
 
 // CheckQuery validates a tile query.
 func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error {
 	return keysrc.CheckQuery(tile, q)
 }
 
-// Fetch syncs with GitHub (at most once a minute) and computes the tile's
-// Four Keys from the store.
+// Fetch syncs with GitHub (at most once a minute per repository) and
+// computes the tile's Four Keys from the store. Only the tiles whose scope
+// includes a repository whose sync failed get the error.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
-	if err := s.Sync(ctx); err != nil {
+	s.Sync(ctx)
+	if err := s.errFor(q); err != nil {
 		return board.Result{}, err
 	}
 	return s.keys.Fetch(ctx, q)
 }
 
-// Sync brings the store up to date with every repository.
+// errFor is the failure of the repositories q's scope covers.
+func (s *Source) errFor(q board.Query) error {
+	kq, err := keysrc.ParseQuery(q, s.keys.Scope)
+	if err != nil {
+		return nil // the computation reports the bad query
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, r := range s.repos {
+		if r.err == nil || kq.Scope.Repo != "" && !strings.EqualFold(kq.Scope.Repo, r.full) ||
+			kq.Scope.Service != "" && kq.Scope.Service != s.ServiceOf(r.full) {
+			continue
+		}
+		errs = append(errs, r.err)
+	}
+	err = errors.Join(errs...)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		// Keep the retry-after hint visible to the poller.
+		err = &RetryAfterError{after: ra.after, err: err}
+	}
+	return err
+}
+
+// Sync brings the store up to date with every repository; it returns the
+// failures (each repository keeps its own, see Fetch).
 func (s *Source) Sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if !s.lastSync.IsZero() && now.Sub(s.lastSync) < s.minSync {
-		return s.lastErr
-	}
 	var errs []error
 	for _, r := range s.repos {
+		if r.err == nil && !r.lastSync.IsZero() && now.Sub(r.lastSync) < s.minSync {
+			continue
+		}
+		var ra *RetryAfterError
+		if r.err != nil && errors.As(r.err, &ra) && now.Sub(r.lastSync) < ra.after {
+			errs = append(errs, r.err)
+			continue // GitHub asked us to wait
+		}
+		r.lastSync = now
+		r.err = nil
 		if err := s.syncRepo(ctx, r, now); err != nil {
-			errs = append(errs, fmt.Errorf("github: %s: %w", r.full, err))
-			var ra *RetryAfterError
+			r.err = fmt.Errorf("github: %s: %w", r.full, err)
+			errs = append(errs, r.err)
 			if errors.As(err, &ra) {
-				break // the limit is the client's, not the repository's
+				// The limit is the client's, not the repository's: the others wait too.
+				for _, o := range s.repos {
+					if o != r {
+						o.lastSync, o.err = now, r.err
+					}
+				}
+				break
 			}
 		}
 	}
-	s.lastSync, s.lastErr = now, errors.Join(errs...)
-	if len(errs) > 0 {
-		// Keep the retry-after hint visible to the poller.
-		var ra *RetryAfterError
-		if errors.As(s.lastErr, &ra) {
-			s.lastErr = &RetryAfterError{after: ra.after, err: s.lastErr}
-		}
-		s.lastSync = time.Time{} // retry on the poller's next (backed-off) attempt
-	}
-	return s.lastErr
+	return errors.Join(errs...)
 }
 
+// syncRepo stores what is new in r. What it fetched before a failure is
+// stored, so the next sync resumes rather than starts again.
 func (s *Source) syncRepo(ctx context.Context, r *repoState, now time.Time) error {
 	if r.since.IsZero() {
 		r.since = now.Add(-s.backfill)
@@ -207,10 +240,7 @@ func (s *Source) syncRepo(ctx context.Context, r *repoState, now time.Time) erro
 			r.done[id] = true
 		}
 	}
-	found, err := s.deployments(ctx, r, now)
-	if err != nil {
-		return err
-	}
+	found, ferr := s.deployments(ctx, r, now)
 	sort.Slice(found, func(i, j int) bool { return found[i].FinishedAt.Before(found[j].FinishedAt) })
 	for _, d := range found {
 		if err := s.storeWithChanges(ctx, r, d); err != nil {
@@ -218,6 +248,10 @@ func (s *Source) syncRepo(ctx context.Context, r *repoState, now time.Time) erro
 		}
 		r.done[d.ID] = true
 	}
+	if ferr != nil {
+		return ferr
+	}
+	r.based = true
 	if err := s.incidents(ctx, r, now); err != nil {
 		return err
 	}
@@ -241,11 +275,28 @@ func (s *Source) deployments(ctx context.Context, r *repoState, now time.Time) (
 		}
 		older := false
 		for _, d := range deps {
+			id := fourkeys.GitHubDeploymentID(r.full, d.GetID())
 			if d.GetCreatedAt().Before(r.since) {
 				older = true // newest first: the rest are older still
-				continue
+				if r.based {
+					break
+				}
+				// The last successful deployment before the backfill
+				// horizon is stored too: it is the compare base of the
+				// first one after it, whose changes would otherwise be lost.
+				if !r.done[id] {
+					at, ok, err := s.successAt(ctx, r, d.GetID())
+					if err != nil {
+						return out, err
+					}
+					if !ok {
+						continue
+					}
+					out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
+				}
+				r.based = true
+				break
 			}
-			id := fourkeys.GitHubDeploymentID(r.full, d.GetID())
 			if r.done[id] {
 				continue
 			}
@@ -256,10 +307,9 @@ func (s *Source) deployments(ctx context.Context, r *repoState, now time.Time) (
 			if !ok {
 				continue
 			}
-			out = append(out, fourkeys.Deployment{ID: id, Service: s.ServiceOf(r.full), Repo: r.full,
-				SHA: strings.ToLower(d.GetSHA()), FinishedAt: at.UTC(), Author: d.GetCreator().GetLogin()})
+			out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
 		}
-		if older || resp.NextPage == 0 {
+		if older && r.based || resp.NextPage == 0 {
 			break
 		}
 		opts.Page = resp.NextPage
@@ -311,8 +361,7 @@ func (s *Source) workflowRuns(ctx context.Context, r *repoState) ([]fourkeys.Dep
 			if r.done[id] || run.GetConclusion() != "success" || run.GetHeadBranch() != r.defaultBranch {
 				continue
 			}
-			out = append(out, fourkeys.Deployment{ID: id, Service: s.ServiceOf(r.full), Repo: r.full,
-				SHA: strings.ToLower(run.GetHeadSHA()), FinishedAt: run.GetUpdatedAt().UTC(), Author: run.GetActor().GetLogin()})
+			out = append(out, runDeployment(r.full, s.settingsOf(r.full), run))
 		}
 		if resp.NextPage == 0 {
 			break
@@ -335,12 +384,28 @@ func (s *Source) storeWithChanges(ctx context.Context, r *repoState, d fourkeys.
 			return err
 		}
 	}
-	return s.store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.store.InTx(ctx, func(tx *sql.Tx) error {
 		if err := store.UpsertDeployment(ctx, tx, s.id, d); err != nil {
 			return err
 		}
 		return store.UpsertChanges(ctx, tx, d, cs)
 	})
+	if err != nil {
+		return err
+	}
+	// A deployment found late (a sync that failed half-way, a success after
+	// a later deployment's) is the new base of the one after it.
+	next, ok, err := s.store.NextDeployment(ctx, d.Service, d.FinishedAt)
+	if err != nil || !ok || !strings.EqualFold(next.Repo, r.full) || !strings.HasPrefix(next.ID, "github:") || next.SHA == "" {
+		return err
+	}
+	var ncs []fourkeys.Change
+	if next.SHA != d.SHA {
+		if ncs, err = s.compare(ctx, r, d.SHA, next); err != nil {
+			return err
+		}
+	}
+	return s.store.InTx(ctx, func(tx *sql.Tx) error { return store.ReplaceChanges(ctx, tx, next, ncs) })
 }
 
 // compare lists the commits in base...d.SHA. GitHub pages the commits of a
@@ -381,17 +446,9 @@ func (s *Source) incidents(ctx context.Context, r *repoState, now time.Time) err
 			return err
 		}
 		for _, is := range issues {
-			if is.IsPullRequest() || is.GetCreatedAt().IsZero() {
-				continue
-			}
-			in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(r.full, is.GetNumber()), Service: s.ServiceOf(r.full), Repo: r.full,
-				Title: is.GetTitle(), URL: is.GetHTMLURL(), StartedAt: is.GetCreatedAt().UTC(),
-				DeploymentRef: fourkeys.FindDeploymentRef(is.GetBody())}
-			for _, l := range is.Labels {
-				in.Labels = append(in.Labels, l.GetName())
-			}
-			if is.GetState() == "closed" && !is.GetClosedAt().IsZero() {
-				in.ResolvedAt = is.GetClosedAt().UTC()
+			in, ok, err := IncidentFromIssue(r.full, is, func(string) RepoSettings { return s.settingsOf(r.full) })
+			if err != nil || !ok {
+				continue // a pull request, or an issue without what an incident needs
 			}
 			ins = append(ins, in)
 			if u := is.GetUpdatedAt().Time; u.After(latest) {

@@ -1,0 +1,146 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/wallboard/wallboard/poller/github/githubtest"
+)
+
+// fourKeysJSON is a fourkeys tile's extra object without the window bounds
+// (they follow each Wallboard's own clock), as canonical JSON.
+func fourKeysJSON(t *testing.T, a *App, boardID, tile string) string {
+	t.Helper()
+	ex := boardTiles(t, a, boardID)[tile].Extra
+	if ex == nil {
+		return ""
+	}
+	var strip func(v any) any
+	strip = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			delete(x, "window_start")
+			delete(x, "window_end")
+			for k, e := range x {
+				x[k] = strip(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = strip(e)
+			}
+		}
+		return v
+	}
+	b, _ := json.Marshal(strip(ex))
+	return string(b)
+}
+
+// pollFourKeys is what a github source polling fake gives for repo.
+func pollFourKeys(t *testing.T, fake *githubtest.Server, repo string) string {
+	t.Helper()
+	a, _ := startApp(t, fmt.Sprintf(`
+sources:
+  - {id: gh, kind: github, url: %q, repos: [%s]}
+boards:
+  - id: ship
+    tiles:
+      - {id: keys, kind: fourkeys, source: gh, query: {repo: %s}, interval: 1h}
+`, fake.APIURL(), repo, repo))
+	var got string
+	eventually(t, "the poll's figures", func() bool {
+		got = fourKeysJSON(t, a, "ship", "keys")
+		return got != ""
+	})
+	return got
+}
+
+const githubHookConfig = `
+sources:
+  - {id: dora, kind: events}
+webhooks:
+  github:
+    secret: {env: WB_TEST_GH_SECRET}
+boards:
+  - id: ship
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, query: {repo: org/api}, interval: 1h}
+`
+
+// replay sends deliveries, signed, to a new Wallboard and returns its
+// figures once they equal want (or what they are after 10 s).
+func replay(t *testing.T, ds []githubtest.Delivery, want string) string {
+	t.Helper()
+	a, base := startApp(t, githubHookConfig)
+	for _, d := range ds {
+		var resp *http.Response
+		var b []byte
+		// The receivers' rate limit is not what this test is about: a 429
+		// is answered by sending again after a pause.
+		for range 100 {
+			var err error
+			resp, err = http.DefaultClient.Do(d.Request(base+"/hooks/github", "hook-secret"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusTooManyRequests {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("delivery %s (%s): %d %s", d.ID, d.Event, resp.StatusCode, b)
+		}
+	}
+	var got string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if got = fourKeysJSON(t, a, "ship", "keys"); got == want {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return got
+}
+
+// The same GitHub history gives the same Four Keys through the webhook in
+// any delivery order, with every delivery sent twice, and through the poll.
+func TestGitHubWebhookOrderIndependentAndEqualToPoll(t *testing.T) {
+	t.Setenv("WB_TEST_GH_SECRET", "hook-secret")
+	repo := githubtest.Sample("org/api", time.Now())
+	fake := githubtest.New(t, 1, repo)
+	poll := pollFourKeys(t, fake, "org/api")
+	t.Logf("poll: %s", poll)
+
+	inOrder := repo.Deliveries()
+	twice := append(append([]githubtest.Delivery(nil), inOrder...), inOrder...)
+	runs := map[string][]githubtest.Delivery{
+		"in order": inOrder,
+		"twice":    githubtest.Shuffled(twice, 7),
+	}
+	for _, seed := range []uint64{1, 2, 3} {
+		runs[fmt.Sprintf("shuffled %d", seed)] = githubtest.Shuffled(inOrder, seed)
+	}
+	for name, ds := range runs {
+		t.Run(name, func(t *testing.T) {
+			if got := replay(t, ds, poll); got != poll {
+				t.Errorf("webhook figures differ from the poll's%s", firstDiff(got, poll))
+			}
+		})
+	}
+}
+
+// firstDiff shows where two JSON texts first differ.
+func firstDiff(got, want string) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	lo := max(i-300, 0)
+	return fmt.Sprintf(" at byte %d:\n webhook: …%s\n    poll: …%s", i, got[lo:min(i+200, len(got))], want[lo:min(i+200, len(want))])
+}
