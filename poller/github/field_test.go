@@ -105,7 +105,9 @@ func equalFigures(a, b *fourkeys.Report) bool {
 	if a == nil || b == nil {
 		return false
 	}
-	ms := func(r *fourkeys.Report) []fourkeys.Metrics { return append([]fourkeys.Metrics{r.Current, r.Previous}, r.Trend...) }
+	ms := func(r *fourkeys.Report) []fourkeys.Metrics {
+		return append([]fourkeys.Metrics{r.Current, r.Previous}, r.Trend...)
+	}
 	x, y := ms(a), ms(b)
 	if len(x) != len(y) {
 		return false
