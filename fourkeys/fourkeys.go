@@ -177,6 +177,26 @@ type Report struct {
 	PostmortemsDue []Incident `json:"postmortems_due,omitempty"`
 	// PostmortemAfter is the grace period used for PostmortemsDue.
 	PostmortemAfter time.Duration `json:"postmortem_after"`
+	// NoIncidentFeed: no incident feed covers the scope, so change failure
+	// rate and time to restore are not measured (nil), never 0 or elite.
+	NoIncidentFeed bool `json:"no_incident_feed,omitempty"`
+}
+
+// WithoutIncidentFeed marks r as computed where no incident feed covers
+// the scope: the failure and restore figures of every window become nil.
+func (r *Report) WithoutIncidentFeed() {
+	r.NoIncidentFeed = true
+	clear := func(m *Metrics) {
+		m.FailedDeployments, m.ChangeFailureRate, m.Restored, m.TimeToRestore = 0, nil, 0, nil
+	}
+	clear(&r.Current)
+	clear(&r.Previous)
+	for i := range r.Trend {
+		clear(&r.Trend[i])
+	}
+	for i := range r.Recent {
+		r.Recent[i].Failed = false
+	}
 }
 
 // Options tune what a Report lists besides the four keys.

@@ -391,6 +391,26 @@ func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end t
 	return fourkeys.ComputeWith(ev, scope, w, opt), nil
 }
 
+// HasIncidents reports whether any incident of scope is stored (an
+// incident feed covers it).
+func (s *Store) HasIncidents(ctx context.Context, scope fourkeys.Scope) (bool, error) {
+	q := `SELECT EXISTS (SELECT 1 FROM incidents WHERE 1 = 1`
+	var args []any
+	if scope.Service != "" {
+		q += ` AND service = ?`
+		args = append(args, scope.Service)
+	}
+	if scope.Repo != "" {
+		q += ` AND repo = ? COLLATE NOCASE`
+		args = append(args, scope.Repo)
+	}
+	var ok bool
+	if err := s.DB.QueryRowContext(ctx, q+`)`, args...).Scan(&ok); err != nil {
+		return false, fmt.Errorf("store: incidents of %+v: %w", scope, err)
+	}
+	return ok, nil
+}
+
 // IncidentsResolvedBetween lists incidents resolved in [from, to), oldest first.
 func (s *Store) IncidentsResolvedBetween(ctx context.Context, from, to time.Time) ([]fourkeys.Incident, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE resolved_at >= ? AND resolved_at < ? ORDER BY resolved_at`, ms(from), ms(to))

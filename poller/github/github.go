@@ -44,6 +44,9 @@ const (
 	DefaultBackfill    = 90 * fourkeys.Day
 	DefaultEnvironment = "production"
 	DefaultLabel       = "incident"
+	// NoIncidents as incident_label: the repositories' issues are not read;
+	// change failure rate and time to restore are "not measured".
+	NoIncidents = "none"
 	// MinSync is the least time between two syncs with GitHub, however many
 	// tiles poll the source.
 	MinSync = time.Minute
@@ -140,7 +143,7 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	if len(s.repos) == 1 {
 		scope.Repo = s.repos[0].full
 	}
-	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel}
+	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel, NoIncidentFeed: s.label == NoIncidents}
 	return s, nil
 }
 
@@ -436,6 +439,9 @@ func (s *Source) compare(ctx context.Context, r *repoState, base string, d fourk
 // incidents stores issues with the incident label updated since the last
 // sync (pull requests excluded).
 func (s *Source) incidents(ctx context.Context, r *repoState, now time.Time) error {
+	if s.label == NoIncidents {
+		return nil
+	}
 	opts := &gh.IssueListByRepoOptions{Labels: []string{s.label}, State: "all", Since: r.issuesSince,
 		Sort: "updated", Direction: "asc", ListOptions: gh.ListOptions{PerPage: perPage}}
 	var ins []fourkeys.Incident
