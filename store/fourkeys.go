@@ -118,10 +118,11 @@ func MarkUnlinked(ctx context.Context, tx Execer, id, repo string, unlinked bool
 }
 
 // UnlinkedDeployments lists the deployments of repo still waiting for
-// pushed commits.
-func UnlinkedDeployments(ctx context.Context, q Execer, repo string) ([]fourkeys.Deployment, error) {
+// pushed commits that finished at or after since (a deployment cannot ship
+// a commit authored after it finished).
+func UnlinkedDeployments(ctx context.Context, q Execer, repo string, since time.Time) ([]fourkeys.Deployment, error) {
 	rows, err := q.QueryContext(ctx, `SELECT d.id, d.service, d.repo, d.sha, d.finished_at, d.author FROM unlinked_deployments u
-		JOIN deployments d ON d.id = u.id WHERE u.repo = ? ORDER BY d.finished_at`, strings.ToLower(repo))
+		JOIN deployments d ON d.id = u.id WHERE u.repo = ? AND d.finished_at >= ? ORDER BY d.finished_at`, strings.ToLower(repo), ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("store: unlinked deployments of %s: %w", repo, err)
 	}

@@ -188,6 +188,7 @@ func ApplyWebhook(ctx context.Context, tx store.Execer, source string, payload a
 			return 0, nil // tags and other branches have not reached production
 		}
 		var cs []store.PushedCommit
+		var oldest time.Time
 		for i, c := range ev.Commits {
 			at := c.GetTimestamp().Time
 			if c.GetAuthor() != nil && c.GetAuthor().Date != nil {
@@ -197,6 +198,9 @@ func ApplyWebhook(ctx context.Context, tx store.Execer, source string, payload a
 				return 0, BadPayloadError{fmt.Sprintf("commits[%d]: id and timestamp are required", i)}
 			}
 			cs = append(cs, store.PushedCommit{SHA: c.GetID(), AuthoredAt: at})
+			if oldest.IsZero() || at.Before(oldest) {
+				oldest = at
+			}
 		}
 		if len(cs) == 0 {
 			return 0, nil
@@ -206,7 +210,8 @@ func ApplyWebhook(ctx context.Context, tx store.Execer, source string, payload a
 			return 0, err
 		}
 		// Deployments that arrived before these commits get their changes now.
-		waiting, err := store.UnlinkedDeployments(ctx, tx, key)
+		// A day of slack: author clocks may be ahead of the deployment's.
+		waiting, err := store.UnlinkedDeployments(ctx, tx, key, oldest.Add(-fourkeys.Day))
 		if err != nil {
 			return 0, err
 		}
