@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,4 +144,42 @@ func firstDiff(got, want string) string {
 	}
 	lo := max(i-300, 0)
 	return fmt.Sprintf(" at byte %d:\n webhook: …%s\n    poll: …%s", i, got[lo:min(i+200, len(got))], want[lo:min(i+200, len(want))])
+}
+
+// On the generic webhook too, a deployment is done at its first report's
+// time: a later report with a later time does not move it (its changes'
+// lead time stays).
+func TestGenericDeploymentFirstSuccessCounts(t *testing.T) {
+	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
+	a, base := startApp(t, eventsConfig)
+	now := time.Now().UTC()
+	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
+	day := 24 * time.Hour
+	send := func(body string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/events/deployments", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok-123")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST: %d", resp.StatusCode)
+		}
+	}
+	send(fmt.Sprintf(`{"id":"d1","service":"api","sha":"aaa1111","finished_at":%q}`, ts(10*day)))
+	d2 := `{"id":"d2","service":"api","sha":"bbb2222","finished_at":%q,"changes":[{"sha":"c1","authored_at":%q}]}`
+	send(fmt.Sprintf(d2, ts(5*day), ts(5*day+2*time.Hour)))
+	send(fmt.Sprintf(d2, ts(4*day), ts(5*day+2*time.Hour))) // a second success a day later
+	sent := time.Now()
+	// A recompute that started after the last delivery was stored.
+	eventually(t, "the board recomputed after the last delivery", func() bool {
+		tl := boardTiles(t, a, "ship")["keys"]
+		return tl.UpdatedAt != nil && tl.UpdatedAt.After(sent) && tl.Extra["deployments"] == 2.0
+	})
+	if lead := boardTiles(t, a, "ship")["keys"].Extra["lead_time_seconds"]; lead != 7200.0 {
+		t.Fatalf("lead time = %v s, want 7200 (first success 2 h after the commit)", lead)
+	}
 }
