@@ -198,3 +198,46 @@ func TestGenericDeploymentFirstSuccessCounts(t *testing.T) {
 		t.Fatalf("lead time = %v s, want 7200 (first success 2 h after the commit)", lead)
 	}
 }
+
+// With 10 % of GitHub calls failing at random, a repository's tile becomes
+// exact (the poll's figures without failures) within a few polls, and a
+// repository that always fails puts only its own tile in error.
+func TestGitHubFailuresOnlyFailTheirRepository(t *testing.T) {
+	now := time.Now()
+	want := pollFourKeys(t, githubtest.New(t, 1, githubtest.Sample("org/api", now)), "org/api")
+	fake := githubtest.New(t, 7, githubtest.Sample("org/api", now), &githubtest.Repo{FullName: "org/broken", AlwaysFail: true})
+	fake.FailRate = 0.10
+	a, _ := startApp(t, fmt.Sprintf(`
+sources:
+  - {id: gh, kind: github, url: %q, repos: [org/api, org/broken]}
+boards:
+  - id: ship
+    tiles:
+      - {id: keys, kind: fourkeys, source: gh, query: {repo: org/api}, interval: 2s}
+      - {id: broken, kind: fourkeys, source: gh, query: {repo: org/broken}, interval: 2s}
+`, fake.APIURL()))
+	var got string
+	var tl map[string]apiTile
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		tl = boardTiles(t, a, "ship")
+		if got = fourKeysJSON(t, a, "ship", "keys"); tl["keys"].Error == "" && got == want && tl["broken"].Error != "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// org/broken's tile says its own failure, or that its retries took
+	// longer than its poll may (the tile's timeout).
+	if tl["keys"].Error != "" || tl["broken"].Error == "" {
+		t.Fatalf("org/api error %q, org/broken error %q; want none and one", tl["keys"].Error, tl["broken"].Error)
+	}
+	if got != want {
+		t.Fatalf("org/api figures not exact%s", firstDiff(got, want))
+	}
+	tl = boardTiles(t, a, "ship")
+	if strings.Contains(tl["keys"].Error+tl["broken"].Error, "org/api:") {
+		t.Errorf("org/api failure shown: %q / %q", tl["keys"].Error, tl["broken"].Error)
+	}
+	failed, requests := fake.Stats()
+	t.Logf("%d of %d GitHub calls failed", failed, requests)
+}

@@ -68,11 +68,14 @@ type Source struct {
 	store                         Store
 	keys                          *keysrc.Computer
 	now                           func() time.Time
-	mu                            sync.Mutex
 	minSync                       time.Duration
+	mu                            sync.Mutex // guards the two below
+	pauseUntil                    time.Time  // a rate limit: no call before
+	pauseErr                      error      // the rate limit's error
 }
 
 type repoState struct {
+	mu                sync.Mutex // held during the repository's sync; guards the rest
 	owner, name, full string
 	defaultBranch     string
 	since             time.Time       // deployments created before are done
@@ -162,30 +165,42 @@ func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error {
 // computes the tile's Four Keys from the store. Only the tiles whose scope
 // includes a repository whose sync failed get the error.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
-	s.Sync(ctx)
+	s.sync(ctx, s.reposOf(q))
 	if err := s.errFor(q); err != nil {
 		return board.Result{}, err
 	}
 	return s.keys.Fetch(ctx, q)
 }
 
-// errFor is the failure of the repositories q's scope covers.
-func (s *Source) errFor(q board.Query) error {
+// reposOf lists the repositories q's scope covers (a tile of one
+// repository neither waits for nor fails with another).
+func (s *Source) reposOf(q board.Query) []*repoState {
 	kq, err := keysrc.ParseQuery(q, s.keys.Scope)
 	if err != nil {
 		return nil // the computation reports the bad query
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var errs []error
+	var out []*repoState
 	for _, r := range s.repos {
-		if r.err == nil || kq.Scope.Repo != "" && !strings.EqualFold(kq.Scope.Repo, r.full) ||
+		if kq.Scope.Repo != "" && !strings.EqualFold(kq.Scope.Repo, r.full) ||
 			kq.Scope.Service != "" && kq.Scope.Service != s.ServiceOf(r.full) {
 			continue
 		}
-		errs = append(errs, r.err)
+		out = append(out, r)
 	}
-	err = errors.Join(errs...)
+	return out
+}
+
+// errFor is the failure of the repositories q's scope covers.
+func (s *Source) errFor(q board.Query) error {
+	var errs []error
+	for _, r := range s.reposOf(q) {
+		r.mu.Lock()
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+		r.mu.Unlock()
+	}
+	err := errors.Join(errs...)
 	var ra *RetryAfterError
 	if errors.As(err, &ra) {
 		// Keep the retry-after hint visible to the poller.
@@ -196,37 +211,47 @@ func (s *Source) errFor(q board.Query) error {
 
 // Sync brings the store up to date with every repository; it returns the
 // failures (each repository keeps its own, see Fetch).
-func (s *Source) Sync(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+func (s *Source) Sync(ctx context.Context) error { return s.sync(ctx, s.repos) }
+
+func (s *Source) sync(ctx context.Context, repos []*repoState) error {
 	var errs []error
-	for _, r := range s.repos {
-		if r.err == nil && !r.lastSync.IsZero() && now.Sub(r.lastSync) < s.minSync {
-			continue
-		}
-		var ra *RetryAfterError
-		if r.err != nil && errors.As(r.err, &ra) && now.Sub(r.lastSync) < ra.after {
-			errs = append(errs, r.err)
-			continue // GitHub asked us to wait
-		}
-		r.lastSync = now
-		r.err = nil
-		if err := s.syncRepo(ctx, r, now); err != nil {
-			r.err = fmt.Errorf("github: %s: %w", r.full, err)
-			errs = append(errs, r.err)
-			if errors.As(err, &ra) {
-				// The limit is the client's, not the repository's: the others wait too.
-				for _, o := range s.repos {
-					if o != r {
-						o.lastSync, o.err = now, r.err
-					}
-				}
-				break
-			}
+	for _, r := range repos {
+		if err := s.syncOne(ctx, r); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// syncOne syncs r unless it was synced within minSync or GitHub asked the
+// client to wait. Repositories sync independently: a slow or failing one
+// never holds up the tiles of another.
+func (s *Source) syncOne(ctx context.Context, r *repoState) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := s.now()
+	s.mu.Lock()
+	pause, pauseErr := s.pauseUntil, s.pauseErr
+	s.mu.Unlock()
+	if now.Before(pause) {
+		r.err = pauseErr // the limit is the client's: every repository waits
+		return r.err
+	}
+	if r.err == nil && !r.lastSync.IsZero() && now.Sub(r.lastSync) < s.minSync {
+		return nil
+	}
+	r.lastSync, r.err = now, nil
+	if err := s.syncRepo(ctx, r, now); err != nil {
+		r.err = fmt.Errorf("github: %s: %w", r.full, err)
+		var ra *RetryAfterError
+		if errors.As(err, &ra) {
+			s.mu.Lock()
+			s.pauseUntil, s.pauseErr = now.Add(ra.after), r.err
+			s.mu.Unlock()
+		}
+		return r.err
+	}
+	return nil
 }
 
 // syncRepo stores what is new in r. What it fetched before a failure is

@@ -103,7 +103,14 @@ func New(t testing.TB, seed uint64, repos ...*Repo) *Server {
 	return s
 }
 
-// URL is the API base for a github source's url: (Enterprise layout).
+// Stats are the calls answered with a failure, and all calls.
+func (s *Server) Stats() (failed, requests int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Failed, s.Requests
+}
+
+// APIURL is the API base for a github source's url: (Enterprise layout).
 func (s *Server) APIURL() string { return s.Server.URL + "/api/v3/" }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
