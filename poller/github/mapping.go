@@ -57,8 +57,8 @@ type BadPayloadError struct{ Msg string }
 
 func (b BadPayloadError) Error() string { return b.Msg }
 
-// Settings gives a repository's settings (defaults filled in by the caller
-// of the mapping functions below).
+// Settings gives a repository's configured settings; the mapping functions
+// below fill in the defaults (nil: all defaults).
 type Settings func(repo string) RepoSettings
 
 func (f Settings) of(repo string) RepoSettings {
@@ -141,6 +141,9 @@ func IncidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.I
 		return fourkeys.Incident{}, false, nil
 	}
 	cfg := settings.of(repo)
+	if cfg.IncidentLabel == NoIncidents {
+		return fourkeys.Incident{}, false, nil
+	}
 	var labels []string
 	for _, l := range is.Labels {
 		labels = append(labels, l.GetName())
