@@ -189,7 +189,9 @@ func TestGenericDeploymentFirstSuccessCounts(t *testing.T) {
 	send(fmt.Sprintf(d2, ts(5*day), ts(5*day+2*time.Hour)))
 	send(fmt.Sprintf(d2, ts(4*day), ts(5*day+2*time.Hour))) // a second success a day later
 	sent := time.Now()
-	// A recompute that started after the last delivery was stored.
+	// Another service's deployment kicks a recompute that starts after the
+	// second success was stored; only a computation ending after it counts.
+	send(fmt.Sprintf(`{"id":"o1","service":"other","sha":"ccc3333","finished_at":%q}`, ts(day)))
 	eventually(t, "the board recomputed after the last delivery", func() bool {
 		tl := boardTiles(t, a, "ship")["keys"]
 		return tl.UpdatedAt != nil && tl.UpdatedAt.After(sent) && tl.Extra["deployments"] == 2.0
