@@ -36,7 +36,8 @@ func UpsertDeployment(ctx context.Context, tx Execer, source string, d fourkeys.
 		return fmt.Errorf("store: deployment %s: %w", d.ID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE changes SET deployed_at = (SELECT finished_at FROM deployments WHERE id = ?1), service = ?2, repo = ?3
-		WHERE deployment_id = ?1`, d.ID, d.Service, d.Repo); err != nil {
+		WHERE deployment_id = ?1 AND (deployed_at != (SELECT finished_at FROM deployments WHERE id = ?1) OR service != ?2 OR repo != ?3)`,
+		d.ID, d.Service, d.Repo); err != nil {
 		return fmt.Errorf("store: deployment %s: %w", d.ID, err)
 	}
 	return nil
