@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/web"
 )
 
@@ -58,17 +59,12 @@ func setupFourKeysHooks(a *App) error {
 }
 
 // githubSettings reads a repository's settings from the github source that
-// lists it (the first one), or returns the defaults.
+// lists it (the first one), or returns the defaults; the rule is the poll's.
 func githubSettings(cfg *board.Config, repo string) web.GitHubRepoSettings {
 	for _, s := range cfg.Sources {
-		if s.Kind != "github" || !slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
-			continue
+		if s.Kind == "github" && slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
+			return github.SettingsOf(s, repo)
 		}
-		svc := s.Service
-		if svc == "" || len(s.Repos) > 1 {
-			svc = repo // one service per repository unless the source names one for its only repo
-		}
-		return web.GitHubRepoSettings{Service: svc, Environment: s.Environment, Workflow: s.Workflow, IncidentLabel: s.IncidentLabel}
 	}
 	return web.GitHubRepoSettings{}
 }

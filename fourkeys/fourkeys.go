@@ -69,6 +69,10 @@ type Incident struct {
 	ResolvedAt    time.Time `json:"resolved_at,omitzero"`
 	DeploymentRef string    `json:"deployment_ref,omitempty"`
 	Labels        []string  `json:"labels,omitempty"`
+	// UpdatedAt is when the source last changed the incident (GitHub's
+	// issue updated_at): a store keeps the newest report, whatever order
+	// reports arrive in. Zero: unknown, the last report wins.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Events is everything known about a scope. Deployments, Changes and
@@ -173,6 +177,26 @@ type Report struct {
 	PostmortemsDue []Incident `json:"postmortems_due,omitempty"`
 	// PostmortemAfter is the grace period used for PostmortemsDue.
 	PostmortemAfter time.Duration `json:"postmortem_after"`
+	// NoIncidentFeed: no incident feed covers the scope, so change failure
+	// rate and time to restore are not measured (nil), never 0 or elite.
+	NoIncidentFeed bool `json:"no_incident_feed,omitempty"`
+}
+
+// WithoutIncidentFeed marks r as computed where no incident feed covers
+// the scope: the failure and restore figures of every window become nil.
+func (r *Report) WithoutIncidentFeed() {
+	r.NoIncidentFeed = true
+	clear := func(m *Metrics) {
+		m.FailedDeployments, m.ChangeFailureRate, m.Restored, m.TimeToRestore = 0, nil, 0, nil
+	}
+	clear(&r.Current)
+	clear(&r.Previous)
+	for i := range r.Trend {
+		clear(&r.Trend[i])
+	}
+	for i := range r.Recent {
+		r.Recent[i].Failed = false
+	}
 }
 
 // Options tune what a Report lists besides the four keys.

@@ -20,34 +20,65 @@ type Execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// UpsertDeployment stores d, replacing an earlier report of the same id.
-// The changes already stored for it follow its (possibly corrected) time.
+// UpsertDeployment stores d; an earlier report of the same id keeps the
+// earlier finished_at: a deployment is done at its first success, and a
+// later success (a re-run, a second status) never moves it. The changes
+// already stored for it follow the stored time.
 func UpsertDeployment(ctx context.Context, tx Execer, source string, d fourkeys.Deployment) error {
 	if d.ID == "" || d.FinishedAt.IsZero() {
 		return fmt.Errorf("store: deployment %q: id and finished_at are required", d.ID)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO deployments (id, service, repo, sha, finished_at, author, source) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET service = excluded.service, repo = excluded.repo, sha = excluded.sha,
-			finished_at = excluded.finished_at, author = excluded.author, source = excluded.source`,
+			finished_at = MIN(finished_at, excluded.finished_at), author = excluded.author, source = excluded.source`,
 		d.ID, d.Service, d.Repo, d.SHA, ms(d.FinishedAt), d.Author, source)
 	if err != nil {
 		return fmt.Errorf("store: deployment %s: %w", d.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE changes SET deployed_at = ?, service = ?, repo = ? WHERE deployment_id = ? AND deployed_at != ?`,
-		ms(d.FinishedAt), d.Service, d.Repo, d.ID, ms(d.FinishedAt)); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE changes SET deployed_at = (SELECT finished_at FROM deployments WHERE id = ?1), service = ?2, repo = ?3
+		WHERE deployment_id = ?1 AND (deployed_at != (SELECT finished_at FROM deployments WHERE id = ?1) OR service != ?2 OR repo != ?3)`,
+		d.ID, d.Service, d.Repo); err != nil {
 		return fmt.Errorf("store: deployment %s: %w", d.ID, err)
 	}
 	return nil
 }
 
-// UpsertChanges stores the changes deployment d shipped (d must be the
-// stored deployment: its time and service are copied onto each change).
+// DeploymentByID is the stored deployment id, ok=false if none.
+func DeploymentByID(ctx context.Context, q Execer, id string) (fourkeys.Deployment, bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments WHERE id = ?`, id)
+	if err != nil {
+		return fourkeys.Deployment{}, false, fmt.Errorf("store: deployment %s: %w", id, err)
+	}
+	ds, err := scanDeployments(rows)
+	if err != nil || len(ds) == 0 {
+		return fourkeys.Deployment{}, false, err
+	}
+	return ds[0], true, nil
+}
+
+// NextDeployment is the earliest deployment of service finished after t,
+// or ok=false when there is none.
+func NextDeployment(ctx context.Context, q Execer, service string, t time.Time) (fourkeys.Deployment, bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
+		WHERE service = ? AND finished_at > ? ORDER BY finished_at, id LIMIT 1`, service, ms(t))
+	if err != nil {
+		return fourkeys.Deployment{}, false, fmt.Errorf("store: next deployment of %s: %w", service, err)
+	}
+	ds, err := scanDeployments(rows)
+	if err != nil || len(ds) == 0 {
+		return fourkeys.Deployment{}, false, err
+	}
+	return ds[0], true, nil
+}
+
+// UpsertChanges stores the changes deployment d shipped; their time and
+// service are copied from the stored deployment d.ID.
 func UpsertChanges(ctx context.Context, tx Execer, d fourkeys.Deployment, cs []fourkeys.Change) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	var dep int64
-	if err := tx.QueryRowContext(ctx, `SELECT rowid FROM deployments WHERE id = ?`, d.ID).Scan(&dep); err != nil {
+	var dep, at int64
+	if err := tx.QueryRowContext(ctx, `SELECT rowid, finished_at FROM deployments WHERE id = ?`, d.ID).Scan(&dep, &at); err != nil {
 		return fmt.Errorf("store: changes of deployment %s (store the deployment first): %w", d.ID, err)
 	}
 	for _, c := range cs {
@@ -57,15 +88,53 @@ func UpsertChanges(ctx context.Context, tx Execer, d fourkeys.Deployment, cs []f
 		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (deployment_id, dep, sha, service, repo, authored_at, deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (deployment_id, sha) DO UPDATE SET authored_at = excluded.authored_at, deployed_at = excluded.deployed_at,
 				service = excluded.service, repo = excluded.repo, dep = excluded.dep`,
-			d.ID, dep, c.SHA, d.Service, d.Repo, ms(c.AuthoredAt), ms(d.FinishedAt)); err != nil {
+			d.ID, dep, c.SHA, d.Service, d.Repo, ms(c.AuthoredAt), at); err != nil {
 			return fmt.Errorf("store: change %s of deployment %s: %w", c.SHA, d.ID, err)
 		}
 	}
 	return nil
 }
 
+// ReplaceChanges makes cs the only changes of the stored deployment d.
+func ReplaceChanges(ctx context.Context, tx Execer, d fourkeys.Deployment, cs []fourkeys.Change) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE deployment_id = ?`, d.ID); err != nil {
+		return fmt.Errorf("store: changes of deployment %s: %w", d.ID, err)
+	}
+	return UpsertChanges(ctx, tx, d, cs)
+}
+
+// MarkUnlinked records whether deployment id of repo still waits for pushed
+// commits to know its changes.
+func MarkUnlinked(ctx context.Context, tx Execer, id, repo string, unlinked bool) error {
+	var err error
+	if unlinked {
+		_, err = tx.ExecContext(ctx, `INSERT INTO unlinked_deployments (id, repo) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, strings.ToLower(repo))
+	} else {
+		_, err = tx.ExecContext(ctx, `DELETE FROM unlinked_deployments WHERE id = ?`, id)
+	}
+	if err != nil {
+		return fmt.Errorf("store: deployment %s: %w", id, err)
+	}
+	return nil
+}
+
+// UnlinkedDeployments lists the deployments of repo still waiting for
+// pushed commits that finished at or after since (a deployment cannot ship
+// a commit authored after it finished).
+func UnlinkedDeployments(ctx context.Context, q Execer, repo string, since time.Time) ([]fourkeys.Deployment, error) {
+	rows, err := q.QueryContext(ctx, `SELECT d.id, d.service, d.repo, d.sha, d.finished_at, d.author FROM unlinked_deployments u
+		JOIN deployments d ON d.id = u.id WHERE u.repo = ? AND d.finished_at >= ? ORDER BY d.finished_at`, strings.ToLower(repo), ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: unlinked deployments of %s: %w", repo, err)
+	}
+	return scanDeployments(rows)
+}
+
 // UpsertIncident stores in, replacing an earlier report of the same id (a
-// reopened issue clears its resolution; a relabelled one gets its new labels).
+// reopened issue clears its resolution; a relabelled one gets its new
+// labels). With UpdatedAt set, only a report at least as new as the stored
+// one (and newer than a removal) replaces it; on equal times the resolved,
+// then the greater, report wins, so the outcome never depends on order.
 func UpsertIncident(ctx context.Context, tx Execer, source string, in fourkeys.Incident) error {
 	if in.ID == "" || in.StartedAt.IsZero() {
 		return fmt.Errorf("store: incident %q: id and started_at are required", in.ID)
@@ -78,13 +147,28 @@ func UpsertIncident(ctx context.Context, tx Execer, source string, in fourkeys.I
 	if labels == nil {
 		labels = []string{}
 	}
+	var rev int64
+	if !in.UpdatedAt.IsZero() {
+		rev = ms(in.UpdatedAt)
+		var gone int64
+		err := tx.QueryRowContext(ctx, `SELECT rev FROM incident_tombstones WHERE id = ?`, in.ID).Scan(&gone)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: incident %s: %w", in.ID, err)
+		}
+		if err == nil && gone >= rev {
+			return nil // removed by a report at least as new
+		}
+	}
 	lb, _ := json.Marshal(labels) // []string always marshals
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, service, repo, title, url, started_at, resolved_at, deployment_ref, labels, source)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, service, repo, title, url, started_at, resolved_at, deployment_ref, labels, source, rev)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET service = excluded.service, repo = excluded.repo, title = excluded.title, url = excluded.url,
 			started_at = excluded.started_at, resolved_at = excluded.resolved_at, deployment_ref = excluded.deployment_ref,
-			labels = excluded.labels, source = excluded.source`,
-		in.ID, in.Service, in.Repo, in.Title, in.URL, ms(in.StartedAt), resolved, in.DeploymentRef, string(lb), source)
+			labels = excluded.labels, source = excluded.source, rev = excluded.rev
+		WHERE excluded.rev = 0 OR excluded.rev > incidents.rev OR (excluded.rev = incidents.rev AND
+			(COALESCE(excluded.resolved_at, 0), excluded.labels, excluded.title, excluded.deployment_ref) >=
+			(COALESCE(incidents.resolved_at, 0), incidents.labels, incidents.title, incidents.deployment_ref))`,
+		in.ID, in.Service, in.Repo, in.Title, in.URL, ms(in.StartedAt), resolved, in.DeploymentRef, string(lb), source, rev)
 	if err != nil {
 		return fmt.Errorf("store: incident %s: %w", in.ID, err)
 	}
@@ -309,6 +393,26 @@ func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end t
 	return fourkeys.ComputeWith(ev, scope, w, opt), nil
 }
 
+// HasIncidents reports whether any incident of scope is stored (an
+// incident feed covers it).
+func (s *Store) HasIncidents(ctx context.Context, scope fourkeys.Scope) (bool, error) {
+	q := `SELECT EXISTS (SELECT 1 FROM incidents WHERE 1 = 1`
+	var args []any
+	if scope.Service != "" {
+		q += ` AND service = ?`
+		args = append(args, scope.Service)
+	}
+	if scope.Repo != "" {
+		q += ` AND repo = ? COLLATE NOCASE`
+		args = append(args, scope.Repo)
+	}
+	var ok bool
+	if err := s.DB.QueryRowContext(ctx, q+`)`, args...).Scan(&ok); err != nil {
+		return false, fmt.Errorf("store: incidents of %+v: %w", scope, err)
+	}
+	return ok, nil
+}
+
 // IncidentsResolvedBetween lists incidents resolved in [from, to), oldest first.
 func (s *Store) IncidentsResolvedBetween(ctx context.Context, from, to time.Time) ([]fourkeys.Incident, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE resolved_at >= ? AND resolved_at < ? ORDER BY resolved_at`, ms(from), ms(to))
@@ -324,27 +428,64 @@ type PushedCommit struct {
 	AuthoredAt time.Time
 }
 
-// RecordPush appends commits (in push order) to repo's default-branch
-// history. A commit already recorded keeps its first position.
-func RecordPush(ctx context.Context, tx Execer, repo string, commits []PushedCommit) error {
+// RecordPush records commits pushed (oldest first) on repo's default
+// branch after before (the branch's previous head): each commit's parent is
+// the one before it. A commit already recorded keeps its first parent, and
+// pushes may arrive in any order.
+func RecordPush(ctx context.Context, tx Execer, repo, before string, commits []PushedCommit) error {
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM pushed_commits WHERE repo = ?`, repo).Scan(&seq); err != nil {
 		return fmt.Errorf("store: push to %s: %w", repo, err)
 	}
+	parent := strings.ToLower(before)
 	for _, c := range commits {
 		seq++
-		if _, err := tx.ExecContext(ctx, `INSERT INTO pushed_commits (repo, sha, authored_at, seq) VALUES (?, ?, ?, ?)
-			ON CONFLICT (repo, sha) DO NOTHING`, repo, strings.ToLower(c.SHA), ms(c.AuthoredAt), seq); err != nil {
+		sha := strings.ToLower(c.SHA)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pushed_commits (repo, sha, authored_at, seq, parent) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (repo, sha) DO UPDATE SET parent = excluded.parent WHERE pushed_commits.parent = ''`,
+			repo, sha, ms(c.AuthoredAt), seq, parent); err != nil {
 			return fmt.Errorf("store: push to %s: commit %s: %w", repo, c.SHA, err)
 		}
+		parent = sha
 	}
 	return nil
 }
 
+// maxWalk bounds the commits walked between two deployments.
+const maxWalk = 100_000
+
 // PushedBetween is the commits pushed to repo after sha `from` up to and
-// including sha `to`, in push order; ok=false when either sha was never seen
-// on the default branch (the changes are then unknown, not empty).
+// including sha `to`, newest first, following each commit's parent back
+// from `to`; ok=false when the history between them is not (yet) known
+// (the changes are then unknown, not empty).
 func PushedBetween(ctx context.Context, tx Execer, repo, from, to string) ([]PushedCommit, bool, error) {
+	from, sha := strings.ToLower(from), strings.ToLower(to)
+	var out []PushedCommit
+	for range maxWalk {
+		if sha == from {
+			return out, true, nil
+		}
+		var at int64
+		var parent string
+		err := tx.QueryRowContext(ctx, `SELECT authored_at, parent FROM pushed_commits WHERE repo = ? AND sha = ?`, repo, sha).Scan(&at, &parent)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("store: commits of %s: %w", repo, err)
+		}
+		if parent == "" {
+			return pushedBetweenBySeq(ctx, tx, repo, from, to)
+		}
+		out = append(out, PushedCommit{SHA: sha, AuthoredAt: fromMS(at)})
+		sha = parent
+	}
+	return nil, false, nil
+}
+
+// pushedBetweenBySeq is PushedBetween by order of arrival, for commits
+// stored before parents were (they have none).
+func pushedBetweenBySeq(ctx context.Context, tx Execer, repo, from, to string) ([]PushedCommit, bool, error) {
 	seqOf := func(sha string) (int64, bool, error) {
 		var seq int64
 		err := tx.QueryRowContext(ctx, `SELECT seq FROM pushed_commits WHERE repo = ? AND sha = ?`, repo, strings.ToLower(sha)).Scan(&seq)
@@ -391,6 +532,12 @@ func (s *Store) DeploymentBefore(ctx context.Context, service string, t time.Tim
 	return PreviousDeployment(ctx, s.DB, service, t)
 }
 
+// NextDeployment is the earliest deployment of service finished after t
+// (a poller re-bases it on a deployment it found late); ok=false if none.
+func (s *Store) NextDeployment(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error) {
+	return NextDeployment(ctx, s.DB, service, t)
+}
+
 // DeploymentIDs lists the ids of the deployments source reported (pollers
 // skip what they stored before a restart).
 func (s *Store) DeploymentIDs(ctx context.Context, source string) (map[string]bool, error) {
@@ -411,9 +558,22 @@ func (s *Store) DeploymentIDs(ctx context.Context, source string) (map[string]bo
 }
 
 // DeleteIncident removes an incident (its issue lost the incident label or
-// was deleted); deleting an unknown id is not an error.
-func DeleteIncident(ctx context.Context, tx Execer, id string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM incidents WHERE id = ?`, id); err != nil {
+// was deleted) as reported at updatedAt; deleting an unknown id is not an
+// error. With updatedAt set, a newer stored report is kept and the removal
+// is remembered, so an older report arriving later does not bring it back.
+func DeleteIncident(ctx context.Context, tx Execer, id string, updatedAt time.Time) error {
+	if updatedAt.IsZero() {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM incidents WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("store: delete incident %s: %w", id, err)
+		}
+		return nil
+	}
+	rev := ms(updatedAt)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM incidents WHERE id = ? AND rev <= ?`, id, rev); err != nil {
+		return fmt.Errorf("store: delete incident %s: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO incident_tombstones (id, rev) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET rev = MAX(rev, excluded.rev)`, id, rev); err != nil {
 		return fmt.Errorf("store: delete incident %s: %w", id, err)
 	}
 	return nil

@@ -125,6 +125,9 @@ func (v TileView) KeyCells() []KeyCell {
 		}
 	}
 	df.Spark, lt.Spark, cfr.Spark, ttr.Spark = SparkOf(pdf), SparkOf(plt), SparkOf(pcfr), SparkOf(pttr)
+	if r.NoIncidentFeed {
+		cfr.Value, ttr.Value = v.Text.NotMeasured, v.Text.NotMeasured
+	}
 	cells := []KeyCell{df, lt, cfr, ttr}
 	for i := range cells {
 		if cells[i].Value == "" {

@@ -17,6 +17,7 @@ type Text struct {
 	ConnLost      string // "connection lost since %s"
 	Waiting       string
 	NoData        string
+	NotMeasured   string // a Four Keys figure no feed can measure (no incident feed)
 	StaleOld      string // data older than its freshness limit; %s = age
 	StaleFailing  string // last poll failed; %s = age of the data shown
 	StaleRestored string // restored after restart; %s = age
@@ -65,7 +66,7 @@ func (t Text) Status(s board.Status) string {
 var (
 	English = Text{
 		Lang: "en", Demo: "DEMO", Updated: "updated %s ago", ConnLost: "connection lost since %s",
-		Waiting: "waiting for data", NoData: "no data",
+		Waiting: "waiting for data", NoData: "no data", NotMeasured: "not measured",
 		StaleOld: "stale · %s old", StaleFailing: "source failing · data %s old",
 		StaleRestored: "from before restart · %s old", FailingSince: "source failing since %s",
 		OK: "ok", Warn: "warning", Critical: "critical", Unknown: "unknown",
@@ -79,7 +80,7 @@ var (
 	}
 	Japanese = Text{
 		Lang: "ja", Demo: "デモ", Updated: "%s前に更新", ConnLost: "%sから接続が切れています",
-		Waiting: "データ待ち", NoData: "データなし",
+		Waiting: "データ待ち", NoData: "データなし", NotMeasured: "未計測",
 		StaleOld: "古いデータ · %s前", StaleFailing: "取得失敗 · %s前のデータ",
 		StaleRestored: "再起動前のデータ · %s前", FailingSince: "%sから取得失敗",
 		OK: "正常", Warn: "警告", Critical: "重大", Unknown: "不明",

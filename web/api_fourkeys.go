@@ -69,6 +69,9 @@ func FourKeysExtra(kind string, r *fourkeys.Report) map[string]any {
 	}
 	out := keysJSON(r.Current)
 	out["scope"] = r.Scope
+	// false: no incident feed covers the scope; change failure rate and
+	// time to restore are null because they are not measured.
+	out["incidents_measured"] = !r.NoIncidentFeed
 	out["previous"] = keysJSON(r.Previous)
 	trend := make([]map[string]any, 0, len(r.Trend))
 	for _, m := range r.Trend {

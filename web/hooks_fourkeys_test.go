@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-github/v82/github"
 
 	"github.com/wallboard/wallboard/fourkeys"
+	ghsrc "github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/store"
 )
 
@@ -345,15 +346,15 @@ func FuzzGitHubPayload(f *testing.F) {
 		}
 		switch ev := p.(type) {
 		case *github.DeploymentStatusEvent:
-			if d, ok, err := DeploymentFromStatus(ev, settings); ok && (err != nil || d.ID == "" || d.FinishedAt.IsZero()) {
+			if d, ok, err := ghsrc.DeploymentFromStatus(ev, settings); ok && (err != nil || d.ID == "" || d.FinishedAt.IsZero()) {
 				t.Fatalf("accepted an unusable deployment %+v", d)
 			}
 		case *github.WorkflowRunEvent:
-			if d, ok, err := DeploymentFromRun(ev, settings); ok && (err != nil || d.ID == "" || d.FinishedAt.IsZero()) {
+			if d, ok, err := ghsrc.DeploymentFromRun(ev, settings); ok && (err != nil || d.ID == "" || d.FinishedAt.IsZero()) {
 				t.Fatalf("accepted an unusable deployment %+v", d)
 			}
 		case *github.IssuesEvent:
-			if in, ok, err := IncidentFromIssue(ev.GetRepo().GetFullName(), ev.GetIssue(), settings); ok && (err != nil || in.ID == "" || in.StartedAt.IsZero()) {
+			if in, ok, err := ghsrc.IncidentFromIssue(ev.GetRepo().GetFullName(), ev.GetIssue(), settings); ok && (err != nil || in.ID == "" || in.StartedAt.IsZero()) {
 				t.Fatalf("accepted an unusable incident %+v", in)
 			}
 		}

@@ -35,6 +35,7 @@ type Store interface {
 	keysrc.Store
 	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
 	DeploymentBefore(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error)
+	NextDeployment(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error)
 	DeploymentIDs(ctx context.Context, source string) (map[string]bool, error)
 }
 
@@ -43,6 +44,9 @@ const (
 	DefaultBackfill    = 90 * fourkeys.Day
 	DefaultEnvironment = "production"
 	DefaultLabel       = "incident"
+	// NoIncidents as incident_label: the repositories' issues are not read;
+	// change failure rate and time to restore are "not measured".
+	NoIncidents = "none"
 	// MinSync is the least time between two syncs with GitHub, however many
 	// tiles poll the source.
 	MinSync = time.Minute
@@ -55,6 +59,7 @@ const (
 // Source polls GitHub for the Four Keys events of its repositories.
 type Source struct {
 	id                            string
+	cfg                           board.SourceConfig
 	client                        *gh.Client
 	etags                         *etagTransport
 	repos                         []*repoState
@@ -63,18 +68,22 @@ type Source struct {
 	store                         Store
 	keys                          *keysrc.Computer
 	now                           func() time.Time
-	mu                            sync.Mutex
-	lastSync                      time.Time
-	lastErr                       error
 	minSync                       time.Duration
+	mu                            sync.Mutex // guards the two below
+	pauseUntil                    time.Time  // a rate limit: no call before
+	pauseErr                      error      // the rate limit's error
 }
 
 type repoState struct {
+	mu                sync.Mutex // held during the repository's sync; guards the rest
 	owner, name, full string
 	defaultBranch     string
 	since             time.Time       // deployments created before are done
 	issuesSince       time.Time       // issues updated before are stored
 	done              map[string]bool // deployment ids stored or given up on
+	based             bool            // the compare base before the backfill horizon is stored (or there is none)
+	lastSync          time.Time       // last successful sync
+	err               error           // the last sync's failure; nil after a success
 }
 
 // New builds the source from its config; it does not call GitHub yet.
@@ -105,7 +114,7 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	etags := newETagTransport(base, 1024)
+	etags := newETagTransport(retryTransport{next: base}, 1024)
 	hc := *httpClient
 	hc.Transport = etags
 	hc.Timeout = timeout
@@ -118,7 +127,7 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 			return nil, fmt.Errorf("github: url %q: %w", cfg.URL, err)
 		}
 	}
-	s := &Source{id: cfg.ID, client: client, etags: etags, env: cfg.Environment, workflow: cfg.Workflow,
+	s := &Source{id: cfg.ID, cfg: cfg, client: client, etags: etags, env: cfg.Environment, workflow: cfg.Workflow,
 		label: cfg.IncidentLabel, service: cfg.Service, backfill: backfill, store: st, now: time.Now, minSync: MinSync}
 	if s.env == "" {
 		s.env = DefaultEnvironment
@@ -137,64 +146,116 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	if len(s.repos) == 1 {
 		scope.Repo = s.repos[0].full
 	}
-	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel}
+	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel, NoIncidentFeed: s.label == NoIncidents}
 	return s, nil
 }
 
-// ServiceOf is the service a repository's deployments count for: the
-// configured service when the source has one repository, else the
-// repository's full name (the GitHub webhook uses the same rule).
-func (s *Source) ServiceOf(repo string) string {
-	if s.service != "" && len(s.repos) == 1 {
-		return s.service
-	}
-	return repo
-}
+// ServiceOf is the service a repository's deployments count for (the
+// GitHub webhook uses the same rule: SettingsOf).
+func (s *Source) ServiceOf(repo string) string { return s.settingsOf(repo).Service }
+
+func (s *Source) settingsOf(repo string) RepoSettings { return SettingsOf(s.cfg, repo) }
 
 // CheckQuery validates a tile query.
 func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error {
 	return keysrc.CheckQuery(tile, q)
 }
 
-// Fetch syncs with GitHub (at most once a minute) and computes the tile's
-// Four Keys from the store.
+// Fetch syncs with GitHub (at most once a minute per repository) and
+// computes the tile's Four Keys from the store. Only the tiles whose scope
+// includes a repository whose sync failed get the error.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
-	if err := s.Sync(ctx); err != nil {
+	s.sync(ctx, s.reposOf(q))
+	if err := s.errFor(q); err != nil {
 		return board.Result{}, err
 	}
 	return s.keys.Fetch(ctx, q)
 }
 
-// Sync brings the store up to date with every repository.
-func (s *Source) Sync(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	if !s.lastSync.IsZero() && now.Sub(s.lastSync) < s.minSync {
-		return s.lastErr
+// reposOf lists the repositories q's scope covers (a tile of one
+// repository neither waits for nor fails with another).
+func (s *Source) reposOf(q board.Query) []*repoState {
+	kq, err := keysrc.ParseQuery(q, s.keys.Scope)
+	if err != nil {
+		return nil // the computation reports the bad query
 	}
-	var errs []error
+	var out []*repoState
 	for _, r := range s.repos {
-		if err := s.syncRepo(ctx, r, now); err != nil {
-			errs = append(errs, fmt.Errorf("github: %s: %w", r.full, err))
-			var ra *RetryAfterError
-			if errors.As(err, &ra) {
-				break // the limit is the client's, not the repository's
-			}
+		if kq.Scope.Repo != "" && !strings.EqualFold(kq.Scope.Repo, r.full) ||
+			kq.Scope.Service != "" && kq.Scope.Service != s.ServiceOf(r.full) {
+			continue
 		}
+		out = append(out, r)
 	}
-	s.lastSync, s.lastErr = now, errors.Join(errs...)
-	if len(errs) > 0 {
-		// Keep the retry-after hint visible to the poller.
-		var ra *RetryAfterError
-		if errors.As(s.lastErr, &ra) {
-			s.lastErr = &RetryAfterError{after: ra.after, err: s.lastErr}
-		}
-		s.lastSync = time.Time{} // retry on the poller's next (backed-off) attempt
-	}
-	return s.lastErr
+	return out
 }
 
+// errFor is the failure of the repositories q's scope covers.
+func (s *Source) errFor(q board.Query) error {
+	var errs []error
+	for _, r := range s.reposOf(q) {
+		r.mu.Lock()
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+		r.mu.Unlock()
+	}
+	err := errors.Join(errs...)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		// Keep the retry-after hint visible to the poller.
+		err = &RetryAfterError{after: ra.after, err: err}
+	}
+	return err
+}
+
+// Sync brings the store up to date with every repository; it returns the
+// failures (each repository keeps its own, see Fetch).
+func (s *Source) Sync(ctx context.Context) error { return s.sync(ctx, s.repos) }
+
+func (s *Source) sync(ctx context.Context, repos []*repoState) error {
+	var errs []error
+	for _, r := range repos {
+		if err := s.syncOne(ctx, r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncOne syncs r unless it was synced within minSync or GitHub asked the
+// client to wait. Repositories sync independently: a slow or failing one
+// never holds up the tiles of another.
+func (s *Source) syncOne(ctx context.Context, r *repoState) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := s.now()
+	s.mu.Lock()
+	pause, pauseErr := s.pauseUntil, s.pauseErr
+	s.mu.Unlock()
+	if now.Before(pause) {
+		r.err = pauseErr // the limit is the client's: every repository waits
+		return r.err
+	}
+	if r.err == nil && !r.lastSync.IsZero() && now.Sub(r.lastSync) < s.minSync {
+		return nil
+	}
+	r.lastSync, r.err = now, nil
+	if err := s.syncRepo(ctx, r, now); err != nil {
+		r.err = fmt.Errorf("github: %s: %w", r.full, err)
+		var ra *RetryAfterError
+		if errors.As(err, &ra) {
+			s.mu.Lock()
+			s.pauseUntil, s.pauseErr = now.Add(ra.after), r.err
+			s.mu.Unlock()
+		}
+		return r.err
+	}
+	return nil
+}
+
+// syncRepo stores what is new in r. What it fetched before a failure is
+// stored, so the next sync resumes rather than starts again.
 func (s *Source) syncRepo(ctx context.Context, r *repoState, now time.Time) error {
 	if r.since.IsZero() {
 		r.since = now.Add(-s.backfill)
@@ -207,10 +268,7 @@ func (s *Source) syncRepo(ctx context.Context, r *repoState, now time.Time) erro
 			r.done[id] = true
 		}
 	}
-	found, err := s.deployments(ctx, r, now)
-	if err != nil {
-		return err
-	}
+	found, ferr := s.deployments(ctx, r, now)
 	sort.Slice(found, func(i, j int) bool { return found[i].FinishedAt.Before(found[j].FinishedAt) })
 	for _, d := range found {
 		if err := s.storeWithChanges(ctx, r, d); err != nil {
@@ -218,6 +276,10 @@ func (s *Source) syncRepo(ctx context.Context, r *repoState, now time.Time) erro
 		}
 		r.done[d.ID] = true
 	}
+	if ferr != nil {
+		return ferr
+	}
+	r.based = true
 	if err := s.incidents(ctx, r, now); err != nil {
 		return err
 	}
@@ -241,11 +303,28 @@ func (s *Source) deployments(ctx context.Context, r *repoState, now time.Time) (
 		}
 		older := false
 		for _, d := range deps {
+			id := fourkeys.GitHubDeploymentID(r.full, d.GetID())
 			if d.GetCreatedAt().Before(r.since) {
 				older = true // newest first: the rest are older still
-				continue
+				if r.based {
+					break
+				}
+				// The last successful deployment before the backfill
+				// horizon is stored too: it is the compare base of the
+				// first one after it, whose changes would otherwise be lost.
+				if !r.done[id] {
+					at, ok, err := s.successAt(ctx, r, d.GetID())
+					if err != nil {
+						return out, err
+					}
+					if !ok {
+						continue
+					}
+					out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
+				}
+				r.based = true
+				break
 			}
-			id := fourkeys.GitHubDeploymentID(r.full, d.GetID())
 			if r.done[id] {
 				continue
 			}
@@ -256,10 +335,9 @@ func (s *Source) deployments(ctx context.Context, r *repoState, now time.Time) (
 			if !ok {
 				continue
 			}
-			out = append(out, fourkeys.Deployment{ID: id, Service: s.ServiceOf(r.full), Repo: r.full,
-				SHA: strings.ToLower(d.GetSHA()), FinishedAt: at.UTC(), Author: d.GetCreator().GetLogin()})
+			out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
 		}
-		if older || resp.NextPage == 0 {
+		if older && r.based || resp.NextPage == 0 {
 			break
 		}
 		opts.Page = resp.NextPage
@@ -311,8 +389,7 @@ func (s *Source) workflowRuns(ctx context.Context, r *repoState) ([]fourkeys.Dep
 			if r.done[id] || run.GetConclusion() != "success" || run.GetHeadBranch() != r.defaultBranch {
 				continue
 			}
-			out = append(out, fourkeys.Deployment{ID: id, Service: s.ServiceOf(r.full), Repo: r.full,
-				SHA: strings.ToLower(run.GetHeadSHA()), FinishedAt: run.GetUpdatedAt().UTC(), Author: run.GetActor().GetLogin()})
+			out = append(out, runDeployment(r.full, s.settingsOf(r.full), run))
 		}
 		if resp.NextPage == 0 {
 			break
@@ -335,12 +412,28 @@ func (s *Source) storeWithChanges(ctx context.Context, r *repoState, d fourkeys.
 			return err
 		}
 	}
-	return s.store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.store.InTx(ctx, func(tx *sql.Tx) error {
 		if err := store.UpsertDeployment(ctx, tx, s.id, d); err != nil {
 			return err
 		}
 		return store.UpsertChanges(ctx, tx, d, cs)
 	})
+	if err != nil {
+		return err
+	}
+	// A deployment found late (a sync that failed half-way, a success after
+	// a later deployment's) is the new base of the one after it.
+	next, ok, err := s.store.NextDeployment(ctx, d.Service, d.FinishedAt)
+	if err != nil || !ok || !strings.EqualFold(next.Repo, r.full) || !strings.HasPrefix(next.ID, "github:") || next.SHA == "" {
+		return err
+	}
+	var ncs []fourkeys.Change
+	if next.SHA != d.SHA {
+		if ncs, err = s.compare(ctx, r, d.SHA, next); err != nil {
+			return err
+		}
+	}
+	return s.store.InTx(ctx, func(tx *sql.Tx) error { return store.ReplaceChanges(ctx, tx, next, ncs) })
 }
 
 // compare lists the commits in base...d.SHA. GitHub pages the commits of a
@@ -371,6 +464,9 @@ func (s *Source) compare(ctx context.Context, r *repoState, base string, d fourk
 // incidents stores issues with the incident label updated since the last
 // sync (pull requests excluded).
 func (s *Source) incidents(ctx context.Context, r *repoState, now time.Time) error {
+	if s.label == NoIncidents {
+		return nil
+	}
 	opts := &gh.IssueListByRepoOptions{Labels: []string{s.label}, State: "all", Since: r.issuesSince,
 		Sort: "updated", Direction: "asc", ListOptions: gh.ListOptions{PerPage: perPage}}
 	var ins []fourkeys.Incident
@@ -381,17 +477,9 @@ func (s *Source) incidents(ctx context.Context, r *repoState, now time.Time) err
 			return err
 		}
 		for _, is := range issues {
-			if is.IsPullRequest() || is.GetCreatedAt().IsZero() {
-				continue
-			}
-			in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(r.full, is.GetNumber()), Service: s.ServiceOf(r.full), Repo: r.full,
-				Title: is.GetTitle(), URL: is.GetHTMLURL(), StartedAt: is.GetCreatedAt().UTC(),
-				DeploymentRef: fourkeys.FindDeploymentRef(is.GetBody())}
-			for _, l := range is.Labels {
-				in.Labels = append(in.Labels, l.GetName())
-			}
-			if is.GetState() == "closed" && !is.GetClosedAt().IsZero() {
-				in.ResolvedAt = is.GetClosedAt().UTC()
+			in, ok, err := IncidentFromIssue(r.full, is, func(string) RepoSettings { return s.settingsOf(r.full) })
+			if err != nil || !ok {
+				continue // a pull request, or an issue without what an incident needs
 			}
 			ins = append(ins, in)
 			if u := is.GetUpdatedAt().Time; u.After(latest) {

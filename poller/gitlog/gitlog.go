@@ -81,7 +81,8 @@ func New(ctx context.Context, cfg board.SourceConfig, st Store) (*Source, error)
 	if len(cfg.Repos) == 1 {
 		s.repo = cfg.Repos[0]
 	}
-	s.keys = &keysrc.Computer{Store: st, Scope: fourkeys.Scope{Service: s.service}, PostmortemLabel: cfg.PostmortemLabel}
+	s.keys = &keysrc.Computer{Store: st, Scope: fourkeys.Scope{Service: s.service}, PostmortemLabel: cfg.PostmortemLabel,
+		NoIncidentFeed: true} // git history has no incidents
 	return s, nil
 }
 

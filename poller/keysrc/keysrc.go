@@ -21,6 +21,8 @@ import (
 // Store computes a report from stored events (store.Store).
 type Store interface {
 	ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end time.Time, window time.Duration, opts ...fourkeys.Options) (fourkeys.Report, error)
+	// HasIncidents reports whether any incident of scope was ever stored.
+	HasIncidents(ctx context.Context, scope fourkeys.Scope) (bool, error)
 }
 
 // Computer answers Four Keys queries from a Store.
@@ -32,6 +34,11 @@ type Computer struct {
 	PostmortemLabel string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// NoIncidentFeed: the source itself reads no incidents (git history,
+	// GitHub with incident_label: none). Its scopes' change failure rate and
+	// time to restore are then "not measured" unless another feed (a
+	// webhook) stored incidents of the scope.
+	NoIncidentFeed bool
 }
 
 // Params a Four Keys tile query may hold.
@@ -133,6 +140,15 @@ func (c *Computer) Fetch(ctx context.Context, bq board.Query) (board.Result, err
 		PostmortemLabel: c.PostmortemLabel, PostmortemAfter: time.Duration(q.PostmortemDays) * fourkeys.Day})
 	if err != nil {
 		return board.Result{}, fmt.Errorf("four keys: %w", err)
+	}
+	if c.NoIncidentFeed {
+		seen, err := c.Store.HasIncidents(ctx, q.Scope)
+		if err != nil {
+			return board.Result{}, fmt.Errorf("four keys: %w", err)
+		}
+		if !seen {
+			r.WithoutIncidentFeed()
+		}
 	}
 	res := board.Result{Value: r.Current.DeploymentsPerDay, FourKeys: &r, At: end}
 	for _, m := range r.Trend {

@@ -1,0 +1,318 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v82/github"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/fourkeys"
+	"github.com/wallboard/wallboard/store"
+)
+
+// This file is the one mapping from GitHub's objects (webhook payloads and
+// REST API replies) to Four Keys events, used by the poll and by the
+// webhook receiver (package web only verifies, reads and answers).
+
+// RepoSettings is how one repository's events become Four Keys events
+// (from the github source that lists the repository, or the defaults).
+type RepoSettings struct {
+	Service       string // default: the repository's full name
+	Environment   string // deployment environment that counts; default "production"
+	Workflow      string // workflow whose successful runs on the default branch are deployments; "" = none
+	IncidentLabel string // issues with this label are incidents; default "incident"
+}
+
+// WithDefaults fills the empty settings of repo's.
+func (s RepoSettings) WithDefaults(repo string) RepoSettings {
+	if s.Service == "" {
+		s.Service = repo
+	}
+	if s.Environment == "" {
+		s.Environment = DefaultEnvironment
+	}
+	if s.IncidentLabel == "" {
+		s.IncidentLabel = DefaultLabel
+	}
+	return s
+}
+
+// SettingsOf is the settings of repo in the github source cfg: one service
+// per repository unless the source names one for its only repository.
+func SettingsOf(cfg board.SourceConfig, repo string) RepoSettings {
+	svc := cfg.Service
+	if svc == "" || len(cfg.Repos) > 1 {
+		svc = repo
+	}
+	return RepoSettings{Service: svc, Environment: cfg.Environment, Workflow: cfg.Workflow, IncidentLabel: cfg.IncidentLabel}.WithDefaults(repo)
+}
+
+// BadPayloadError is a payload that parses but lacks what its event needs.
+type BadPayloadError struct{ Msg string }
+
+func (b BadPayloadError) Error() string { return b.Msg }
+
+// Settings gives a repository's configured settings; the mapping functions
+// below fill in the defaults (nil: all defaults).
+type Settings func(repo string) RepoSettings
+
+func (f Settings) of(repo string) RepoSettings {
+	var s RepoSettings
+	if f != nil {
+		s = f(repo)
+	}
+	return s.WithDefaults(repo)
+}
+
+// DeploymentFromStatus is the deployment a deployment_status event reports:
+// ok only for state success in the repository's environment.
+func DeploymentFromStatus(ev *gh.DeploymentStatusEvent, settings Settings) (fourkeys.Deployment, bool, error) {
+	st, dep, repo := ev.GetDeploymentStatus(), ev.GetDeployment(), ev.GetRepo().GetFullName()
+	if st == nil || dep == nil || repo == "" {
+		return fourkeys.Deployment{}, false, BadPayloadError{"deployment, deployment_status and repository are required"}
+	}
+	cfg := settings.of(repo)
+	if st.GetState() != "success" || !strings.EqualFold(dep.GetEnvironment(), cfg.Environment) {
+		return fourkeys.Deployment{}, false, nil
+	}
+	if dep.GetID() == 0 || dep.GetSHA() == "" || st.GetCreatedAt().IsZero() {
+		return fourkeys.Deployment{}, false, BadPayloadError{"deployment.id, deployment.sha and deployment_status.created_at are required"}
+	}
+	return deploymentOf(repo, cfg, dep, st.GetCreatedAt().Time), true, nil
+}
+
+// deploymentOf is a GitHub deployment that first succeeded at success.
+func deploymentOf(repo string, cfg RepoSettings, dep *gh.Deployment, success time.Time) fourkeys.Deployment {
+	return fourkeys.Deployment{ID: fourkeys.GitHubDeploymentID(repo, dep.GetID()), Service: cfg.Service, Repo: repo,
+		SHA: strings.ToLower(dep.GetSHA()), FinishedAt: success.UTC(), Author: dep.GetCreator().GetLogin()}
+}
+
+// DeploymentFromRun is the deployment a workflow_run event reports: ok only
+// for a completed, successful run of the configured workflow on the default
+// branch. The workflow matches by name, file name or path.
+func DeploymentFromRun(ev *gh.WorkflowRunEvent, settings Settings) (fourkeys.Deployment, bool, error) {
+	run, repo := ev.GetWorkflowRun(), ev.GetRepo().GetFullName()
+	if run == nil || repo == "" {
+		return fourkeys.Deployment{}, false, BadPayloadError{"workflow_run and repository are required"}
+	}
+	cfg := settings.of(repo)
+	if cfg.Workflow == "" || ev.GetAction() != "completed" || run.GetConclusion() != "success" ||
+		run.GetHeadBranch() != ev.GetRepo().GetDefaultBranch() {
+		return fourkeys.Deployment{}, false, nil
+	}
+	if !WorkflowMatches(cfg.Workflow, run.GetName(), ev.GetWorkflow().GetName(), run.GetPath()) {
+		return fourkeys.Deployment{}, false, nil
+	}
+	if run.GetID() == 0 || run.GetHeadSHA() == "" || run.GetUpdatedAt().IsZero() {
+		return fourkeys.Deployment{}, false, BadPayloadError{"workflow_run.id, head_sha and updated_at are required"}
+	}
+	return runDeployment(repo, cfg, run), true, nil
+}
+
+// runDeployment is a successful workflow run as a deployment.
+func runDeployment(repo string, cfg RepoSettings, run *gh.WorkflowRun) fourkeys.Deployment {
+	return fourkeys.Deployment{ID: fourkeys.GitHubRunID(repo, run.GetID()), Service: cfg.Service, Repo: repo,
+		SHA: strings.ToLower(run.GetHeadSHA()), FinishedAt: run.GetUpdatedAt().UTC(), Author: run.GetActor().GetLogin()}
+}
+
+// WorkflowMatches reports whether a configured workflow (a name, a file name
+// like deploy.yml, or a path like .github/workflows/deploy.yml) is this one.
+func WorkflowMatches(want, runName, workflowName, workflowPath string) bool {
+	if want == "" {
+		return false
+	}
+	p := strings.SplitN(workflowPath, "@", 2)[0] // paths may carry "@ref"
+	return want == runName || want == workflowName || (p != "" && (want == p || want == path.Base(p)))
+}
+
+// IncidentFromIssue is the incident an issue is: ok only when it carries the
+// incident label and is not a pull request. started = created_at,
+// resolved = closed_at while closed; UpdatedAt orders reports of it.
+func IncidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.Incident, bool, error) {
+	if is == nil || repo == "" {
+		return fourkeys.Incident{}, false, BadPayloadError{"issue and repository are required"}
+	}
+	if is.IsPullRequest() {
+		return fourkeys.Incident{}, false, nil
+	}
+	cfg := settings.of(repo)
+	if cfg.IncidentLabel == NoIncidents {
+		return fourkeys.Incident{}, false, nil
+	}
+	var labels []string
+	for _, l := range is.Labels {
+		labels = append(labels, l.GetName())
+	}
+	if !slices.ContainsFunc(labels, func(l string) bool { return strings.EqualFold(l, cfg.IncidentLabel) }) {
+		return fourkeys.Incident{}, false, nil
+	}
+	if is.GetNumber() == 0 || is.GetCreatedAt().IsZero() {
+		return fourkeys.Incident{}, false, BadPayloadError{"issue.number and issue.created_at are required"}
+	}
+	in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(repo, is.GetNumber()), Service: cfg.Service, Repo: repo,
+		Title: is.GetTitle(), URL: is.GetHTMLURL(), StartedAt: is.GetCreatedAt().UTC(),
+		DeploymentRef: fourkeys.FindDeploymentRef(is.GetBody()), Labels: labels, UpdatedAt: is.GetUpdatedAt().UTC()}
+	if is.GetState() == "closed" && !is.GetClosedAt().IsZero() {
+		in.ResolvedAt = is.GetClosedAt().UTC()
+	}
+	return in, true, nil
+}
+
+// ApplyWebhook stores what a parsed webhook payload (github.ParseWebHook)
+// means for the Four Keys, in the caller's transaction, under source; it
+// returns how many events were stored (0: not relevant, e.g. a staging
+// deployment). Deliveries may come in any order and more than once: the
+// stored result is the same.
+func ApplyWebhook(ctx context.Context, tx store.Execer, source string, payload any, settings Settings) (int, error) {
+	switch ev := payload.(type) {
+	case *gh.DeploymentStatusEvent:
+		d, ok, err := DeploymentFromStatus(ev, settings)
+		if err != nil || !ok {
+			return 0, err
+		}
+		return 1, storeLinked(ctx, tx, source, d)
+	case *gh.WorkflowRunEvent:
+		d, ok, err := DeploymentFromRun(ev, settings)
+		if err != nil || !ok {
+			return 0, err
+		}
+		return 1, storeLinked(ctx, tx, source, d)
+	case *gh.PushEvent:
+		repo := ev.GetRepo().GetFullName()
+		if repo == "" {
+			return 0, BadPayloadError{"repository.full_name: required"}
+		}
+		if ev.GetRef() != "refs/heads/"+ev.GetRepo().GetDefaultBranch() {
+			return 0, nil // tags and other branches have not reached production
+		}
+		var cs []store.PushedCommit
+		var oldest time.Time
+		for i, c := range ev.Commits {
+			at := c.GetTimestamp().Time
+			if c.GetAuthor() != nil && c.GetAuthor().Date != nil {
+				at = c.GetAuthor().GetDate().Time
+			}
+			if c.GetID() == "" || at.IsZero() {
+				return 0, BadPayloadError{fmt.Sprintf("commits[%d]: id and timestamp are required", i)}
+			}
+			cs = append(cs, store.PushedCommit{SHA: c.GetID(), AuthoredAt: at})
+			if oldest.IsZero() || at.Before(oldest) {
+				oldest = at
+			}
+		}
+		if len(cs) == 0 {
+			return 0, nil
+		}
+		key := strings.ToLower(repo)
+		if err := store.RecordPush(ctx, tx, key, ev.GetBefore(), cs); err != nil {
+			return 0, err
+		}
+		// Deployments that arrived before these commits get their changes now.
+		// A day of slack: author clocks may be ahead of the deployment's.
+		waiting, err := store.UnlinkedDeployments(ctx, tx, key, oldest.Add(-fourkeys.Day))
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range waiting {
+			if err := link(ctx, tx, d); err != nil {
+				return 0, err
+			}
+		}
+		return len(cs), nil
+	case *gh.IssuesEvent:
+		repo := ev.GetRepo().GetFullName()
+		in, ok, err := IncidentFromIssue(repo, ev.GetIssue(), settings)
+		if err != nil {
+			return 0, err
+		}
+		if !ok || ev.GetAction() == "deleted" || ev.GetAction() == "transferred" {
+			// No longer an incident here (label removed, issue gone): forget
+			// it, so a mislabelled issue stops counting.
+			if !ev.GetIssue().IsPullRequest() && ev.GetIssue().GetNumber() != 0 {
+				at := ev.GetIssue().GetUpdatedAt().Time
+				if ev.GetAction() == "deleted" || ev.GetAction() == "transferred" {
+					at = time.UnixMilli(1<<53 - 1) // gone for good: no report revives it
+				}
+				return 0, store.DeleteIncident(ctx, tx, fourkeys.GitHubIssueID(repo, ev.GetIssue().GetNumber()), at)
+			}
+			return 0, nil
+		}
+		return 1, store.UpsertIncident(ctx, tx, source, in)
+	}
+	return 0, nil
+}
+
+// storeLinked stores d (its first success counts) and links the changes of
+// d, of the deployment after it, and of the one that was after it before
+// (when d's time moved earlier): every deployment whose previous deployment
+// may have changed.
+func storeLinked(ctx context.Context, tx store.Execer, source string, d fourkeys.Deployment) error {
+	old, existed, err := store.DeploymentByID(ctx, tx, d.ID)
+	if err != nil {
+		return err
+	}
+	if err := store.UpsertDeployment(ctx, tx, source, d); err != nil {
+		return err
+	}
+	cur, _, err := store.DeploymentByID(ctx, tx, d.ID)
+	if err != nil {
+		return err
+	}
+	if err := link(ctx, tx, cur); err != nil {
+		return err
+	}
+	times := []time.Time{cur.FinishedAt}
+	if existed && !old.FinishedAt.Equal(cur.FinishedAt) {
+		times = append(times, old.FinishedAt)
+	}
+	for _, t := range times {
+		next, ok, err := store.NextDeployment(ctx, tx, cur.Service, t)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := link(ctx, tx, next); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// link sets the changes of stored deployment d to the commits pushed
+// between the previous deployment of its service and it. The first
+// deployment of a service has none; when the commits between are not all
+// known yet, d waits (unlinked) for the push that completes them, keeping
+// what it has.
+func link(ctx context.Context, tx store.Execer, d fourkeys.Deployment) error {
+	if !strings.HasPrefix(d.ID, "github:") {
+		return nil // another source's deployment: its changes are its own
+	}
+	prev, ok, err := store.PreviousDeployment(ctx, tx, d.Service, d.FinishedAt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := store.MarkUnlinked(ctx, tx, d.ID, d.Repo, false); err != nil {
+			return err
+		}
+		return store.ReplaceChanges(ctx, tx, d, nil)
+	}
+	commits, ok, err := store.PushedBetween(ctx, tx, strings.ToLower(d.Repo), prev.SHA, d.SHA)
+	if err != nil {
+		return err
+	}
+	if err := store.MarkUnlinked(ctx, tx, d.ID, d.Repo, !ok); err != nil || !ok {
+		return err
+	}
+	cs := make([]fourkeys.Change, 0, len(commits))
+	for _, c := range commits {
+		cs = append(cs, fourkeys.Change{SHA: c.SHA, Service: d.Service, AuthoredAt: c.AuthoredAt, DeploymentID: d.ID})
+	}
+	return store.ReplaceChanges(ctx, tx, d, cs)
+}
