@@ -422,7 +422,7 @@ func cmPushed(id, policy, policyName, severity, metric string, started time.Time
 		id, started.Unix(), policyName, severity, metric, id, metric, policy, d, links)
 }
 
-var alertList = regexp.MustCompile(`(?s)<ul class="alerts">.*?</ul>`)
+var alertList = regexp.MustCompile(`(?s)<ul class="alerts[ "].*?</ul>`)
 
 // Issue 13 (one home) and issue 12 point 13: the same Cloud Monitoring
 // incident pushed by webhook and polled gives identical tiles (the polled
