@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// aliasBombYAML is a valid-looking board whose tile query hides a
+// "billion laughs" (9 levels of 9 aliases each) and whose title names its
+// top: go-yaml expands it in full to turn it into text (9^9 values).
+func aliasBombYAML() string {
+	var b strings.Builder
+	b.WriteString("sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - id: a\n        kind: stat\n        source: d\n        query:\n")
+	b.WriteString(`          l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]` + "\n")
+	for i := 1; i < 9; i++ {
+		ref := "*l" + string(rune('0'+i-1))
+		b.WriteString("          l" + string(rune('0'+i)) + ": &l" + string(rune('0'+i)) + " [" + strings.Repeat(ref+",", 8) + ref + "]\n")
+	}
+	b.WriteString("        title: *l8\n")
+	return b.String()
+}
+
+// deepYAML nests 50,000 flow sequences in a tile's title (100 KB).
+func deepYAML() string {
+	return "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - id: a\n        kind: stat\n        source: d\n        title: " +
+		strings.Repeat("[", 50000) + strings.Repeat("]", 50000) + "\n"
+}
+
+// checkBounded runs `wallboard check` on content and returns its stderr and
+// the bytes allocated meanwhile.
+func checkBounded(t *testing.T, content string) (string, uint64) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "board.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := run(context.Background(), []string{"check", "-config", path}, &out, &errOut)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatalf("check accepted it: %s", out.String())
+	}
+	return strings.ReplaceAll(errOut.String(), path, "board.yaml"), after.TotalAlloc - before.TotalAlloc
+}
+
+// TestCheckAliasBomb: a 700-byte alias bomb is refused before it is
+// expanded, with the line of the alias that crosses the limit.
+func TestCheckAliasBomb(t *testing.T) {
+	stderr, alloc := checkBounded(t, aliasBombYAML())
+	t.Logf("alias bomb: %d KiB allocated; stderr: %s", alloc>>10, stderr)
+	want := "board.yaml:14: aliases expand the config beyond 10000 values"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr = %q, want it to contain %q", stderr, want)
+	}
+	if alloc > 100<<20 {
+		t.Errorf("check allocated %d MiB on a 700-byte file, want under 100 MiB", alloc>>20)
+	}
+}
+
+// TestCheckDeepNesting: 50,000 nested brackets are refused by a pre-scan,
+// never handed to the parser (whose time grows with the square of the depth).
+func TestCheckDeepNesting(t *testing.T) {
+	stderr, alloc := checkBounded(t, deepYAML())
+	t.Logf("deep nesting: %d KiB allocated; stderr: %s", alloc>>10, stderr)
+	want := "board.yaml:9: nested more than 32 levels deep"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr = %q, want it to contain %q", stderr, want)
+	}
+	if alloc > 100<<20 {
+		t.Errorf("check allocated %d MiB, want under 100 MiB", alloc>>20)
+	}
+}
+
+// TestCheckTooLarge: a config over 1 MiB is refused without being parsed.
+func TestCheckTooLarge(t *testing.T) {
+	big := "sources:\n  - {id: d, kind: demo}\n" + strings.Repeat("# padding padding padding padding\n", 40000)
+	stderr, _ := checkBounded(t, big)
+	want := "board.yaml: 1360033 bytes: a config file may be at most 1048576 bytes (1 MiB)"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr = %q, want it to contain %q", stderr, want)
+	}
+}
+
+// TestCheckListWhereScalarExpected: a list given for a single value is
+// refused with its line, in words a user understands.
+func TestCheckListWhereScalarExpected(t *testing.T) {
+	stderr, _ := checkBounded(t, "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    title: [a, b]\n    tiles:\n      - {id: a, kind: stat, source: d, query: requests}\n")
+	want := "board.yaml:5: boards.title: a list where a single value is expected"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr = %q, want it to contain %q", stderr, want)
+	}
+}
