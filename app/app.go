@@ -313,7 +313,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		// Log the transition, not every retry: a source down for hours must
 		// not flood the log.
 		if !wasFailing {
-			a.log.Warn("poll failing", "source", src, "tiles", len(j.Tiles), "error", err)
+			a.log.Warn("poll failing", "source", src, "tiles", len(j.Tiles), "error", board.Redact(err.Error()))
 		}
 	} else if wasFailing {
 		a.log.Info("poll recovered", "source", src, "tiles", len(j.Tiles))

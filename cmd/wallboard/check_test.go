@@ -98,3 +98,57 @@ func TestCheckListWhereScalarExpected(t *testing.T) {
 		t.Errorf("stderr = %q, want it to contain %q", stderr, want)
 	}
 }
+
+// checkOutput runs `wallboard check` with args (files named by their base
+// name in the output) and returns stdout, stderr and whether it failed.
+func checkOutput(t *testing.T, dir string, args ...string) (string, string, bool) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"check"}, args...), &out, &errOut)
+	clean := func(s string) string { return strings.ReplaceAll(s, dir+string(filepath.Separator), "") }
+	return clean(out.String()), clean(errOut.String()), err != nil
+}
+
+// TestCheckRefusesInlineSecrets: every way of writing a credential into the
+// config is refused with its line, all in one run, and no message repeats
+// the secret.
+func TestCheckRefusesInlineSecrets(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "board.yaml")
+	os.WriteFile(path, []byte(`sources:
+  - id: p
+    kind: prometheus
+    url: https://prom.example/api?access_token=tok-in-url-1
+  - {id: q, kind: prometheus, url: "https://prom.example", token: tok-flow-2}
+  - id: r
+    kind: prometheus
+    url: https://prom.example
+    headers: {Authorization: "Bearer tok-header-3", X-Scope-OrgID: team-a}
+  - id: s
+    kind: alertmanager
+    url: https://admin:pw-userinfo-4@am.example
+boards:
+  - id: ops
+    tiles:
+      - {id: a, kind: stat, source: p, query: up}
+`), 0o600)
+	_, stderr, failed := checkOutput(t, dir, "-config", path)
+	if !failed {
+		t.Fatal("check accepted inline secrets")
+	}
+	for _, want := range []string{
+		"board.yaml:4: sources.url: the URL carries a credential in its query (access_token=…)",
+		"board.yaml:5: sources.token: secrets are never written in the config: use {env: VARIABLE} or {file: /path}",
+		`board.yaml:9: sources.headers: "Authorization" carries a credential`,
+		"board.yaml:12: sources.url: the URL has a password in it (user:password@)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	for _, secret := range []string{"tok-in-url-1", "tok-flow-2", "tok-header-3", "pw-userinfo-4"} {
+		if strings.Contains(stderr, secret) {
+			t.Errorf("check printed the secret %q:\n%s", secret, stderr)
+		}
+	}
+}
