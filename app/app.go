@@ -186,6 +186,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.sources = sources
 	a.metrics = web.NewMetrics()
+	a.metrics.Registry.MustRegister(buildInfo())
 	a.hub = web.NewHub()
 	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors})

@@ -338,7 +338,17 @@ func (p Problem) String() string {
 }
 
 // ConfigError lists every problem found in a config.
-type ConfigError struct{ Problems []Problem }
+type ConfigError struct {
+	Problems []Problem
+
+	file    string
+	secrets []secretRef // the secret references read, for SecretProblems
+}
+
+// SecretProblems lists the secret references of the refused config whose
+// variable or file is missing (see Config.SecretProblems), so that one run
+// of `wallboard check` says everything.
+func (e *ConfigError) SecretProblems() []Problem { return resolveSecrets(e.file, e.secrets) }
 
 func (e *ConfigError) Error() string {
 	lines := make([]string, len(e.Problems))
@@ -403,7 +413,7 @@ func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 		if len(probs) == 0 {
 			probs = []Problem{yamlProblem(name, err)}
 		}
-		return nil, &ConfigError{Problems: probs}
+		return nil, &ConfigError{Problems: probs, file: name, secrets: secrets}
 	}
 	cfg.File = name
 	cfg.secrets = secrets
@@ -411,7 +421,7 @@ func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 	probs = append(probs, cfg.validate(check)...)
 	if len(probs) > 0 {
 		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
-		return nil, &ConfigError{Problems: probs}
+		return nil, &ConfigError{Problems: probs, file: name, secrets: secrets}
 	}
 	return &cfg, nil
 }
@@ -419,11 +429,16 @@ func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 // SecretProblems lists the secret references whose environment variable is
 // unset or empty or whose file cannot be read: the server would refuse to
 // start on them. It reads the environment and the files (Parse does not).
-func (c *Config) SecretProblems() []Problem {
+func (c *Config) SecretProblems() []Problem { return resolveSecrets(c.File, c.secrets) }
+
+func resolveSecrets(file string, refs []secretRef) []Problem {
 	var probs []Problem
-	for _, s := range c.secrets {
+	for _, s := range refs {
+		if s.Ref.Env != "" && s.Ref.File != "" {
+			continue // refused as such by validate
+		}
 		if _, err := s.Ref.Resolve(); err != nil {
-			probs = append(probs, Problem{File: c.File, Line: s.Line, Msg: fmt.Sprintf("%s: %v", s.Where, err)})
+			probs = append(probs, Problem{File: file, Line: s.Line, Msg: fmt.Sprintf("%s: %v", s.Where, err)})
 		}
 	}
 	return probs

@@ -152,3 +152,85 @@ boards:
 		}
 	}
 }
+
+// TestCheckSeveralFilesEveryProblem: check takes several files (-config
+// repeated and arguments) and reports every problem of each in one run,
+// including secret references whose variable or file is missing.
+func TestCheckSeveralFilesEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d, query: requests}\n")
+	bad := write("bad.yaml", `sources:
+  - id: p
+    kind: prometheus
+    colour: red
+    url: https://prom.example
+    token: hunter2
+  - id: q
+    kind: prometheus
+    url: https://prom.example
+    token: {env: WB_TEST_NO_SUCH_VARIABLE}
+    basic_auth: {username: ana, password: {file: /no/such/password}}
+boards:
+  - id: ops
+    size: big
+    tiles:
+      - {id: a, kind: stat, source: p, query: up, interval: 2x}
+`)
+	other := write("other.yaml", "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d, query: requests, colour: blue}\n")
+	stdout, stderr, failed := checkOutput(t, dir, "-config", good, "-config", bad, other)
+	if !failed {
+		t.Fatal("check of bad files succeeded")
+	}
+	if !strings.Contains(stdout, "good.yaml: ok (1 sources, 1 boards, 1 tiles)") {
+		t.Errorf("stdout = %q, want good.yaml ok", stdout)
+	}
+	for _, want := range []string{
+		`bad.yaml:4: unknown key "colour"`,
+		"bad.yaml:6: sources.token: secrets are never written in the config",
+		"bad.yaml:10: sources.token: environment variable WB_TEST_NO_SUCH_VARIABLE is not set",
+		"bad.yaml:11: sources.basic_auth.password: secret file: open /no/such/password: no such file or directory",
+		`bad.yaml:14: unknown key "size"`,
+		`bad.yaml:16: tile ops/a: interval: "2x" is not a duration`,
+		`other.yaml:6: unknown key "colour"`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "hunter2") {
+		t.Errorf("stderr repeats the inline secret:\n%s", stderr)
+	}
+}
+
+// TestHelpAndVersion: -h exits 0 and lists the subcommands; version says
+// which build this is.
+func TestHelpAndVersion(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "help"} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), []string{arg}, &out, &errOut); err != nil {
+			t.Errorf("wallboard %s: %v (want exit 0)", arg, err)
+		}
+		text := out.String() + errOut.String()
+		for _, sub := range []string{"check", "screen-link", "version", "-config", "-addr", "-data"} {
+			if !strings.Contains(text, sub) {
+				t.Errorf("wallboard %s does not mention %q:\n%s", arg, sub, text)
+			}
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, &out, &errOut); err != nil {
+		t.Fatalf("version: %v %s", err, errOut.String())
+	}
+	v := out.String()
+	t.Logf("wallboard version: %s", v)
+	if !strings.HasPrefix(v, "wallboard ") || !strings.Contains(v, runtime.Version()) || !strings.Contains(v, "build ") {
+		t.Errorf("version printed %q, want \"wallboard VERSION (build ID, GO VERSION)\"", v)
+	}
+}
