@@ -74,6 +74,9 @@ type App struct {
 	failing map[string]bool // job key -> currently failing (for log-once)
 	// storeFailing: the last tile save failed (log once per outage).
 	storeFailing bool
+	// storeNote says why the store was opened read-only ("" when writable);
+	// /admin and /readyz show it.
+	storeNote string
 }
 
 // routeSetups add routes (webhook receivers) to the server once every part
@@ -144,14 +147,23 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
 	a.store, err = store.Open(ctx, dbPath)
-	if errors.Is(err, store.ErrReadOnly) {
+	full := err != nil && diskFull(opts.DataDir, err)
+	if errors.Is(err, store.ErrReadOnly) || full {
 		// A wall display keeps showing live values with a read-only store:
 		// nothing is acknowledged that could not be stored (webhooks get 503).
+		// A full disk is the same (exiting would blank the wall in a crash
+		// loop under a supervisor).
 		ro, roErr := store.OpenReadOnly(ctx, dbPath)
 		if roErr != nil {
 			return nil, err
 		}
-		a.log.Error("store is read-only: showing live values only", "error", err)
+		if full {
+			a.storeNote = fmt.Sprintf("read-only: the disk holding %s is full (%v); tile state is not saved and webhooks answer 503; restart once there is room", dbPath, err)
+			a.log.Error("store is read-only: the disk is full: showing the last state and live values only", "error", err)
+		} else {
+			a.storeNote = fmt.Sprintf("read-only: %v; restart once it is writable", err)
+			a.log.Error("store is read-only: showing live values only", "error", err)
+		}
 		a.store, err = ro, nil
 	}
 	if err != nil {
@@ -190,6 +202,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.hub = web.NewHub()
 	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors})
+	a.server.Mux().HandleFunc("GET /readyz", a.handleReady)
 	a.sched.Store(poller.New(jobs, a.sink, a.log))
 	for _, setup := range routeSetups {
 		if err := setup(a); err != nil {

@@ -12,8 +12,16 @@ import (
 
 const adminBoardYAML = boardYAML + "admin:\n  token: {env: TEST_WALLBOARD_ADMIN}\n"
 
+type adminState struct {
+	Problems []string
+	Store    string
+}
+
 // adminProblems reads the problems /admin shows about the config.
-func adminProblems(t *testing.T, base string) []string {
+func adminProblems(t *testing.T, base string) []string { return adminStatus(t, base).Problems }
+
+// adminStatus reads what /admin shows.
+func adminStatus(t *testing.T, base string) adminState {
 	t.Helper()
 	r, _ := http.NewRequest("GET", base+"/admin", nil)
 	r.Header.Set("Authorization", "Bearer admin-secret-1")
@@ -23,11 +31,11 @@ func adminProblems(t *testing.T, base string) []string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st struct{ Problems []string }
+	var st adminState
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatalf("/admin: %d: %v", resp.StatusCode, err)
 	}
-	return st.Problems
+	return st
 }
 
 // TestReloadRefusesExplodingConfigs: an alias bomb or a deeply nested file
