@@ -74,9 +74,9 @@ type App struct {
 	failing map[string]bool // job key -> currently failing (for log-once)
 	// storeFailing: the last tile save failed (log once per outage).
 	storeFailing bool
-	// storeNote says why the store was opened read-only ("" when writable);
+	// storeNote says why the store is read-only (nil when writable);
 	// /admin and /readyz show it.
-	storeNote string
+	storeNote atomic.Pointer[string]
 }
 
 // routeSetups add routes (webhook receivers) to the server once every part
@@ -158,10 +158,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			return nil, err
 		}
 		if full {
-			a.storeNote = fmt.Sprintf("read-only: the disk holding %s is full (%v); tile state is not saved and webhooks answer 503; restart once there is room", dbPath, err)
+			note := fmt.Sprintf("read-only: the disk holding %s is full (%v); tile state is not saved and webhooks answer 503 until there is room", dbPath, err)
+			a.storeNote.Store(&note)
 			a.log.Error("store is read-only: the disk is full: showing the last state and live values only", "error", err)
 		} else {
-			a.storeNote = fmt.Sprintf("read-only: %v; restart once it is writable", err)
+			note := fmt.Sprintf("read-only: %v", err)
+			a.storeNote.Store(&note)
 			a.log.Error("store is read-only: showing live values only", "error", err)
 		}
 		a.store, err = ro, nil
@@ -277,6 +279,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.watchConfig(ctx) })
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
+	wg.Go(func() { a.recoverStore(ctx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.ln) }()
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,5 +51,59 @@ func TestStoreDiskFullAtStart(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Errorf("stop: %v", err)
+	}
+}
+
+// TestStoreRecoversWithoutRestart: a store opened read-only because the disk
+// was full becomes writable again once there is room, without a restart:
+// webhooks are stored again and /readyz and /admin say ok.
+func TestStoreRecoversWithoutRestart(t *testing.T) {
+	t.Setenv("TEST_WALLBOARD_ADMIN", "admin-secret-1")
+	t.Setenv("TEST_EVENTS_SECRET", "ev-secret")
+	disk := mountSmallDisk(t, 4<<20)
+	cfg := filepath.Join(t.TempDir(), "board.yaml")
+	writeFile(t, cfg, eventsYAML+"admin:\n  token: {env: TEST_WALLBOARD_ADMIN}\n")
+	data := filepath.Join(disk, "data")
+	var log1 syncBuffer
+	_, base, stop := runApp(t, cfg, data, &log1)
+	waitOps(t, base, "first value", func(x apiTile) bool { return x.UpdatedAt != nil })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	filler := fill(t, disk)
+
+	var log2 syncBuffer
+	a, base, _ := runApp(t, cfg, data, &log2)
+	if !a.Store().ReadOnly() {
+		t.Fatal("store not opened read-only on a full disk")
+	}
+	if code, body := post(t, base+"/api/v1/events/ping", "Bearer ev-secret", `{"id":"while-full"}`); code != 503 {
+		t.Errorf("ping on a full disk: %d %q, want 503", code, body)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	code, body := 0, ""
+	for time.Now().Before(deadline) {
+		if code, body = post(t, base+"/api/v1/events/ping", "Bearer ev-secret", `{"id":"after-room"}`); code == 200 {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if code != 200 || !strings.Contains(body, `"stored":true`) {
+		t.Fatalf("ping after freeing space: %d %q, want 200 stored (without a restart)", code, body)
+	}
+	if a.Store().ReadOnly() {
+		t.Error("the store still says read-only")
+	}
+	if code, body := getStatus(t, base+"/readyz"); code != 200 || body != "ok\n" {
+		t.Errorf("/readyz after recovery = %d %q, want ok", code, body)
+	}
+	if st := adminStatus(t, base); st.Store != "" {
+		t.Errorf("/admin store after recovery = %q, want empty", st.Store)
+	}
+	if !strings.Contains(log2.String(), "store is writable again") {
+		t.Errorf("the log does not say the store recovered:\n%s", log2.String())
 	}
 }

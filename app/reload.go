@@ -49,7 +49,7 @@ func (a *App) ConfigStatus() web.ConfigStatus {
 	a.reload.mu.Lock()
 	defer a.reload.mu.Unlock()
 	st := web.ConfigStatus{File: a.Config().File, LoadedAt: a.reload.loadedAt, Reloads: a.reload.reloads, ErrorAt: a.reload.errAt,
-		Store: a.storeNote}
+		Store: a.StoreNote()}
 	if a.opts.ConfigPath == "" {
 		st.File = "built-in demo (no -config): not watched"
 	}
