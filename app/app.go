@@ -77,6 +77,9 @@ type App struct {
 	failing map[string]bool // job key -> currently failing (for log-once)
 	// storeFailing: the last tile save failed (log once per outage).
 	storeFailing bool
+	// storeNote says why the store is read-only (nil when writable);
+	// /admin and /readyz show it.
+	storeNote atomic.Pointer[string]
 }
 
 // routeSetups add routes (webhook receivers) to the server once every part
@@ -147,14 +150,25 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
 	a.store, err = store.Open(ctx, dbPath)
-	if errors.Is(err, store.ErrReadOnly) {
+	full := err != nil && diskFull(opts.DataDir, err)
+	if errors.Is(err, store.ErrReadOnly) || full {
 		// A wall display keeps showing live values with a read-only store:
 		// nothing is acknowledged that could not be stored (webhooks get 503).
+		// A full disk is the same (exiting would blank the wall in a crash
+		// loop under a supervisor).
 		ro, roErr := store.OpenReadOnly(ctx, dbPath)
 		if roErr != nil {
 			return nil, err
 		}
-		a.log.Error("store is read-only: showing live values only", "error", err)
+		if full {
+			note := fmt.Sprintf("read-only: the disk holding %s is full (%v); tile state is not saved and webhooks answer 503 until there is room", dbPath, err)
+			a.storeNote.Store(&note)
+			a.log.Error("store is read-only: the disk is full: showing the last state and live values only", "error", err)
+		} else {
+			note := fmt.Sprintf("read-only: %v", err)
+			a.storeNote.Store(&note)
+			a.log.Error("store is read-only: showing live values only", "error", err)
+		}
 		a.store, err = ro, nil
 	}
 	if err != nil {
@@ -189,9 +203,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.sources = sources
 	a.metrics = web.NewMetrics()
+	a.metrics.Registry.MustRegister(buildInfo())
 	a.hub = web.NewHub()
 	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress})
+	a.server.Mux().HandleFunc("GET /readyz", a.handleReady)
 	a.sched.Store(poller.New(jobs, a.sink, a.log))
 	for _, setup := range routeSetups {
 		if err := setup(a); err != nil {
@@ -266,6 +282,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.watchConfig(ctx) })
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
+	wg.Go(func() { a.recoverStore(ctx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.ln) }()
 
@@ -316,7 +333,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		// Log the transition, not every retry: a source down for hours must
 		// not flood the log.
 		if !wasFailing {
-			a.log.Warn("poll failing", "source", src, "tiles", len(j.Tiles), "error", err)
+			a.log.Warn("poll failing", "source", src, "tiles", len(j.Tiles), "error", board.Redact(err.Error()))
 		}
 	} else if wasFailing {
 		a.log.Info("poll recovered", "source", src, "tiles", len(j.Tiles))

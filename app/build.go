@@ -3,9 +3,13 @@ package app
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // BuildID identifies this binary: the VCS revision when built from a checkout,
@@ -33,3 +37,28 @@ var BuildID = sync.OnceValue(func() string {
 	}
 	return "dev"
 })
+
+// Version says which build this is: the module version, the build id the
+// screens see (BuildID) and the Go version, e.g.
+// "wallboard v1.4.0 (build 3f2a9c1d0b7e, go1.25.1)".
+func Version() string {
+	return fmt.Sprintf("wallboard %s (build %s, %s)", moduleVersion(), BuildID(), runtime.Version())
+}
+
+// moduleVersion is the module version go install recorded ("(devel)" for a
+// build from a checkout).
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// buildInfo is the wallboard_build_info gauge: always 1, its labels say
+// which build runs (the page says it too, in its wb-build meta).
+func buildInfo() prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "wallboard_build_info", Help: "Which build runs (always 1).",
+		ConstLabels: prometheus.Labels{"version": moduleVersion(), "build": BuildID(), "goversion": runtime.Version()}})
+	g.Set(1)
+	return g
+}

@@ -48,7 +48,8 @@ func hashOf(b []byte) [32]byte { return sha256.Sum256(b) }
 func (a *App) ConfigStatus() web.ConfigStatus {
 	a.reload.mu.Lock()
 	defer a.reload.mu.Unlock()
-	st := web.ConfigStatus{File: a.Config().File, LoadedAt: a.reload.loadedAt, Reloads: a.reload.reloads, ErrorAt: a.reload.errAt}
+	st := web.ConfigStatus{File: a.Config().File, LoadedAt: a.reload.loadedAt, Reloads: a.reload.reloads, ErrorAt: a.reload.errAt,
+		Store: a.StoreNote()}
 	if a.opts.ConfigPath == "" {
 		st.File = "built-in demo (no -config): not watched"
 	}

@@ -10,6 +10,7 @@ package board
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -36,6 +37,7 @@ type Config struct {
 
 	webhookLines map[string]int // receiver name -> line of its section
 	adminLine    int
+	secrets      []secretRef // every secret reference, for SecretProblems
 }
 
 // SourceConfig names one backend. Fields are shared by kinds where the meaning
@@ -85,6 +87,8 @@ type SourceConfig struct {
 type Secret struct {
 	Env  string `yaml:"env"`
 	File string `yaml:"file"`
+
+	inline bool // written as a plain value (refused by the shape check)
 }
 
 // Resolve reads the secret. The error names the variable or file, never the value.
@@ -335,7 +339,17 @@ func (p Problem) String() string {
 }
 
 // ConfigError lists every problem found in a config.
-type ConfigError struct{ Problems []Problem }
+type ConfigError struct {
+	Problems []Problem
+
+	file    string
+	secrets []secretRef // the secret references read, for SecretProblems
+}
+
+// SecretProblems lists the secret references of the refused config whose
+// variable or file is missing (see Config.SecretProblems), so that one run
+// of `wallboard check` says everything.
+func (e *ConfigError) SecretProblems() []Problem { return resolveSecrets(e.file, e.secrets) }
 
 func (e *ConfigError) Error() string {
 	lines := make([]string, len(e.Problems))
@@ -347,9 +361,20 @@ func (e *ConfigError) Error() string {
 
 // LoadFile reads and validates a config file.
 func LoadFile(path string, check CheckQueryFunc) (*Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	// One byte more than the limit is enough to know a file is too large.
+	b, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(b) > MaxConfigBytes {
+		if fi, err := f.Stat(); err == nil {
+			return nil, &ConfigError{Problems: []Problem{{File: path, Msg: fmt.Sprintf("%d bytes: a config file may be at most %d bytes (1 MiB)", fi.Size(), MaxConfigBytes)}}}
+		}
 	}
 	return Parse(path, b, check)
 }
@@ -369,24 +394,55 @@ func Parse(name string, data []byte, check CheckQueryFunc) (cfg *Config, err err
 }
 
 func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
-	var cfg Config
-	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
-		p := yamlProblem(name, err)
-		if p.Line == 0 && strings.Contains(p.Msg, "secrets are never written") {
-			p.Line = inlineSecretLine(data)
-		}
-		return nil, &ConfigError{Problems: []Problem{p}}
+	// Bound the cost first: size and nesting before the parser sees the
+	// bytes, alias expansion before the decoder expands anything.
+	if p := checkLimits(name, data); p != nil {
+		return nil, &ConfigError{Problems: []Problem{*p}}
 	}
-	cfg.File = name
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, &ConfigError{Problems: []Problem{yamlProblem(name, err)}}
 	}
+	if p := aliasProblem(name, file); p != nil {
+		return nil, &ConfigError{Problems: []Problem{*p}}
+	}
+	// Every unknown key, inline secret and wrongly shaped value, each with
+	// its line; then decode leniently so the rules below are checked too.
+	probs, secrets := shapeProblems(name, file)
+	var cfg Config
+	if err := yaml.UnmarshalWithOptions(data, &cfg); err != nil {
+		if len(probs) == 0 {
+			probs = []Problem{yamlProblem(name, err)}
+		}
+		return nil, &ConfigError{Problems: probs, file: name, secrets: secrets}
+	}
+	cfg.File = name
+	cfg.secrets = secrets
 	cfg.fillLines(file)
-	if probs := cfg.validate(check); len(probs) > 0 {
-		return nil, &ConfigError{Problems: probs}
+	probs = append(probs, cfg.validate(check)...)
+	if len(probs) > 0 {
+		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+		return nil, &ConfigError{Problems: probs, file: name, secrets: secrets}
 	}
 	return &cfg, nil
+}
+
+// SecretProblems lists the secret references whose environment variable is
+// unset or empty or whose file cannot be read: the server would refuse to
+// start on them. It reads the environment and the files (Parse does not).
+func (c *Config) SecretProblems() []Problem { return resolveSecrets(c.File, c.secrets) }
+
+func resolveSecrets(file string, refs []secretRef) []Problem {
+	var probs []Problem
+	for _, s := range refs {
+		if s.Ref.Env != "" && s.Ref.File != "" {
+			continue // refused as such by validate
+		}
+		if _, err := s.Ref.Resolve(); err != nil {
+			probs = append(probs, Problem{File: file, Line: s.Line, Msg: fmt.Sprintf("%s: %v", s.Where, err)})
+		}
+	}
+	return probs
 }
 
 // yamlProblem turns a go-yaml error into "file:line: message" without the
@@ -403,19 +459,6 @@ func yamlProblem(name string, err error) Problem {
 		return Problem{File: name, Line: line, Msg: msg}
 	}
 	return Problem{File: name, Msg: err.Error()}
-}
-
-var inlineSecret = regexp.MustCompile(`^\s*(-\s+)?(token|password|secret):\s*[^\s{#]`)
-
-// inlineSecretLine finds the first secret written as a plain value (custom
-// unmarshalers' errors carry no position in go-yaml).
-func inlineSecretLine(data []byte) int {
-	for i, l := range strings.Split(string(data), "\n") {
-		if inlineSecret.MatchString(l) {
-			return i + 1
-		}
-	}
-	return 0
 }
 
 func lineOf(file *ast.File, path string) int {
@@ -665,6 +708,8 @@ func isClock(s string) bool { return clockPattern.MatchString(s) }
 
 func (s *Secret) check() string {
 	switch {
+	case s.inline:
+		return "" // reported with its own line by the shape check
 	case s.Env != "" && s.File != "":
 		return "give env or file, not both"
 	case s.Env == "" && s.File == "":
@@ -716,12 +761,13 @@ func ParseDuration(s string, def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// UnmarshalYAML refuses a secret written inline, with a message that says
-// where secrets go instead.
+// UnmarshalYAML notes a secret written inline instead of failing the whole
+// decode: the shape check has already reported it with its line.
 func (s *Secret) UnmarshalYAML(unmarshal func(any) error) error {
 	var str string
 	if err := unmarshal(&str); err == nil {
-		return errors.New("secrets are never written in the config: use {env: VARIABLE} or {file: /path}")
+		s.inline = true
+		return nil
 	}
 	type plain Secret
 	return unmarshal((*plain)(s))

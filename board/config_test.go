@@ -112,7 +112,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "secret written inline",
 			yaml: "sources:\n  - id: p\n    kind: prometheus\n    token: hunter2\nboards: []\n",
-			want: []string{`b.yaml:4: secrets are never written in the config: use {env: VARIABLE} or {file: /path}`},
+			want: []string{`b.yaml:4: sources.token: secrets are never written in the config: use {env: VARIABLE} or {file: /path}`},
 		},
 		{
 			name: "secret reference without env or file",

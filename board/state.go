@@ -164,7 +164,8 @@ func (s TileState) Apply(res Result, err error, th *Thresholds, now time.Time) T
 		if n.Error == "" {
 			n.ErrorSince = now
 		}
-		n.Error = err.Error()
+		// Shown on the wall and stored: never with a credential in it.
+		n.Error = Redact(err.Error())
 		return n
 	}
 	n.Restored = false

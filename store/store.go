@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,30 +36,20 @@ var migrations embed.FS
 type Store struct {
 	DB       *sql.DB
 	path     string
-	readOnly bool
+	readOnly atomic.Bool
+	// conn opens the read-only store's connections; Reopen points it at
+	// the read-write database (nil for a store opened read-write).
+	conn *switchConnector
 }
 
 // Open opens (creating if needed) the database at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	q := url.Values{}
-	for _, p := range []string{
-		"journal_mode(WAL)",
-		"busy_timeout(5000)", // ms to wait for another writer
-		"synchronous(FULL)",  // an acknowledged webhook survives a power cut, not only kill -9
-		"foreign_keys(1)",
-	} {
-		q.Add("_pragma", p)
-	}
-	// BEGIN IMMEDIATE: a transaction that reads before it writes would
-	// otherwise fail at once with "database is locked" when it upgrades,
-	// without waiting on busy_timeout (SQLite does not retry that upgrade).
-	q.Set("_txlock", "immediate")
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+	db, err := sql.Open("sqlite", rwDSN(abs))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -75,6 +67,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// rwDSN is the read-write data source name of the database at abs.
+func rwDSN(abs string) string {
+	q := url.Values{}
+	for _, p := range []string{
+		"journal_mode(WAL)",
+		"busy_timeout(5000)", // ms to wait for another writer
+		"synchronous(FULL)",  // an acknowledged webhook survives a power cut, not only kill -9
+		"foreign_keys(1)",
+	} {
+		q.Add("_pragma", p)
+	}
+	// BEGIN IMMEDIATE: a transaction that reads before it writes would
+	// otherwise fail at once with "database is locked" when it upgrades,
+	// without waiting on busy_timeout (SQLite does not retry that upgrade).
+	q.Set("_txlock", "immediate")
+	return "file:" + abs + "?" + q.Encode()
 }
 
 // ErrReadOnly means the database exists but cannot be written (read-only
@@ -110,10 +120,14 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	}
 	var last error
 	for _, params := range []string{"mode=ro", "mode=ro&immutable=1"} {
-		db, err := sql.Open("sqlite", "file:"+abs+"?"+params+"&_pragma=query_only(1)")
+		probe, err := sql.Open("sqlite", "file:"+abs+"?"+params+"&_pragma=query_only(1)")
 		if err != nil {
 			return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
 		}
+		conn := &switchConnector{drv: probe.Driver()}
+		conn.dsn.Store("file:" + abs + "?" + params + "&_pragma=query_only(1)")
+		probe.Close()
+		db := sql.OpenDB(conn)
 		var n int
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
 			db.Close()
@@ -121,13 +135,75 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 			continue
 		}
 		db.SetMaxOpenConns(4)
-		return &Store{DB: db, path: path, readOnly: true}, nil
+		// Read-only connections are not kept for long, so that after Reopen
+		// none is left over that would refuse a write.
+		db.SetConnMaxLifetime(30 * time.Second)
+		s := &Store{DB: db, path: path, conn: conn}
+		s.readOnly.Store(true)
+		return s, nil
 	}
 	return nil, fmt.Errorf("store: open %s read-only: %w", path, last)
 }
 
-// ReadOnly reports whether the store was opened read-only.
-func (s *Store) ReadOnly() bool { return s.readOnly }
+// ReadOnly reports whether the store is read-only (opened so, and not
+// reopened for writing since).
+func (s *Store) ReadOnly() bool { return s.readOnly.Load() }
+
+// Reopen makes a store opened read-only writable once its database can be
+// written again (space freed, permissions fixed), without a restart: it
+// brings the schema up to date and proves a write on a connection of its
+// own, then every new connection of the store is read-write. It returns
+// an error, changing nothing, while the database still cannot be written.
+func (s *Store) Reopen(ctx context.Context) error {
+	if !s.readOnly.Load() || s.conn == nil {
+		return nil
+	}
+	abs, err := filepath.Abs(s.path)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if why := notWritable(abs); why != "" {
+		return fmt.Errorf("store: %s is still read-only (%s)", s.path, why)
+	}
+	dsn := rwDSN(abs)
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("store: reopen %s: %w", s.path, err)
+	}
+	defer db.Close()
+	rw := &Store{DB: db, path: s.path}
+	if err := rw.migrate(ctx); err != nil {
+		return fmt.Errorf("store: reopen %s: %w", s.path, err)
+	}
+	// A real write: rewriting the header's user_version needs the journal,
+	// the WAL index and room on the disk.
+	var v int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("store: reopen %s: %w", s.path, err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v)); err != nil {
+		return fmt.Errorf("store: reopen %s: %w", s.path, err)
+	}
+	s.conn.dsn.Store(dsn)
+	// Drop the idle read-only connections now; busy ones end within their
+	// lifetime (ConnMaxLifetime) and are replaced by read-write ones.
+	s.DB.SetMaxIdleConns(0)
+	s.DB.SetMaxIdleConns(2)
+	s.readOnly.Store(false)
+	return nil
+}
+
+// switchConnector opens connections with the data source name it holds now.
+type switchConnector struct {
+	drv driver.Driver
+	dsn atomic.Value // string
+}
+
+func (c *switchConnector) Connect(context.Context) (driver.Conn, error) {
+	return c.drv.Open(c.dsn.Load().(string))
+}
+
+func (c *switchConnector) Driver() driver.Driver { return c.drv }
 
 // Close closes the database, checkpointing the WAL.
 func (s *Store) Close() error { return s.DB.Close() }

@@ -211,7 +211,7 @@ func (a *Access) Mode() string { return a.pol.Load().mode }
 // secret) and admin routes (their own token: POST /api/v1/reload-screens is
 // one, so a screen cookie or proxy identity must not be asked for it).
 func public(path string) bool {
-	if path == "/healthz" || path == "/favicon.ico" || path == "/api/v1/reload-screens" {
+	if path == "/healthz" || path == "/readyz" || path == "/livez" || path == "/favicon.ico" || path == "/api/v1/reload-screens" {
 		return true
 	}
 	for _, p := range []string{"/static/", "/screen/", "/hooks/", "/api/v1/events/", "/admin/"} {

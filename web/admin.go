@@ -18,6 +18,8 @@ type ConfigStatus struct {
 	// when the file on disk is the config running.
 	Problems []string  `json:"problems,omitempty"`
 	ErrorAt  time.Time `json:"error_at,omitzero"`
+	// Store says why the store is read-only; empty when it is writable.
+	Store string `json:"store,omitempty"`
 }
 
 // adminRequest reports whether r carries the admin token as a bearer token
@@ -73,7 +75,7 @@ func (s *Server) AdminRoutes(status func() ConfigStatus, token func() (string, e
 			return
 		}
 		writeHTML(w, r, http.StatusOK, views.Admin(views.AdminData{
-			File: st.File, LoadedAt: st.LoadedAt, Reloads: st.Reloads, Problems: st.Problems, ErrorAt: st.ErrorAt,
+			File: st.File, LoadedAt: st.LoadedAt, Reloads: st.Reloads, Problems: st.Problems, ErrorAt: st.ErrorAt, Store: st.Store,
 		}))
 	})
 	s.mux.HandleFunc("POST /api/v1/reload-screens", func(w http.ResponseWriter, r *http.Request) {

@@ -143,10 +143,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /playlists/{id}", s.handlePlaylist)
 	s.mux.HandleFunc("GET /api/v1/boards", s.handleAPIBoards)
 	s.mux.HandleFunc("GET /api/v1/boards/{id}", s.handleAPIBoard)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// Liveness: the process answers; no dependency is checked, so a
+	// supervisor never restarts a server for a store that is down.
+	alive := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
-	})
+	}
+	s.mux.HandleFunc("GET /livez", alive)
+	s.mux.HandleFunc("GET /healthz", alive)
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
 	s.mux.Handle("GET "+static.Prefix, gzipStatic(static.Handler()))
 	s.mux.Handle("GET /favicon.ico", static.Favicon())

@@ -1,8 +1,9 @@
 // Command wallboard serves live, full-screen boards for office screens.
 //
 //	wallboard [-config board.yaml] [-addr 127.0.0.1:8080] [-data DIR]
-//	wallboard check -config board.yaml
+//	wallboard check [-config a.yaml -config b.yaml | a.yaml b.yaml]
 //	wallboard screen-link -name lobby-tv [-base https://board.example]
+//	wallboard version
 //
 // Without -config it runs the built-in demo.
 package main
@@ -20,6 +21,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -41,19 +44,54 @@ func main() {
 // errReported means the problem was already printed in full.
 var errReported = errors.New("reported")
 
+const usage = `Wallboard serves live, full-screen boards for office screens.
+
+Usage:
+  wallboard [-config board.yaml] [-addr 127.0.0.1:8080] [-data DIR]
+      serve the boards (without -config: the built-in demo)
+  wallboard check [-config a.yaml -config b.yaml | a.yaml b.yaml]
+      validate config files; prints every problem as file:line: what
+  wallboard screen-link -name lobby-tv [-base https://board.example]
+      make a link that lets one screen view the boards
+  wallboard version
+      print which build this is
+  wallboard help
+      print this help
+
+Flags of the server:
+`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "check" {
-		return check(args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "screen-link" {
-		return screenLink(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return check(args[1:], stdout, stderr)
+		case "screen-link":
+			return screenLink(args[1:], stdout, stderr)
+		case "version":
+			fmt.Fprintln(stdout, app.Version())
+			return nil
+		case "help":
+			args = []string{"-h"}
+		}
 	}
 	fs := flag.NewFlagSet("wallboard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "board config (YAML); empty runs the built-in demo")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address; use :8080 for a TV on the LAN")
 	data := fs.String("data", "data", "directory for the SQLite store (wallboard.db)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // asked for: not a failure
+		}
+		return errReported
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "wallboard: unknown command %q (see wallboard -h)\n", fs.Arg(0))
 		return errReported
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
@@ -71,26 +109,63 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return a.Run(ctx)
 }
 
+// files collects -config given several times.
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(v string) error { *f = append(*f, v); return nil }
+
+// check validates every file given and prints every problem of each: the
+// config's own, and secret references whose variable or file is missing
+// (the server would not start on them).
 func check(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wallboard check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "board config (YAML) to validate")
+	var paths files
+	fs.Var(&paths, "config", "board config (YAML) to validate; repeat for several, or name them as arguments")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return errReported
 	}
-	if *configPath == "" {
-		fmt.Fprintln(stderr, "wallboard check: -config is required")
+	paths = append(paths, fs.Args()...)
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "wallboard check: name the config files: -config board.yaml (repeatable) or as arguments")
 		return errReported
 	}
-	cfg, err := app.LoadConfig(*configPath)
-	if err != nil {
-		return reportConfig(err, stderr)
+	failed := false
+	for _, path := range paths {
+		cfg, err := app.LoadConfig(path)
+		var probs []board.Problem
+		var ce *board.ConfigError
+		switch {
+		case errors.As(err, &ce):
+			probs = append(slices.Clone(ce.Problems), ce.SecretProblems()...)
+		case err != nil:
+			fmt.Fprintf(stderr, "%s: %v\n", path, err)
+			failed = true
+			continue
+		default:
+			probs = cfg.SecretProblems()
+		}
+		if len(probs) > 0 {
+			sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+			for _, p := range probs {
+				fmt.Fprintln(stderr, p.String())
+			}
+			failed = true
+			continue
+		}
+		tiles := 0
+		for _, b := range cfg.Boards {
+			tiles += len(b.Tiles)
+		}
+		fmt.Fprintf(stdout, "%s: ok (%d sources, %d boards, %d tiles)\n", path, len(cfg.Sources), len(cfg.Boards), tiles)
 	}
-	tiles := 0
-	for _, b := range cfg.Boards {
-		tiles += len(b.Tiles)
+	if failed {
+		return errReported
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d sources, %d boards, %d tiles)\n", *configPath, len(cfg.Sources), len(cfg.Boards), tiles)
 	return nil
 }
 
