@@ -112,6 +112,27 @@ func AlertEventsOf(tiles []TileView, since time.Time) []StandupItem {
 	return out
 }
 
+// DedupEvents drops events listed twice, as when a tile holds an alert the
+// store's feed lists too (same kind, state, title and second), keeping the
+// first.
+func DedupEvents(ev []StandupItem) []StandupItem {
+	seen := map[string]bool{}
+	out := ev[:0]
+	for _, e := range ev {
+		state := e.State
+		if state == "resolved" {
+			state = "closed"
+		}
+		key := e.Kind + "\x00" + state + "\x00" + e.Title + "\x00" + fmt.Sprint(e.At.Unix())
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, e)
+	}
+	return out
+}
+
 // SortEvents orders events newest first.
 func SortEvents(ev []StandupItem) {
 	slices.SortStableFunc(ev, func(a, b StandupItem) int { return cmp.Compare(b.At.UnixNano(), a.At.UnixNano()) })

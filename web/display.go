@@ -192,6 +192,7 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 		su.HasFeed = true
 		su.Events = append(su.Events, items...)
 	}
+	su.Events = views.DedupEvents(su.Events)
 	views.SortEvents(su.Events)
 	p.Standup = su
 }
