@@ -13,6 +13,7 @@ import (
 func init() {
 	routeSetups = append(routeSetups, func(a *App) error {
 		a.server.AddStandupFeed(storeFeed{a})
+		a.server.SetStandupHistory(a.Store())
 		return nil
 	})
 }

@@ -1,15 +1,20 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wallboard/wallboard/app"
 	"github.com/wallboard/wallboard/app/apptest"
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
+	"github.com/wallboard/wallboard/store"
 )
 
 // standupConfig is a team board with an alerts tile and a deployment feed,
@@ -103,5 +108,88 @@ func TestStandupListsStoredEvents(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("page: %s", html[strings.Index(html, "standup-view"):])
+	}
+}
+
+// constant answers every query with its value.
+type constant struct{ v float64 }
+
+func (c constant) Fetch(context.Context, board.Query) (board.Result, error) {
+	return board.Result{Value: board.F(c.v)}, nil
+}
+
+const historyConfig = `
+sources:
+  - {id: m, kind: demo}
+boards:
+  - id: team
+    title: Team
+    tiles:
+      - {id: queue, kind: stat, title: Queue depth, source: m, query: queue_age, interval: 1s}
+`
+
+// TestStandupComparesWithStoredHistory: the standup compares with the value
+// the tile had at the period's start, from the store's history, across a
+// restart; where the store has no value from then it says so.
+func TestStandupComparesWithStoredHistory(t *testing.T) {
+	dir := t.TempDir()
+	cfg := apptest.WriteConfig(t, historyConfig)
+	ref := board.TileRef{Board: "team", Tile: "queue"}
+	// A first run stores the tile's history as it polls, then stops.
+	t.Run("first run", func(t *testing.T) {
+		a := apptest.Start(t, app.Options{ConfigPath: cfg, DataDir: dir, Sources: map[string]poller.Source{"m": constant{150}}})
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if _, st, _ := a.Live().Tile(ref); st.Value != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no first poll within 20 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	// The day before, the queue held 40 (as a run then would have stored).
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, "wallboard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yesterday := time.Now().Add(-24 * time.Hour)
+	if err := st.RecordHistory(ctx, "team", "queue", yesterday.Add(-3*time.Minute), 40); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok, err := st.ValueAt(ctx, "team", "queue", time.Now()); err != nil || !ok || p.V != 150 {
+		t.Errorf("stored value of the first run = %v, %v, %v; want 150", p, ok, err)
+	}
+	st.Close()
+
+	a := apptest.Start(t, app.Options{ConfigPath: cfg, DataDir: dir, Sources: map[string]poller.Source{"m": constant{200}}})
+	base := "http://" + a.Addr()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, st, _ := a.Live().Tile(ref); st.Value != nil && *st.Value == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no poll of the second run within 20 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	move := func(html string) string {
+		i := strings.Index(html, `<ul class="moves">`)
+		j := strings.Index(html, `</ul>`)
+		if i < 0 || j < i {
+			return ""
+		}
+		return html[i:j]
+	}
+	m := move(getPage(t, base+"/boards/team?since=24h"))
+	if !strings.Contains(m, `<span class="move-from">40</span>`) || !strings.Contains(m, `<span class="move-to">200</span>`) {
+		t.Errorf("since 24 h: want 40 → 200, got %s", m)
+	}
+	m = move(getPage(t, base+"/boards/team?since=72h"))
+	if !strings.Contains(m, "no value from then") || strings.Contains(m, `<span class="move-from">40</span>`) {
+		t.Errorf("since 72 h (nothing stored then): want \"no value from then\", got %s", m)
 	}
 }

@@ -65,6 +65,8 @@ type Server struct {
 	demo         atomic.Pointer[[]string] // demo source ids after a config reload
 	feedMu       sync.Mutex
 	standupFeeds []StandupFeed // see AddStandupFeed
+	// standupHistory: see SetStandupHistory.
+	standupHistory atomic.Pointer[StandupHistory]
 }
 
 // NewServer wires routes around live state and a hub.
