@@ -193,3 +193,19 @@ func TestStandupComparesWithStoredHistory(t *testing.T) {
 		t.Errorf("since 72 h (nothing stored then): want \"no value from then\", got %s", m)
 	}
 }
+
+// TestDemoOnLAN: the built-in demo on a non-loopback address needs an access
+// mode; Options.Access (wallboard -access open, make run ACCESS=open) gives
+// the one that shows it to a TV on the LAN.
+func TestDemoOnLAN(t *testing.T) {
+	_, err := app.New(context.Background(), app.Options{Addr: "0.0.0.0:0", DataDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "access mode") {
+		t.Fatalf("demo on 0.0.0.0 without an access mode: err = %v, want the access mode refusal", err)
+	}
+	a := apptest.Start(t, app.Options{Addr: "0.0.0.0:0", Access: "open"})
+	_, port, _ := strings.Cut(a.Addr(), "]:")
+	if port == "" {
+		_, port, _ = strings.Cut(a.Addr(), ":")
+	}
+	getPage(t, "http://127.0.0.1:"+port+"/boards/demo")
+}

@@ -53,11 +53,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "board config (YAML); empty runs the built-in demo")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address; use :8080 for a TV on the LAN")
 	data := fs.String("data", "data", "directory for the SQLite store (wallboard.db)")
+	access := fs.String("access", "", "access mode when the config sets none: open lets anyone who reaches the port see the boards (the built-in demo on a LAN TV: -addr 0.0.0.0:8080 -access open)")
 	if err := fs.Parse(args); err != nil {
 		return errReported
 	}
+	if *access != "" && *access != "open" {
+		fmt.Fprintln(stderr, "wallboard: -access: only open can be given here; screens and proxy are written in the config's access:")
+		return errReported
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	a, err := app.New(ctx, app.Options{ConfigPath: *configPath, Addr: *addr, DataDir: *data, Logger: log})
+	a, err := app.New(ctx, app.Options{ConfigPath: *configPath, Addr: *addr, DataDir: *data, Access: *access, Logger: log})
 	if err != nil {
 		return reportConfig(err, stderr)
 	}
