@@ -27,6 +27,7 @@ type client struct {
 	closing  bool // send a going-away close frame, then close
 	dead     bool // connection closed: drop everything
 	nextPing time.Time
+	keep     func(key string) bool // nil: every key; set before subscribe
 }
 
 type keyed struct {
@@ -42,6 +43,9 @@ func newClient(conn *websocket.Conn, hub *Hub) *client {
 // the caller must put the client on the write queue (it was not there yet).
 // Never blocks on the network.
 func (c *client) offer(key string, e entry) bool {
+	if c.keep != nil && !c.keep(key) {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dead || c.closing {

@@ -159,6 +159,7 @@ func (s *Server) SetStandupHistory(h StandupHistory) { s.standupHistory.Store(&h
 // or an RFC 3339 time), else since the board's last standup, else 24 h.
 func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 	b := &p.Boards[0]
+	b.WSPath += "?standup"
 	since := now.Add(-24 * time.Hour)
 	if v := q.Get("since"); v != "" {
 		if d, err := board.ParseDuration(v, 0); err == nil && d > 0 {

@@ -347,6 +347,12 @@ func (h *Hub) Wait(ctx context.Context) {
 // 14 KB a screen). wg is what addConn added to; the read goroutine calls Done.
 // A screen arriving during shutdown is told to go away at once.
 func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, addConn func() bool, wg *sync.WaitGroup) {
+	h.attachKeep(boardID, conn, meta, nil, addConn, wg)
+}
+
+// attachKeep is attach for a screen sent only the keys keep accepts (nil:
+// every key); a standup page has no tiles to update.
+func (h *Hub) attachKeep(boardID string, conn *websocket.Conn, meta entry, keep func(key string) bool, addConn func() bool, wg *sync.WaitGroup) {
 	goAway := func() {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -357,6 +363,7 @@ func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, addConn f
 		return
 	}
 	c := newClient(conn, h)
+	c.keep = keep
 	if !h.subscribe(boardID, c, meta) {
 		goAway()
 		wg.Done()

@@ -319,7 +319,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	s.hub.attach(id, conn, meta, s.addConn, &s.conns)
+	var keep func(string) bool
+	if r.URL.Query().Has("standup") {
+		// The standup page shows no tiles: it gets the heartbeat and the
+		// alert layer only, never tile fragments with nowhere to go.
+		keep = func(key string) bool { return key == metaKey || key == alertLayerKey }
+	}
+	s.hub.attachKeep(id, conn, meta, keep, s.addConn, &s.conns)
 }
 
 // addConn counts a websocket connection, unless shutdown has begun. A mutex
