@@ -6,9 +6,12 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/wallboard/wallboard/app"
 	"github.com/wallboard/wallboard/app/apptest"
@@ -208,4 +211,76 @@ func TestDemoOnLAN(t *testing.T) {
 		_, port, _ = strings.Cut(a.Addr(), ":")
 	}
 	getPage(t, "http://127.0.0.1:"+port+"/boards/demo")
+}
+
+// TestDemoTeamBoard: the built-in demo has a team board with system health,
+// the open alerts with their next action (the demo's critical alert fires
+// about 10 s after start and takes the screen over), and in a git checkout
+// the Four Keys and the delivery feed; the index links every board, the
+// playlists and the standup views.
+func TestDemoTeamBoard(t *testing.T) {
+	a := apptest.Start(t, app.Options{})
+	base := "http://" + a.Addr()
+
+	index := getPage(t, base+"/")
+	for _, want := range []string{`href="/boards/demo"`, `href="/boards/team"`, `href="/boards/delivery"`,
+		`href="/playlists/demo"`, `href="/boards/team?standup"`} {
+		if !strings.Contains(index, want) {
+			t.Errorf("index lacks %s", want)
+		}
+	}
+	var kinds []string
+	for _, b := range a.Config().Boards {
+		if b.ID != "team" {
+			continue
+		}
+		for _, tl := range b.Tiles {
+			kinds = append(kinds, tl.Kind)
+		}
+	}
+	for _, want := range []string{"stat", "alerts", "fourkeys", "deploys"} {
+		if !slices.Contains(kinds, want) {
+			t.Errorf("team board tile kinds %v lack %s", kinds, want)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	ref := board.TileRef{Board: "team", Tile: "alerts"}
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		_, st, _ := a.Live().Tile(ref)
+		var crit *board.Alert
+		for i, al := range st.Alerts {
+			if al.Severity == board.SeverityCritical {
+				crit = &st.Alerts[i]
+			}
+		}
+		if crit != nil {
+			if crit.NextAction == "" {
+				t.Errorf("the demo's critical alert has no next action: %+v", crit)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no critical demo alert on the team board within 40 s; alerts: %+v", st.Alerts)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// A screen of the team board gets the takeover with the next action.
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/team/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for {
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("no takeover with the next action on the team board's websocket: %v", err)
+		}
+		if strings.Contains(string(msg), "is-takeover") && strings.Contains(string(msg), "Roll back checkout") {
+			break
+		}
+	}
 }

@@ -199,7 +199,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/boards/"+cfg.Boards[0].ID, http.StatusFound)
 		return
 	}
-	writeHTML(w, r, http.StatusOK, views.Index(cfg.Boards, views.English))
+	writeHTML(w, r, http.StatusOK, views.Index(cfg.Boards, cfg.Playlists, views.English))
 }
 
 func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request) {
