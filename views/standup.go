@@ -27,16 +27,16 @@ type Standup struct {
 
 // Move is one tile's value movement over the standup period.
 type Move struct {
-	Tile    string
-	Title   string
-	From    string
-	To      string
-	Change  string // "+12 %", "−3.1 %", "=" when unchanged
-	Arrow   string // ▲ ▼ =
-	Worse   bool
-	Better  bool
-	NoBase  bool // no value from the period's start: From says so, no change
-	Status  board.Status
+	Tile   string
+	Title  string
+	From   string
+	To     string
+	Change string // "+12 %", "−3.1 %", "=" when unchanged
+	Arrow  string // ▲ ▼ =
+	Worse  bool
+	Better bool
+	NoBase bool // no value from the period's start: From says so, no change
+	Status board.Status
 }
 
 // StandupItem is one thing that happened in the period.
