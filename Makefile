@@ -3,16 +3,26 @@ SHELL := /bin/bash
 GO ?= go
 DATA ?= data
 ADDR ?= 127.0.0.1:8080
+# CONFIG: a board config (YAML); empty runs the built-in demo.
+# ACCESS: the access mode when the config sets none; ACCESS=open shows the
+# built-in demo to a TV on the LAN (with ADDR=0.0.0.0:8080).
+BIN ?= bin/wallboard
 
 .PHONY: run build generate lint test test-deps bench fuzz fuzz-short clean
 
-## run: start the built-in demo board and print its URL
+## run: build, start the built-in demo board (or CONFIG) and print its URL
+# The build prints each package it compiles (the first one, on a cold cache,
+# takes about a minute); exec makes the board make's own child, so Ctrl-C
+# stops it cleanly (it exits 0) with no make error.
 run:
-	$(GO) run ./cmd/wallboard -addr $(ADDR) -data $(DATA) $(if $(CONFIG),-config $(CONFIG))
+	@echo "building $(BIN) (go build -v: the first build compiles every dependency, about a minute)…"
+	@$(GO) build -v -o $(BIN) ./cmd/wallboard 2>&1 | sed -u 's/^/  compiling /'; exit $${PIPESTATUS[0]}
+	@echo "starting $(BIN) -addr $(ADDR) -data $(DATA)$(if $(CONFIG), -config $(CONFIG))$(if $(ACCESS), -access $(ACCESS))"
+	@exec $(BIN) -addr $(ADDR) -data $(DATA) $(if $(CONFIG),-config $(CONFIG)) $(if $(ACCESS),-access $(ACCESS))
 
 ## build: the wallboard binary in ./bin
 build:
-	$(GO) build -o bin/wallboard ./cmd/wallboard
+	$(GO) build -o $(BIN) ./cmd/wallboard
 
 ## generate: regenerate templ components (the *_templ.go files are committed)
 generate:
@@ -43,7 +53,10 @@ bench: test-deps
 fuzz:
 	scripts/fuzz.sh $(or $(FUZZTIME),20s)
 
-## fuzz-short: 5 s of each fuzz target, part of `make test` (about a minute in all)
+## fuzz-short: 5 s of fuzzing per target, part of `make test`: 10 targets, 50 s
+## of fuzzing, plus building each package with fuzz instrumentation (the first
+## time it compiles every dependency again: minutes on 2 cores); scripts/fuzz.sh
+## prints the time of each target and the total
 fuzz-short:
 	scripts/fuzz.sh 5s
 

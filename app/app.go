@@ -39,6 +39,10 @@ type Options struct {
 	Logger     *slog.Logger
 	// Sources replaces the sources built from the config, by id (tests).
 	Sources map[string]poller.Source
+	// Access is the access mode used when the config sets none ("open":
+	// anyone who reaches the port), e.g. to show the built-in demo on a TV
+	// on the LAN (wallboard -access open).
+	Access string
 	// Heartbeat is how often screens get the server clock; default 15 s.
 	Heartbeat time.Duration
 	// Ingress bounds what unauthenticated requests may cost; zero fields
@@ -135,6 +139,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.defaultAccess(cfg)
 	a.cfg.Store(cfg)
 	if opts.ConfigPath != "" {
 		if b, err := os.ReadFile(opts.ConfigPath); err == nil {
@@ -228,6 +233,13 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 	}
 	return a, nil
+}
+
+// defaultAccess gives cfg the access mode of Options.Access when it has none.
+func (a *App) defaultAccess(cfg *board.Config) {
+	if cfg.Access.Mode == "" {
+		cfg.Access.Mode = a.opts.Access
+	}
 }
 
 // Addr is the address the server listens on.

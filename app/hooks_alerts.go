@@ -125,6 +125,10 @@ func checkAlertTile(srcKind string, t board.TileConfig, q board.Query) error {
 	}
 	switch srcKind {
 	case "alertmanager", "webhooks":
+	case "demo": // the built-in demo's alerts (poller/demo Alerts)
+		if t.Kind == kindHygiene {
+			return fmt.Errorf("a hygiene tile needs an alert source (alertmanager, gcm, webhooks), not a demo source")
+		}
 	case "gcm":
 		// Cloud Monitoring answers alerts only to {alerts: open} and
 		// policy findings only to {policies: undocumented}.

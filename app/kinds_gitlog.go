@@ -51,5 +51,17 @@ func addGitDemo(cfg *board.Config) {
 			{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: "1m", Span: 4, Limit: 5},
 		},
 	})
-	cfg.Playlists = append(cfg.Playlists, board.Playlist{ID: "demo", Boards: []string{cfg.Boards[0].ID, "delivery"}, Every: "30s"})
+	// The team board shows the same Four Keys and feed beside the demo's
+	// health and alerts.
+	playlist := []string{cfg.Boards[0].ID, "delivery"}
+	for i := range cfg.Boards {
+		if b := &cfg.Boards[i]; b.ID == "team" {
+			b.Tiles = append(b.Tiles,
+				board.TileConfig{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys (git history)", Source: "git", Interval: "1m", Span: 2},
+				board.TileConfig{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: "1m", Span: 2, Limit: 4},
+			)
+			playlist = append(playlist, b.ID)
+		}
+	}
+	cfg.Playlists = append(cfg.Playlists, board.Playlist{ID: "demo", Boards: playlist, Every: "30s"})
 }

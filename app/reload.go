@@ -168,6 +168,7 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
+	a.defaultAccess(cfg)
 	sources, demo, err := a.buildSources(cfg)
 	if err != nil {
 		return err

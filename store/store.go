@@ -253,7 +253,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// SaveTiles writes the given tile states in one transaction.
+// SaveTiles writes the given tile states in one transaction, and their
+// values to the tile history (see RecordHistory).
 func (s *Store) SaveTiles(ctx context.Context, states []board.TileState) error {
 	if len(states) == 0 {
 		return nil
@@ -277,6 +278,11 @@ func (s *Store) SaveTiles(ctx context.Context, states []board.TileState) error {
 		}
 		if _, err := stmt.ExecContext(ctx, st.Board, st.Tile, string(b), st.UpdatedAt.UnixMilli()); err != nil {
 			return fmt.Errorf("store: save tile %s/%s: %w", st.Board, st.Tile, err)
+		}
+		if st.Value != nil && st.Error == "" {
+			if err := recordHistory(ctx, tx, st.Board, st.Tile, st.UpdatedAt, *st.Value); err != nil {
+				return err
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

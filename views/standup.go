@@ -27,16 +27,16 @@ type Standup struct {
 
 // Move is one tile's value movement over the standup period.
 type Move struct {
-	Tile    string
-	Title   string
-	From    string
-	To      string
-	Change  string // "+12 %", "−3.1 %", "=" when unchanged
-	Arrow   string // ↑ ↓ =
-	Worse   bool
-	Better  bool
-	Partial string // "since 14:05" when the data starts after the period's start
-	Status  board.Status
+	Tile   string
+	Title  string
+	From   string
+	To     string
+	Change string // "+12 %", "−3.1 %", "=" when unchanged
+	Arrow  string // ↑ ↓ =
+	Worse  bool
+	Better bool
+	NoBase bool // no value from the period's start: From says so, no change
+	Status board.Status
 }
 
 // StandupItem is one thing that happened in the period.
@@ -48,36 +48,36 @@ type StandupItem struct {
 	Detail string // service, sha, severity…
 }
 
-// MovesOf computes the movement of each tile's value between since and now,
-// where the tile's series or polled history reaches back far enough (or
-// starts within the period: then Partial says from when). Tiles without a
-// single value or without history are left out.
-func MovesOf(tiles []TileView, since time.Time, t Text) []Move {
+// BaseNear is how far before the period's start a point of a tile's series
+// may lie and still count as its value at the start.
+const BaseNear = 15 * time.Minute
+
+// MovesOf computes the movement of each tile's value between since and now.
+// The value at since comes from the tile's series or polled history when it
+// reaches back to since, else from stored (the store's tile history; nil:
+// none). A tile with neither is listed with NoBase: "no value from then",
+// never compared with a later value. Tiles without a value are left out.
+func MovesOf(tiles []TileView, since time.Time, t Text, stored func(tile string) (board.Point, bool)) []Move {
 	var out []Move
 	for _, v := range tiles {
-		pts := Series(v.State)
-		if v.State.Value == nil || len(pts) == 0 {
+		if v.State.Value == nil {
 			continue
 		}
-		i, found := slices.BinarySearchFunc(pts, since, func(p board.Point, at time.Time) int { return p.T.Compare(at) })
-		// The base is the point at since, else the last one before it.
-		var base board.Point
-		m := Move{Tile: v.Cfg.ID, Title: v.Title(), Status: v.State.Status}
-		switch {
-		case found:
-			base = pts[i]
-		case i > 0:
-			base = pts[i-1]
-		default:
-			base = pts[0]
-			m.Partial = fmt.Sprintf(t.SinceClock, base.T.In(since.Location()).Format("15:04"))
-		}
 		cur := *v.State.Value
-		if math.IsNaN(cur) || math.IsInf(cur, 0) || math.IsNaN(base.V) || math.IsInf(base.V, 0) {
+		if math.IsNaN(cur) || math.IsInf(cur, 0) {
+			continue
+		}
+		m := Move{Tile: v.Cfg.ID, Title: v.Title(), Status: v.State.Status, To: t.Value(&cur, v.Cfg.Unit)}
+		base, ok := seriesAt(Series(v.State), since)
+		if !ok && stored != nil {
+			base, ok = stored(v.Cfg.ID)
+		}
+		if !ok || math.IsNaN(base.V) || math.IsInf(base.V, 0) {
+			m.NoBase, m.From = true, t.NoValueThen
+			out = append(out, m)
 			continue
 		}
 		m.From = t.Value(&base.V, v.Cfg.Unit)
-		m.To = t.Value(&cur, v.Cfg.Unit)
 		if tr, ok := TrendOf(&cur, &base.V, v.Cfg.Thresholds); ok {
 			m.Arrow, m.Change = tr.Arrow, tr.Text
 			if tr.Arrow != "=" {
@@ -87,6 +87,19 @@ func MovesOf(tiles []TileView, since time.Time, t Text) []Move {
 		out = append(out, m)
 	}
 	return out
+}
+
+// seriesAt is the point of pts (oldest first) at since, else the last one
+// before it when it is at most BaseNear older; false when pts starts later.
+func seriesAt(pts []board.Point, since time.Time) (board.Point, bool) {
+	i, found := slices.BinarySearchFunc(pts, since, func(p board.Point, at time.Time) int { return p.T.Compare(at) })
+	switch {
+	case found:
+		return pts[i], true
+	case i > 0 && since.Sub(pts[i-1].T) <= BaseNear:
+		return pts[i-1], true
+	}
+	return board.Point{}, false
 }
 
 // AlertEventsOf lists the alerts held by a board's tiles that opened or
@@ -108,6 +121,27 @@ func AlertEventsOf(tiles []TileView, since time.Time) []StandupItem {
 				out = append(out, StandupItem{Kind: "alert", State: "opened", At: a.StartedAt, Title: a.Title, Detail: string(a.Severity)})
 			}
 		}
+	}
+	return out
+}
+
+// DedupEvents drops events listed twice, as when a tile holds an alert the
+// store's feed lists too (same kind, state, title and second), keeping the
+// first.
+func DedupEvents(ev []StandupItem) []StandupItem {
+	seen := map[string]bool{}
+	out := ev[:0]
+	for _, e := range ev {
+		state := e.State
+		if state == "resolved" {
+			state = "closed"
+		}
+		key := e.Kind + "\x00" + state + "\x00" + e.Title + "\x00" + fmt.Sprint(e.At.Unix())
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, e)
 	}
 	return out
 }

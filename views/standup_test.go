@@ -49,17 +49,32 @@ func TestMovesOf(t *testing.T) {
 		{Cfg: board.TileConfig{ID: "new", Title: "New"},
 			State: board.TileState{Result: board.Result{Value: board.F(10)}, History: pts(now.Add(-2*time.Hour), 20, 10)}},
 		{Cfg: board.TileConfig{ID: "none", Title: "No data"}},
+		{Cfg: board.TileConfig{ID: "kept", Title: "Stored"},
+			State: board.TileState{Result: board.Result{Value: board.F(30)}, History: pts(now.Add(-time.Hour), 30)}},
 	}
-	moves := MovesOf(tiles, since, English)
-	if len(moves) != 2 {
-		t.Fatalf("got %d moves, want 2 (the tile without data left out): %+v", len(moves), moves)
+	// The store has a value from then for "kept" only.
+	stored := func(tile string) (board.Point, bool) {
+		if tile == "kept" {
+			return board.Point{T: since.Add(-4 * time.Minute), V: 60}, true
+		}
+		return board.Point{}, false
+	}
+	moves := MovesOf(tiles, since, English, stored)
+	if len(moves) != 3 {
+		t.Fatalf("got %d moves, want 3 (the tile without data left out): %+v", len(moves), moves)
 	}
 	m := moves[0]
-	if m.From != "200 ms" || m.To != "500 ms" || m.Arrow != "↑" || !m.Worse || m.Partial != "" {
+	if m.From != "200 ms" || m.To != "500 ms" || m.Arrow != "↑" || !m.Worse || m.NoBase {
 		t.Errorf("latency move = %+v, want 200 ms → 500 ms, worse", m)
 	}
+	// Polled history that starts after since is no value from then: the
+	// tile is not compared with its value of two hours ago.
 	m = moves[1]
-	if m.From != "20" || m.To != "10" || m.Partial != "since 10:00" || m.Worse {
-		t.Errorf("partial move = %+v", m)
+	if !m.NoBase || m.From != "no value from then" || m.To != "10" || m.Change != "" || m.Worse || m.Better {
+		t.Errorf("move without a value from then = %+v", m)
+	}
+	m = moves[2]
+	if m.NoBase || m.From != "60" || m.To != "30" || !m.Better {
+		t.Errorf("move from the stored history = %+v, want 60 → 30", m)
 	}
 }

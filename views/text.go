@@ -39,6 +39,7 @@ type Text struct {
 	Events       string
 	NoEvents     string
 	NoMoves      string
+	NoValueThen  string // a standup move without a value at the period's start
 	Deployment   string
 	Incident     string
 	Alert        string
@@ -73,7 +74,7 @@ var (
 		DemoHint: "built-in demo data, not a real system", AgeUnits: "s,m,h,d", Sep: " ",
 		StandupSince: "Changes since %s", SinceClock: "since %s", Ago: "%s ago",
 		Movement: "Numbers", Events: "What happened", NoEvents: "No deployments, incidents or alerts in this period.",
-		NoMoves:    "No tile has history over this period.",
+		NoMoves: "No tile has history over this period.", NoValueThen: "no value from then",
 		Deployment: "deploy", Incident: "incident", Alert: "alert",
 		Opened: "opened", Resolved: "resolved", Succeeded: "done", Failed: "failed",
 		DateTime: "Mon 15:04",
@@ -87,7 +88,7 @@ var (
 		DemoHint: "組み込みのデモデータです（実システムではありません）", AgeUnits: "秒,分,時間,日", Sep: "",
 		StandupSince: "%s からの変化", SinceClock: "%s から", Ago: "%s前",
 		Movement: "数値", Events: "できごと", NoEvents: "この期間にデプロイ・障害・アラートはありません。",
-		NoMoves:    "この期間の履歴があるタイルはありません。",
+		NoMoves: "この期間の履歴があるタイルはありません。", NoValueThen: "その時点の値なし",
 		Deployment: "デプロイ", Incident: "障害", Alert: "アラート",
 		Opened: "発生", Resolved: "解決", Succeeded: "完了", Failed: "失敗",
 		DateTime: "1月2日 15:04",

@@ -28,7 +28,8 @@ type client struct {
 	revoked  bool // with closing: the close says 1008 (access revoked), not 1001
 	dead     bool // connection closed: drop everything
 	nextPing time.Time
-	grant    *Grant // what it was let in with (nil in open mode)
+	grant    *Grant                // what it was let in with (nil in open mode)
+	keep     func(key string) bool // nil: every key; set before subscribe
 }
 
 type keyed struct {
@@ -44,6 +45,9 @@ func newClient(conn *websocket.Conn, hub *Hub) *client {
 // the caller must put the client on the write queue (it was not there yet).
 // Never blocks on the network.
 func (c *client) offer(key string, e entry) bool {
+	if c.keep != nil && !c.keep(key) {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dead || c.closing {

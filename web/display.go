@@ -143,11 +143,23 @@ func (s *Server) AddStandupFeed(f StandupFeed) {
 	s.feedMu.Unlock()
 }
 
+// StandupHistory is the stored history of tiles' values (the store's
+// tile_history): the value of a tile nearest to a time, false when none was
+// stored near it.
+type StandupHistory interface {
+	ValueAt(ctx context.Context, boardID, tile string, at time.Time) (board.Point, bool, error)
+}
+
+// SetStandupHistory gives the standup view the stored tile history, so it
+// compares with the value at the period's start across restarts.
+func (s *Server) SetStandupHistory(h StandupHistory) { s.standupHistory.Store(&h) }
+
 // addStandup turns p into the standup view: light theme unless ?theme=
 // says otherwise, and the changes since ?since= (a duration back from now,
 // or an RFC 3339 time), else since the board's last standup, else 24 h.
 func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 	b := &p.Boards[0]
+	b.WSPath += "?standup"
 	since := now.Add(-24 * time.Hour)
 	if v := q.Get("since"); v != "" {
 		if d, err := board.ParseDuration(v, 0); err == nil && d > 0 {
@@ -176,10 +188,20 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 		}
 	}
 	su := &views.Standup{Since: since, Until: now}
-	su.Moves = views.MovesOf(b.Tiles, since, b.Text)
-	su.Events = views.AlertEventsOf(b.Tiles, since)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	var stored func(string) (board.Point, bool)
+	if h := s.standupHistory.Load(); h != nil {
+		stored = func(tile string) (board.Point, bool) {
+			p, ok, err := (*h).ValueAt(ctx, b.Board.ID, tile, since)
+			if err != nil {
+				s.log.Warn("standup history failed", "board", b.Board.ID, "tile", tile, "error", err)
+			}
+			return p, ok && err == nil
+		}
+	}
+	su.Moves = views.MovesOf(b.Tiles, since, b.Text, stored)
+	su.Events = views.AlertEventsOf(b.Tiles, since)
 	s.feedMu.Lock()
 	feeds := slices.Clone(s.standupFeeds)
 	s.feedMu.Unlock()
@@ -192,6 +214,7 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 		su.HasFeed = true
 		su.Events = append(su.Events, items...)
 	}
+	su.Events = views.DedupEvents(su.Events)
 	views.SortEvents(su.Events)
 	p.Standup = su
 }

@@ -248,7 +248,6 @@ func TestAlertEventsWebhook(t *testing.T) {
 	}
 }
 
-
 // TestKeylessRepeatCloseClosesTheNextOccurrence: a sender without delivery ids
 // closes an alert with the same body every time. A retry within minutes is a
 // duplicate, but the next occurrence of the alert, an hour later, must close

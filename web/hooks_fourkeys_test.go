@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -332,15 +333,19 @@ func TestGitHubWebhook(t *testing.T) {
 // parser and the converters: nothing may panic, and whatever they accept
 // must be storable.
 func FuzzGitHubPayload(f *testing.F) {
+	// The event name is chosen from the ones the receiver handles by a
+	// byte: a mutated name is only ever unknown, and the fuzzer spent its
+	// time on inputs ParseWebHook refuses at once.
+	events := []string{"deployment_status", "push", "issues", "workflow_run"}
 	for _, name := range []string{"deployment_status.success", "deployment_status.in_progress", "push.master", "push.tag", "issues.labeled", "issues.opened", "workflow_run.completed.success"} {
 		event := strings.SplitN(name, ".", 2)[0]
-		f.Add(event, githubFixture(f, name))
+		f.Add(byte(slices.Index(events, event)), githubFixture(f, name))
 	}
 	settings := func(string) GitHubRepoSettings {
 		return GitHubRepoSettings{Service: "svc", Environment: "production", Workflow: "test", IncidentLabel: "bug"}
 	}
-	f.Fuzz(func(t *testing.T, event string, body []byte) {
-		p, err := github.ParseWebHook(event, body)
+	f.Fuzz(func(t *testing.T, which byte, body []byte) {
+		p, err := github.ParseWebHook(events[int(which)%len(events)], body)
 		if err != nil {
 			return
 		}

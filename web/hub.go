@@ -414,8 +414,9 @@ func (h *Hub) Wait(ctx context.Context) {
 //
 // It returns the client (nil if it was turned away), so the caller can
 // judge its grant again: access may have changed since the upgrade was let
-// in, after Revoke looked at the viewers.
-func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Grant, addConn func() bool, wg *sync.WaitGroup) *client {
+// in, after Revoke looked at the viewers. keep, when not nil, is the
+// only keys the screen is sent (a standup page has no tiles to update).
+func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Grant, keep func(key string) bool, addConn func() bool, wg *sync.WaitGroup) *client {
 	goAway := func() {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -427,6 +428,7 @@ func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Gr
 	}
 	c := newClient(conn, h)
 	c.grant = grant
+	c.keep = keep
 	if !h.subscribe(boardID, c, meta) {
 		goAway()
 		wg.Done()

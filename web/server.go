@@ -68,6 +68,8 @@ type Server struct {
 	demo         atomic.Pointer[[]string] // demo source ids after a config reload
 	feedMu       sync.Mutex
 	standupFeeds []StandupFeed // see AddStandupFeed
+	// standupHistory: see SetStandupHistory.
+	standupHistory atomic.Pointer[StandupHistory]
 }
 
 // NewServer wires routes around live state and a hub.
@@ -216,7 +218,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/boards/"+cfg.Boards[0].ID, http.StatusFound)
 		return
 	}
-	writeHTML(w, r, http.StatusOK, views.Index(cfg.Boards, views.English))
+	writeHTML(w, r, http.StatusOK, views.Index(cfg.Boards, cfg.Playlists, views.English))
 }
 
 func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request) {
@@ -341,7 +343,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	c := s.hub.attach(id, conn, meta, grant, s.addConn, &s.conns)
+	var keep func(string) bool
+	if r.URL.Query().Has("standup") {
+		// The standup page shows no tiles: it gets the heartbeat and the
+		// alert layer only, never tile fragments with nowhere to go.
+		keep = func(key string) bool { return key == metaKey || key == alertLayerKey }
+	}
+	c := s.hub.attach(id, conn, meta, grant, keep, s.addConn, &s.conns)
 	// Judged again once subscribed: an access change between the check in
 	// Access.Wrap and the subscription was not seen by its Revoke.
 	if c != nil && acc != nil && !acc.Allows(grant) {

@@ -84,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
+	access := fs.String("access", "", "access mode when the config sets none: open lets anyone who reaches the port see the boards (the built-in demo on a LAN TV: -addr 0.0.0.0:8080 -access open)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // asked for: not a failure
@@ -94,8 +95,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "wallboard: unknown command %q (see wallboard -h)\n", fs.Arg(0))
 		return errReported
 	}
+	if *access != "" && *access != "open" {
+		fmt.Fprintln(stderr, "wallboard: -access: only open can be given here; screens and proxy are written in the config's access:")
+		return errReported
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	a, err := app.New(ctx, app.Options{ConfigPath: *configPath, Addr: *addr, DataDir: *data, Logger: log})
+	a, err := app.New(ctx, app.Options{ConfigPath: *configPath, Addr: *addr, DataDir: *data, Access: *access, Logger: log})
 	if err != nil {
 		return reportConfig(err, stderr)
 	}

@@ -17,15 +17,17 @@ import (
 )
 
 // Signals the demo source answers, by query text.
-var Signals = []string{"requests", "latency_p50", "latency_p95", "latency_p99", "error_ratio", "cpu", "memory", "queue_age", "services", "instances"}
+var Signals = []string{"requests", "latency_p50", "latency_p95", "latency_p99", "error_ratio", "cpu", "memory", "queue_age", "services", "instances", "alerts"}
 
-// Source is the demo source. Now is injectable for tests.
+// Source is the demo source. Now is injectable for tests; Start anchors the
+// demo alert's cycle (see Alerts).
 type Source struct {
-	Now func() time.Time
+	Now   func() time.Time
+	Start time.Time
 }
 
 // New returns a demo source on the wall clock.
-func New() *Source { return &Source{Now: time.Now} }
+func New() *Source { return &Source{Now: time.Now, Start: time.Now()} }
 
 // CheckQuery refuses signals the demo does not know.
 func (s *Source) CheckQuery(_ board.TileConfig, q board.Query) error {
@@ -44,8 +46,11 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 		return board.Result{}, err
 	}
 	now := s.Now()
-	if q.Text == "services" {
+	switch q.Text {
+	case "services":
 		return services(now), nil
+	case "alerts":
+		return board.Result{Alerts: Alerts(s.Start, now), AlertsComplete: true, At: now}, nil
 	}
 	res := board.Result{Value: board.F(Value(q.Text, "api", now)), At: now}
 	if q.Range > 0 {
@@ -123,4 +128,38 @@ func incidentLevel(sec, seed float64) float64 {
 		return 0
 	}
 	return math.Sin(p / length * math.Pi)
+}
+
+// The demo alert's cycle: a critical alert opens AlertOpensAfter into each
+// AlertCycle (counted from the source's start) and resolves AlertOpenFor
+// later, so a newcomer sees the takeover within seconds of `make run`, then
+// the banner, then the board without it.
+const (
+	AlertCycle      = 3 * time.Minute
+	AlertOpensAfter = 10 * time.Second
+	AlertOpenFor    = 100 * time.Second
+)
+
+// Alerts are the demo's open alerts at now: a warning that stays open, and
+// the critical alert of the cycle while it fires. Each says what to do next.
+func Alerts(start, now time.Time) []board.Alert {
+	out := []board.Alert{{
+		ID: "demo-disk-db-1", Source: "demo", Title: "Disk 81 % full on db-1", Severity: board.SeverityWarning,
+		State: board.AlertOpen, StartedAt: start.Add(-2 * time.Hour).Truncate(time.Minute), Resource: "db-1",
+		NextAction: "Rotate the query logs on db-1 before it reaches 90 %", Policy: "DiskFull",
+	}}
+	if start.IsZero() || now.Before(start) {
+		return out
+	}
+	n := now.Sub(start) / AlertCycle
+	opened := start.Add(n*AlertCycle + AlertOpensAfter)
+	if !now.Before(opened) && now.Before(opened.Add(AlertOpenFor)) {
+		out = append(out, board.Alert{
+			ID: "demo-checkout-5xx", Source: "demo", Title: "Checkout 5xx above 5 %", Severity: board.SeverityCritical,
+			State: board.AlertOpen, StartedAt: opened, Resource: "checkout",
+			Summary:    "Payment provider timeouts since the last deploy",
+			NextAction: "Roll back checkout to the previous release", Policy: "Checkout5xx",
+		})
+	}
+	return out
 }
