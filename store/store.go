@@ -40,6 +40,8 @@ type Store struct {
 	// conn opens the read-only store's connections; Reopen points it at
 	// the read-write database (nil for a store opened read-write).
 	conn *switchConnector
+	// writer queues this process's write transactions (see writeGate).
+	writer writeGate
 }
 
 // Open opens (creating if needed) the database at path and brings its schema
@@ -259,6 +261,10 @@ func (s *Store) SaveTiles(ctx context.Context, states []board.TileState) error {
 	if len(states) == 0 {
 		return nil
 	}
+	if err := s.writer.acquire(ctx); err != nil {
+		return fmt.Errorf("store: save tiles: %w", err)
+	}
+	defer s.writer.release()
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: save tiles: %w", err)

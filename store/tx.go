@@ -4,12 +4,41 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
+
+// writeGate lets one of this process's write transactions run at a time.
+// SQLite allows one writer; left to its busy handler, writers that find the
+// database locked sleep and retry in no order, and under a burst (thousands
+// of webhook deliveries at once) an unlucky one waits past busy_timeout and
+// its sender gets 503 (GitHub does not redeliver by itself). Waiting here
+// instead is first come, first served, and ends with the request's context.
+// busy_timeout still covers other processes that open the same file.
+type writeGate struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (g *writeGate) acquire(ctx context.Context) error {
+	g.once.Do(func() { g.ch = make(chan struct{}, 1) })
+	select {
+	case g.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *writeGate) release() { <-g.ch }
 
 // InTx runs fn in a transaction and commits it; when InTx returns nil the
 // writes are durable (synchronous=FULL), which is when a webhook may answer 2xx.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.writer.acquire(ctx); err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer s.writer.release()
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

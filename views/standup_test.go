@@ -74,7 +74,9 @@ func TestMovesOf(t *testing.T) {
 		t.Errorf("move without a value from then = %+v", m)
 	}
 	m = moves[2]
-	if m.NoBase || m.From != "60" || m.To != "30" || !m.Better {
-		t.Errorf("move from the stored history = %+v, want 60 → 30", m)
+	// A tile without thresholds or direction: the move is neither better
+	// nor worse, only down.
+	if m.NoBase || m.From != "60" || m.To != "30" || m.Arrow != "↓" || m.Better || m.Worse {
+		t.Errorf("move from the stored history = %+v, want 60 → 30, ↓, neutral", m)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,13 @@ func TestMakeRunCtrlC(t *testing.T) {
 	cmd := exec.Command("make", "run", "ADDR="+addr, "DATA="+t.TempDir(),
 		"BIN="+filepath.Join(t.TempDir(), "wallboard"))
 	cmd.Dir = "../.."
+	// As typed in a terminal: not a sub-make of `make test` (whose
+	// MAKELEVEL would make it print "Entering directory" first).
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKELEVEL" && k != "MAKEFLAGS" && k != "MFLAGS" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
