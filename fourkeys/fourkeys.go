@@ -215,6 +215,8 @@ type Report struct {
 	PostmortemBusinessDays bool          `json:"postmortem_business_days,omitempty"`
 	// AttributionWindow is the window used to attribute incidents.
 	AttributionWindow time.Duration `json:"attribution_window"`
+	// Benchmarks names the tier table (Benchmarks); "" when tiers are off.
+	Benchmarks string `json:"benchmarks,omitempty"`
 	// NoIncidentFeed: no incident feed covers the scope, so change failure
 	// rate and time to restore are not measured (nil), never 0 or elite.
 	NoIncidentFeed bool `json:"no_incident_feed,omitempty"`
@@ -296,6 +298,8 @@ type Options struct {
 	// HotfixLabels mark a deployment as rework (case-insensitive); default
 	// DefaultHotfixLabel.
 	HotfixLabels []string
+	// NoBenchmarks turns tiers off (benchmarks: none).
+	NoBenchmarks bool
 }
 
 // DefaultPostmortemAfter is the default grace period for postmortems.
@@ -358,7 +362,10 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 		opt.HotfixLabels = []string{DefaultHotfixLabel}
 	}
 	p := prepare(ev, scope, opt)
-	r := Report{Scope: scope, Current: p.metrics(w), Previous: p.metrics(w.Previous()), AttributionWindow: opt.AttributionWindow}
+	r := Report{Scope: scope, Current: p.metrics(w), Previous: p.metrics(w.Previous()), AttributionWindow: opt.AttributionWindow, Benchmarks: Benchmarks}
+	if opt.NoBenchmarks {
+		r.Benchmarks = ""
+	}
 	r.Trend = make([]Metrics, TrendWeeks)
 	for i := range TrendWeeks {
 		end := w.End.Add(-time.Duration(TrendWeeks-1-i) * Week)
