@@ -21,6 +21,22 @@ func init() {
 	board.RegisterTileKind(KindFourKeys)
 	board.RegisterTileKind(KindDeploys)
 	board.RegisterTileKind(KindPostmortems)
+	board.RegisterKindStatus(KindPostmortems, PostmortemStatus)
+}
+
+// PostmortemStatus judges a postmortems tile: critical when a postmortem is
+// overdue, a warning while one is due, ok when none is.
+func PostmortemStatus(res board.Result) (board.Status, bool) {
+	r := res.FourKeys
+	switch {
+	case r == nil:
+		return "", false
+	case r.PostmortemsOverdue() > 0:
+		return board.StatusCritical, true
+	case len(r.PostmortemsDue) > 0:
+		return board.StatusWarn, true
+	}
+	return board.StatusOK, true
 }
 
 // KeyCell is one of the four keys as the panel shows it.
@@ -228,11 +244,12 @@ func isHexString(s string) bool {
 // PostmortemRow is one incident whose postmortem is due.
 type PostmortemRow struct {
 	Title, Service, Resolved, URL string
-	Overdue                       bool // twice the grace period or more
+	Due                           string // "due in 3 d", "overdue by 2 d"
+	Overdue                       bool   // past its due time
 }
 
-// PostmortemRows are the incidents resolved more than N days ago without a
-// postmortem label, oldest first.
+// PostmortemRows are the resolved incidents without a recorded postmortem,
+// oldest first.
 func (v TileView) PostmortemRows() []PostmortemRow {
 	r := v.Report()
 	if r == nil {
@@ -252,8 +269,14 @@ func (v TileView) PostmortemRows() []PostmortemRow {
 			title = in.ID
 		}
 		age := v.Now.Sub(in.ResolvedAt)
-		out = append(out, PostmortemRow{Title: title, Service: in.Service, URL: in.URL,
-			Resolved: "resolved " + FormatAge(age) + " ago", Overdue: age >= 2*r.PostmortemAfter})
+		row := PostmortemRow{Title: title, Service: in.Service, URL: in.URL,
+			Resolved: "resolved " + FormatAge(age) + " ago", Overdue: in.Overdue}
+		if in.Overdue {
+			row.Due = "overdue by " + FormatAge(v.Now.Sub(in.DueAt))
+		} else {
+			row.Due = "due in " + FormatAge(in.DueAt.Sub(v.Now))
+		}
+		out = append(out, row)
 	}
 	return out
 }
@@ -264,7 +287,21 @@ func (v TileView) PostmortemsNone() string {
 	if r == nil {
 		return v.Text.NoData
 	}
-	return fmt.Sprintf("✓ no postmortem due (incidents resolved over %s ago)", FormatWindow(r.PostmortemAfter))
+	return "✓ no postmortem due · " + v.PostmortemRule()
+}
+
+// PostmortemRule says the due rule: "postmortem within 5 d of resolution",
+// "… within 3 business days …".
+func (v TileView) PostmortemRule() string {
+	r := v.Report()
+	if r == nil {
+		return ""
+	}
+	within := FormatWindow(r.PostmortemAfter)
+	if r.PostmortemBusinessDays {
+		within = fmt.Sprintf("%d business days", r.PostmortemAfter/fourkeys.Day)
+	}
+	return "postmortem within " + within + " of resolution"
 }
 
 // PostmortemsCount is the headline: how many are due.
@@ -274,8 +311,9 @@ func (v TileView) PostmortemsCount() string {
 		return ""
 	}
 	n := len(r.PostmortemsDue)
-	if n == 1 {
-		return "1 due"
+	s := fmt.Sprintf("%d due", n)
+	if o := r.PostmortemsOverdue(); o > 0 {
+		s += fmt.Sprintf(" · %d overdue", o)
 	}
-	return fmt.Sprintf("%d due", n)
+	return s
 }
