@@ -48,6 +48,10 @@ type KeyCell struct {
 	// Better/Worse colour the delta (the arrow and sign say it in shape too).
 	Better, Worse bool
 	Spark         Spark
+	// Count is the count behind the figure: "3 of 40 deployments failed".
+	Count string
+	// NoTier: the figure has no tier (rework rate; benchmarks: none).
+	NoTier bool
 }
 
 // TierText is the tier word shown on the badge.
@@ -90,7 +94,44 @@ func FormatPerDay(perDay float64) string {
 // FormatRatio renders a change failure rate: "4 %", "12.5 %".
 func FormatRatio(r float64) string { return sig(r*100) + " %" }
 
-// KeyCells are the four keys of the tile's report, in DORA order.
+// plural is "1 deployment", "3 deployments".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// KeysFootnote says how the figures are made: the tier table and its year
+// (or none), the attribution window, the window, and the restore time of all
+// incidents beside the recovery time of the failed deployments.
+func (v TileView) KeysFootnote() string {
+	r := v.Report()
+	if r == nil {
+		return ""
+	}
+	tiers := "tiers: " + r.Benchmarks
+	if r.Benchmarks == "" {
+		tiers = "no benchmark tiers"
+	}
+	att := r.AttributionWindow
+	if att == 0 {
+		att = fourkeys.AttributionWindow
+	}
+	within := FormatWindow(att)
+	if att%time.Hour == 0 && att < 2*fourkeys.Day {
+		within = fmt.Sprintf("%d h", att/time.Hour)
+	}
+	s := tiers + " · incident → deployment within " + within + " before · " + FormatWindow(r.Current.Window.End.Sub(r.Current.Window.Start)) + " window"
+	if !r.NoIncidentFeed && r.Current.TimeToRestore != nil {
+		s += " · restore, all incidents: " + FormatDuration(*r.Current.TimeToRestore) + ", median of " + plural(r.Current.Restored, "incident", "incidents")
+	}
+	return s
+}
+
+// KeyCells are the delivery metrics of the tile's report: throughput
+// (deploys, lead time, failed deployment recovery time), then instability
+// (change failures, rework), each with the count behind it.
 func (v TileView) KeyCells() []KeyCell {
 	r := v.Report()
 	if r == nil {
@@ -122,9 +163,25 @@ func (v TileView) KeyCells() []KeyCell {
 			cfr.Better, cfr.Worse = d < 0, d > 0
 		}
 	}
-	ttr := durationCell("Time to restore", cur.TimeToRestore, prev.TimeToRestore, fourkeys.RestoreTier(cur.TimeToRestore), window)
+	ttr := durationCell("Failed deployment recovery", cur.RecoveryTime, prev.RecoveryTime, fourkeys.RestoreTier(cur.RecoveryTime), window)
+	rw := KeyCell{Name: "Rework", NoTier: true}
+	if cur.ReworkRate != nil {
+		rw.Value = FormatRatio(*cur.ReworkRate)
+		if prev.ReworkRate != nil {
+			d := *cur.ReworkRate - *prev.ReworkRate
+			rw.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + " pts vs previous " + window
+			rw.Better, rw.Worse = d < 0, d > 0
+		}
+	}
+	df.Count = plural(cur.Deployments, "deployment", "deployments") + " in " + window
+	lt.Count = "median of " + plural(cur.Changes, "change", "changes")
+	if cur.Deployments > 0 {
+		cfr.Count = fmt.Sprintf("%d of %s failed", cur.FailedDeployments, plural(cur.Deployments, "deployment", "deployments"))
+		rw.Count = fmt.Sprintf("%d of %d %s rework", cur.Rework, cur.Deployments, map[bool]string{true: "was", false: "were"}[cur.Rework == 1])
+	}
+	ttr.Count = "recovery: median of " + plural(cur.Recovered, "incident", "incidents")
 
-	var pdf, plt, pcfr, pttr []board.Point
+	var pdf, plt, pcfr, pttr, prw []board.Point
 	for _, m := range r.Trend {
 		t := m.Window.End
 		if m.DeploymentsPerDay != nil {
@@ -136,18 +193,26 @@ func (v TileView) KeyCells() []KeyCell {
 		if m.ChangeFailureRate != nil {
 			pcfr = append(pcfr, board.Point{T: t, V: *m.ChangeFailureRate})
 		}
-		if m.TimeToRestore != nil {
-			pttr = append(pttr, board.Point{T: t, V: m.TimeToRestore.Seconds()})
+		if m.RecoveryTime != nil {
+			pttr = append(pttr, board.Point{T: t, V: m.RecoveryTime.Seconds()})
+		}
+		if m.ReworkRate != nil {
+			prw = append(prw, board.Point{T: t, V: *m.ReworkRate})
 		}
 	}
-	df.Spark, lt.Spark, cfr.Spark, ttr.Spark = SparkOf(pdf), SparkOf(plt), SparkOf(pcfr), SparkOf(pttr)
+	// Each figure's own 12-week trend; services are never ranked.
+	df.Spark, lt.Spark, cfr.Spark, ttr.Spark, rw.Spark = SparkOf(pdf), SparkOf(plt), SparkOf(pcfr), SparkOf(pttr), SparkOf(prw)
 	if r.NoIncidentFeed {
-		cfr.Value, ttr.Value = v.Text.NotMeasured, v.Text.NotMeasured
+		cfr.Value, ttr.Value, rw.Value = v.Text.NotMeasured, v.Text.NotMeasured, v.Text.NotMeasured
+		cfr.Count, ttr.Count, rw.Count = "no incident feed", "no incident feed", "no incident feed"
 	}
-	cells := []KeyCell{df, lt, cfr, ttr}
+	cells := []KeyCell{df, lt, cfr, ttr, rw}
 	for i := range cells {
 		if cells[i].Value == "" {
 			cells[i].Value = v.Text.NoData
+		}
+		if r.Benchmarks == "" {
+			cells[i].NoTier, cells[i].Tier = true, ""
 		}
 	}
 	return cells
