@@ -119,3 +119,94 @@ func TestPostmortemsTileWarnsWhenDueAndIsCriticalWhenOverdue(t *testing.T) {
 		t.Errorf("postmortems tile with every postmortem written: status %q, want ok", pm.Status)
 	}
 }
+
+const reworkConfig = `
+sources:
+  - id: dora
+    kind: events
+    attribution_window: 2h
+    hotfix_labels: [hotfix, emergency]
+  - id: plain
+    kind: events
+    benchmarks: none
+webhooks:
+  events:
+    secret: {env: WB_TEST_DORA_TOKEN}
+boards:
+  - id: ship
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, query: {service: api}, interval: 1h, span: 2}
+      - {id: plain, kind: fourkeys, source: plain, query: {service: api}, interval: 1h, span: 2}
+`
+
+// The JSON of a Four Keys tile carries each metric with the counts behind
+// it, and the page shows the same counts: rework, failed deployment
+// recovery (caused incidents only) beside the restore time of all
+// incidents, the source's attribution window, and benchmarks: none.
+func TestFourKeysJSONAndPageCarryTheCounts(t *testing.T) {
+	t.Setenv("WB_TEST_DORA_TOKEN", "tok-dora")
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, reworkConfig)})
+	send := doraSender(t, a)
+	now := time.Now().UTC()
+	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
+	day := 24 * time.Hour
+	// d0 first ever; d1 causes inc-1 (1 h before it, inside the 2 h window);
+	// d2 ships while inc-1 is open (rework); d3 names an incident (rework);
+	// d4 carries the emergency label (rework); d5 is 3 h before inc-2,
+	// outside the 2 h window, so inc-2 has no cause.
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d0","service":"api","finished_at":%q}`, ts(25*day)))
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d1","service":"api","finished_at":%q}`, ts(20*day)))
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-1","service":"api","started_at":%q,"resolved_at":%q}`, ts(20*day-time.Hour), ts(20*day-3*time.Hour)))
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d2","service":"api","finished_at":%q}`, ts(20*day-2*time.Hour)))
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d3","service":"api","finished_at":%q,"incident":"inc-1"}`, ts(15*day)))
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d4","service":"api","finished_at":%q,"labels":["Emergency"]}`, ts(10*day)))
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d5","service":"api","finished_at":%q}`, ts(5*day+3*time.Hour)))
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-2","service":"api","started_at":%q,"resolved_at":%q}`, ts(5*day), ts(5*day-4*time.Hour)))
+
+	var ex map[string]any
+	eventually(t, 10*time.Second, "six deployments and both incidents", func() (bool, string) {
+		ex = doraBoard(t, a, "ship")["keys"].Extra
+		return ex["deployments"] == 6.0 && ex["incidents_restored"] == 2.0 && doraBoard(t, a, "ship")["plain"].Extra["incidents_restored"] == 2.0,
+			fmt.Sprintf("deployments %v, restored %v", ex["deployments"], ex["incidents_restored"])
+	})
+	metrics := ex["metrics"].(map[string]any)
+	want := map[string]map[string]any{
+		"change_failure_rate":             {"value": 1.0 / 6, "failed": 1.0, "deployments": 6.0, "tier": "low"},
+		"deployment_rework_rate":          {"value": 3.0 / 6, "rework": 3.0, "deployments": 6.0},
+		"failed_deployment_recovery_time": {"value": 2 * 3600.0, "incidents": 1.0, "tier": "high"},
+		"time_to_restore":                 {"value": 3 * 3600.0, "incidents": 2.0},
+		"deployment_frequency":            {"value": 6.0 / 30, "deployments": 6.0, "days": 30.0},
+	}
+	for name, fields := range want {
+		m, _ := metrics[name].(map[string]any)
+		for k, w := range fields {
+			if got := m[k]; fmt.Sprint(got) != fmt.Sprint(w) {
+				t.Errorf("metrics.%s.%s = %v, want %v", name, k, got, w)
+			}
+		}
+	}
+	if ex["attribution_window_seconds"] != 7200.0 || ex["benchmarks"] != "DORA 2024 clusters" {
+		t.Errorf("attribution_window_seconds %v, benchmarks %v; want 7200 and DORA 2024 clusters", ex["attribution_window_seconds"], ex["benchmarks"])
+	}
+	// Flat fields stay for existing clients, consistent with the counts.
+	if ex["change_failure_rate"] != 1.0/6 || ex["deployment_rework_rate"] != 0.5 || ex["failed_deployment_recovery_seconds"] != 7200.0 || ex["time_to_restore_seconds"] != 3*3600.0 {
+		t.Errorf("flat fields: cfr %v rework %v recovery %v restore %v", ex["change_failure_rate"], ex["deployment_rework_rate"], ex["failed_deployment_recovery_seconds"], ex["time_to_restore_seconds"])
+	}
+	plain := doraBoard(t, a, "ship")["plain"].Extra
+	if plain["benchmarks"] != nil || plain["tiers"].(map[string]any)["change_failure_rate"] != nil {
+		t.Errorf("benchmarks: none: benchmarks %v, tiers %v; want null", plain["benchmarks"], plain["tiers"])
+	}
+	// The default 24 h window of the plain source blames d5 for inc-2.
+	if pm := plain["metrics"].(map[string]any)["change_failure_rate"].(map[string]any); pm["failed"] != 2.0 {
+		t.Errorf("24 h window: failed = %v, want 2 (d1 and d5)", pm["failed"])
+	}
+
+	page := doraPage(t, a, "/boards/ship")
+	for _, s := range []string{"6 deployments in 30 d", "1 of 6 deployments failed", "3 of 6 were rework", "recovery: median of 1 incident",
+		"Failed deployment recovery", "tiers: DORA 2024 clusters", "within 2 h before", "within 24 h before", "no benchmark tiers",
+		"restore, all incidents: 3 h 0 m, median of 2 incidents", "2 of 6 deployments failed"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("board page does not show %q", s)
+		}
+	}
+}
