@@ -111,6 +111,13 @@ func TestPostmortemsTileWarnsWhenDueAndIsCriticalWhenOverdue(t *testing.T) {
 			t.Errorf("board page does not show %q", s)
 		}
 	}
+	// The standup view lists what is due.
+	standup := doraPage(t, a, "/boards/ship?standup=1")
+	for _, s := range []string{"Postmortems due", "login down", "overdue by 4 d", "cart errors", "due in "} {
+		if !strings.Contains(standup, s) {
+			t.Errorf("standup view does not show %q", s)
+		}
+	}
 	// A linked postmortem document records it; the label records the other.
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-late","service":"api","title":"login down","started_at":%q,"resolved_at":%q,"postmortem_url":"https://docs.example.com/pm/1"}`, ts(9*day+time.Hour), ts(9*day)))
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-due","service":"api","title":"cart errors","started_at":%q,"resolved_at":%q,"labels":["postmortem"]}`, ts(2*day+time.Hour), ts(2*day)))

@@ -382,3 +382,26 @@ func (v TileView) PostmortemsCount() string {
 	}
 	return s
 }
+
+// PostmortemsDueOf lists the postmortems due on the postmortems tiles of a
+// board (for the standup view), each incident once, oldest first as the
+// tiles list them.
+func PostmortemsDueOf(tiles []TileView) []PostmortemRow {
+	var out []PostmortemRow
+	seen := map[string]bool{}
+	for _, v := range tiles {
+		r := v.Report()
+		if v.Cfg.Kind != KindPostmortems || r == nil {
+			continue
+		}
+		rows := v.PostmortemRows()
+		for i, in := range r.PostmortemsDue {
+			if i >= len(rows) || seen[in.ID] {
+				continue
+			}
+			seen[in.ID] = true
+			out = append(out, rows[i])
+		}
+	}
+	return out
+}

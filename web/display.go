@@ -178,6 +178,7 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 	su := &views.Standup{Since: since, Until: now}
 	su.Moves = views.MovesOf(b.Tiles, since, b.Text)
 	su.Events = views.AlertEventsOf(b.Tiles, since)
+	su.Postmortems = views.PostmortemsDueOf(b.Tiles)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.feedMu.Lock()
