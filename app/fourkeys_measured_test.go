@@ -59,7 +59,7 @@ boards:
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if n := strings.Count(string(page), "not measured"); n != 6 {
+	if n := strings.Count(string(page), ">not measured<"); n != 6 {
 		t.Errorf(`the page says "not measured" %d times, want 6 (three keys on two tiles: failures, recovery, rework)`, n)
 	}
 	if strings.Contains(string(page), ">0 %<") {

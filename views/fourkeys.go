@@ -41,7 +41,9 @@ func PostmortemStatus(res board.Result) (board.Status, bool) {
 
 // KeyCell is one of the four keys as the panel shows it.
 type KeyCell struct {
-	Name  string // "Deploys", "Lead time", …
+	Name  string // "Deploys", "Lead time", … (short, for the tile)
+	// Long is the full DORA name when Name abbreviates it.
+	Long  string
 	Value string // "3.4 / day", "5 h 20 m", "4 %", "42 m"; "no data"
 	Tier  string // elite, high, medium, low; "" without data
 	Delta string // change against the previous window, "" when not comparable
@@ -52,6 +54,14 @@ type KeyCell struct {
 	Count string
 	// NoTier: the figure has no tier (rework rate; benchmarks: none).
 	NoTier bool
+}
+
+// FullName is the metric's full name (the tooltip of its label).
+func (c KeyCell) FullName() string {
+	if c.Long != "" {
+		return c.Long
+	}
+	return c.Name
 }
 
 // TierText is the tier word shown on the badge.
@@ -163,8 +173,12 @@ func (v TileView) KeyCells() []KeyCell {
 			cfr.Better, cfr.Worse = d < 0, d > 0
 		}
 	}
-	ttr := durationCell("Failed deployment recovery", cur.RecoveryTime, prev.RecoveryTime, fourkeys.RestoreTier(cur.RecoveryTime), window)
-	rw := KeyCell{Name: "Rework", NoTier: true}
+	ttr := durationCell("Failed deploy recovery", cur.RecoveryTime, prev.RecoveryTime, fourkeys.RestoreTier(cur.RecoveryTime), window)
+	ttr.Long = "Failed deployment recovery time"
+	cfr.Long = "Change failure rate"
+	df.Long = "Deployment frequency"
+	lt.Long = "Lead time for changes"
+	rw := KeyCell{Name: "Rework", Long: "Deployment rework rate", NoTier: true}
 	if cur.ReworkRate != nil {
 		rw.Value = FormatRatio(*cur.ReworkRate)
 		if prev.ReworkRate != nil {
