@@ -41,7 +41,7 @@ func PostmortemStatus(res board.Result) (board.Status, bool) {
 
 // KeyCell is one of the four keys as the panel shows it.
 type KeyCell struct {
-	Name  string // "Deploys", "Lead time", … (short, for the tile)
+	Name string // "Deploys", "Lead time", … (short, for the tile)
 	// Long is the full DORA name when Name abbreviates it.
 	Long  string
 	Value string // "3.4 / day", "5 h 20 m", "4 %", "42 m"; "no data"
