@@ -113,7 +113,7 @@ func TestPostmortemsTileWarnsWhenDueAndIsCriticalWhenOverdue(t *testing.T) {
 	}
 	// The standup view lists what is due.
 	standup := doraPage(t, a, "/boards/ship?standup=1")
-	for _, s := range []string{"Postmortems due", "login down", "overdue by 4 d", "cart errors", "due in "} {
+	for _, s := range []string{"Postmortems due", "login down", "overdue by 4 d", "cart errors", "due in 3 d"} {
 		if !strings.Contains(standup, s) {
 			t.Errorf("standup view does not show %q", s)
 		}

@@ -353,7 +353,7 @@ func (v TileView) PostmortemRows() []PostmortemRow {
 		if in.Overdue {
 			row.Due = "overdue by " + FormatAge(v.Now.Sub(in.DueAt))
 		} else {
-			row.Due = "due in " + FormatAge(in.DueAt.Sub(v.Now))
+			row.Due = "due in " + formatLeft(in.DueAt.Sub(v.Now))
 		}
 		out = append(out, row)
 	}
@@ -418,4 +418,16 @@ func PostmortemsDueOf(tiles []TileView) []PostmortemRow {
 		}
 	}
 	return out
+}
+
+// formatLeft is a time left until a deadline, rounded up to the unit shown
+// (2 d 23 h left reads "due in 3 d", not "2 d"); under an hour as FormatAge.
+func formatLeft(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d d", (d+fourkeys.Day-1)/fourkeys.Day)
+	case d >= time.Hour:
+		return fmt.Sprintf("%d h", (d+time.Hour-1)/time.Hour)
+	}
+	return FormatAge(d)
 }
