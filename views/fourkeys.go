@@ -278,6 +278,7 @@ func FormatWindow(d time.Duration) string {
 type DeployRow struct {
 	Service, SHA, Who, When, Lead string
 	Failed                        bool
+	Rework                        bool // made because of an incident
 	Title                         string // full detail for the tooltip
 }
 
@@ -296,7 +297,7 @@ func (v TileView) DeployRows() []DeployRow {
 		if len(out) == limit {
 			break
 		}
-		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: FormatAge(v.Now.Sub(d.FinishedAt)) + " ago", Lead: "–", Failed: d.Failed}
+		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: FormatAge(v.Now.Sub(d.FinishedAt)) + " ago", Lead: "–", Failed: d.Failed, Rework: d.Rework}
 		if d.LeadTime != nil {
 			row.Lead = FormatDuration(*d.LeadTime)
 		}
@@ -304,6 +305,9 @@ func (v TileView) DeployRows() []DeployRow {
 			row.Who = "–"
 		}
 		row.Title = fmt.Sprintf("%s %s by %s at %s (lead time %s, %d changes)", d.Service, d.SHA, row.Who, d.FinishedAt.UTC().Format("2006-01-02 15:04 MST"), row.Lead, d.Changes)
+		if d.Rework {
+			row.Title += "; rework: made because of an incident"
+		}
 		out = append(out, row)
 	}
 	return out

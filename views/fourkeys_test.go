@@ -77,3 +77,19 @@ func TestFourKeysWithoutBenchmarksShowNoTier(t *testing.T) {
 		t.Errorf("footnote or count missing: %s", page)
 	}
 }
+
+// The deploy feed marks a rework deployment with its own shape and says why.
+func TestDeployFeedMarksRework(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	rep := &fourkeys.Report{Recent: []fourkeys.DeploymentLead{
+		{Deployment: fourkeys.Deployment{ID: "fix", Service: "api", SHA: "abc1234", FinishedAt: now.Add(-time.Hour)}, Rework: true},
+	}}
+	v := NewTileView("b", board.TileConfig{ID: "d", Kind: KindDeploys}, board.TileState{Result: board.Result{FourKeys: rep}, UpdatedAt: now}, now, English)
+	var buf bytes.Buffer
+	if err := Tile(v).Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "↻") || !strings.Contains(buf.String(), "rework: made because of an incident") {
+		t.Errorf("deploy feed does not mark the rework deployment: %s", buf.String())
+	}
+}
