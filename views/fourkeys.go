@@ -278,7 +278,7 @@ func FormatWindow(d time.Duration) string {
 type DeployRow struct {
 	Service, SHA, Who, When, Lead string
 	Failed                        bool
-	Rework                        bool // made because of an incident
+	Rework                        bool   // made because of an incident
 	Title                         string // full detail for the tooltip
 }
 
