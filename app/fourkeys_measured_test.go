@@ -41,7 +41,7 @@ boards:
 		if ex["deployments"] == nil || ex["deployments"].(float64) == 0 && id == "gh" {
 			t.Errorf("%s: deployments = %v, want the source's deployments counted", id, ex["deployments"])
 		}
-		for _, k := range []string{"change_failure_rate", "time_to_restore_seconds"} {
+		for _, k := range []string{"change_failure_rate", "time_to_restore_seconds", "deployment_rework_rate", "failed_deployment_recovery_seconds"} {
 			if v, ok := ex[k]; !ok || v != nil {
 				t.Errorf("%s: %s = %v, want null (not measured)", id, k, v)
 			}
@@ -59,8 +59,8 @@ boards:
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if n := strings.Count(string(page), "not measured"); n != 4 {
-		t.Errorf(`the page says "not measured" %d times, want 4 (two keys on two tiles)`, n)
+	if n := strings.Count(string(page), ">not measured<"); n != 6 {
+		t.Errorf(`the page says "not measured" %d times, want 6 (three keys on two tiles: failures, recovery, rework)`, n)
 	}
 	if strings.Contains(string(page), ">0 %<") {
 		t.Errorf(`the page shows "0 %%" for a change failure rate nobody measured`)

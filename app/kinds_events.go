@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
 	"github.com/wallboard/wallboard/poller"
@@ -12,7 +14,11 @@ import (
 func init() {
 	kinds["events"] = sourceKind{
 		New: func(a *App, cfg board.SourceConfig) (poller.Source, error) {
-			return &keysrc.Computer{Store: a.Store(), Scope: fourkeys.Scope{Service: cfg.Service}, PostmortemLabel: cfg.PostmortemLabel}, nil
+			set, err := board.FourKeysOf(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("events: %w", err)
+			}
+			return &keysrc.Computer{Store: a.Store(), Scope: fourkeys.Scope{Service: cfg.Service}, PostmortemLabel: cfg.PostmortemLabel, Settings: set}, nil
 		},
 		Check: keysrc.CheckQuery,
 	}

@@ -73,6 +73,12 @@ type SourceConfig struct {
 	PostmortemLabel string   `yaml:"postmortem_label"`
 	Backfill        string   `yaml:"backfill"`
 
+	// Four Keys (github, gitlog, events): see board/fourkeys.go.
+	AttributionWindow string   `yaml:"attribution_window"` // default 24h
+	HotfixLabels      []string `yaml:"hotfix_labels"`      // default [hotfix]
+	PostmortemDue     string   `yaml:"postmortem_due"`     // "5d" (default), "3 business days"
+	Benchmarks        string   `yaml:"benchmarks"`         // "dora-2024" (default) or "none"
+
 	// Git history.
 	Path       string `yaml:"path"`
 	TagPattern string `yaml:"tag_pattern"`
@@ -564,6 +570,9 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			if msg := s.BasicAuth.Password.check(); msg != "" {
 				add(s.Line, "source %q: basic_auth.password: %s", s.ID, msg)
 			}
+		}
+		for _, msg := range checkFourKeysSource(s) {
+			add(s.Line, "source %q: %s", s.ID, msg)
 		}
 		if sources[s.ID].ID == "" {
 			sources[s.ID] = s

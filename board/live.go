@@ -124,6 +124,11 @@ func (l *Live) Apply(ref TileRef, res Result, err error, now time.Time) (TileSta
 	t.state = t.state.Apply(res, err, t.cfg.Thresholds, now)
 	if err == nil {
 		t.state = severalForOne(t.state, t.cfg.Kind)
+		if f := kindStatus[t.cfg.Kind]; f != nil {
+			if s, ok := f(t.state.Result); ok {
+				t.state.Status = s
+			}
+		}
 	}
 	t.wasStale = t.state.Stale(now)
 	return t.state, true
@@ -195,3 +200,11 @@ func (l *Live) Rebuild(cfg *Config) *Live {
 	}
 	return n
 }
+
+// kindStatus judges tiles of a kind whose status is not their value's
+// (the postmortems tile: warn while one is due, critical once overdue).
+var kindStatus = map[string]func(Result) (Status, bool){}
+
+// RegisterKindStatus sets how tiles of kind are judged after a successful
+// poll; f returns ok=false to keep the value's judgement. Call at init.
+func RegisterKindStatus(kind string, f func(Result) (Status, bool)) { kindStatus[kind] = f }

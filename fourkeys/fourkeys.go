@@ -1,6 +1,7 @@
-// Package fourkeys computes the DORA Four Keys (deployment frequency, lead
-// time for changes, change failure rate, time to restore) from deployment,
-// change and incident events, exactly as DESIGN.md defines them.
+// Package fourkeys computes the DORA delivery metrics (deployment frequency,
+// lead time for changes, change failure rate, deployment rework rate, failed
+// deployment recovery time, and the restore time of all incidents) from
+// deployment, change and incident events, as docs/fourkeys.md defines them.
 //
 // It is pure computation: no I/O, no clock (the caller passes the window), and
 // it imports nothing of the project, so board, store and the sources may all
@@ -13,9 +14,12 @@
 //   - Times are compared as instants: a deployment reported in +09:00 and an
 //     incident in UTC are ordered by the moment they happened, never by their
 //     wall clocks.
-//   - "The 24 hours before the incident started" is [start − 24 h, start]:
-//     a deployment finishing at the very instant the incident starts, or
-//     exactly 24 h before, is a candidate.
+//   - "The attribution window before the incident started" (default 24 h)
+//     is [start − window, start]: a deployment finishing at the very instant
+//     the incident starts, or exactly a window before, is a candidate.
+//   - An incident is open over [started, resolved): a deployment finishing
+//     at the instant it started is during it, one finishing at the instant
+//     it was resolved is after it.
 package fourkeys
 
 import (
@@ -31,9 +35,16 @@ const (
 	Week = 7 * Day
 	// DefaultWindow is the window when none is configured.
 	DefaultWindow = 30 * Day
-	// AttributionWindow is how long before an incident a deployment of the
-	// same service is presumed to have caused it.
+	// AttributionWindow is the default of how long before an incident a
+	// deployment of the same service is presumed to have caused it.
 	AttributionWindow = 24 * time.Hour
+	// MaxAttributionWindow bounds a configured attribution window: beyond a
+	// month every incident would blame some deployment.
+	MaxAttributionWindow = 30 * Day
+	// DefaultHotfixLabel marks a deployment made because of an incident.
+	DefaultHotfixLabel = "hotfix"
+	// Benchmarks names the tier table the board uses, with its year.
+	Benchmarks = "DORA 2024 clusters"
 	// TrendWeeks is the length of the weekly trend.
 	TrendWeeks = 12
 )
@@ -46,6 +57,13 @@ type Deployment struct {
 	SHA        string    `json:"sha,omitempty"`
 	FinishedAt time.Time `json:"finished_at"`
 	Author     string    `json:"author,omitempty"`
+	// IncidentRef is an incident the deployment names (its payload, PR or
+	// commit message: "incident: inc-42", "incident #12"); "" if none. A
+	// deployment naming an incident is rework.
+	IncidentRef string `json:"incident_ref,omitempty"`
+	// Labels of the deployment (its PR's labels, or given to the generic
+	// webhook); a hotfix label makes it rework.
+	Labels []string `json:"labels,omitempty"`
 }
 
 // Change is a commit that reached production with deployment DeploymentID.
@@ -69,6 +87,9 @@ type Incident struct {
 	ResolvedAt    time.Time `json:"resolved_at,omitzero"`
 	DeploymentRef string    `json:"deployment_ref,omitempty"`
 	Labels        []string  `json:"labels,omitempty"`
+	// PostmortemURL links the written postmortem; "" while none is linked.
+	// A link, like the postmortem label, records the postmortem.
+	PostmortemURL string `json:"postmortem_url,omitempty"`
 	// UpdatedAt is when the source last changed the incident (GitHub's
 	// issue updated_at): a store keeps the newest report, whatever order
 	// reports arrive in. Zero: unknown, the last report wins.
@@ -144,18 +165,31 @@ type Metrics struct {
 	FailedDeployments int `json:"failed_deployments"`
 	// Changes counts the changes whose lead time was measured.
 	Changes int `json:"changes"`
-	// Restored counts incidents resolved in the window.
+	// Restored counts incidents resolved in the window (all of them).
 	Restored int `json:"restored"`
+	// Rework counts deployments finished in the window that were rework.
+	Rework int `json:"rework"`
+	// Recovered counts incidents resolved in the window that a deployment
+	// caused (the base of RecoveryTime).
+	Recovered int `json:"recovered"`
 
 	DeploymentsPerDay *float64       `json:"deployments_per_day"`
 	LeadTime          *time.Duration `json:"lead_time"`
 	ChangeFailureRate *float64       `json:"change_failure_rate"`
-	TimeToRestore     *time.Duration `json:"time_to_restore"`
+	// ReworkRate = Rework / Deployments.
+	ReworkRate *float64 `json:"rework_rate"`
+	// RecoveryTime is the failed deployment recovery time: the median
+	// restore time of the incidents a deployment caused.
+	RecoveryTime *time.Duration `json:"recovery_time"`
+	// TimeToRestore is the median restore time of all incidents resolved in
+	// the window, caused by a deployment or not.
+	TimeToRestore *time.Duration `json:"time_to_restore"`
 }
 
-// Tiers of each key (TierNone without data).
-func (m Metrics) Tiers() (df, lt, cfr, ttr Tier) {
-	return FrequencyTier(m.DeploymentsPerDay), LeadTimeTier(m.LeadTime), FailureRateTier(m.ChangeFailureRate), RestoreTier(m.TimeToRestore)
+// Tiers of each key (TierNone without data): the fourth is the failed
+// deployment recovery time's.
+func (m Metrics) Tiers() (df, lt, cfr, rec Tier) {
+	return FrequencyTier(m.DeploymentsPerDay), LeadTimeTier(m.LeadTime), FailureRateTier(m.ChangeFailureRate), RestoreTier(m.RecoveryTime)
 }
 
 // Report is the four keys of a scope: the window, the one before it (for
@@ -171,12 +205,18 @@ type Report struct {
 	Recent []DeploymentLead `json:"recent,omitempty"`
 	// Incidents are the scope's latest incidents, newest first.
 	Incidents []Incident `json:"incidents,omitempty"`
-	// PostmortemsDue are incidents resolved more than Options.PostmortemAfter
-	// before the end of the window that lack Options.PostmortemLabel,
-	// oldest resolution first.
-	PostmortemsDue []Incident `json:"postmortems_due,omitempty"`
-	// PostmortemAfter is the grace period used for PostmortemsDue.
-	PostmortemAfter time.Duration `json:"postmortem_after"`
+	// PostmortemsDue are the scope's resolved incidents without a recorded
+	// postmortem (neither Options.PostmortemLabel nor a PostmortemURL),
+	// oldest resolution first, each with the time it is due.
+	PostmortemsDue []PostmortemDue `json:"postmortems_due,omitempty"`
+	// PostmortemAfter is the due rule: this many days after resolution,
+	// business days (Monday to Friday, UTC) when PostmortemBusinessDays.
+	PostmortemAfter        time.Duration `json:"postmortem_after"`
+	PostmortemBusinessDays bool          `json:"postmortem_business_days,omitempty"`
+	// AttributionWindow is the window used to attribute incidents.
+	AttributionWindow time.Duration `json:"attribution_window"`
+	// Benchmarks names the tier table (Benchmarks); "" when tiers are off.
+	Benchmarks string `json:"benchmarks,omitempty"`
 	// NoIncidentFeed: no incident feed covers the scope, so change failure
 	// rate and time to restore are not measured (nil), never 0 or elite.
 	NoIncidentFeed bool `json:"no_incident_feed,omitempty"`
@@ -188,6 +228,7 @@ func (r *Report) WithoutIncidentFeed() {
 	r.NoIncidentFeed = true
 	clear := func(m *Metrics) {
 		m.FailedDeployments, m.ChangeFailureRate, m.Restored, m.TimeToRestore = 0, nil, 0, nil
+		m.Rework, m.ReworkRate, m.Recovered, m.RecoveryTime = 0, nil, 0, nil
 	}
 	clear(&r.Current)
 	clear(&r.Previous)
@@ -195,8 +236,49 @@ func (r *Report) WithoutIncidentFeed() {
 		clear(&r.Trend[i])
 	}
 	for i := range r.Recent {
-		r.Recent[i].Failed = false
+		r.Recent[i].Failed, r.Recent[i].Rework = false, false
 	}
+}
+
+// PostmortemDue is a resolved incident whose postmortem is not recorded.
+type PostmortemDue struct {
+	Incident
+	// DueAt is when the postmortem is due by the rule.
+	DueAt time.Time `json:"due_at"`
+	// Overdue: DueAt is at or before the end of the window.
+	Overdue bool `json:"overdue"`
+}
+
+// PostmortemsOverdue counts the postmortems past their due time.
+func (r Report) PostmortemsOverdue() int {
+	n := 0
+	for _, p := range r.PostmortemsDue {
+		if p.Overdue {
+			n++
+		}
+	}
+	return n
+}
+
+// PostmortemDueAt is when the postmortem of an incident resolved at t is due:
+// days calendar days later, or days business days later (Saturdays and
+// Sundays, in UTC, do not count; a resolution at the weekend counts from
+// the next Monday 00:00 UTC).
+func PostmortemDueAt(t time.Time, days int, business bool) time.Time {
+	t = t.UTC()
+	if !business {
+		return t.Add(time.Duration(days) * Day)
+	}
+	for t.Weekday() == time.Saturday || t.Weekday() == time.Sunday {
+		t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, time.UTC)
+	}
+	for n := 0; n < days; {
+		t = t.Add(Day)
+		if t.Weekday() != time.Saturday && t.Weekday() != time.Sunday {
+			n++
+		}
+	}
+	return t
 }
 
 // Options tune what a Report lists besides the four keys.
@@ -204,9 +286,20 @@ type Options struct {
 	// PostmortemLabel marks an incident whose postmortem is written;
 	// default "postmortem".
 	PostmortemLabel string
-	// PostmortemAfter is how long after resolution a postmortem is due;
-	// default 5 days.
+	// PostmortemAfter is how long after resolution a postmortem is due, in
+	// whole days; default 5 days.
 	PostmortemAfter time.Duration
+	// PostmortemBusinessDays counts PostmortemAfter in business days.
+	PostmortemBusinessDays bool
+	// AttributionWindow: an incident is caused by the latest deployment of
+	// its service finished at most this long before it started (when it
+	// names none); default AttributionWindow (24 h).
+	AttributionWindow time.Duration
+	// HotfixLabels mark a deployment as rework (case-insensitive); default
+	// DefaultHotfixLabel.
+	HotfixLabels []string
+	// NoBenchmarks turns tiers off (benchmarks: none).
+	NoBenchmarks bool
 }
 
 // DefaultPostmortemAfter is the default grace period for postmortems.
@@ -219,6 +312,8 @@ type DeploymentLead struct {
 	Changes  int            `json:"changes"`
 	// Failed: at least one incident is attributed to it.
 	Failed bool `json:"failed"`
+	// Rework: it was made because of an incident.
+	Rework bool `json:"rework"`
 }
 
 // RecentLimit is how many deployments and incidents a Report lists.
@@ -231,7 +326,10 @@ type prepared struct {
 	depIdx    map[string]int    // id -> index in deps
 	leads     [][]time.Duration // per deployment: positive lead times of its counted changes
 	failed    []bool            // per deployment: caused ≥ 1 incident
-	restores  []restore         // by resolvedAt
+	rework    []bool            // per deployment: made because of an incident
+	restores  []restore         // by resolvedAt: every incident in scope
+	recovers  []restore         // by resolvedAt: those a deployment caused
+	attr      time.Duration     // attribution window
 	incidents []Incident        // in scope, newest first
 	bySvc     map[string][]int  // service -> indexes into deps, by time
 	bySHA     map[string][]int  // sha -> indexes into deps, by time
@@ -257,8 +355,17 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 	if opt.PostmortemAfter <= 0 {
 		opt.PostmortemAfter = DefaultPostmortemAfter
 	}
-	p := prepare(ev, scope)
-	r := Report{Scope: scope, Current: p.metrics(w), Previous: p.metrics(w.Previous())}
+	if opt.AttributionWindow <= 0 {
+		opt.AttributionWindow = AttributionWindow
+	}
+	if opt.HotfixLabels == nil {
+		opt.HotfixLabels = []string{DefaultHotfixLabel}
+	}
+	p := prepare(ev, scope, opt)
+	r := Report{Scope: scope, Current: p.metrics(w), Previous: p.metrics(w.Previous()), AttributionWindow: opt.AttributionWindow, Benchmarks: Benchmarks}
+	if opt.NoBenchmarks {
+		r.Benchmarks = ""
+	}
 	r.Trend = make([]Metrics, TrendWeeks)
 	for i := range TrendWeeks {
 		end := w.End.Add(-time.Duration(TrendWeeks-1-i) * Week)
@@ -268,7 +375,7 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 		if !p.deps[i].FinishedAt.Before(w.End) {
 			continue
 		}
-		dl := DeploymentLead{Deployment: p.deps[i], Changes: len(p.leads[i]), Failed: p.failed[i]}
+		dl := DeploymentLead{Deployment: p.deps[i], Changes: len(p.leads[i]), Failed: p.failed[i], Rework: p.rework[i]}
 		if len(p.leads[i]) > 0 {
 			m := median(slices.Clone(p.leads[i]))
 			dl.LeadTime = &m
@@ -280,14 +387,16 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 	} else {
 		r.Incidents = p.incidents
 	}
-	r.PostmortemAfter = opt.PostmortemAfter
-	due := w.End.Add(-opt.PostmortemAfter)
+	r.PostmortemAfter, r.PostmortemBusinessDays = opt.PostmortemAfter, opt.PostmortemBusinessDays
+	days := int(opt.PostmortemAfter / Day)
 	for _, in := range p.incidents {
-		if in.ResolvedAt.IsZero() || !in.ResolvedAt.Before(due) ||
+		// Resolved after the end of the window is not resolved yet as of it.
+		if in.ResolvedAt.IsZero() || !in.ResolvedAt.Before(w.End) || strings.TrimSpace(in.PostmortemURL) != "" ||
 			slices.ContainsFunc(in.Labels, func(l string) bool { return strings.EqualFold(l, opt.PostmortemLabel) }) {
 			continue
 		}
-		r.PostmortemsDue = append(r.PostmortemsDue, in)
+		due := PostmortemDueAt(in.ResolvedAt, days, opt.PostmortemBusinessDays)
+		r.PostmortemsDue = append(r.PostmortemsDue, PostmortemDue{Incident: in, DueAt: due, Overdue: !due.After(w.End)})
 	}
 	sort.SliceStable(r.PostmortemsDue, func(i, j int) bool { return r.PostmortemsDue[i].ResolvedAt.Before(r.PostmortemsDue[j].ResolvedAt) })
 	if len(r.PostmortemsDue) > RecentLimit {
@@ -300,7 +409,7 @@ func (s Scope) matchDeployment(d Deployment) bool {
 	return (s.Repo == "" || strings.EqualFold(d.Repo, s.Repo)) && (s.Service == "" || d.Service == s.Service)
 }
 
-func prepare(ev Events, scope Scope) *prepared {
+func prepare(ev Events, scope Scope, opt Options) *prepared {
 	// All deployments take part in attribution (an incident may name a
 	// deployment of any scope); only those in scope are counted.
 	all := slices.Clone(ev.Deployments)
@@ -320,7 +429,7 @@ func prepare(ev Events, scope Scope) *prepared {
 		seen[d.ID] = struct{}{}
 		deps = append(deps, d)
 	}
-	p := &prepared{deps: deps, depIdx: make(map[string]int, len(deps)), bySvc: map[string][]int{}, bySHA: map[string][]int{}}
+	p := &prepared{deps: deps, depIdx: make(map[string]int, len(deps)), bySvc: map[string][]int{}, bySHA: map[string][]int{}, attr: opt.AttributionWindow}
 	first := map[string]string{}
 	if ev.FirstDeployment == nil {
 		for _, d := range deps {
@@ -349,6 +458,12 @@ func prepare(ev Events, scope Scope) *prepared {
 	}
 	p.leads = make([][]time.Duration, len(deps))
 	p.failed = make([]bool, len(deps))
+	p.rework = make([]bool, len(deps))
+	for i, d := range deps {
+		p.rework[i] = strings.TrimSpace(d.IncidentRef) != "" || slices.ContainsFunc(d.Labels, func(l string) bool {
+			return slices.ContainsFunc(opt.HotfixLabels, func(h string) bool { return strings.EqualFold(l, h) })
+		})
+	}
 
 	// Changes: counted once per (deployment, sha), never for the first
 	// deployment of a service, and only with a positive lead time.
@@ -391,6 +506,7 @@ func prepare(ev Events, scope Scope) *prepared {
 	for _, id := range order {
 		in := incByID[id]
 		cause := p.attribute(in)
+		p.markRework(in, cause)
 		inScope := false
 		switch {
 		case cause >= 0 && scope.matchDeployment(deps[cause]):
@@ -410,10 +526,14 @@ func prepare(ev Events, scope Scope) *prepared {
 			// Resolved before it started is bad data: dropped from the median.
 			if took := in.ResolvedAt.Sub(in.StartedAt); took >= 0 {
 				p.restores = append(p.restores, restore{resolvedAt: in.ResolvedAt, took: took})
+				if cause >= 0 {
+					p.recovers = append(p.recovers, restore{resolvedAt: in.ResolvedAt, took: took})
+				}
 			}
 		}
 	}
 	sort.Slice(p.restores, func(i, j int) bool { return p.restores[i].resolvedAt.Before(p.restores[j].resolvedAt) })
+	sort.Slice(p.recovers, func(i, j int) bool { return p.recovers[i].resolvedAt.Before(p.recovers[j].resolvedAt) })
 	sort.SliceStable(p.incidents, func(i, j int) bool { return p.incidents[i].StartedAt.After(p.incidents[j].StartedAt) })
 
 	// Keep only deployments in scope for counting; attribution is done.
@@ -421,18 +541,43 @@ func prepare(ev Events, scope Scope) *prepared {
 		kept := 0
 		for i, d := range deps {
 			if scope.matchDeployment(d) {
-				deps[kept], p.leads[kept], p.failed[kept] = d, p.leads[i], p.failed[i]
+				deps[kept], p.leads[kept], p.failed[kept], p.rework[kept] = d, p.leads[i], p.failed[i], p.rework[i]
 				kept++
 			}
 		}
-		p.deps, p.leads, p.failed = deps[:kept], p.leads[:kept], p.failed[:kept]
+		p.deps, p.leads, p.failed, p.rework = deps[:kept], p.leads[:kept], p.failed[:kept], p.rework[:kept]
 	}
 	return p
 }
 
+// markRework marks the deployments of in's service (its own, else its
+// cause's) that finished while in was open, [started, resolved), as rework;
+// never the deployment that caused it.
+func (p *prepared) markRework(in Incident, cause int) {
+	svc := in.Service
+	if svc == "" && cause >= 0 {
+		svc = p.deps[cause].Service
+	}
+	if svc == "" {
+		return
+	}
+	idx := p.bySvc[svc]
+	k := sort.Search(len(idx), func(k int) bool { return !p.deps[idx[k]].FinishedAt.Before(in.StartedAt) })
+	for ; k < len(idx); k++ {
+		d := p.deps[idx[k]]
+		if !in.ResolvedAt.IsZero() && !d.FinishedAt.Before(in.ResolvedAt) {
+			break
+		}
+		if idx[k] != cause {
+			p.rework[idx[k]] = true
+		}
+	}
+}
+
 // attribute returns the index of the deployment that caused in, or -1:
 // the deployment it names (id, or sha / sha prefix), else the latest
-// deployment of the same service finished in the 24 hours before it started.
+// deployment of the same service finished within the attribution window
+// before it started.
 func (p *prepared) attribute(in Incident) int {
 	if ref := strings.TrimSpace(in.DeploymentRef); ref != "" {
 		if i, ok := p.depIdx[ref]; ok {
@@ -460,7 +605,7 @@ func (p *prepared) attribute(in Incident) int {
 		return -1
 	}
 	d := p.deps[idx[k]]
-	if in.StartedAt.Sub(d.FinishedAt) > AttributionWindow {
+	if in.StartedAt.Sub(d.FinishedAt) > p.attr {
 		return -1
 	}
 	return idx[k]
@@ -518,6 +663,9 @@ func (p *prepared) metrics(w Window) Metrics {
 		if p.failed[i] {
 			m.FailedDeployments++
 		}
+		if p.rework[i] {
+			m.Rework++
+		}
 	}
 	m.Changes = len(leads)
 	if len(leads) > 0 {
@@ -527,19 +675,28 @@ func (p *prepared) metrics(w Window) Metrics {
 	if m.Deployments > 0 {
 		v := float64(m.FailedDeployments) / float64(m.Deployments)
 		m.ChangeFailureRate = &v
+		rw := float64(m.Rework) / float64(m.Deployments)
+		m.ReworkRate = &rw
 	}
-	rlo := sort.Search(len(p.restores), func(i int) bool { return !p.restores[i].resolvedAt.Before(w.Start) })
-	rhi := sort.Search(len(p.restores), func(i int) bool { return !p.restores[i].resolvedAt.Before(w.End) })
-	if rhi > rlo {
-		took := make([]time.Duration, 0, rhi-rlo)
-		for _, r := range p.restores[rlo:rhi] {
-			took = append(took, r.took)
-		}
-		v := median(took)
-		m.TimeToRestore = &v
-		m.Restored = len(took)
-	}
+	m.TimeToRestore, m.Restored = medianIn(p.restores, w)
+	m.RecoveryTime, m.Recovered = medianIn(p.recovers, w)
 	return m
+}
+
+// medianIn is the median time taken of rs (sorted by resolution) resolved
+// in w, and how many there were; nil for none.
+func medianIn(rs []restore, w Window) (*time.Duration, int) {
+	lo := sort.Search(len(rs), func(i int) bool { return !rs[i].resolvedAt.Before(w.Start) })
+	hi := sort.Search(len(rs), func(i int) bool { return !rs[i].resolvedAt.Before(w.End) })
+	if hi <= lo {
+		return nil, 0
+	}
+	took := make([]time.Duration, 0, hi-lo)
+	for _, r := range rs[lo:hi] {
+		took = append(took, r.took)
+	}
+	v := median(took)
+	return &v, len(took)
 }
 
 // median of ds (reordered in place); the mean of the two middle values for

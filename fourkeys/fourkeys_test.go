@@ -373,6 +373,7 @@ func TestFrequency(t *testing.T) {
 func TestPostmortemsDue(t *testing.T) {
 	ev := Events{Incidents: []Incident{
 		{ID: "old-done", StartedAt: ago(10 * Day), ResolvedAt: ago(9 * Day), Labels: []string{"Postmortem"}},
+		{ID: "linked", StartedAt: ago(10 * Day), ResolvedAt: ago(9 * Day), PostmortemURL: "https://docs.example.com/pm/1"},
 		{ID: "old-due", StartedAt: ago(10 * Day), ResolvedAt: ago(8 * Day)},
 		{ID: "older-due", StartedAt: ago(20 * Day), ResolvedAt: ago(19 * Day)},
 		{ID: "exactly-5d", StartedAt: ago(6 * Day), ResolvedAt: ago(5 * Day)},
@@ -380,11 +381,215 @@ func TestPostmortemsDue(t *testing.T) {
 		{ID: "open", StartedAt: ago(30 * Day)},
 	}}
 	r := ComputeWith(ev, Scope{}, LastDays(now, 30*Day), Options{})
-	var ids []string
+	var got []string
 	for _, in := range r.PostmortemsDue {
-		ids = append(ids, in.ID)
+		got = append(got, fmt.Sprintf("%s overdue=%v", in.ID, in.Overdue))
 	}
-	if got, want := fmt.Sprint(ids), "[older-due old-due]"; got != want {
-		t.Fatalf("postmortems due = %s, want %s (resolved more than 5 days ago, unlabelled, oldest first)", got, want)
+	// Due 5 days after resolution: overdue at that instant (exactly-5d).
+	want := "[older-due overdue=true old-due overdue=true exactly-5d overdue=true recent overdue=false]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("postmortems due = %s,\nwant %s (resolved, no label, no link, oldest first)", got, want)
+	}
+	if n := r.PostmortemsOverdue(); n != 3 {
+		t.Errorf("overdue = %d, want 3", n)
+	}
+}
+
+func TestPostmortemDueAt(t *testing.T) {
+	fri := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC) // a Friday
+	sat := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name     string
+		at       time.Time
+		days     int
+		business bool
+		want     time.Time
+	}{
+		{"calendar: 5 days later, same time", fri, 5, false, fri.Add(5 * Day)},
+		{"business: Friday + 5 is next Friday", fri, 5, true, fri.Add(7 * Day)},
+		{"business: Friday + 1 is Monday", fri, 1, true, fri.Add(3 * Day)},
+		{"business: Saturday counts from Monday 00:00", sat, 1, true, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{"business: 0 days on a weekday is the resolution", fri, 0, true, fri},
+		{"in another zone: compared as an instant", fri.In(time.FixedZone("JST", 9*3600)), 1, true, fri.Add(3 * Day)},
+	} {
+		if got := PostmortemDueAt(tc.at, tc.days, tc.business); !got.Equal(tc.want) {
+			t.Errorf("%s: due %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestReworkRate pins every edge of the rework definition: a deployment of
+// a service finished while an incident of that service was open
+// [started, resolved), or naming an incident, or carrying a hotfix label.
+func TestReworkRate(t *testing.T) {
+	w := LastDays(now, 30*Day)
+	base := []Deployment{dep("d0", "api", ago(20*Day))} // a plain deployment in every case
+	inc := func(id, svc string, start, end time.Time) Incident {
+		return Incident{ID: id, Service: svc, StartedAt: start, ResolvedAt: end}
+	}
+	labelled := func(d Deployment, l ...string) Deployment { d.Labels = l; return d }
+	naming := func(d Deployment, ref string) Deployment { d.IncidentRef = ref; return d }
+	cases := []struct {
+		name   string
+		deps   []Deployment
+		incs   []Incident
+		opt    Options
+		rework int
+		rate   *float64
+	}{
+		{name: "no deployments: no data", deps: nil, rate: nil},
+		{name: "no incident, no label: 0 of 1", deps: base, rework: 0, rate: fptr(0)},
+		{name: "finished while the service's incident was open",
+			deps: append(base, dep("fix", "api", ago(10*Day))), incs: []Incident{inc("i", "api", ago(10*Day+time.Hour), ago(10*Day-time.Hour))},
+			rework: 1, rate: fptr(0.5)},
+		{name: "finished at the instant the incident started: during it (and not its cause when it names another)",
+			deps:   append(base, dep("d1", "api", ago(10*Day)), dep("fix", "api", ago(10*Day))),
+			incs:   []Incident{{ID: "i", Service: "api", StartedAt: ago(10 * Day), ResolvedAt: ago(9 * Day), DeploymentRef: "d1"}},
+			rework: 1, rate: fptr(1.0 / 3)},
+		{name: "the deployment that caused the incident is not rework for it",
+			deps: append(base, dep("bad", "api", ago(10*Day))), incs: []Incident{inc("i", "api", ago(10*Day), ago(9*Day))},
+			rework: 0, rate: fptr(0)},
+		{name: "finished at the instant it was resolved: after it",
+			deps: append(base, dep("late", "api", ago(9*Day))), incs: []Incident{inc("i", "api", ago(10*Day), ago(9*Day))},
+			rework: 0, rate: fptr(0)},
+		{name: "still open: every later deployment of the service is rework",
+			deps: append(base, dep("a", "api", ago(5*Day)), dep("b", "api", ago(1*Day))), incs: []Incident{inc("i", "api", ago(6*Day), time.Time{})},
+			rework: 2, rate: fptr(2.0 / 3)},
+		{name: "an incident of another service does not make rework",
+			deps: append(base, dep("x", "api", ago(10*Day))), incs: []Incident{inc("i", "web", ago(10*Day+time.Hour), ago(9*Day))},
+			rework: 0, rate: fptr(0)},
+		{name: "an incident without service takes its cause's service",
+			deps:   append(base, dep("bad", "api", ago(11*Day)), dep("fix", "api", ago(10*Day))),
+			incs:   []Incident{{ID: "i", StartedAt: ago(10*Day + time.Hour), ResolvedAt: ago(9 * Day), DeploymentRef: "bad"}},
+			rework: 1, rate: fptr(1.0 / 3)},
+		{name: "naming an incident, long after it",
+			deps: append(base, naming(dep("fix", "api", ago(2*Day)), "inc-7")), rework: 1, rate: fptr(0.5)},
+		{name: "hotfix label (any case)",
+			deps: append(base, labelled(dep("hf", "api", ago(2*Day)), "HotFix")), rework: 1, rate: fptr(0.5)},
+		{name: "a configured label replaces the default",
+			deps: append(base, labelled(dep("hf", "api", ago(2*Day)), "hotfix"), labelled(dep("em", "api", ago(1*Day)), "emergency")),
+			opt:  Options{HotfixLabels: []string{"emergency"}}, rework: 1, rate: fptr(1.0 / 3)},
+		{name: "two reasons count once",
+			deps: append(base, labelled(naming(dep("fix", "api", ago(10*Day)), "i"), "hotfix")), incs: []Incident{inc("i", "api", ago(10*Day+time.Hour), ago(9*Day))},
+			rework: 1, rate: fptr(0.5)},
+		{name: "rework before the window is not counted in it",
+			deps:   []Deployment{dep("old", "api", ago(40*Day)), labelled(dep("hf", "api", ago(31*Day)), "hotfix"), dep("new", "api", ago(1*Day))},
+			rework: 0, rate: fptr(0)},
+	}
+	for _, tc := range cases {
+		r := ComputeWith(Events{Deployments: tc.deps, Incidents: tc.incs}, Scope{Service: "api"}, w, tc.opt)
+		if r.Current.Rework != tc.rework || !eqF(r.Current.ReworkRate, tc.rate) {
+			t.Errorf("%s: rework %d rate %v, want %d rate %v", tc.name, r.Current.Rework, show(r.Current.ReworkRate), tc.rework, show(tc.rate))
+		}
+	}
+
+	// Not measured without an incident feed, like the change failure rate.
+	r := ComputeWith(Events{Deployments: append(base, labelled(dep("hf", "api", ago(2*Day)), "hotfix"))}, Scope{}, w, Options{})
+	r.WithoutIncidentFeed()
+	if r.Current.ReworkRate != nil || r.Current.Rework != 0 || r.Recent[0].Rework {
+		t.Errorf("without an incident feed: rework %d rate %v, want not measured", r.Current.Rework, show(r.Current.ReworkRate))
+	}
+}
+
+// TestRecoveryTime: the failed deployment recovery time counts only the
+// incidents a deployment caused; the restore time of all incidents stays.
+func TestRecoveryTime(t *testing.T) {
+	w := LastDays(now, 30*Day)
+	cases := []struct {
+		name                string
+		deps                []Deployment
+		incs                []Incident
+		recovery, restore   *time.Duration
+		recovered, restored int
+	}{
+		{name: "no incidents: no data"},
+		{name: "an incident no deployment caused: restore only",
+			incs:    []Incident{{ID: "i", Service: "api", StartedAt: ago(10 * Day), ResolvedAt: ago(10*Day - time.Hour)}},
+			restore: dptr(time.Hour), restored: 1},
+		{name: "caused (by time) and uncaused: recovery of the caused one, restore of both",
+			deps: []Deployment{dep("d1", "api", ago(10*Day+time.Hour))},
+			incs: []Incident{
+				{ID: "caused", Service: "api", StartedAt: ago(10 * Day), ResolvedAt: ago(10*Day - 30*time.Minute)},
+				{ID: "other", Service: "api", StartedAt: ago(5 * Day), ResolvedAt: ago(5*Day - 2*time.Hour)},
+			},
+			recovery: dptr(30 * time.Minute), recovered: 1, restore: dptr(75 * time.Minute), restored: 2},
+		{name: "caused by a named deployment outside the attribution window",
+			deps:     []Deployment{dep("d1", "api", ago(20*Day))},
+			incs:     []Incident{{ID: "i", Service: "api", StartedAt: ago(10 * Day), ResolvedAt: ago(10*Day - time.Hour), DeploymentRef: "d1"}},
+			recovery: dptr(time.Hour), recovered: 1, restore: dptr(time.Hour), restored: 1},
+		{name: "still open: neither",
+			deps: []Deployment{dep("d1", "api", ago(10*Day+time.Hour))},
+			incs: []Incident{{ID: "i", Service: "api", StartedAt: ago(10 * Day)}}},
+		{name: "resolved before the window: neither in it",
+			deps: []Deployment{dep("d1", "api", ago(40*Day+time.Hour))},
+			incs: []Incident{{ID: "i", Service: "api", StartedAt: ago(40 * Day), ResolvedAt: ago(30*Day + time.Second)}}},
+		{name: "started before the window, resolved in it: counted when resolved",
+			deps:     []Deployment{dep("d1", "api", ago(31*Day+time.Hour))},
+			incs:     []Incident{{ID: "i", Service: "api", StartedAt: ago(31 * Day), ResolvedAt: ago(29 * Day)}},
+			recovery: dptr(2 * Day), recovered: 1, restore: dptr(2 * Day), restored: 1},
+		{name: "resolved before it started is bad data: left out of both",
+			deps: []Deployment{dep("d1", "api", ago(10*Day+time.Hour))},
+			incs: []Incident{{ID: "i", Service: "api", StartedAt: ago(10 * Day), ResolvedAt: ago(11 * Day)}}},
+	}
+	for _, tc := range cases {
+		r := Compute(Events{Deployments: tc.deps, Incidents: tc.incs}, Scope{Service: "api"}, w)
+		m := r.Current
+		if !eqD(m.RecoveryTime, tc.recovery) || m.Recovered != tc.recovered || !eqD(m.TimeToRestore, tc.restore) || m.Restored != tc.restored {
+			t.Errorf("%s: recovery %v of %d, restore %v of %d; want recovery %v of %d, restore %v of %d", tc.name,
+				show(m.RecoveryTime), m.Recovered, show(m.TimeToRestore), m.Restored, show(tc.recovery), tc.recovered, show(tc.restore), tc.restored)
+		}
+		if _, _, _, rec := m.Tiers(); rec != RestoreTier(tc.recovery) {
+			t.Errorf("%s: the fourth tier is %q, want the recovery time's %q", tc.name, rec, RestoreTier(tc.recovery))
+		}
+	}
+}
+
+// TestAttributionWindow: an incident naming no deployment is caused by the
+// latest deployment of its service finished in [start − window, start].
+func TestAttributionWindow(t *testing.T) {
+	w := LastDays(now, 30*Day)
+	start := ago(10 * Day)
+	cases := []struct {
+		name   string
+		window time.Duration // 0: the default 24 h
+		depAt  time.Time
+		caused bool
+	}{
+		{"default: exactly 24 h before counts", 0, start.Add(-24 * time.Hour), true},
+		{"default: 24 h and 1 ms before does not", 0, start.Add(-24*time.Hour - time.Millisecond), false},
+		{"default: at the very instant it started counts", 0, start, true},
+		{"after it started never counts", 0, start.Add(time.Millisecond), false},
+		{"2 h window: 2 h before counts", 2 * time.Hour, start.Add(-2 * time.Hour), true},
+		{"2 h window: 3 h before does not", 2 * time.Hour, start.Add(-3 * time.Hour), false},
+		{"72 h window: 3 days before counts", 72 * time.Hour, start.Add(-72 * time.Hour), true},
+		{"in another zone: an instant", 0, start.Add(-23 * time.Hour).In(time.FixedZone("JST", 9*3600)), true},
+	}
+	for _, tc := range cases {
+		ev := Events{
+			Deployments: []Deployment{dep("d", "api", tc.depAt)},
+			Incidents:   []Incident{{ID: "i", Service: "api", StartedAt: start, ResolvedAt: start.Add(time.Hour)}},
+		}
+		r := ComputeWith(ev, Scope{Service: "api"}, w, Options{AttributionWindow: tc.window})
+		wantWin := tc.window
+		if wantWin == 0 {
+			wantWin = AttributionWindow
+		}
+		if got := r.Current.FailedDeployments == 1; got != tc.caused || (r.Current.Recovered == 1) != tc.caused {
+			t.Errorf("%s: caused = %v (recovered %d), want %v", tc.name, got, r.Current.Recovered, tc.caused)
+		}
+		if r.AttributionWindow != wantWin {
+			t.Errorf("%s: report says window %s, want %s", tc.name, r.AttributionWindow, wantWin)
+		}
+	}
+	// The latest candidate wins, even with a wide window.
+	ev := Events{
+		Deployments: []Deployment{dep("early", "api", start.Add(-48*time.Hour)), dep("late", "api", start.Add(-time.Hour))},
+		Incidents:   []Incident{{ID: "i", Service: "api", StartedAt: start}},
+	}
+	r := ComputeWith(ev, Scope{Service: "api"}, w, Options{AttributionWindow: 72 * time.Hour})
+	for _, d := range r.Recent {
+		if d.Failed != (d.ID == "late") {
+			t.Errorf("wide window: %s failed = %v, want only the latest deployment before the incident", d.ID, d.Failed)
+		}
 	}
 }

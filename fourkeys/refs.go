@@ -1,6 +1,7 @@
 package fourkeys
 
 import (
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -49,4 +50,37 @@ func FindDeploymentRef(text string) string {
 		}
 	}
 	return ""
+}
+
+var (
+	// "incident: inc-42", "incident #12", "Incident-ID: INC-7", and in a
+	// JSON payload {"incident": "inc-42"}.
+	namedIncident = regexp.MustCompile(`(?i)\bincident(?:[ _-]id)?"?\s*[:#]\s*"?#?([A-Za-z0-9][\w.:/#-]*[\w])`)
+	// "Postmortem: https://…", "post-mortem https://…".
+	postmortemLink = regexp.MustCompile(`(?i)\bpost[- ]?mortem\b[^\n]*?(https?://[^\s)>\]"']+)`)
+)
+
+// FindIncidentRef finds the incident a deployment's payload, pull request or
+// commit message names: an explicit "incident: <id>" or "incident #12"; ""
+// if none. A bare "#12" or "fixes #12" is not an incident (most issues are not).
+func FindIncidentRef(text string) string {
+	if m := namedIncident.FindStringSubmatch(text); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// FindPostmortemURL finds the postmortem document an incident links: the
+// first http(s) URL on a line that says "postmortem" (or "post-mortem").
+func FindPostmortemURL(text string) string {
+	if m := postmortemLink.FindStringSubmatch(text); m != nil && IsDocumentURL(m[1]) {
+		return m[1]
+	}
+	return ""
+}
+
+// IsDocumentURL reports whether s is an absolute http or https URL.
+func IsDocumentURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -20,3 +20,29 @@ func TestFindDeploymentRef(t *testing.T) {
 		t.Errorf("GitHubDeploymentID = %q", got)
 	}
 }
+
+func TestFindIncidentRefAndPostmortemURL(t *testing.T) {
+	for text, want := range map[string]string{
+		"Hotfix for incident: inc-42":     "inc-42",
+		"rollback, incident #12":          "12",
+		"Incident-ID: INC-7\nmore":        "INC-7",
+		"fixes #12":                       "",
+		`{"incident": "inc-9", "x": 1}`:   "inc-9",
+		"incidental refactor":             "",
+		"no incident here, just a change": "",
+	} {
+		if got := FindIncidentRef(text); got != want {
+			t.Errorf("FindIncidentRef(%q) = %q, want %q", text, got, want)
+		}
+	}
+	for text, want := range map[string]string{
+		"Postmortem: https://docs.example.com/pm/42":            "https://docs.example.com/pm/42",
+		"see the post-mortem (https://wiki.example.com/x).":     "https://wiki.example.com/x",
+		"https://status.example.com\npostmortem: to be written": "",
+		"postmortem: javascript:alert(1)":                       "",
+	} {
+		if got := FindPostmortemURL(text); got != want {
+			t.Errorf("FindPostmortemURL(%q) = %q, want %q", text, got, want)
+		}
+	}
+}

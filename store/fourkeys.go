@@ -28,10 +28,19 @@ func UpsertDeployment(ctx context.Context, tx Execer, source string, d fourkeys.
 	if d.ID == "" || d.FinishedAt.IsZero() {
 		return fmt.Errorf("store: deployment %q: id and finished_at are required", d.ID)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO deployments (id, service, repo, sha, finished_at, author, source) VALUES (?, ?, ?, ?, ?, ?, ?)
+	labels := d.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	lb, _ := json.Marshal(labels) // []string always marshals
+	// A later report without an incident reference or labels (a second
+	// status) keeps those of an earlier one.
+	_, err := tx.ExecContext(ctx, `INSERT INTO deployments (id, service, repo, sha, finished_at, author, source, incident_ref, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET service = excluded.service, repo = excluded.repo, sha = excluded.sha,
-			finished_at = MIN(finished_at, excluded.finished_at), author = excluded.author, source = excluded.source`,
-		d.ID, d.Service, d.Repo, d.SHA, ms(d.FinishedAt), d.Author, source)
+			finished_at = MIN(finished_at, excluded.finished_at), author = excluded.author, source = excluded.source,
+			incident_ref = CASE WHEN excluded.incident_ref != '' THEN excluded.incident_ref ELSE incident_ref END,
+			labels = CASE WHEN excluded.labels != '[]' THEN excluded.labels ELSE labels END`,
+		d.ID, d.Service, d.Repo, d.SHA, ms(d.FinishedAt), d.Author, source, d.IncidentRef, string(lb))
 	if err != nil {
 		return fmt.Errorf("store: deployment %s: %w", d.ID, err)
 	}
@@ -160,15 +169,15 @@ func UpsertIncident(ctx context.Context, tx Execer, source string, in fourkeys.I
 		}
 	}
 	lb, _ := json.Marshal(labels) // []string always marshals
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, service, repo, title, url, started_at, resolved_at, deployment_ref, labels, source, rev)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, service, repo, title, url, started_at, resolved_at, deployment_ref, labels, source, rev, postmortem_url)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET service = excluded.service, repo = excluded.repo, title = excluded.title, url = excluded.url,
 			started_at = excluded.started_at, resolved_at = excluded.resolved_at, deployment_ref = excluded.deployment_ref,
-			labels = excluded.labels, source = excluded.source, rev = excluded.rev
+			labels = excluded.labels, source = excluded.source, rev = excluded.rev, postmortem_url = excluded.postmortem_url
 		WHERE excluded.rev = 0 OR excluded.rev > incidents.rev OR (excluded.rev = incidents.rev AND
 			(COALESCE(excluded.resolved_at, 0), excluded.labels, excluded.title, excluded.deployment_ref) >=
 			(COALESCE(incidents.resolved_at, 0), incidents.labels, incidents.title, incidents.deployment_ref))`,
-		in.ID, in.Service, in.Repo, in.Title, in.URL, ms(in.StartedAt), resolved, in.DeploymentRef, string(lb), source, rev)
+		in.ID, in.Service, in.Repo, in.Title, in.URL, ms(in.StartedAt), resolved, in.DeploymentRef, string(lb), source, rev, in.PostmortemURL)
 	if err != nil {
 		return fmt.Errorf("store: incident %s: %w", in.ID, err)
 	}
@@ -231,7 +240,7 @@ func scanIncidents(rows *sql.Rows) ([]fourkeys.Incident, error) {
 		var started int64
 		var resolved sql.NullInt64
 		var labels string
-		if err := rows.Scan(&in.ID, &in.Service, &in.Repo, &in.Title, &in.URL, &started, &resolved, &in.DeploymentRef, &labels); err != nil {
+		if err := rows.Scan(&in.ID, &in.Service, &in.Repo, &in.Title, &in.URL, &started, &resolved, &in.DeploymentRef, &labels, &in.PostmortemURL); err != nil {
 			return out, fmt.Errorf("store: incidents: %w", err)
 		}
 		in.StartedAt = fromMS(started)
@@ -249,17 +258,23 @@ func scanIncidents(rows *sql.Rows) ([]fourkeys.Incident, error) {
 	return out, nil
 }
 
-const incidentCols = `id, service, repo, title, url, started_at, resolved_at, deployment_ref, labels`
+const incidentCols = `id, service, repo, title, url, started_at, resolved_at, deployment_ref, labels, postmortem_url`
 
 // LoadFourKeys loads what fourkeys.Compute needs for scope over windows
-// inside [from, to): every deployment finished from 24 h before `from`
-// (attribution looks back that far), the deployments incidents name, the
+// inside [from, to) with the default attribution window.
+func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to time.Time) (fourkeys.Events, error) {
+	return s.loadFourKeys(ctx, scope, from, to, fourkeys.AttributionWindow)
+}
+
+// loadFourKeys loads what fourkeys.Compute needs for scope over windows
+// inside [from, to): every deployment finished from the attribution window
+// `attr` before `from` (attribution looks back that far), the deployments incidents name, the
 // scope's changes deployed in [from, to), the incidents that started or were
 // resolved in range or are open, and the first deployment of each service.
 //
 // Every query is an index range scan, so the cost follows the range, not the
 // size of the history.
-func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to time.Time) (fourkeys.Events, error) {
+func (s *Store) loadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to time.Time, attr time.Duration) (fourkeys.Events, error) {
 	var ev fourkeys.Events
 	tx, err := s.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -267,8 +282,11 @@ func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 	}
 	defer tx.Rollback()
 
-	lo := ms(from.Add(-fourkeys.AttributionWindow))
-	rows, err := tx.QueryContext(ctx, `SELECT rowid, id, service, repo, sha, finished_at, author FROM deployments
+	if attr <= 0 {
+		attr = fourkeys.AttributionWindow
+	}
+	lo := ms(from.Add(-attr))
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, id, service, repo, sha, finished_at, author, incident_ref, labels FROM deployments
 		WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at`, lo, ms(to))
 	if err != nil {
 		return ev, fmt.Errorf("store: load deployments: %w", err)
@@ -277,9 +295,16 @@ func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 	for rows.Next() {
 		var d fourkeys.Deployment
 		var rowid, at int64
-		if err := rows.Scan(&rowid, &d.ID, &d.Service, &d.Repo, &d.SHA, &at, &d.Author); err != nil {
+		var labels string
+		if err := rows.Scan(&rowid, &d.ID, &d.Service, &d.Repo, &d.SHA, &at, &d.Author, &d.IncidentRef, &labels); err != nil {
 			rows.Close()
 			return ev, fmt.Errorf("store: load deployments: %w", err)
+		}
+		if labels != "[]" {
+			if err := json.Unmarshal([]byte(labels), &d.Labels); err != nil {
+				rows.Close()
+				return ev, fmt.Errorf("store: deployment %s: labels: %w", d.ID, err)
+			}
 		}
 		d.FinishedAt = fromMS(at)
 		idOf[rowid] = d.ID
@@ -382,13 +407,13 @@ func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end t
 	if t := end.Add(-fourkeys.TrendWeeks * fourkeys.Week); t.Before(from) {
 		from = t
 	}
-	ev, err := s.LoadFourKeys(ctx, scope, from, end)
-	if err != nil {
-		return fourkeys.Report{}, err
-	}
 	var opt fourkeys.Options
 	if len(opts) > 0 {
 		opt = opts[0]
+	}
+	ev, err := s.loadFourKeys(ctx, scope, from, end, opt.AttributionWindow)
+	if err != nil {
+		return fourkeys.Report{}, err
 	}
 	return fourkeys.ComputeWith(ev, scope, w, opt), nil
 }

@@ -185,3 +185,50 @@ func BenchmarkBusyYear(b *testing.B) {
 		}
 	}
 }
+
+// Rework and postmortem fields survive the store, a later report without
+// them keeps them, and a wide attribution window loads the deployments it
+// reaches back to.
+func TestFourKeysStoreKeepsReworkAndTheAttributionWindow(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	from := end.Add(-fourkeys.TrendWeeks * fourkeys.Week) // the start of what ComputeFourKeys loads
+	early := fourkeys.Deployment{ID: "early", Service: "api", FinishedAt: from.Add(-47 * time.Hour)}
+	fix := fourkeys.Deployment{ID: "fix", Service: "api", FinishedAt: end.Add(-2 * fourkeys.Day), IncidentRef: "inc-7", Labels: []string{"hotfix"}}
+	inc := fourkeys.Incident{ID: "i1", Service: "api", StartedAt: from.Add(time.Hour), ResolvedAt: from.Add(3 * time.Hour),
+		PostmortemURL: "https://docs.example.com/pm/1"}
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		for _, d := range []fourkeys.Deployment{early, fix} {
+			if err := UpsertDeployment(ctx, tx, "test", d); err != nil {
+				return err
+			}
+		}
+		// A second report of fix without its reference or labels keeps them.
+		if err := UpsertDeployment(ctx, tx, "test", fourkeys.Deployment{ID: "fix", Service: "api", FinishedAt: fix.FinishedAt}); err != nil {
+			return err
+		}
+		return UpsertIncident(ctx, tx, "test", inc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		window    time.Duration
+		recovered int
+	}{{24 * time.Hour, 0}, {48 * time.Hour, 1}} {
+		r, err := s.ComputeFourKeys(ctx, fourkeys.Scope{Service: "api"}, end, 30*fourkeys.Day, fourkeys.Options{AttributionWindow: tc.window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Trend[0].Recovered; got != tc.recovered {
+			t.Errorf("attribution window %s: the incident 48 h after a deployment recovered %d, want %d", tc.window, got, tc.recovered)
+		}
+		if r.Current.Rework != 1 || r.Recent[0].IncidentRef != "inc-7" || len(r.Recent[0].Labels) != 1 {
+			t.Errorf("rework %d, recent %+v; want fix as rework with its reference and label", r.Current.Rework, r.Recent[0])
+		}
+		if len(r.PostmortemsDue) != 0 {
+			t.Errorf("postmortems due %v, want none: its document is linked", r.PostmortemsDue)
+		}
+	}
+}

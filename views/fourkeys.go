@@ -21,17 +21,47 @@ func init() {
 	board.RegisterTileKind(KindFourKeys)
 	board.RegisterTileKind(KindDeploys)
 	board.RegisterTileKind(KindPostmortems)
+	board.RegisterKindStatus(KindPostmortems, PostmortemStatus)
+}
+
+// PostmortemStatus judges a postmortems tile: critical when a postmortem is
+// overdue, a warning while one is due, ok when none is.
+func PostmortemStatus(res board.Result) (board.Status, bool) {
+	r := res.FourKeys
+	switch {
+	case r == nil:
+		return "", false
+	case r.PostmortemsOverdue() > 0:
+		return board.StatusCritical, true
+	case len(r.PostmortemsDue) > 0:
+		return board.StatusWarn, true
+	}
+	return board.StatusOK, true
 }
 
 // KeyCell is one of the four keys as the panel shows it.
 type KeyCell struct {
-	Name  string // "Deploys", "Lead time", …
+	Name string // "Deploys", "Lead time", … (short, for the tile)
+	// Long is the full DORA name when Name abbreviates it.
+	Long  string
 	Value string // "3.4 / day", "5 h 20 m", "4 %", "42 m"; "no data"
 	Tier  string // elite, high, medium, low; "" without data
 	Delta string // change against the previous window, "" when not comparable
 	// Better/Worse colour the delta (the arrow and sign say it in shape too).
 	Better, Worse bool
 	Spark         Spark
+	// Count is the count behind the figure: "3 of 40 deployments failed".
+	Count string
+	// NoTier: the figure has no tier (rework rate; benchmarks: none).
+	NoTier bool
+}
+
+// FullName is the metric's full name (the tooltip of its label).
+func (c KeyCell) FullName() string {
+	if c.Long != "" {
+		return c.Long
+	}
+	return c.Name
 }
 
 // TierText is the tier word shown on the badge.
@@ -74,7 +104,44 @@ func FormatPerDay(perDay float64) string {
 // FormatRatio renders a change failure rate: "4 %", "12.5 %".
 func FormatRatio(r float64) string { return sig(r*100) + " %" }
 
-// KeyCells are the four keys of the tile's report, in DORA order.
+// plural is "1 deployment", "3 deployments".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// KeysFootnote says how the figures are made: the tier table and its year
+// (or none), the attribution window, the window, and the restore time of all
+// incidents beside the recovery time of the failed deployments.
+func (v TileView) KeysFootnote() string {
+	r := v.Report()
+	if r == nil {
+		return ""
+	}
+	tiers := "tiers: " + r.Benchmarks
+	if r.Benchmarks == "" {
+		tiers = "no benchmark tiers"
+	}
+	att := r.AttributionWindow
+	if att == 0 {
+		att = fourkeys.AttributionWindow
+	}
+	within := FormatWindow(att)
+	if att%time.Hour == 0 && att < 2*fourkeys.Day {
+		within = fmt.Sprintf("%d h", att/time.Hour)
+	}
+	s := tiers + " · incident → deployment within " + within + " before · " + FormatWindow(r.Current.Window.End.Sub(r.Current.Window.Start)) + " window"
+	if !r.NoIncidentFeed && r.Current.TimeToRestore != nil {
+		s += " · restore, all incidents: " + FormatDuration(*r.Current.TimeToRestore) + ", median of " + plural(r.Current.Restored, "incident", "incidents")
+	}
+	return s
+}
+
+// KeyCells are the delivery metrics of the tile's report: throughput
+// (deploys, lead time, failed deployment recovery time), then instability
+// (change failures, rework), each with the count behind it.
 func (v TileView) KeyCells() []KeyCell {
 	r := v.Report()
 	if r == nil {
@@ -106,9 +173,29 @@ func (v TileView) KeyCells() []KeyCell {
 			cfr.Better, cfr.Worse = d < 0, d > 0
 		}
 	}
-	ttr := durationCell("Time to restore", cur.TimeToRestore, prev.TimeToRestore, fourkeys.RestoreTier(cur.TimeToRestore), window)
+	ttr := durationCell("Failed deploy recovery", cur.RecoveryTime, prev.RecoveryTime, fourkeys.RestoreTier(cur.RecoveryTime), window)
+	ttr.Long = "Failed deployment recovery time"
+	cfr.Long = "Change failure rate"
+	df.Long = "Deployment frequency"
+	lt.Long = "Lead time for changes"
+	rw := KeyCell{Name: "Rework", Long: "Deployment rework rate", NoTier: true}
+	if cur.ReworkRate != nil {
+		rw.Value = FormatRatio(*cur.ReworkRate)
+		if prev.ReworkRate != nil {
+			d := *cur.ReworkRate - *prev.ReworkRate
+			rw.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + " pts vs previous " + window
+			rw.Better, rw.Worse = d < 0, d > 0
+		}
+	}
+	df.Count = plural(cur.Deployments, "deployment", "deployments") + " in " + window
+	lt.Count = "median of " + plural(cur.Changes, "change", "changes")
+	if cur.Deployments > 0 {
+		cfr.Count = fmt.Sprintf("%d of %s failed", cur.FailedDeployments, plural(cur.Deployments, "deployment", "deployments"))
+		rw.Count = fmt.Sprintf("%d of %d %s rework", cur.Rework, cur.Deployments, map[bool]string{true: "was", false: "were"}[cur.Rework == 1])
+	}
+	ttr.Count = "recovery: median of " + plural(cur.Recovered, "incident", "incidents")
 
-	var pdf, plt, pcfr, pttr []board.Point
+	var pdf, plt, pcfr, pttr, prw []board.Point
 	for _, m := range r.Trend {
 		t := m.Window.End
 		if m.DeploymentsPerDay != nil {
@@ -120,18 +207,26 @@ func (v TileView) KeyCells() []KeyCell {
 		if m.ChangeFailureRate != nil {
 			pcfr = append(pcfr, board.Point{T: t, V: *m.ChangeFailureRate})
 		}
-		if m.TimeToRestore != nil {
-			pttr = append(pttr, board.Point{T: t, V: m.TimeToRestore.Seconds()})
+		if m.RecoveryTime != nil {
+			pttr = append(pttr, board.Point{T: t, V: m.RecoveryTime.Seconds()})
+		}
+		if m.ReworkRate != nil {
+			prw = append(prw, board.Point{T: t, V: *m.ReworkRate})
 		}
 	}
-	df.Spark, lt.Spark, cfr.Spark, ttr.Spark = SparkOf(pdf), SparkOf(plt), SparkOf(pcfr), SparkOf(pttr)
+	// Each figure's own 12-week trend; services are never ranked.
+	df.Spark, lt.Spark, cfr.Spark, ttr.Spark, rw.Spark = SparkOf(pdf), SparkOf(plt), SparkOf(pcfr), SparkOf(pttr), SparkOf(prw)
 	if r.NoIncidentFeed {
-		cfr.Value, ttr.Value = v.Text.NotMeasured, v.Text.NotMeasured
+		cfr.Value, ttr.Value, rw.Value = v.Text.NotMeasured, v.Text.NotMeasured, v.Text.NotMeasured
+		cfr.Count, ttr.Count, rw.Count = "no incident feed", "no incident feed", "no incident feed"
 	}
-	cells := []KeyCell{df, lt, cfr, ttr}
+	cells := []KeyCell{df, lt, cfr, ttr, rw}
 	for i := range cells {
 		if cells[i].Value == "" {
 			cells[i].Value = v.Text.NoData
+		}
+		if r.Benchmarks == "" {
+			cells[i].NoTier, cells[i].Tier = true, ""
 		}
 	}
 	return cells
@@ -183,6 +278,7 @@ func FormatWindow(d time.Duration) string {
 type DeployRow struct {
 	Service, SHA, Who, When, Lead string
 	Failed                        bool
+	Rework                        bool   // made because of an incident
 	Title                         string // full detail for the tooltip
 }
 
@@ -201,7 +297,7 @@ func (v TileView) DeployRows() []DeployRow {
 		if len(out) == limit {
 			break
 		}
-		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: FormatAge(v.Now.Sub(d.FinishedAt)) + " ago", Lead: "–", Failed: d.Failed}
+		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: FormatAge(v.Now.Sub(d.FinishedAt)) + " ago", Lead: "–", Failed: d.Failed, Rework: d.Rework}
 		if d.LeadTime != nil {
 			row.Lead = FormatDuration(*d.LeadTime)
 		}
@@ -209,6 +305,9 @@ func (v TileView) DeployRows() []DeployRow {
 			row.Who = "–"
 		}
 		row.Title = fmt.Sprintf("%s %s by %s at %s (lead time %s, %d changes)", d.Service, d.SHA, row.Who, d.FinishedAt.UTC().Format("2006-01-02 15:04 MST"), row.Lead, d.Changes)
+		if d.Rework {
+			row.Title += "; rework: made because of an incident"
+		}
 		out = append(out, row)
 	}
 	return out
@@ -228,11 +327,12 @@ func isHexString(s string) bool {
 // PostmortemRow is one incident whose postmortem is due.
 type PostmortemRow struct {
 	Title, Service, Resolved, URL string
-	Overdue                       bool // twice the grace period or more
+	Due                           string // "due in 3 d", "overdue by 2 d"
+	Overdue                       bool   // past its due time
 }
 
-// PostmortemRows are the incidents resolved more than N days ago without a
-// postmortem label, oldest first.
+// PostmortemRows are the resolved incidents without a recorded postmortem,
+// oldest first.
 func (v TileView) PostmortemRows() []PostmortemRow {
 	r := v.Report()
 	if r == nil {
@@ -252,8 +352,14 @@ func (v TileView) PostmortemRows() []PostmortemRow {
 			title = in.ID
 		}
 		age := v.Now.Sub(in.ResolvedAt)
-		out = append(out, PostmortemRow{Title: title, Service: in.Service, URL: in.URL,
-			Resolved: "resolved " + FormatAge(age) + " ago", Overdue: age >= 2*r.PostmortemAfter})
+		row := PostmortemRow{Title: title, Service: in.Service, URL: in.URL,
+			Resolved: "resolved " + FormatAge(age) + " ago", Overdue: in.Overdue}
+		if in.Overdue {
+			row.Due = "overdue by " + FormatAge(v.Now.Sub(in.DueAt))
+		} else {
+			row.Due = "due in " + formatLeft(in.DueAt.Sub(v.Now))
+		}
+		out = append(out, row)
 	}
 	return out
 }
@@ -264,7 +370,21 @@ func (v TileView) PostmortemsNone() string {
 	if r == nil {
 		return v.Text.NoData
 	}
-	return fmt.Sprintf("✓ no postmortem due (incidents resolved over %s ago)", FormatWindow(r.PostmortemAfter))
+	return "✓ no postmortem due · " + v.PostmortemRule()
+}
+
+// PostmortemRule says the due rule: "postmortem within 5 d of resolution",
+// "… within 3 business days …".
+func (v TileView) PostmortemRule() string {
+	r := v.Report()
+	if r == nil {
+		return ""
+	}
+	within := FormatWindow(r.PostmortemAfter)
+	if r.PostmortemBusinessDays {
+		within = fmt.Sprintf("%d business days", r.PostmortemAfter/fourkeys.Day)
+	}
+	return "postmortem within " + within + " of resolution"
 }
 
 // PostmortemsCount is the headline: how many are due.
@@ -274,8 +394,44 @@ func (v TileView) PostmortemsCount() string {
 		return ""
 	}
 	n := len(r.PostmortemsDue)
-	if n == 1 {
-		return "1 due"
+	s := fmt.Sprintf("%d due", n)
+	if o := r.PostmortemsOverdue(); o > 0 {
+		s += fmt.Sprintf(" · %d overdue", o)
 	}
-	return fmt.Sprintf("%d due", n)
+	return s
+}
+
+// PostmortemsDueOf lists the postmortems due on the postmortems tiles of a
+// board (for the standup view), each incident once, oldest first as the
+// tiles list them.
+func PostmortemsDueOf(tiles []TileView) []PostmortemRow {
+	var out []PostmortemRow
+	seen := map[string]bool{}
+	for _, v := range tiles {
+		r := v.Report()
+		if v.Cfg.Kind != KindPostmortems || r == nil {
+			continue
+		}
+		rows := v.PostmortemRows()
+		for i, in := range r.PostmortemsDue {
+			if i >= len(rows) || seen[in.ID] {
+				continue
+			}
+			seen[in.ID] = true
+			out = append(out, rows[i])
+		}
+	}
+	return out
+}
+
+// formatLeft is a time left until a deadline, rounded up to the unit shown
+// (2 d 23 h left reads "due in 3 d", not "2 d"); under an hour as FormatAge.
+func formatLeft(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d d", (d+fourkeys.Day-1)/fourkeys.Day)
+	case d >= time.Hour:
+		return fmt.Sprintf("%d h", (d+time.Hour-1)/time.Hour)
+	}
+	return FormatAge(d)
 }

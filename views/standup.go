@@ -23,6 +23,8 @@ type Standup struct {
 	// incidents); without one the events section only shows alerts found
 	// in the tiles, and says nothing when there are none.
 	HasFeed bool
+	// Postmortems are the postmortems due on the board's postmortems tiles.
+	Postmortems []PostmortemRow
 }
 
 // Move is one tile's value movement over the standup period.

@@ -38,6 +38,7 @@ type Text struct {
 	Movement     string
 	Events       string
 	NoEvents     string
+	Postmortems  string // heading of the postmortems due on the standup view
 	NoMoves      string
 	NoValueThen  string // a standup move without a value at the period's start
 	Deployment   string
@@ -73,7 +74,7 @@ var (
 		OK: "ok", Warn: "warning", Critical: "critical", Unknown: "unknown",
 		DemoHint: "built-in demo data, not a real system", AgeUnits: "s,m,h,d", Sep: " ",
 		StandupSince: "Changes since %s", SinceClock: "since %s", Ago: "%s ago",
-		Movement: "Numbers", Events: "What happened", NoEvents: "No deployments, incidents or alerts in this period.",
+		Movement: "Numbers", Events: "What happened", NoEvents: "No deployments, incidents or alerts in this period.", Postmortems: "Postmortems due",
 		NoMoves: "No tile has history over this period.", NoValueThen: "no value from then",
 		Deployment: "deploy", Incident: "incident", Alert: "alert",
 		Opened: "opened", Resolved: "resolved", Succeeded: "done", Failed: "failed",
@@ -87,7 +88,7 @@ var (
 		OK: "正常", Warn: "警告", Critical: "重大", Unknown: "不明",
 		DemoHint: "組み込みのデモデータです（実システムではありません）", AgeUnits: "秒,分,時間,日", Sep: "",
 		StandupSince: "%s からの変化", SinceClock: "%s から", Ago: "%s前",
-		Movement: "数値", Events: "できごと", NoEvents: "この期間にデプロイ・障害・アラートはありません。",
+		Movement: "数値", Events: "できごと", NoEvents: "この期間にデプロイ・障害・アラートはありません。", Postmortems: "未作成のポストモーテム",
 		NoMoves: "この期間の履歴があるタイルはありません。", NoValueThen: "その時点の値なし",
 		Deployment: "デプロイ", Incident: "障害", Alert: "アラート",
 		Opened: "発生", Resolved: "解決", Succeeded: "完了", Failed: "失敗",

@@ -202,6 +202,7 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 	}
 	su.Moves = views.MovesOf(b.Tiles, since, b.Text, stored)
 	su.Events = views.AlertEventsOf(b.Tiles, since)
+	su.Postmortems = views.PostmortemsDueOf(b.Tiles)
 	s.feedMu.Lock()
 	feeds := slices.Clone(s.standupFeeds)
 	s.feedMu.Unlock()

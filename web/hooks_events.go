@@ -51,6 +51,10 @@ type DeploymentEvent struct {
 	FinishedAt *time.Time    `json:"finished_at"`
 	Author     string        `json:"author"`
 	Changes    []ChangeEvent `json:"changes"`
+	// Incident names the incident this deployment was made for (it is then
+	// rework); Labels may carry a hotfix label (rework too).
+	Incident string   `json:"incident"`
+	Labels   []string `json:"labels"`
 }
 
 // ChangeEvent is one commit a deployment shipped.
@@ -73,6 +77,9 @@ type IncidentEvent struct {
 	// commit sha. Empty: attributed by service and time.
 	Deployment string   `json:"deployment"`
 	Labels     []string `json:"labels"`
+	// PostmortemURL links the written postmortem: it records the postmortem
+	// as the postmortem label does.
+	PostmortemURL string `json:"postmortem_url"`
 }
 
 // ParseDeploymentEvent decodes and validates a deployment body; the error
@@ -93,7 +100,8 @@ func ParseDeploymentEvent(body []byte) (fourkeys.Deployment, []fourkeys.Change, 
 	if err := checkIDs("id", ev.ID, "service", ev.Service, "repo", ev.Repo, "sha", ev.SHA); err != nil {
 		return fourkeys.Deployment{}, nil, err
 	}
-	d := fourkeys.Deployment{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, SHA: strings.ToLower(ev.SHA), FinishedAt: ev.FinishedAt.UTC(), Author: ev.Author}
+	d := fourkeys.Deployment{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, SHA: strings.ToLower(ev.SHA), FinishedAt: ev.FinishedAt.UTC(), Author: ev.Author,
+		IncidentRef: strings.TrimSpace(ev.Incident), Labels: ev.Labels}
 	var cs []fourkeys.Change
 	for i, c := range ev.Changes {
 		if strings.TrimSpace(c.SHA) == "" {
@@ -123,12 +131,15 @@ func ParseIncidentEvent(body []byte) (fourkeys.Incident, error) {
 		return fourkeys.Incident{}, errors.New("started_at: required (RFC 3339 time)")
 	case ev.ResolvedAt != nil && ev.ResolvedAt.Before(*ev.StartedAt):
 		return fourkeys.Incident{}, errors.New("resolved_at: before started_at")
+	case ev.PostmortemURL != "" && !fourkeys.IsDocumentURL(ev.PostmortemURL):
+		return fourkeys.Incident{}, errors.New("postmortem_url: want an absolute http or https URL")
 	}
 	if err := checkIDs("id", ev.ID, "service", ev.Service, "repo", ev.Repo, "deployment", ev.Deployment); err != nil {
 		return fourkeys.Incident{}, err
 	}
 	in := fourkeys.Incident{ID: ev.ID, Service: ev.Service, Repo: ev.Repo, Title: ev.Title, URL: ev.URL,
-		StartedAt: ev.StartedAt.UTC(), DeploymentRef: strings.TrimSpace(ev.Deployment), Labels: ev.Labels}
+		StartedAt: ev.StartedAt.UTC(), DeploymentRef: strings.TrimSpace(ev.Deployment), Labels: ev.Labels,
+		PostmortemURL: strings.TrimSpace(ev.PostmortemURL)}
 	if ev.ResolvedAt != nil {
 		in.ResolvedAt = ev.ResolvedAt.UTC()
 	}

@@ -146,7 +146,11 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	if len(s.repos) == 1 {
 		scope.Repo = s.repos[0].full
 	}
-	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel, NoIncidentFeed: s.label == NoIncidents}
+	set, err := board.FourKeysOf(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("github: %w", err)
+	}
+	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel, NoIncidentFeed: s.label == NoIncidents, Settings: set}
 	return s, nil
 }
 

@@ -88,8 +88,11 @@ func DeploymentFromStatus(ev *gh.DeploymentStatusEvent, settings Settings) (four
 
 // deploymentOf is a GitHub deployment that first succeeded at success.
 func deploymentOf(repo string, cfg RepoSettings, dep *gh.Deployment, success time.Time) fourkeys.Deployment {
+	// The description or payload may name the incident it was made for
+	// ("incident: inc-42"): it is then rework.
 	return fourkeys.Deployment{ID: fourkeys.GitHubDeploymentID(repo, dep.GetID()), Service: cfg.Service, Repo: repo,
-		SHA: strings.ToLower(dep.GetSHA()), FinishedAt: success.UTC(), Author: dep.GetCreator().GetLogin()}
+		SHA: strings.ToLower(dep.GetSHA()), FinishedAt: success.UTC(), Author: dep.GetCreator().GetLogin(),
+		IncidentRef: fourkeys.FindIncidentRef(dep.GetDescription() + "\n" + string(dep.Payload))}
 }
 
 // DeploymentFromRun is the deployment a workflow_run event reports: ok only
@@ -116,8 +119,11 @@ func DeploymentFromRun(ev *gh.WorkflowRunEvent, settings Settings) (fourkeys.Dep
 
 // runDeployment is a successful workflow run as a deployment.
 func runDeployment(repo string, cfg RepoSettings, run *gh.WorkflowRun) fourkeys.Deployment {
+	// The head commit's message (a merged PR's title and body) may name the
+	// incident it was made for: it is then rework.
 	return fourkeys.Deployment{ID: fourkeys.GitHubRunID(repo, run.GetID()), Service: cfg.Service, Repo: repo,
-		SHA: strings.ToLower(run.GetHeadSHA()), FinishedAt: run.GetUpdatedAt().UTC(), Author: run.GetActor().GetLogin()}
+		SHA: strings.ToLower(run.GetHeadSHA()), FinishedAt: run.GetUpdatedAt().UTC(), Author: run.GetActor().GetLogin(),
+		IncidentRef: fourkeys.FindIncidentRef(run.GetDisplayTitle() + "\n" + run.GetHeadCommit().GetMessage())}
 }
 
 // WorkflowMatches reports whether a configured workflow (a name, a file name
@@ -156,7 +162,8 @@ func IncidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.I
 	}
 	in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(repo, is.GetNumber()), Service: cfg.Service, Repo: repo,
 		Title: is.GetTitle(), URL: is.GetHTMLURL(), StartedAt: is.GetCreatedAt().UTC(),
-		DeploymentRef: fourkeys.FindDeploymentRef(is.GetBody()), Labels: labels, UpdatedAt: is.GetUpdatedAt().UTC()}
+		DeploymentRef: fourkeys.FindDeploymentRef(is.GetBody()), Labels: labels, UpdatedAt: is.GetUpdatedAt().UTC(),
+		PostmortemURL: fourkeys.FindPostmortemURL(is.GetBody())}
 	if is.GetState() == "closed" && !is.GetClosedAt().IsZero() {
 		in.ResolvedAt = is.GetClosedAt().UTC()
 	}

@@ -81,8 +81,12 @@ func New(ctx context.Context, cfg board.SourceConfig, st Store) (*Source, error)
 	if len(cfg.Repos) == 1 {
 		s.repo = cfg.Repos[0]
 	}
+	set, err := board.FourKeysOf(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("gitlog: %w", err)
+	}
 	s.keys = &keysrc.Computer{Store: st, Scope: fourkeys.Scope{Service: s.service}, PostmortemLabel: cfg.PostmortemLabel,
-		NoIncidentFeed: true} // git history has no incidents
+		NoIncidentFeed: true, Settings: set} // git history has no incidents
 	return s, nil
 }
 

@@ -39,6 +39,9 @@ type Computer struct {
 	// time to restore are then "not measured" unless another feed (a
 	// webhook) stored incidents of the scope.
 	NoIncidentFeed bool
+	// Settings are the source's Four Keys options (attribution window,
+	// hotfix labels, postmortem due rule, benchmarks); zero: the defaults.
+	Settings board.FourKeysSettings
 }
 
 // Params a Four Keys tile query may hold.
@@ -136,8 +139,15 @@ func (c *Computer) Fetch(ctx context.Context, bq board.Query) (board.Result, err
 		now = c.Now
 	}
 	end := now().UTC()
-	r, err := c.Store.ComputeFourKeys(ctx, q.Scope, end, q.Window, fourkeys.Options{
-		PostmortemLabel: c.PostmortemLabel, PostmortemAfter: time.Duration(q.PostmortemDays) * fourkeys.Day})
+	opt := fourkeys.Options{PostmortemLabel: c.PostmortemLabel, PostmortemAfter: time.Duration(q.PostmortemDays) * fourkeys.Day,
+		AttributionWindow: c.Settings.AttributionWindow, HotfixLabels: c.Settings.HotfixLabels, NoBenchmarks: c.Settings.NoBenchmarks}
+	// The source's due rule, unless the tile's query names its own days
+	// (counted the way the source counts them).
+	opt.PostmortemBusinessDays = c.Settings.PostmortemBiz
+	if _, ok := bq.Params["postmortem_days"]; !ok && c.Settings.PostmortemSet {
+		opt.PostmortemAfter = time.Duration(c.Settings.PostmortemDays) * fourkeys.Day
+	}
+	r, err := c.Store.ComputeFourKeys(ctx, q.Scope, end, q.Window, opt)
 	if err != nil {
 		return board.Result{}, fmt.Errorf("four keys: %w", err)
 	}
