@@ -332,7 +332,8 @@ func (f *alertsFeature) hygieneResult(ctx context.Context, t board.TileConfig, r
 }
 
 // stored runs after a webhook delivery is committed: takeovers change at
-// once, and the tiles fed by that receiver are polled now.
+// once, and the tiles fed by that receiver (and only their queries) are
+// polled now, at most once per poller.KickGap.
 func (f *alertsFeature) stored(receiver string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -341,15 +342,17 @@ func (f *alertsFeature) stored(receiver string) {
 	if sched == nil {
 		return
 	}
-	kicked := map[string]bool{}
+	// Only the alert and hygiene tiles this receiver feeds: the metric
+	// queries of their source have nothing new and keep its request budget.
+	var refs []board.TileRef
 	for _, b := range f.a.Config().Boards {
 		for _, t := range b.Tiles {
-			if (t.Kind == kindAlerts || t.Kind == kindHygiene) && slices.Contains(f.feeds(t), receiver) && !kicked[t.Source] {
-				kicked[t.Source] = true
-				sched.Kick(t.Source)
+			if (t.Kind == kindAlerts || t.Kind == kindHygiene) && slices.Contains(f.feeds(t), receiver) {
+				refs = append(refs, board.TileRef{Board: b.ID, Tile: t.ID})
 			}
 		}
 	}
+	sched.KickTiles(refs)
 }
 
 // publishLayers pushes each board's takeover/banner when it changed: the

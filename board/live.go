@@ -1,7 +1,9 @@
 package board
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 )
@@ -37,6 +39,9 @@ func NewLive(cfg *Config, restored []TileState) *Live {
 		for _, t := range b.Tiles {
 			ref := TileRef{b.ID, t.ID}
 			fresh := Freshness(t)
+			if t.Freshness == "" {
+				fresh += DataDelay(sourceKind(cfg, t.Source))
+			}
 			st, ok := prev[ref]
 			if !ok {
 				st = TileState{Board: b.ID, Tile: t.ID, Status: StatusUnknown}
@@ -57,6 +62,26 @@ func Freshness(t TileConfig) time.Duration {
 		f = DefaultFreshnessMult * interval
 	}
 	return f
+}
+
+// DataDelay is how far behind real time a source kind's newest data
+// normally is. A tile's default freshness allows for it, since staleness
+// counts from the data's own time: Cloud Monitoring points arrive one to
+// three minutes after their period ends.
+func DataDelay(kind string) time.Duration {
+	if kind == "gcm" {
+		return 3 * time.Minute
+	}
+	return 0
+}
+
+func sourceKind(cfg *Config, id string) string {
+	for _, s := range cfg.Sources {
+		if s.ID == id {
+			return s.Kind
+		}
+	}
+	return ""
 }
 
 // Config is the config this state was built from.
@@ -97,8 +122,26 @@ func (l *Live) Apply(ref TileRef, res Result, err error, now time.Time) (TileSta
 		return TileState{}, false
 	}
 	t.state = t.state.Apply(res, err, t.cfg.Thresholds, now)
+	if err == nil {
+		t.state = severalForOne(t.state, t.cfg.Kind)
+	}
 	t.wasStale = t.state.Stale(now)
 	return t.state, true
+}
+
+// severalForOne: a tile that shows one value (stat, gauge) given several
+// series has nothing to show. Its status is unknown, never the rows' "ok",
+// and it says why and what to change, instead of a bare "no data".
+func severalForOne(st TileState, kind string) TileState {
+	if (kind != KindStat && kind != KindGauge) || st.Value != nil || len(st.Rows) < 2 {
+		return st
+	}
+	st.Status = StatusUnknown
+	w := fmt.Sprintf("the query returns %d series; a %s tile shows one: combine them in the query "+
+		"(a reducer such as REDUCE_SUM or sum(), without group_by) or narrow the filter to one series; "+
+		"a list or bar tile shows one row per series", len(st.Rows), kind)
+	st.Warnings = append(slices.Clone(st.Warnings), w)
+	return st
 }
 
 // Sweep returns the tiles whose staleness changed since they were last

@@ -101,15 +101,32 @@ func (s TileState) Stale(now time.Time) bool {
 	if s.UpdatedAt.IsZero() {
 		return false // never fetched: "waiting for data", not stale
 	}
-	return now.Sub(s.UpdatedAt) > s.Freshness
+	return now.Sub(s.DataAt()) > s.Freshness
 }
 
-// Age is how old the data is.
-func (s TileState) Age(now time.Time) time.Duration {
+// DataAt is the time of the data the tile shows: the source's own time of it
+// (Result.At: a Cloud Monitoring point's end, a Prometheus sample's time)
+// when it gave one, else when it was fetched. Never after the fetch, so a
+// source's clock ahead of ours cannot make data younger than its fetch.
+// Zero: never fetched.
+func (s TileState) DataAt() time.Time {
 	if s.UpdatedAt.IsZero() {
+		return time.Time{}
+	}
+	if !s.At.IsZero() && s.At.Before(s.UpdatedAt) {
+		return s.At
+	}
+	return s.UpdatedAt
+}
+
+// Age is how old the data is: since DataAt, not since the fetch (data that
+// arrives with 150 s of ingestion lag is 150 s old when fetched).
+func (s TileState) Age(now time.Time) time.Duration {
+	at := s.DataAt()
+	if at.IsZero() {
 		return 0
 	}
-	return now.Sub(s.UpdatedAt)
+	return now.Sub(at)
 }
 
 // Judge gives the status of a value against thresholds. NaN and nil are unknown.
@@ -181,12 +198,29 @@ func (s TileState) Apply(res Result, err error, th *Thresholds, now time.Time) T
 	}
 	if res.Value == nil && len(n.Rows) > 0 {
 		n.Status = worstRow(n.Rows)
+	} else if w := worstRow(sourceJudged(res.Rows)); (w == StatusWarn || w == StatusCritical) && rank[w] > rank[n.Status] {
+		// Rows the source judged itself (an undocumented policy is a
+		// warning) count whatever the value says: a count of findings
+		// without thresholds is never "ok" while one exists.
+		n.Status = w
 	}
 	return n
 }
 
+// rank orders statuses from the least to the most alarming.
+var rank = map[Status]int{StatusUnknown: 0, StatusOK: 1, StatusWarn: 2, StatusCritical: 3}
+
+func sourceJudged(rows []Row) []Row {
+	var out []Row
+	for _, r := range rows {
+		if r.Status != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func worstRow(rows []Row) Status {
-	rank := map[Status]int{StatusUnknown: 0, StatusOK: 1, StatusWarn: 2, StatusCritical: 3}
 	worst := StatusOK
 	for _, r := range rows {
 		if rank[r.Status] > rank[worst] {

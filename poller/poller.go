@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -109,13 +110,25 @@ type Scheduler struct {
 	log    *slog.Logger
 	maxGap time.Duration
 
-	mu    sync.Mutex
-	kicks map[string][]chan struct{} // source id -> each job's kick channel
+	// kickGap is the least time between the start of a poll and a poll a
+	// kick asks for: a burst of webhook deliveries refreshes a query once
+	// per gap, never once per delivery, so it cannot spend the source's
+	// request budget. A kick sooner is deferred to the gap's end, never lost.
+	kickGap time.Duration
+
+	mu       sync.Mutex
+	kicks    map[string][]chan struct{} // source id -> each job's kick channel
+	jobKicks map[*Job]chan struct{}     // job -> its kick channel
 }
+
+// KickGap is the scheduler's least time between a poll's start and a poll
+// asked for by a kick.
+const KickGap = 3 * time.Second
 
 // New makes a scheduler; Run starts it.
 func New(jobs []*Job, sink Sink, log *slog.Logger) *Scheduler {
-	s := &Scheduler{jobs: jobs, sink: sink, log: log, maxGap: 5 * time.Minute, kicks: map[string][]chan struct{}{}}
+	s := &Scheduler{jobs: jobs, sink: sink, log: log, maxGap: 5 * time.Minute, kickGap: KickGap,
+		kicks: map[string][]chan struct{}{}, jobKicks: map[*Job]chan struct{}{}}
 	return s
 }
 
@@ -130,6 +143,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		kick := make(chan struct{}, 1)
 		s.mu.Lock()
 		s.kicks[j.Query.Source] = append(s.kicks[j.Query.Source], kick)
+		s.jobKicks[j] = kick
 		s.mu.Unlock()
 		wg.Go(func() { s.loop(ctx, j, kick) })
 	}
@@ -149,6 +163,24 @@ func (s *Scheduler) Kick(sourceID string) {
 	}
 }
 
+// KickTiles asks the jobs showing any of refs to poll now (after a webhook
+// stored events those tiles show), and no other job: a delivery refreshes
+// the tiles it concerns, never every query of their source. It never blocks;
+// kicks fold into one poll per KickGap.
+func (s *Scheduler) KickTiles(refs []board.TileRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for j, k := range s.jobKicks {
+		if !slices.ContainsFunc(j.Tiles, func(r board.TileRef) bool { return slices.Contains(refs, r) }) {
+			continue
+		}
+		select {
+		case k <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 	// Spread first polls over a second so a large config does not hit its
 	// backends all at once; the first paint comes from the store meanwhile.
@@ -156,12 +188,32 @@ func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 	failures := 0
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	next := time.Now().Add(wait) // when the timer fires
+	var last time.Time           // start of the last poll
+	reset := func(d time.Duration) {
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(d)
+		next = time.Now().Add(d)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		case <-kick:
+			if due := last.Add(s.kickGap); time.Now().Before(due) {
+				// Too soon after the last poll: poll when the gap ends,
+				// unless the schedule comes sooner anyway.
+				if due.Before(next) {
+					reset(time.Until(due))
+				}
+				continue
+			}
 			if !timer.Stop() {
 				select {
 				case <-timer.C:
@@ -169,6 +221,7 @@ func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 				}
 			}
 		}
+		last = time.Now()
 		err := s.poll(ctx, j)
 		if ctx.Err() != nil {
 			return
@@ -178,7 +231,7 @@ func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 		} else {
 			failures++
 		}
-		timer.Reset(NextDelay(j.Interval, failures, err, s.maxGap))
+		reset(NextDelay(j.Interval, failures, err, s.maxGap))
 	}
 }
 
@@ -198,14 +251,22 @@ func (s *Scheduler) poll(ctx context.Context, j *Job) error {
 	return err
 }
 
+// RecoveryGrace bounds the back-off: a failing query is polled again at
+// most one interval plus RecoveryGrace after its last poll, so a tile shows
+// its source's recovery within that long (unless the source itself asked for
+// a longer wait with Retry-After).
+const RecoveryGrace = 30 * time.Second
+
 // NextDelay is the wait before the next poll: the interval with ±10 % jitter
 // after a success; after n consecutive failures, the interval doubled n-1
-// times (capped at maxGap, or the interval if that is longer), and never less
+// times, capped at interval + RecoveryGrace (and at maxGap when that is
+// shorter, though never below the interval), jitter included; never less
 // than a Retry-After the source was given (jittered above it, never below).
 func NextDelay(interval time.Duration, failures int, err error, maxGap time.Duration) time.Duration {
 	d := interval
+	limit := interval
 	if failures > 0 {
-		limit := max(maxGap, interval)
+		limit = min(max(maxGap, interval), interval+RecoveryGrace)
 		for i := 1; i < failures && d < limit; i++ {
 			d *= 2
 		}
@@ -217,6 +278,10 @@ func NextDelay(interval time.Duration, failures int, err error, maxGap time.Dura
 		// A server's Retry-After is a floor: spread retries above it only.
 		ra := ra.RetryAfter()
 		return ra + time.Duration(rand.Int64N(int64(ra)/10+1))
+	}
+	if failures > 0 && d+jitter > limit {
+		// Jitter spreads retries below the bound, never past it.
+		return limit - time.Duration(rand.Int64N(int64(d)/10+1))
 	}
 	return d + jitter
 }

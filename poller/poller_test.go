@@ -98,8 +98,8 @@ func TestNextDelay(t *testing.T) {
 		if d := NextDelay(10*time.Second, 3, errors.New("x"), 5*time.Minute); !within(d, 40*time.Second) {
 			t.Fatalf("3rd failure delay %v, want about 40s", d)
 		}
-		if d := NextDelay(10*time.Second, 30, errors.New("x"), 5*time.Minute); !within(d, 5*time.Minute) {
-			t.Fatalf("capped delay %v, want about 5m", d)
+		if d := NextDelay(10*time.Second, 30, errors.New("x"), 5*time.Minute); !within(d, 40*time.Second) || d > 40*time.Second {
+			t.Fatalf("capped delay %v, want about 40s (interval + RecoveryGrace) and never more", d)
 		}
 		if d := NextDelay(10*time.Minute, 4, errors.New("x"), 5*time.Minute); !within(d, 10*time.Minute) {
 			t.Fatalf("an interval above the cap is the cap: %v", d)
@@ -179,5 +179,57 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestBackoffRecoversWithinIntervalPlusGrace pins the recovery promise: after
+// any number of failures the next poll is at most one interval plus
+// RecoveryGrace away, so a tile recovers within that long after its source
+// does (a Retry-After the source was given is the only thing that waits longer).
+func TestBackoffRecoversWithinIntervalPlusGrace(t *testing.T) {
+	for _, interval := range []time.Duration{time.Second, 10 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, time.Hour} {
+		limit := interval + 30*time.Second
+		for failures := 1; failures <= 30; failures++ {
+			for range 20 {
+				if d := NextDelay(interval, failures, errors.New("connection refused"), 5*time.Minute); d > limit {
+					t.Fatalf("interval %s, %d failures: next poll in %s, want at most %s (one interval + 30 s)", interval, failures, d, limit)
+				}
+			}
+		}
+	}
+	// Failures still back off (less load on a struggling source), within the bound.
+	if d := NextDelay(10*time.Second, 3, errors.New("x"), 5*time.Minute); d < 20*time.Second {
+		t.Errorf("3rd failure at 10 s interval: %s, want a back-off above the interval", d)
+	}
+}
+
+// Issue 12 point 9: KickTiles polls the jobs of those tiles only, and a burst
+// of kicks makes at most one poll per kick gap, not one per kick.
+func TestKickTilesOnlyTheirJobsAndFolds(t *testing.T) {
+	alerts, metrics := &countingSource{}, &countingSource{}
+	ja := &Job{Key: "alerts", Query: board.Query{Source: "gcp"}, Source: alerts, Interval: time.Hour, Timeout: time.Second,
+		Tiles: []board.TileRef{{Board: "b", Tile: "alerts"}}}
+	jm := &Job{Key: "metric", Query: board.Query{Source: "gcp"}, Source: metrics, Interval: time.Hour, Timeout: time.Second,
+		Tiles: []board.TileRef{{Board: "b", Tile: "rps"}}}
+	s := New([]*Job{ja, jm}, func(*Job, board.Result, error, time.Duration) {}, nil)
+	s.kickGap = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	waitFor(t, func() bool { return alerts.calls.Load() == 1 && metrics.calls.Load() == 1 })
+	time.Sleep(s.kickGap) // the first poll is past the gap: the next kick polls at once
+	s.KickTiles([]board.TileRef{{Board: "b", Tile: "alerts"}})
+	waitFor(t, func() bool { return alerts.calls.Load() == 2 })
+	// A burst right after: deferred to the gap's end, folded into one poll.
+	for range 50 {
+		s.KickTiles([]board.TileRef{{Board: "b", Tile: "alerts"}})
+	}
+	waitFor(t, func() bool { return alerts.calls.Load() == 3 })
+	time.Sleep(3 * s.kickGap)
+	if n := alerts.calls.Load(); n != 3 {
+		t.Errorf("alert job polled %d times for 1 + 50 kicks, want 3 (first poll, one kick, the folded burst)", n)
+	}
+	if n := metrics.calls.Load(); n != 1 {
+		t.Errorf("metric job polled %d times, want 1: kicks of other tiles are not its", n)
 	}
 }

@@ -124,12 +124,13 @@ func (v TileView) Classes() string {
 // Value is the formatted current value.
 func (v TileView) Value() string { return v.Text.Value(v.State.Value, v.Cfg.Unit) }
 
-// UpdatedMillis is data-updated: unix ms of the data, 0 for never.
+// UpdatedMillis is data-updated: unix ms of the data's own time (DataAt,
+// from which age and staleness count), 0 for never.
 func (v TileView) UpdatedMillis() string {
 	if v.State.UpdatedAt.IsZero() {
 		return "0"
 	}
-	return strconv.FormatInt(v.State.UpdatedAt.UnixMilli(), 10)
+	return strconv.FormatInt(v.State.DataAt().UnixMilli(), 10)
 }
 
 // FreshMillis is data-fresh: the freshness limit in ms.

@@ -11,14 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller/alertmanager"
+	"github.com/wallboard/wallboard/poller/gcm"
 	"github.com/wallboard/wallboard/store"
 )
 
@@ -114,7 +113,8 @@ func (h *AlertHooks) CloudMonitoring() http.Handler {
 			return
 		}
 		h.receive(w, r, ReceiverCloudMonitoring, func(b []byte) ([]board.Alert, error) {
-			a, err := ParseCloudMonitoring(b)
+			// One mapping with the polled incidents: the source package's.
+			a, err := gcm.ParseWebhook(b)
 			if err != nil {
 				return nil, err
 			}
@@ -245,157 +245,6 @@ func ParseAlertmanagerWebhook(body []byte) ([]board.Alert, error) {
 		out = append(out, alertmanager.Convert(a.Labels, a.Annotations, a.Fingerprint, a.StartsAt, a.EndsAt, a.GeneratorURL, firing))
 	}
 	return out, nil
-}
-
-// cmPayload is a Cloud Monitoring webhook notification, schema version 1.2.
-type cmPayload struct {
-	Version  string      `json:"version"`
-	Incident *cmIncident `json:"incident"`
-}
-
-type cmIncident struct {
-	IncidentID          string      `json:"incident_id"`
-	ScopingProjectID    string      `json:"scoping_project_id"`
-	URL                 string      `json:"url"`
-	State               string      `json:"state"`      // open, closed
-	StartedAt           json.Number `json:"started_at"` // unix seconds
-	EndedAt             json.Number `json:"ended_at"`   // unix seconds; null while open
-	Summary             string      `json:"summary"`
-	PolicyName          string      `json:"policy_name"`
-	ConditionName       string      `json:"condition_name"`
-	Severity            string      `json:"severity"`
-	ResourceDisplayName string      `json:"resource_display_name"`
-	ResourceName        string      `json:"resource_name"`
-	Resource            struct {
-		Type   string            `json:"type"`
-		Labels map[string]string `json:"labels"`
-	} `json:"resource"`
-	Documentation *struct {
-		Content  string `json:"content"`
-		MimeType string `json:"mime_type"`
-		Subject  string `json:"subject"`
-		Links    []struct {
-			DisplayName string `json:"display_name"`
-			URL         string `json:"url"`
-		} `json:"links"`
-	} `json:"documentation"`
-}
-
-var urlPattern = regexp.MustCompile(`https?://[^\s)\]>"']+`)
-
-// ParseCloudMonitoring decodes a Cloud Monitoring notification (schema 1.2;
-// 1.1 has the same incident fields) into one alert: the policy name is the
-// title, the policy documentation the next action, a documentation link (one
-// named like a runbook first, else the first URL in the documentation) the
-// runbook, and the incident URL the console link.
-func ParseCloudMonitoring(body []byte) (board.Alert, error) {
-	var p cmPayload
-	if err := json.Unmarshal(body, &p); err != nil {
-		return board.Alert{}, fmt.Errorf("cloudmonitoring webhook: %w", err)
-	}
-	in := p.Incident
-	if in == nil {
-		return board.Alert{}, errors.New("cloudmonitoring webhook: no incident object")
-	}
-	if in.IncidentID == "" {
-		return board.Alert{}, errors.New("cloudmonitoring webhook: incident.incident_id is empty")
-	}
-	a := board.Alert{
-		ID:         in.IncidentID,
-		Title:      in.PolicyName,
-		Severity:   cmSeverity(in.Severity),
-		Summary:    in.Summary,
-		ConsoleURL: in.URL,
-		Policy:     in.PolicyName,
-		Resource:   cmResource(in),
-	}
-	if a.Title == "" {
-		a.Title = in.ConditionName
-	}
-	if a.Title == "" {
-		a.Title = in.Summary
-	}
-	switch strings.ToLower(in.State) {
-	case "open":
-		a.State = board.AlertOpen
-	case "closed":
-		a.State = board.AlertClosed
-	default:
-		return board.Alert{}, fmt.Errorf("cloudmonitoring webhook: incident.state %q: want open or closed", in.State)
-	}
-	var err error
-	if a.StartedAt, err = unixSeconds(in.StartedAt); err != nil {
-		return board.Alert{}, fmt.Errorf("cloudmonitoring webhook: incident.started_at: %w", err)
-	}
-	if a.EndedAt, err = unixSeconds(in.EndedAt); err != nil {
-		return board.Alert{}, fmt.Errorf("cloudmonitoring webhook: incident.ended_at: %w", err)
-	}
-	if a.State == board.AlertOpen {
-		a.EndedAt = time.Time{}
-	}
-	if d := in.Documentation; d != nil {
-		a.NextAction = strings.TrimSpace(d.Content)
-		for _, l := range d.Links {
-			n := strings.ToLower(l.DisplayName)
-			if strings.Contains(n, "runbook") || strings.Contains(n, "playbook") {
-				a.RunbookURL = l.URL
-				break
-			}
-		}
-		if a.RunbookURL == "" && len(d.Links) > 0 {
-			a.RunbookURL = d.Links[0].URL
-		}
-		if a.RunbookURL == "" {
-			a.RunbookURL = urlPattern.FindString(d.Content)
-		}
-	}
-	return a, nil
-}
-
-func unixSeconds(n json.Number) (time.Time, error) {
-	if n == "" {
-		return time.Time{}, nil
-	}
-	f, err := n.Float64()
-	if err != nil || f < 0 || f > 1e11 {
-		return time.Time{}, fmt.Errorf("%q is not unix seconds", string(n))
-	}
-	if f == 0 {
-		return time.Time{}, nil
-	}
-	return time.UnixMilli(int64(f * 1000)).UTC(), nil
-}
-
-// cmSeverity maps Cloud Monitoring's policy severity (CRITICAL, ERROR,
-// WARNING, or "No severity") to the board's; none given counts as error.
-func cmSeverity(s string) board.Severity {
-	if strings.TrimSpace(s) == "" || strings.EqualFold(s, "no severity") {
-		return board.SeverityError
-	}
-	return alertmanager.Severity(s)
-}
-
-func cmResource(in *cmIncident) string {
-	if in.ResourceDisplayName != "" {
-		return in.ResourceDisplayName
-	}
-	keys := make([]string, 0, len(in.Resource.Labels))
-	for k := range in.Resource.Labels {
-		if k != "project_id" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	parts := []string{}
-	if in.Resource.Type != "" {
-		parts = append(parts, in.Resource.Type)
-	}
-	for _, k := range keys {
-		if v := in.Resource.Labels[k]; v != "" {
-			parts = append(parts, v)
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 // EventAlert is the JSON of the generic incident webhook

@@ -375,13 +375,17 @@ type APIBoard struct {
 // APITile is one tile in the JSON API: numbers in base units (seconds,
 // ratios 0–1, per-day rates), null for no data.
 type APITile struct {
-	ID         string         `json:"id"`
-	Kind       string         `json:"kind"`
-	Title      string         `json:"title"`
-	Value      *jsonFloat     `json:"value"`
-	Unit       string         `json:"unit"`
-	Status     board.Status   `json:"status"`
-	UpdatedAt  *time.Time     `json:"updated_at"`
+	ID        string       `json:"id"`
+	Kind      string       `json:"kind"`
+	Title     string       `json:"title"`
+	Value     *jsonFloat   `json:"value"`
+	Unit      string       `json:"unit"`
+	Status    board.Status `json:"status"`
+	UpdatedAt *time.Time   `json:"updated_at"`
+	// At is the time of the data itself (a Cloud Monitoring point's end,
+	// a Prometheus sample's time), at or before UpdatedAt; AgeSeconds and
+	// Stale count from it.
+	At         *time.Time     `json:"at"`
 	Stale      bool           `json:"stale"`
 	AgeSeconds *float64       `json:"age_seconds"`
 	Error      string         `json:"error,omitempty"`
@@ -457,9 +461,9 @@ func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 		a.Value = &v
 	}
 	if !st.UpdatedAt.IsZero() {
-		u := st.UpdatedAt.UTC()
-		a.UpdatedAt = &u
-		age := now.Sub(st.UpdatedAt).Seconds()
+		u, at := st.UpdatedAt.UTC(), st.DataAt().UTC()
+		a.UpdatedAt, a.At = &u, &at
+		age := st.Age(now).Seconds()
 		a.AgeSeconds = &age
 	}
 	for _, p := range st.Series {

@@ -62,58 +62,46 @@ func (s *Source) openAlerts(ctx context.Context, cl *clients) (board.Result, err
 			res.Warnings = appendOnce(res.Warnings, fmt.Sprintf("alert %d has no name: skipped", i))
 			continue
 		}
-		al := board.Alert{
-			ID:     a.Name,
-			Source: s.id,
-			State:  board.AlertOpen,
-			Title:  a.Name,
+		in, err := polledIncident(s.cfg.Project, a)
+		if err != nil {
+			res.Warnings = appendOnce(res.Warnings, err.Error())
 		}
-		if t, err := time.Parse(time.RFC3339Nano, a.OpenTime); err == nil {
-			al.StartedAt = t
-		} else {
-			res.Warnings = appendOnce(res.Warnings, fmt.Sprintf("alert %s: open time %q unreadable", a.Name, a.OpenTime))
-		}
-		if a.Resource != nil {
-			al.Resource = resourceText(a.Resource.Type, a.Resource.Labels)
-		}
-		if a.Metric != nil {
-			al.Summary = a.Metric.Type
-		}
-		al.ConsoleURL = consoleURL(s.cfg.Project, a.Name)
-		if snap := a.Policy; snap != nil {
-			al.Policy = snap.Name
-			if snap.DisplayName != "" {
-				al.Title = snap.DisplayName
-			}
-			al.Severity = severity(snap.Severity)
-		}
-		if al.Policy != "" && !failed[al.Policy] {
-			p, ok := policies[al.Policy]
+		if in.policy != "" && !failed[in.policy] {
+			p, ok := policies[in.policy]
 			if !ok {
 				var err error
-				p, err = s.policy(ctx, cl, al.Policy)
+				p, err = s.policy(ctx, cl, in.policy)
 				if err != nil {
 					var re *RetryError
 					if errors.As(err, &re) {
 						return board.Result{}, err
 					}
-					failed[al.Policy] = true
-					res.Warnings = appendOnce(res.Warnings, fmt.Sprintf("policy %s: %v", al.Policy, err))
+					failed[in.policy] = true
+					res.Warnings = appendOnce(res.Warnings, fmt.Sprintf("policy %s: %v", in.policy, err))
 				}
-				policies[al.Policy] = p
+				policies[in.policy] = p
 			}
-			enrich(&al, p)
+			in.withPolicy(p)
 		}
-		if al.Severity == "" {
-			al.Severity = board.SeverityWarning
-		}
+		al := in.alert()
+		al.Source = s.id
 		res.Alerts = append(res.Alerts, al)
 	}
 	sort.SliceStable(res.Alerts, func(i, j int) bool { return res.Alerts[i].StartedAt.After(res.Alerts[j].StartedAt) })
 	return res, nil
 }
 
+// policy reads an alert policy, reusing one read within policyTTL: polls of
+// open alerts (which every webhook delivery asks for) then cost one list
+// call, not one more per policy.
 func (s *Source) policy(ctx context.Context, cl *clients, name string) (*monitoringpb.AlertPolicy, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.policies[name]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < policyTTL {
+		return c.p, nil
+	}
 	if err := s.take(); err != nil {
 		return nil, err
 	}
@@ -121,41 +109,39 @@ func (s *Source) policy(ctx context.Context, cl *clients, name string) (*monitor
 	if err != nil {
 		return nil, s.apiError("get alert policy", err)
 	}
+	s.mu.Lock()
+	if s.policies == nil {
+		s.policies = map[string]cachedPolicy{}
+	}
+	// Drop expired entries so deleted policies do not stay for ever.
+	for k, v := range s.policies {
+		if now.Sub(v.at) >= policyTTL {
+			delete(s.policies, k)
+		}
+	}
+	s.policies[name] = cachedPolicy{p: p, at: now}
+	s.mu.Unlock()
 	return p, nil
 }
 
-// enrich copies what the policy says a person should do.
-func enrich(a *board.Alert, p *monitoringpb.AlertPolicy) {
-	if p == nil {
-		return
-	}
-	if p.GetDisplayName() != "" {
-		a.Title = p.GetDisplayName()
-	}
-	if sv := policySeverity(p.GetSeverity()); sv != "" {
-		a.Severity = sv
-	}
-	doc := p.GetDocumentation()
-	a.NextAction = strings.TrimSpace(doc.GetContent())
-	if a.NextAction == "" {
-		a.NextAction = strings.TrimSpace(doc.GetSubject())
-	}
-	a.RunbookURL = runbook(doc.GetLinks())
+type cachedPolicy struct {
+	p  *monitoringpb.AlertPolicy
+	at time.Time
 }
 
 // runbook picks the documentation link a person should open: one named
 // like a runbook or playbook, else the first.
-func runbook(links []*monitoringpb.AlertPolicy_Documentation_Link) string {
+func runbook(links []docLink) string {
 	first := ""
 	for _, l := range links {
-		u := strings.TrimSpace(l.GetUrl())
+		u := strings.TrimSpace(l.url)
 		if u == "" {
 			continue
 		}
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") {
 			continue // only web links become clickable on the wall
 		}
-		name := strings.ToLower(l.GetDisplayName())
+		name := strings.ToLower(l.name)
 		if strings.Contains(name, "runbook") || strings.Contains(name, "playbook") {
 			return u
 		}
@@ -166,22 +152,16 @@ func runbook(links []*monitoringpb.AlertPolicy_Documentation_Link) string {
 	return first
 }
 
-func policySeverity(s monitoringpb.AlertPolicy_Severity) board.Severity {
-	switch s {
-	case monitoringpb.AlertPolicy_CRITICAL:
-		return board.SeverityCritical
-	case monitoringpb.AlertPolicy_ERROR:
-		return board.SeverityError
-	case monitoringpb.AlertPolicy_WARNING:
-		return board.SeverityWarning
-	}
-	return ""
-}
-
-// severity reads the REST policy snapshot's severity ("CRITICAL"...).
+// severity reads a policy severity name ("CRITICAL", "ERROR", "WARNING");
+// anything else (unset, "No severity") is "" and counts as a warning.
 func severity(s string) board.Severity {
-	if v, ok := monitoringpb.AlertPolicy_Severity_value[strings.ToUpper(s)]; ok {
-		return policySeverity(monitoringpb.AlertPolicy_Severity(v))
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "CRITICAL":
+		return board.SeverityCritical
+	case "ERROR":
+		return board.SeverityError
+	case "WARNING":
+		return board.SeverityWarning
 	}
 	return ""
 }
@@ -258,7 +238,11 @@ func (s *Source) undocumented(ctx context.Context, cl *clients) (board.Result, e
 				continue // disabled policies page nobody
 			}
 			doc := p.GetDocumentation()
-			if strings.TrimSpace(doc.GetContent()) != "" || runbook(doc.GetLinks()) != "" {
+			var links []docLink
+			for _, l := range doc.GetLinks() {
+				links = append(links, docLink{name: l.GetDisplayName(), url: l.GetUrl()})
+			}
+			if strings.TrimSpace(doc.GetContent()) != "" || runbook(links) != "" {
 				continue
 			}
 			label := p.GetDisplayName()
@@ -285,3 +269,7 @@ func policyURL(project, name string) string {
 	id := name[strings.LastIndex(name, "/")+1:]
 	return "https://console.cloud.google.com/monitoring/alerting/policies/" + url.PathEscape(id) + "?project=" + url.QueryEscape(project)
 }
+
+// policyTTL is how long a policy read by GetAlertPolicy is reused by later
+// polls of open alerts.
+const policyTTL = 5 * time.Minute

@@ -190,3 +190,40 @@ func TestUndocumentedPolicies(t *testing.T) {
 		t.Errorf("value = %v, want 2", res.Value)
 	}
 }
+
+// Issue 12 point 9: a poll of open alerts (which webhook deliveries ask for)
+// reads each policy once per policyTTL, not once per poll, so refreshes
+// cost one list call and leave the request budget to the metric polls. A
+// policy that could not be read is tried again next poll.
+func TestPoliciesCachedAcrossPolls(t *testing.T) {
+	api := &alertsAPI{pages: []string{alertsPage1, alertsPage2}}
+	hs := httptest.NewServer(api)
+	defer hs.Close()
+	f := &fake{policies: map[string]*monitoringpb.AlertPolicy{
+		"projects/proj/alertPolicies/111": {Name: "projects/proj/alertPolicies/111", DisplayName: "API 5xx"},
+	}}
+	s := newTestSource(t, startFake(t, f), hs.URL, 0)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	for range 3 {
+		if _, err := s.Fetch(context.Background(), query(map[string]any{"alerts": "open"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.mu.Lock()
+	got := strings.Join(f.policyGets, ",")
+	f.mu.Unlock()
+	if want := "projects/proj/alertPolicies/111,projects/proj/alertPolicies/999,projects/proj/alertPolicies/999,projects/proj/alertPolicies/999"; got != want {
+		t.Errorf("policy reads over 3 polls = %s\nwant %s", got, want)
+	}
+	now = now.Add(policyTTL + time.Second)
+	if _, err := s.Fetch(context.Background(), query(map[string]any{"alerts": "open"})); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	n := len(f.policyGets)
+	f.mu.Unlock()
+	if n != 6 {
+		t.Errorf("%d policy reads after the cache expired, want 6 (111 read again)", n)
+	}
+}

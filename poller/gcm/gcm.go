@@ -25,6 +25,7 @@ import (
 
 	monitoring "cloud.google.com/go/monitoring/apiv3/v2"
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
+	"github.com/googleapis/gax-go/v2"
 	"golang.org/x/time/rate"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
@@ -62,10 +63,11 @@ type Source struct {
 	rpm     int
 	now     func() time.Time
 
-	mu      sync.Mutex
-	cl      *clients
-	conn    *grpc.ClientConn // owned when Insecure
-	initErr error
+	mu       sync.Mutex
+	policies map[string]cachedPolicy // alert policies read, by name (policyTTL)
+	cl       *clients
+	conn     *grpc.ClientConn // owned when Insecure
+	initErr  error
 }
 
 type clients struct {
@@ -180,6 +182,17 @@ func (s *Source) dial(ctx context.Context) (*clients, error) {
 		cl.slo.Close()
 		return nil, fmt.Errorf("gcm: alert policy client: %w", err)
 	}
+	// The generated clients retry UNAVAILABLE (and some more codes) with a
+	// 100 ms back-off growing ×1.3 up to 30 s until the call's own timeout:
+	// about 16 tries within a 10 s poll, which then ends as "no answer
+	// within 10s" and hides the cause. Here a call is tried at most
+	// maxAttempts times; the poller backs off between polls.
+	retry := gax.WithRetry(boundedRetry)
+	cl.metric.CallOptions.ListTimeSeries = append(cl.metric.CallOptions.ListTimeSeries, retry)
+	cl.slo.CallOptions.ListServices = append(cl.slo.CallOptions.ListServices, retry)
+	cl.slo.CallOptions.ListServiceLevelObjectives = append(cl.slo.CallOptions.ListServiceLevelObjectives, retry)
+	cl.policy.CallOptions.GetAlertPolicy = append(cl.policy.CallOptions.GetAlertPolicy, retry)
+	cl.policy.CallOptions.ListAlertPolicies = append(cl.policy.CallOptions.ListAlertPolicies, retry)
 	// Open alerts exist only in the REST surface (projects.alerts.list).
 	var ropts []option.ClientOption
 	switch {
@@ -277,6 +290,12 @@ func (s *Source) metrics(ctx context.Context, cl *clients, sp *spec, rng time.Du
 		period = DefaultAlignmentPeriod
 	}
 	m := &mapping{}
+	// Ratios sum each side per group_by group (see sumSeries); other
+	// queries keep one series per group the API returned.
+	convert := m.toSeries
+	if sp.mode == modeRatio {
+		convert = m.sumSeries
+	}
 	fetch := func(filter string) ([]series, string, error) {
 		ts, unit, err := s.listTimeSeries(ctx, cl, m, &monitoringpb.ListTimeSeriesRequest{
 			Name:   s.project,
@@ -297,7 +316,7 @@ func (s *Source) metrics(ctx context.Context, cl *clients, sp *spec, rng time.Du
 		if err != nil {
 			return nil, "", err
 		}
-		return m.toSeries(ts, sp.groupBy), unit, nil
+		return convert(ts, sp.groupBy), unit, nil
 	}
 	var all []series
 	switch {
@@ -405,5 +424,36 @@ func (s *Source) apiError(what string, err error) error {
 		}
 		return &RetryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (RESOURCE_EXHAUSTED), retrying in %s: %w", what, after, err)}
 	}
+	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
+		// Named as the API names it, so the tile says what happened rather
+		// than how long it waited.
+		return fmt.Errorf("gcm: %s: UNAVAILABLE (tried %d times): %w", what, maxAttempts, err)
+	}
 	return fmt.Errorf("gcm: %s: %w", what, err)
+}
+
+// maxAttempts is how many times one call is tried on UNAVAILABLE within a
+// poll: one try and two retries. The poller backs off between polls.
+const maxAttempts = 3
+
+// boundedRetry makes the retryer of one call: UNAVAILABLE only (the server
+// did not take the request), at most maxAttempts tries, pauses of 100 ms
+// then 200 ms (with the library's jitter).
+func boundedRetry() gax.Retryer {
+	return &attemptsRetryer{next: gax.OnCodes([]codes.Code{codes.Unavailable}, gax.Backoff{
+		Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 2,
+	})}
+}
+
+type attemptsRetryer struct {
+	next  gax.Retryer
+	tries int
+}
+
+func (r *attemptsRetryer) Retry(err error) (time.Duration, bool) {
+	r.tries++
+	if r.tries >= maxAttempts {
+		return 0, false
+	}
+	return r.next.Retry(err)
 }

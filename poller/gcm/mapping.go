@@ -90,6 +90,55 @@ func (m *mapping) toSeries(in []*monitoringpb.TimeSeries, groupBy []string) []se
 	return out
 }
 
+// sumSeries converts the series of a ratio's numerator or denominator: the
+// join of a ratio is on the group_by labels only, so every series of one
+// group is summed per timestamp (counts and rates add up), and without
+// group_by all series sum into one. A label only one side has (a numerator's
+// response code) then never makes the two sides miss each other.
+func (m *mapping) sumSeries(in []*monitoringpb.TimeSeries, groupBy []string) []series {
+	type acc struct {
+		labels map[string]string
+		pts    map[time.Time]float64
+	}
+	byKey := map[string]*acc{}
+	var order []string
+	for i, ts := range in {
+		if ts == nil {
+			m.warn("time series %d is empty", i)
+			continue
+		}
+		labels := map[string]string{}
+		if len(groupBy) > 0 {
+			labels = labelsOf(ts, groupBy)
+		}
+		key := keyOf(labels)
+		a := byKey[key]
+		if a == nil {
+			a = &acc{labels: labels, pts: map[time.Time]float64{}}
+			byKey[key] = a
+			order = append(order, key)
+		}
+		seen := map[time.Time]bool{}
+		for _, p := range ts.GetPoints() {
+			if t, v, ok := m.value(p); ok && !seen[t] {
+				seen[t] = true // a malformed reply's repeated point counts once
+				a.pts[t] += v
+			}
+		}
+	}
+	out := make([]series, 0, len(order))
+	for _, k := range order {
+		a := byKey[k]
+		se := series{key: k, labels: a.labels}
+		for t, v := range a.pts {
+			se.points = append(se.points, point{t, v})
+		}
+		slices.SortFunc(se.points, func(a, b point) int { return a.t.Compare(b.t) })
+		out = append(out, se)
+	}
+	return out
+}
+
 // dedupe keeps one point per timestamp (the last), in order.
 func dedupe(ps []point) []point {
 	out := ps[:0]

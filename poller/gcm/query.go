@@ -184,6 +184,11 @@ func parse(q board.Query) (*spec, error) {
 	}
 	if s.mode == modeRatio && s.ratioLabel == "" {
 		splitRatio(s)
+		// The one call must be grouped by the ratio's label, or the reply
+		// has no numerator series and the ratio reads 0.
+		if s.ratioLabel != "" && !slices.Contains(s.groupBy, s.ratioLabel) {
+			s.groupBy = append(s.groupBy, s.ratioLabel)
+		}
 	}
 	return s, nil
 }
