@@ -472,6 +472,9 @@ func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 	if st.FourKeys != nil {
 		a.Extra = FourKeysExtra(t.Kind, st.FourKeys)
 	}
+	if st.Security != nil {
+		a.Extra = SecurityExtra(st.Security, now)
+	}
 	return a
 }
 
