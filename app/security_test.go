@@ -64,7 +64,7 @@ boards:
 
 	page := get(t, base+"/boards/sec")
 	for _, want := range []string{`class="sev sev-critical"`, `<span class="sev-n">1</span>`, `<span class="sev-n">2</span>`,
-		"oldest critical open 10 d", "secrets: 1 open", "secrets not readable: org/web", "org/api", "1 C · 2 H"} {
+		"oldest critical open 10 d", "secrets: 1 open", "secrets not readable with this token: org/web", "org/api", "1 C · 2 H"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("English page lacks %q", want)
 		}

@@ -21,10 +21,10 @@ type secWords struct {
 var secText = map[string]secWords{
 	"en": {Sev: [4]string{"critical", "high", "medium", "low"}, OldestCritical: "oldest critical open %s",
 		OldestHigh: "oldest high open %s", NoneOpen: "no critical or high open",
-		Secrets: "secrets: %d open", SecretsNone: "secrets: none open", Unreadable: "secrets not readable: %s"},
+		Secrets: "secrets: %d open", SecretsNone: "secrets: none open", Unreadable: "secrets not readable with this token: %s"},
 	"ja": {Sev: [4]string{"重大", "高", "中", "低"}, OldestCritical: "最古の重大: %s",
 		OldestHigh: "最古の高: %s", NoneOpen: "重大・高はありません",
-		Secrets: "シークレット: %d 件", SecretsNone: "シークレット: なし", Unreadable: "シークレットは読めません: %s"},
+		Secrets: "シークレット: %d 件", SecretsNone: "シークレット: なし", Unreadable: "このトークンではシークレットを読めません: %s"},
 }
 
 func (v TileView) secWords() secWords {

@@ -121,9 +121,6 @@ func (s *Source) securityFetch(ctx context.Context, q board.Query) (board.Result
 			Text: fmt.Sprintf("%d C · %d H", rr.Dependabot.Critical+rr.CodeScanning.Critical, rr.Dependabot.High+rr.CodeScanning.High)})
 	}
 	res.Value = board.F(float64(rep.Totals.Critical + rep.Totals.High))
-	if len(rep.SecretsUnreadable) > 0 {
-		res.Warnings = append(res.Warnings, "secret scanning not readable with this token: "+strings.Join(rep.SecretsUnreadable, ", "))
-	}
 	if len(failing) > 0 {
 		res.Warnings = append(res.Warnings, "not current (last read failed): "+strings.Join(failing, ", "))
 	}
