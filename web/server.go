@@ -64,7 +64,8 @@ type Server struct {
 
 	demo         atomic.Pointer[[]string] // demo source ids after a config reload
 	feedMu       sync.Mutex
-	standupFeeds []StandupFeed // see AddStandupFeed
+	standupFeeds []StandupFeed               // see AddStandupFeed
+	retro        atomic.Pointer[RetroSource] // see SetRetroSource
 }
 
 // NewServer wires routes around live state and a hub.
@@ -126,6 +127,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /boards/{id}", s.handleBoard)
 	s.mux.HandleFunc("GET /boards/{id}/ws", s.handleWS)
+	s.mux.HandleFunc("GET /boards/{id}/retro", s.handleRetro)
 	s.mux.HandleFunc("GET /playlists/{id}", s.handlePlaylist)
 	s.mux.HandleFunc("GET /api/v1/boards", s.handleAPIBoards)
 	s.mux.HandleFunc("GET /api/v1/boards/{id}", s.handleAPIBoard)
