@@ -124,8 +124,18 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 		if err != nil {
 			return nil, fmt.Errorf("retro: alert openings: %w", err)
 		}
+		acts, err := st.PoliciesWithNextAction(ctx, feeds, since)
+		if err != nil {
+			return nil, fmt.Errorf("retro: next actions: %w", err)
+		}
 		for _, o := range ops { // most frequent first
-			out.Alerts = append(out.Alerts, views.RetroAlert{Policy: o.Policy, Count: o.Count})
+			has := acts[o.Source+"\x00"+o.Policy]
+			if has {
+				out.WithAction++
+			} else {
+				out.WithoutAction++
+			}
+			out.Alerts = append(out.Alerts, views.RetroAlert{Policy: o.Policy, Count: o.Count, NextAction: has})
 		}
 		if len(out.Alerts) > retroListed {
 			out.Alerts = out.Alerts[:retroListed]

@@ -80,6 +80,9 @@ func TestRetroView(t *testing.T) {
 	if strings.Contains(page, "api 0000000") {
 		t.Error("the retro lists a deployment of the period before")
 	}
+	if !strings.Contains(page, "1 with a next action · 1 without") || !strings.Contains(page, "no next action") {
+		t.Error("the retro does not split the alerts that fired by next action")
+	}
 	// The noisiest alert comes first.
 	if i, j := strings.Index(page, "Disk almost full"), strings.Index(page, "Cert expires soon"); i < 0 || j < 0 || i > j {
 		t.Errorf("alerts: noisy at %d, once at %d; want both, the noisiest first", i, j)
@@ -98,7 +101,7 @@ func TestRetroView(t *testing.T) {
 	}
 
 	ja := get(t, base+"/boards/ship-ja/retro")
-	for _, want := range []string{"ふりかえり", "デプロイ 3 件 · 失敗 1 件", "ポストモーテム期限切れ", "ポストモーテム済み", "発火したアラート"} {
+	for _, want := range []string{"ふりかえり", "デプロイ 3 件 · 失敗 1 件", "ポストモーテム期限切れ", "ポストモーテム済み", "発火したアラート", "次の対応あり 1 · なし 1"} {
 		if !strings.Contains(ja, want) {
 			t.Errorf("Japanese retro lacks %q", want)
 		}

@@ -18,6 +18,9 @@ type Retro struct {
 	Alerts       []RetroAlert
 	// AlertsKnown is false when no alert feed is stored (no alert source).
 	AlertsKnown bool
+	// WithAction and WithoutAction count the policies that fired with and
+	// without a next action (over all that fired, not only those listed).
+	WithAction, WithoutAction int
 }
 
 // RetroKey is one Four Keys figure now and in the period before.
@@ -37,8 +40,9 @@ type RetroItem struct {
 
 // RetroAlert is an alert policy that fired in the period and how often.
 type RetroAlert struct {
-	Policy string
-	Count  int
+	Policy     string
+	Count      int
+	NextAction bool // an alert of the policy carried a next action
 }
 
 // retroWords is the retro view's wording in one language.
@@ -49,6 +53,8 @@ type retroWords struct {
 	Before                                        string // "before: %s"
 	States                                        map[string]string
 	Fired                                         string // "%d ×"
+	ActionSplit                                   string // "%d with a next action · %d without"
+	HasAction, NoAction                           string
 	Names                                         [4]string
 }
 
@@ -57,7 +63,8 @@ var retroText = map[string]retroWords{
 		Incidents: "Incidents and postmortems", Alerts: "Alerts that fired (noisiest first)",
 		DeploysCount: "%d deployments · %d failed", NoIncidents: "No incidents in this period.",
 		NoAlerts: "No alert fired in this period.", NoAlertFeed: "No alert feed on this board.", NoDeploys: "No deployments in this period.",
-		Before: "before: %s", Fired: "%d ×",
+		Before: "before: %s", Fired: "%d ×", ActionSplit: "%d with a next action · %d without",
+		HasAction: "next action", NoAction: "no next action",
 		States: map[string]string{"open": "open", "written": "postmortem written", "due": "postmortem due",
 			"overdue": "postmortem overdue", "ok": "ok", "failed": "failed"},
 		Names: [4]string{"Deployments", "Lead time", "Change failure rate", "Time to restore"}},
@@ -65,7 +72,8 @@ var retroText = map[string]retroWords{
 		Incidents: "障害とポストモーテム", Alerts: "発火したアラート（多い順）",
 		DeploysCount: "デプロイ %d 件 · 失敗 %d 件", NoIncidents: "この期間に障害はありません。",
 		NoAlerts: "この期間に発火したアラートはありません。", NoAlertFeed: "このボードにはアラートの取得元がありません。", NoDeploys: "この期間にデプロイはありません。",
-		Before: "前: %s", Fired: "%d 回",
+		Before: "前: %s", Fired: "%d 回", ActionSplit: "次の対応あり %d · なし %d",
+		HasAction: "次の対応あり", NoAction: "次の対応なし",
 		States: map[string]string{"open": "対応中", "written": "ポストモーテム済み", "due": "ポストモーテム待ち",
 			"overdue": "ポストモーテム期限切れ", "ok": "成功", "failed": "失敗"},
 		Names: [4]string{"デプロイ頻度", "リードタイム", "変更失敗率", "復旧時間"}},
@@ -91,3 +99,11 @@ func (t Text) RetroKeyNames() [4]string { return retroWordsOf(t).Names }
 
 // RetroState is an item's state in words.
 func (t Text) RetroState(s string) string { return retroWordsOf(t).States[s] }
+
+// RetroActionText says whether an alert policy had a next action.
+func (t Text) RetroActionText(has bool) string {
+	if has {
+		return retroWordsOf(t).HasAction
+	}
+	return retroWordsOf(t).NoAction
+}
