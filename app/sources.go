@@ -33,6 +33,9 @@ func CheckQuery(src board.SourceConfig, tile board.TileConfig, q board.Query) er
 	if err := checkAlertTile(src.Kind, tile, q); err != nil {
 		return err
 	}
+	if err := checkSecurityTile(src.Kind, tile); err != nil {
+		return err
+	}
 	k, ok := kinds[src.Kind]
 	if !ok || k.Check == nil {
 		return nil

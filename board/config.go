@@ -295,7 +295,7 @@ const (
 
 // TileKinds lists every tile kind a config may name. Other packages (alerts,
 // four keys) add theirs with RegisterTileKind at init.
-var tileKinds = []string{KindStat, KindTimeSeries, KindGauge, KindBar, KindList}
+var tileKinds = []string{KindStat, KindTimeSeries, KindGauge, KindBar, KindList, KindSecurity}
 
 // RegisterTileKind makes a tile kind known to config validation.
 func RegisterTileKind(kind string) {

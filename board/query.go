@@ -19,6 +19,10 @@ type Query struct {
 	// e.g. "{{.service}} in {{.region}}"; part of the key because it changes
 	// what the source returns.
 	Label string `json:"label,omitempty"`
+	// Kind is the tile kind, set only for kinds a source answers
+	// differently from others on it (security), so other tiles' keys, and
+	// the polls they share, are unchanged.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Key is the identity of a query: equal keys are polled once. encoding/json
@@ -36,6 +40,9 @@ func (q Query) Key() string {
 // QueryOf builds the Query a tile asks of its source.
 func QueryOf(t TileConfig) (Query, error) {
 	q := Query{Source: t.Source, Label: t.Label}
+	if t.Kind == KindSecurity {
+		q.Kind = t.Kind
+	}
 	switch v := t.Query.(type) {
 	case nil:
 	case string:

@@ -58,6 +58,8 @@ type Result struct {
 	// FourKeys is the DORA report of the fourkeys, deploys and postmortems
 	// tiles (sources github, gitlog, events); nil for every other source.
 	FourKeys *fourkeys.Report `json:"fourkeys,omitempty"`
+	// Security is the security tile's report (github source); nil otherwise.
+	Security *SecurityReport `json:"security,omitempty"`
 }
 
 // TileRef names a tile on a board.

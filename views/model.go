@@ -31,6 +31,8 @@ type PageData struct {
 	// Standup, when set, shows what changed since a point in time instead
 	// of the tiles (light theme, extra-large type, for video calls).
 	Standup *Standup
+	// Retro, when set, shows the retrospective view instead of the tiles.
+	Retro *Retro
 }
 
 // BoardView is one board of a page.

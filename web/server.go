@@ -70,6 +70,7 @@ type Server struct {
 	standupFeeds []StandupFeed // see AddStandupFeed
 	// standupHistory: see SetStandupHistory.
 	standupHistory atomic.Pointer[StandupHistory]
+	retro          atomic.Pointer[RetroSource] // see SetRetroSource
 }
 
 // NewServer wires routes around live state and a hub.
@@ -142,6 +143,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /boards/{id}", s.handleBoard)
 	s.mux.HandleFunc("GET /boards/{id}/ws", s.handleWS)
+	s.mux.HandleFunc("GET /boards/{id}/retro", s.handleRetro)
 	s.mux.HandleFunc("GET /playlists/{id}", s.handlePlaylist)
 	s.mux.HandleFunc("GET /api/v1/boards", s.handleAPIBoards)
 	s.mux.HandleFunc("GET /api/v1/boards/{id}", s.handleAPIBoard)
@@ -508,6 +510,9 @@ func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 	}
 	if st.FourKeys != nil {
 		a.Extra = FourKeysExtra(t.Kind, st.FourKeys)
+	}
+	if st.Security != nil {
+		a.Extra = SecurityExtra(st.Security, now)
 	}
 	return a
 }

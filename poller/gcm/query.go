@@ -63,7 +63,7 @@ const (
 var knownParams = []string{
 	"filter", "aligner", "reducer", "group_by", "alignment_period", "lookback", "scale",
 	"numerator", "denominator", "percentile",
-	"preset", "service", "location", "instance", "cluster", "namespace", "url_map", "subscription",
+	"preset", "service", "location", "instance", "cluster", "namespace", "url_map", "subscription", "policy",
 	"slo", "budget", "burn_rate", "slos",
 	"alerts", "policies",
 }

@@ -69,9 +69,10 @@ type Source struct {
 	keys                          *keysrc.Computer
 	now                           func() time.Time
 	minSync                       time.Duration
-	mu                            sync.Mutex // guards the two below
-	pauseUntil                    time.Time  // a rate limit: no call before
-	pauseErr                      error      // the rate limit's error
+	mu                            sync.Mutex               // guards the two below
+	pauseUntil                    time.Time                // a rate limit: no call before
+	pauseErr                      error                    // the rate limit's error
+	sec                           map[*repoState]*secState // security alerts per repository (guarded by mu)
 }
 
 type repoState struct {
@@ -162,6 +163,10 @@ func (s *Source) settingsOf(repo string) RepoSettings { return SettingsOf(s.cfg,
 
 // CheckQuery validates a tile query.
 func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error {
+	return CheckQuery(tile, q)
+}
+
+func checkFourKeysQuery(tile board.TileConfig, q board.Query) error {
 	return keysrc.CheckQuery(tile, q)
 }
 
@@ -169,6 +174,9 @@ func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error {
 // computes the tile's Four Keys from the store. Only the tiles whose scope
 // includes a repository whose sync failed get the error.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
+	if q.Kind == board.KindSecurity {
+		return s.securityFetch(ctx, q)
+	}
 	s.sync(ctx, s.reposOf(q))
 	if err := s.errFor(q); err != nil {
 		return board.Result{}, err

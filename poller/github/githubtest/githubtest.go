@@ -76,6 +76,22 @@ type Repo struct {
 	PushSize int
 	// AlwaysFail makes every API call about this repository answer 500.
 	AlwaysFail bool
+
+	// Open and closed security alerts (GitHub lists the open ones when
+	// asked state=open). Dependabot pages by cursor (after=), the others
+	// by page number, as GitHub does.
+	Dependabot, CodeScanning, SecretScanning []SecurityAlert
+	// SecretScanningStatus, when set, answers secret scanning with this
+	// status (403: the token may not read it).
+	SecretScanningStatus int
+}
+
+// SecurityAlert is one Dependabot, code scanning or secret scanning alert.
+type SecurityAlert struct {
+	Number    int
+	Severity  string // critical, high, medium, low; code scanning: "" for a non-security rule
+	CreatedAt time.Time
+	Closed    bool // fixed or dismissed
 }
 
 // Server is the fake GitHub REST API.
@@ -90,6 +106,10 @@ type Server struct {
 	repos    map[string]*Repo
 	Requests int
 	Failed   int
+	// NotModified counts 304s answered to If-None-Match (security listings).
+	NotModified int
+	// Paths counts the requests per URL path.
+	Paths map[string]int
 }
 
 // New serves repos until the test ends; seed drives the random failures.
@@ -110,6 +130,13 @@ func (s *Server) Stats() (failed, requests int) {
 	return s.Failed, s.Requests
 }
 
+// NotModifiedCount is how many requests were answered 304.
+func (s *Server) NotModifiedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.NotModified
+}
+
 // APIURL is the API base for a github source's url: (Enterprise layout).
 func (s *Server) APIURL() string { return s.Server.URL + "/api/v3/" }
 
@@ -117,6 +144,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Requests++
+	if s.Paths == nil {
+		s.Paths = map[string]int{}
+	}
+	s.Paths[r.URL.Path]++
 	w.Header().Set("X-RateLimit-Limit", "5000")
 	w.Header().Set("X-RateLimit-Remaining", "4000")
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
@@ -183,6 +214,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out = append(out, map[string]any{"sha": c.SHA, "commit": map[string]any{"author": map[string]any{"name": "dev", "date": c.AuthoredAt.UTC().Format(time.RFC3339)}}})
 		}
 		s.page(w, r, out, func(page any) any { return map[string]any{"total_commits": len(cs), "commits": page} })
+	case rest == "dependabot/alerts" || rest == "code-scanning/alerts" || rest == "secret-scanning/alerts":
+		if rest == "secret-scanning/alerts" && repo.SecretScanningStatus != 0 {
+			w.WriteHeader(repo.SecretScanningStatus)
+			fmt.Fprint(w, `{"message":"Resource not accessible by personal access token","documentation_url":"https://docs.github.com/rest/secret-scanning"}`)
+			return
+		}
+		s.securityAlerts(w, r, repo, rest)
 	case rest == "issues":
 		label := q.Get("labels")
 		since, _ := time.Parse(time.RFC3339, q.Get("since"))
@@ -200,6 +238,83 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// securityAlerts lists one kind of alert the way GitHub does, with an ETag
+// per page (If-None-Match → 304).
+func (s *Server) securityAlerts(w http.ResponseWriter, r *http.Request, repo *Repo, rest string) {
+	var list []SecurityAlert
+	switch rest {
+	case "dependabot/alerts":
+		list = repo.Dependabot
+	case "code-scanning/alerts":
+		list = repo.CodeScanning
+	default:
+		list = repo.SecretScanning
+	}
+	state := r.URL.Query().Get("state")
+	items := []map[string]any{}
+	for _, a := range list {
+		st := "open"
+		if a.Closed {
+			st = map[string]string{"dependabot/alerts": "fixed", "code-scanning/alerts": "dismissed"}[rest]
+			if st == "" {
+				st = "resolved"
+			}
+		}
+		if state != "" && state != st {
+			continue
+		}
+		m := map[string]any{"number": a.Number, "state": st, "created_at": a.CreatedAt.UTC().Format(time.RFC3339),
+			"html_url": fmt.Sprintf("https://github.example/%s/security/%d", repo.FullName, a.Number)}
+		switch rest {
+		case "dependabot/alerts":
+			m["security_advisory"] = map[string]any{"severity": a.Severity, "ghsa_id": fmt.Sprintf("GHSA-%04d", a.Number)}
+			m["security_vulnerability"] = map[string]any{"severity": a.Severity}
+		case "code-scanning/alerts":
+			rule := map[string]any{"id": "rule", "severity": "error"}
+			if a.Severity != "" {
+				rule["security_severity_level"] = a.Severity
+			}
+			m["rule"] = rule
+		default:
+			m["secret_type_display_name"] = "Token"
+		}
+		items = append(items, m)
+	}
+	size := s.PageSize
+	if n, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && n > 0 && n < size {
+		size = n
+	}
+	// Dependabot's cursor is the index of the next item; the others page.
+	lo := 0
+	cursor := rest == "dependabot/alerts"
+	if cursor {
+		lo, _ = strconv.Atoi(r.URL.Query().Get("after"))
+	} else if p, _ := strconv.Atoi(r.URL.Query().Get("page")); p > 1 {
+		lo = (p - 1) * size
+	}
+	lo = min(max(lo, 0), len(items))
+	hi := min(lo+size, len(items))
+	if hi < len(items) {
+		q := r.URL.Query()
+		if cursor {
+			q.Set("after", strconv.Itoa(hi))
+		} else {
+			q.Set("page", strconv.Itoa(hi/size+1))
+		}
+		w.Header().Set("Link", fmt.Sprintf(`<http://%s%s?%s>; rel="next"`, r.Host, r.URL.Path, q.Encode()))
+	}
+	b, _ := json.Marshal(items[lo:hi])
+	etag := fmt.Sprintf(`"%x"`, sha256.Sum256(b))
+	if r.Header.Get("If-None-Match") == etag {
+		s.NotModified++
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }
 
 func hasLabel(ls []string, l string) bool {

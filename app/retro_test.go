@@ -1,0 +1,109 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+const retroConfig = `
+sources:
+  - {id: dora, kind: events, postmortem_label: postmortem}
+webhooks:
+  events:
+    secret: {env: WB_TEST_EVENTS_TOKEN}
+boards:
+  - id: ship
+    title: Shipping
+    tiles:
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 2}
+  - id: ship-ja
+    title: 出荷
+    locale: ja
+    tiles:
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 2}
+`
+
+// Issue 16 point 6: GET /boards/{id}/retro lists the period's deployments,
+// incidents with their postmortem state, the alerts that fired (noisiest
+// first) and each Four Keys figure against the period before; ?since=
+// narrows the period; English and Japanese.
+func TestRetroView(t *testing.T) {
+	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
+	_, base := startApp(t, retroConfig)
+	send := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok-123")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	now := time.Now().UTC()
+	day := 24 * time.Hour
+	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
+	dep := func(id, sha string, ago time.Duration) {
+		send("/api/v1/events/deployments", fmt.Sprintf(`{"id":%q,"service":"api","sha":%q,"finished_at":%q,"author":"ann","changes":[{"sha":"c-%s","authored_at":%q}]}`, id, sha, ts(ago), id, ts(ago+2*time.Hour)))
+	}
+	// The period before (14..28 days ago): one deployment. This period:
+	// three, the middle one failed (an incident 30 min after it).
+	dep("d0", "0000000aaaa", 20*day)
+	dep("d1", "1111111aaaa", 10*day)
+	dep("d2", "2222222aaaa", 8*day)
+	dep("d3", "3333333aaaa", 2*day)
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-1","service":"api","title":"checkout 500s","started_at":%q,"resolved_at":%q}`, ts(8*day-30*time.Minute), ts(8*day-90*time.Minute)))
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-2","service":"api","title":"slow search","started_at":%q,"resolved_at":%q,"labels":["postmortem"]}`, ts(6*day), ts(6*day-time.Hour)))
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-3","service":"api","title":"queue backlog","started_at":%q}`, ts(time.Hour)))
+	for i := 0; i < 3; i++ {
+		send("/api/v1/events/alerts", fmt.Sprintf(`{"id":"noisy-%d","title":"Disk almost full","severity":"warning"}`, i))
+	}
+	send("/api/v1/events/alerts", `{"id":"once","title":"Cert expires soon","severity":"warning","next_action":"Renew it"}`)
+
+	page := get(t, base+"/boards/ship/retro")
+	for _, want := range []string{"Retrospective", "3 deployments · 1 failed", "api 2222222", "api 3333333",
+		"checkout 500s", "postmortem overdue", "slow search", "postmortem written", "queue backlog", ">open<",
+		"Alerts that fired", "Deployments", "Lead time", "before: "} {
+		if !strings.Contains(page, want) {
+			t.Errorf("retro page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "api 0000000") {
+		t.Error("the retro lists a deployment of the period before")
+	}
+	if !strings.Contains(page, "1 with a next action · 1 without") || !strings.Contains(page, "no next action") {
+		t.Error("the retro does not split the alerts that fired by next action")
+	}
+	// The noisiest alert comes first.
+	if i, j := strings.Index(page, "Disk almost full"), strings.Index(page, "Cert expires soon"); i < 0 || j < 0 || i > j {
+		t.Errorf("alerts: noisy at %d, once at %d; want both, the noisiest first", i, j)
+	}
+
+	// ?since=3d: only the last deployment; the failed one is outside.
+	short := get(t, base+"/boards/ship/retro?since=3d")
+	if !strings.Contains(short, "1 deployments · 0 failed") || strings.Contains(short, "api 2222222") {
+		t.Errorf("since=3d: the page does not show just the last deployment")
+	}
+	if resp, err := http.Get(base + "/boards/ship/retro?since=soon"); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("since=soon: %v %v, want 400", resp.StatusCode, err)
+	}
+	if resp, err := http.Get(base + "/boards/nope/retro"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown board: %v, want 404", err)
+	}
+
+	ja := get(t, base+"/boards/ship-ja/retro")
+	for _, want := range []string{"ふりかえり", "デプロイ 3 件 · 失敗 1 件", "ポストモーテム期限切れ", "ポストモーテム済み", "発火したアラート", "次の対応あり 1 · なし 1"} {
+		if !strings.Contains(ja, want) {
+			t.Errorf("Japanese retro lacks %q", want)
+		}
+	}
+}

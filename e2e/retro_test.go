@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Issue 16 point 6: the retrospective view, filled (ten deployments, open,
+// due, overdue and written postmortems, noisy alerts), fits every screen
+// size in English and Japanese: no scrolling, nothing off screen, standup
+// type sizes.
+func TestRetroLayout(t *testing.T) {
+	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-e2e")
+	cfg := `
+sources:
+  - {id: dora, kind: events}
+webhooks:
+  events:
+    secret: {env: WB_TEST_EVENTS_TOKEN}
+boards:
+  - id: team
+    title: Team
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, interval: 1h}
+  - id: team-ja
+    title: チーム
+    locale: ja
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, interval: 1h}
+`
+	s := StartServer(t, ServerOptions{Config: cfg})
+	send := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.Base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok-e2e")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		}
+	}
+	now := time.Now().UTC()
+	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
+	day := 24 * time.Hour
+	for i := 0; i < 24; i++ {
+		ago := time.Duration(i+1) * 26 * time.Hour
+		send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d%d","service":"checkout-frontend-service","sha":"%07x0000","finished_at":%q,"author":"someone-with-a-long-name","changes":[{"sha":"c%d","authored_at":%q}]}`,
+			i, 0xabc000+i, ts(ago), i, ts(ago+3*time.Hour)))
+	}
+	titles := []string{"Checkout answers 500 to a third of the requests after the payment provider's certificate rotation", "Slow search", "Queue backlog", "Login loop on Safari"}
+	for i, title := range titles {
+		labels := ""
+		if i == 1 {
+			labels = `,"labels":["postmortem"]`
+		}
+		resolved := fmt.Sprintf(`,"resolved_at":%q`, ts(time.Duration(2*i+1)*day-time.Hour))
+		if i == 2 {
+			resolved = ""
+		}
+		send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-%d","service":"checkout-frontend-service","title":%q,"started_at":%q%s%s}`, i, title, ts(time.Duration(2*i+1)*day), resolved, labels))
+	}
+	for i := 0; i < 12; i++ {
+		send("/api/v1/events/alerts", fmt.Sprintf(`{"id":"a%d","title":"Alert policy number %d with a fairly long name that needs shortening","severity":"warning"}`, i, i%6))
+	}
+	b := StartBrowser(t)
+	for _, path := range []string{"/boards/team/retro", "/boards/team-ja/retro"} {
+		for _, sc := range screens {
+			b.Open(s.Base+path, sc.w, sc.h)
+			name := "retro-" + strings.Split(path, "/")[2] + "-" + sc.name
+			b.Screenshot(name)
+			var r struct {
+				Scrolls  bool
+				MinFont  float64
+				Short    float64
+				Overflow []string
+				Items    int
+			}
+			b.Eval(`(() => {
+			  const se = document.scrollingElement, short = Math.min(innerWidth, innerHeight);
+			  let min = 1e9; const over = [];
+			  document.querySelectorAll('.retro-view *').forEach(el => {
+			    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim() !== '');
+			    const r = el.getBoundingClientRect();
+			    if (!own || r.width === 0) return;
+			    min = Math.min(min, parseFloat(getComputedStyle(el).fontSize));
+			    if (r.bottom > innerHeight + 0.5 || r.right > innerWidth + 0.5) over.push(el.className + ' ' + el.textContent.trim().slice(0, 20));
+			  });
+			  return {Scrolls: se.scrollHeight > innerHeight || se.scrollWidth > innerWidth, MinFont: min, Short: short, Overflow: over,
+			    Items: document.querySelectorAll('.retro-view li').length};
+			})()`, &r)
+			if r.Items < 10 {
+				t.Errorf("%s: %d items listed, want the filled retro", name, r.Items)
+			}
+			if r.Scrolls || len(r.Overflow) > 0 {
+				t.Errorf("%s: scrolls=%v, off screen: %v", name, r.Scrolls, r.Overflow)
+			}
+			if r.MinFont < 0.018*r.Short {
+				t.Errorf("%s: smallest text %.1f px, want >= %.1f", name, r.MinFont, 0.018*r.Short)
+			}
+			t.Logf("%s: %d items, smallest text %.1f px", name, r.Items, r.MinFont)
+		}
+	}
+}

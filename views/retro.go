@@ -1,0 +1,109 @@
+package views
+
+import (
+	"fmt"
+	"time"
+)
+
+// Retro is the retrospective view of a board (KPT every two weeks): what
+// happened since the last retro, and each Four Keys figure against the
+// period before. It is rendered on load: a retro is a snapshot talked over.
+type Retro struct {
+	Since, Until time.Time
+	Keys         []RetroKey
+	Deployments  int
+	Failed       int
+	Recent       []RetroItem // deployments, newest first
+	Incidents    []RetroItem // incidents of the period, with their postmortem state
+	Alerts       []RetroAlert
+	// AlertsKnown is false when no alert feed is stored (no alert source).
+	AlertsKnown bool
+	// WithAction and WithoutAction count the policies that fired with and
+	// without a next action (over all that fired, not only those listed).
+	WithAction, WithoutAction int
+}
+
+// RetroKey is one Four Keys figure now and in the period before.
+type RetroKey struct {
+	Name, Now, Before string
+	Arrow             string // ▲ ▼ = or "" when not comparable
+	Worse, Better     bool
+}
+
+// RetroItem is a deployment or an incident.
+type RetroItem struct {
+	At     time.Time
+	Title  string
+	Detail string
+	State  string // incidents: open, written, due, overdue; deployments: ok, failed
+}
+
+// RetroAlert is an alert policy that fired in the period and how often.
+type RetroAlert struct {
+	Policy     string
+	Count      int
+	NextAction bool // an alert of the policy carried a next action
+}
+
+// retroWords is the retro view's wording in one language.
+type retroWords struct {
+	Title, Keys, Deploys, Incidents, Alerts       string
+	DeploysCount                                  string // "%d deployments, %d failed"
+	NoIncidents, NoAlerts, NoAlertFeed, NoDeploys string
+	Before                                        string // "before: %s"
+	States                                        map[string]string
+	Fired                                         string // "%d ×"
+	ActionSplit                                   string // "%d with a next action · %d without"
+	HasAction, NoAction                           string
+	Names                                         [4]string
+}
+
+var retroText = map[string]retroWords{
+	"en": {Title: "Retrospective · %s – %s", Keys: "Four Keys against the period before", Deploys: "Deployments",
+		Incidents: "Incidents and postmortems", Alerts: "Alerts that fired (noisiest first)",
+		DeploysCount: "%d deployments · %d failed", NoIncidents: "No incidents in this period.",
+		NoAlerts: "No alert fired in this period.", NoAlertFeed: "No alert feed on this board.", NoDeploys: "No deployments in this period.",
+		Before: "before: %s", Fired: "%d ×", ActionSplit: "%d with a next action · %d without",
+		HasAction: "next action", NoAction: "no next action",
+		States: map[string]string{"open": "open", "written": "postmortem written", "due": "postmortem due",
+			"overdue": "postmortem overdue", "ok": "ok", "failed": "failed"},
+		Names: [4]string{"Deployments", "Lead time", "Change failure rate", "Time to restore"}},
+	"ja": {Title: "ふりかえり · %s – %s", Keys: "Four Keys（前の期間との比較）", Deploys: "デプロイ",
+		Incidents: "障害とポストモーテム", Alerts: "発火したアラート（多い順）",
+		DeploysCount: "デプロイ %d 件 · 失敗 %d 件", NoIncidents: "この期間に障害はありません。",
+		NoAlerts: "この期間に発火したアラートはありません。", NoAlertFeed: "このボードにはアラートの取得元がありません。", NoDeploys: "この期間にデプロイはありません。",
+		Before: "前: %s", Fired: "%d 回", ActionSplit: "次の対応あり %d · なし %d",
+		HasAction: "次の対応あり", NoAction: "次の対応なし",
+		States: map[string]string{"open": "対応中", "written": "ポストモーテム済み", "due": "ポストモーテム待ち",
+			"overdue": "ポストモーテム期限切れ", "ok": "成功", "failed": "失敗"},
+		Names: [4]string{"デプロイ頻度", "リードタイム", "変更失敗率", "復旧時間"}},
+}
+
+func retroWordsOf(t Text) retroWords {
+	if w, ok := retroText[t.Lang]; ok {
+		return w
+	}
+	return retroText["en"]
+}
+
+// RetroTitle is the heading: the period.
+func (t Text) RetroTitle(r *Retro) string {
+	return fmt.Sprintf(retroWordsOf(t).Title, r.Since.Format("2006-01-02"), r.Until.Format("2006-01-02"))
+}
+
+// RetroWords gives the templates the wording.
+func (t Text) RetroWords() retroWords { return retroWordsOf(t) }
+
+// RetroKeyNames are the Four Keys names in this language, in DORA order.
+func (t Text) RetroKeyNames() [4]string { return retroWordsOf(t).Names }
+
+// RetroState is an item's state in words.
+func (t Text) RetroState(s string) string { return retroWordsOf(t).States[s] }
+
+// RetroActionText says whether an alert policy had a next action.
+func (t Text) RetroActionText(has bool) string {
+	if has {
+		return retroWordsOf(t).HasAction
+	}
+	return retroWordsOf(t).NoAction
+}
