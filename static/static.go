@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-//go:embed wallboard.css wallboard.js vendor/*.js
+//go:embed wallboard.css wallboard.js pair.js vendor/*.js
 var files embed.FS
 
 // Prefix is where the files are served.

@@ -29,6 +29,7 @@ type client struct {
 	dead     bool // connection closed: drop everything
 	nextPing time.Time
 	grant    *Grant // what it was let in with (nil in open mode)
+	screen   string // id of the paired screen it belongs to ("" for none); set before subscribe
 }
 
 type keyed struct {
@@ -209,5 +210,8 @@ func (c *client) run(boardID string, wg *sync.WaitGroup) {
 	}
 	c.hub.unsubscribe(boardID, c)
 	c.kill()
+	if c.screen != "" && c.hub.OnScreenGone != nil {
+		c.hub.OnScreenGone(c.screen)
+	}
 	wg.Done()
 }

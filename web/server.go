@@ -65,6 +65,8 @@ type Server struct {
 	demo         atomic.Pointer[[]string] // demo source ids after a config reload
 	feedMu       sync.Mutex
 	standupFeeds []StandupFeed // see AddStandupFeed
+
+	fleet *Fleet // paired screens; nil until FleetRoutes
 }
 
 // NewServer wires routes around live state and a hub.
@@ -82,6 +84,7 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	}
 	hub.OnSent = func(n int) { metrics.BytesPushed.Add(float64(n)); metrics.MessagesPushed.Inc() }
 	hub.OnViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
+	hub.OnScreenGone = s.screenDisconnected
 	if acc := opts.Access; acc != nil {
 		// Revocation bites at once: a screen whose link was removed, or
 		// any viewer the new access rules refuse, loses its websocket now.
@@ -102,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.Access != nil {
 		h = s.opts.Access.Wrap(h)
 	}
-	return s.securityHeaders(h)
+	return s.securityHeaders(s.fleetWrap(h))
 }
 
 // Access is the viewer access in force (nil: open).
@@ -216,6 +219,7 @@ func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	s.fleetPage(&p, r)
 	writeHTML(w, r, http.StatusOK, views.Page(p))
 }
 
@@ -331,7 +335,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	c := s.hub.attach(id, conn, meta, grant, s.addConn, &s.conns)
+	screen := s.wsScreen(r)
+	c := s.hub.attach(id, conn, meta, grant, screen, s.addConn, &s.conns)
+	if c != nil && screen != "" {
+		s.screenConnected(c, screen, id, r)
+	}
 	// Judged again once subscribed: an access change between the check in
 	// Access.Wrap and the subscription was not seen by its Revoke.
 	if c != nil && acc != nil && !acc.Allows(grant) {
