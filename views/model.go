@@ -29,7 +29,7 @@ type PageData struct {
 	Screen string
 	// Lobby shows status only: no names, alert details or next actions.
 	Lobby bool
-	Text   Text   // wording of the first board
+	Text  Text // wording of the first board
 	// RotateEvery is how long each board shows in a rotation; 0 without one.
 	RotateEvery time.Duration
 	// Standup, when set, shows what changed since a point in time instead

@@ -1,0 +1,249 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/store"
+)
+
+const fleetAdmin = "fleet-admin-secret"
+
+type fleetEnv struct {
+	srv   *httptest.Server
+	fleet *Fleet
+	mu    sync.Mutex
+	now   time.Time
+}
+
+func (e *fleetEnv) advance(d time.Duration) {
+	e.mu.Lock()
+	e.now = e.now.Add(d)
+	e.mu.Unlock()
+}
+
+func startFleet(t *testing.T) *fleetEnv {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := &board.Config{Boards: []board.BoardConfig{{ID: "ops", Title: "Ops"}, {ID: "team", Title: "Team"}}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := NewServer(board.NewLive(cfg, nil), NewHub(), NewMetrics(), log, Options{})
+	f, err := NewFleet(context.Background(), st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &fleetEnv{fleet: f, now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	f.now = func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
+	s.FleetRoutes(f, func() (string, error) { return fleetAdmin, nil })
+	e.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+var codeRE = regexp.MustCompile(`id="pair-code"[^>]*>([A-Z0-9]{6})<`)
+
+// tv opens /pair with a fresh cookie jar and returns its client and code.
+func (e *fleetEnv) tv(t *testing.T) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(e.srv.URL + "/pair")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := codeRE.FindSubmatch(b)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("GET /pair: %d, no code in %.300s", resp.StatusCode, b)
+	}
+	return c, string(m[1])
+}
+
+func (e *fleetEnv) approve(t *testing.T, code, token string) (int, string) {
+	t.Helper()
+	form := url.Values{"code": {code}, "name": {"Lobby TV"}, "target": {"/boards/ops"}}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/screens/pair", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+func waitState(t *testing.T, c *http.Client, base string) map[string]string {
+	t.Helper()
+	resp, err := c.Get(base + "/pair/wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPairCodeApprovedOnceThenTVGoesToItsBoard(t *testing.T) {
+	e := startFleet(t)
+	tv, code := e.tv(t)
+	if s := waitState(t, tv, e.srv.URL); s["state"] != "waiting" {
+		t.Fatalf("before approval: %v, want waiting", s)
+	}
+	if st, body := e.approve(t, code, fleetAdmin); st != 200 {
+		t.Fatalf("approve: %d %s", st, body)
+	}
+	s := waitState(t, tv, e.srv.URL)
+	if s["state"] != "paired" || s["url"] != "/boards/ops" {
+		t.Fatalf("after approval: %v, want paired to /boards/ops", s)
+	}
+	// The credential goes out once: asking again gets nothing.
+	if s := waitState(t, tv, e.srv.URL); s["state"] != "expired" {
+		t.Errorf("second collection: %v, want expired", s)
+	}
+	// The TV now holds its credential: / sends it to its board.
+	noFollow := &http.Client{Jar: tv.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(e.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/boards/ops" {
+		t.Errorf("paired TV at /: %d to %q, want 303 to /boards/ops", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// Another browser cannot collect a credential by knowing the code.
+	other, _ := e.tv(t)
+	if s := waitState(t, other, e.srv.URL); s["state"] == "paired" {
+		t.Error("a second browser collected a credential")
+	}
+}
+
+func TestPairCodesExpiredReusedGuessedRefusedAlike(t *testing.T) {
+	e := startFleet(t)
+	_, used := e.tv(t)
+	if st, body := e.approve(t, used, fleetAdmin); st != 200 {
+		t.Fatalf("approve: %d %s", st, body)
+	}
+	_, old := e.tv(t)
+	e.advance(pairCodeTTL + time.Second)
+	bodies := map[string]string{}
+	for name, code := range map[string]string{"reused": used, "expired": old, "guessed": "ZZZZZZ"} {
+		st, body := e.approve(t, code, fleetAdmin)
+		if st != http.StatusForbidden {
+			t.Errorf("%s code: %d %s, want 403", name, st, body)
+		}
+		bodies[name] = body
+	}
+	if bodies["reused"] != bodies["expired"] || bodies["expired"] != bodies["guessed"] {
+		t.Errorf("the answers tell the cases apart: %q", bodies)
+	}
+	t.Logf("refusal: %s", bodies["guessed"])
+}
+
+func TestPairGuessingRateLimitedPerAddress(t *testing.T) {
+	e := startFleet(t)
+	_, good := e.tv(t)
+	for i := range pairFailLimit {
+		if st, _ := e.approve(t, "ZZZZZ"+string(pairAlphabet[i]), fleetAdmin); st != http.StatusForbidden {
+			t.Fatalf("guess %d: %d, want 403", i, st)
+		}
+	}
+	// Over the limit even the right code is refused: guessing stops.
+	if st, body := e.approve(t, good, fleetAdmin); st != http.StatusTooManyRequests {
+		t.Fatalf("after %d wrong codes: %d %s, want 429", pairFailLimit, st, body)
+	}
+	e.advance(pairFailWindow + time.Second)
+	if _, good = e.tv(t); true {
+		if st, body := e.approve(t, good, fleetAdmin); st != 200 {
+			t.Errorf("after the window: %d %s, want 200", st, body)
+		}
+	}
+}
+
+func TestFleetNeedsAdminToken(t *testing.T) {
+	e := startFleet(t)
+	_, code := e.tv(t)
+	if st, _ := e.approve(t, code, ""); st != http.StatusUnauthorized {
+		t.Errorf("approve without token: %d, want 401", st)
+	}
+	if st, _ := e.approve(t, code, "wrong"); st != http.StatusUnauthorized {
+		t.Errorf("approve with a wrong token: %d, want 401", st)
+	}
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/admin/screens"}, {"GET", "/admin/screens?part=table"},
+		{"POST", "/admin/screens/x/reload"}, {"POST", "/admin/screens/x/show"}, {"POST", "/admin/screens/x/revoke"},
+		{"POST", "/admin/screens/x/identify"}, {"POST", "/admin/screens/x/lobby"},
+	} {
+		req, _ := http.NewRequest(tc.method, e.srv.URL+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s %s without token: %d, want 401", tc.method, tc.path, resp.StatusCode)
+		}
+	}
+	// A form posted from another site is refused even with credentials.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/screens/x/reload", nil)
+	req.SetBasicAuth("admin", fleetAdmin)
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d, want 403", resp.StatusCode)
+	}
+	// With the token (basic auth, as a browser sends it) the page opens.
+	req, _ = http.NewRequest("GET", e.srv.URL+"/admin/screens?code="+code, nil)
+	req.SetBasicAuth("admin", fleetAdmin)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `value="`+code+`"`) {
+		t.Errorf("fleet page with token: %d, code %s not prefilled", resp.StatusCode, code)
+	}
+}
+
+func TestBrowserOf(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36": "Headless Chrome 131 on Linux",
+		"Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233) AppleWebKit/537.36 (KHTML, like Gecko) Silk/112.3.1 like Chrome/112.0.5615.213 Safari/537.36": "Silk 112 on Fire TV",
+		"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36": "Chrome 120 on ChromeOS",
+		"": "unknown browser",
+	} {
+		if got := browserOf(ua); got != want {
+			t.Errorf("browserOf(%q) = %q, want %q", ua, got, want)
+		}
+	}
+}
