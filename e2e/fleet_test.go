@@ -243,6 +243,21 @@ func TestFleetPairSteerRestartRevoke(t *testing.T) {
 	adminPost(t, base, "/admin/screens/"+row.ID+"/identify", nil)
 	tv.WaitJS(`!document.getElementById('wb-ident').hidden && document.getElementById('wb-ident').textContent === 'Kitchen TV'`, 5*time.Second)
 
+	// Lobby mode: the page comes back with status only; names, alert
+	// titles and next actions are not shown.
+	adminPost(t, base, "/admin/screens/"+row.ID+"/lobby", url.Values{"on": {"1"}})
+	tv.WaitJS(`document.body.classList.contains('lobby') && window.wallboard && wallboard.connected()`, 10*time.Second)
+	var shown []string
+	tv.Eval(`(() => {
+	  document.body.insertAdjacentHTML('beforeend', '<div class="alert-layer is-takeover"><p class="to-sev">critical</p><h2 class="to-title">db-primary down</h2><p class="to-next">fail over to db-2</p></div><div class="tile"><span class="row-label">alice</span><span class="row-detail">deploy</span></div>');
+	  return [...document.querySelectorAll('.to-title, .to-next, .row-label, .row-detail')].filter(e => getComputedStyle(e).visibility !== 'hidden').map(e => e.textContent);
+	})()`, &shown)
+	if len(shown) > 0 {
+		t.Errorf("lobby screen shows %q", shown)
+	}
+	adminPost(t, base, "/admin/screens/"+row.ID+"/lobby", url.Values{})
+	tv.WaitJS(`!document.body.classList.contains('lobby') && window.wallboard && wallboard.connected()`, 10*time.Second)
+
 	// Restart on the same address and data dir: the TV reconnects and stays
 	// on its board; the fleet still knows it.
 	srv.stop()

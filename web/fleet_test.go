@@ -35,7 +35,9 @@ func (e *fleetEnv) advance(d time.Duration) {
 	e.mu.Unlock()
 }
 
-func startFleet(t *testing.T) *fleetEnv {
+func startFleet(t *testing.T) *fleetEnv { return startFleetAccess(t, nil) }
+
+func startFleetAccess(t *testing.T, acc *Access) *fleetEnv {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
@@ -44,7 +46,7 @@ func startFleet(t *testing.T) *fleetEnv {
 	t.Cleanup(func() { st.Close() })
 	cfg := &board.Config{Boards: []board.BoardConfig{{ID: "ops", Title: "Ops"}, {ID: "team", Title: "Team"}}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := NewServer(board.NewLive(cfg, nil), NewHub(), NewMetrics(), log, Options{})
+	s := NewServer(board.NewLive(cfg, nil), NewHub(), NewMetrics(), log, Options{Access: acc})
 	f, err := NewFleet(context.Background(), st, log)
 	if err != nil {
 		t.Fatal(err)
@@ -245,5 +247,52 @@ func TestBrowserOf(t *testing.T) {
 		if got := browserOf(ua); got != want {
 			t.Errorf("browserOf(%q) = %q, want %q", ua, got, want)
 		}
+	}
+}
+
+// In screens mode a paired TV is let in by its own credential, /pair is
+// open to a TV without one, and a revoked TV is sent back to /pair.
+func TestPairedScreenInScreensMode(t *testing.T) {
+	acc, err := NewAccess(board.AccessConfig{Mode: board.AccessScreens}, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startFleetAccess(t, acc)
+	get := func(c *http.Client, path string) (int, string) {
+		nf := &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := nf.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Location")
+	}
+	tv, code := e.tv(t) // /pair answered without any credential
+	if st, _ := get(&http.Client{}, "/boards/ops"); st != http.StatusForbidden {
+		t.Fatalf("no credential: %d, want 403", st)
+	}
+	if st, body := e.approve(t, code, fleetAdmin); st != 200 {
+		t.Fatalf("approve: %d %s", st, body)
+	}
+	waitState(t, tv, e.srv.URL)
+	if st, _ := get(tv, "/boards/ops"); st != 200 {
+		t.Fatalf("paired TV: %d, want 200", st)
+	}
+	var id string
+	for sid := range e.fleet.screens {
+		id = sid
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/screens/"+id+"/revoke", nil)
+	req.Header.Set("Authorization", "Bearer "+fleetAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if st, loc := get(tv, "/boards/ops"); st != http.StatusSeeOther || loc != "/pair" {
+		t.Errorf("revoked TV: %d to %q, want 303 to /pair", st, loc)
+	}
+	if _, ok := e.fleet.Paired("anything"); ok {
+		t.Error("an unknown credential is paired")
 	}
 }
