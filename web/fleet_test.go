@@ -239,9 +239,9 @@ func TestFleetNeedsAdminToken(t *testing.T) {
 
 func TestBrowserOf(t *testing.T) {
 	for ua, want := range map[string]string{
-		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36": "Headless Chrome 131 on Linux",
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36":                                   "Headless Chrome 131 on Linux",
 		"Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233) AppleWebKit/537.36 (KHTML, like Gecko) Silk/112.3.1 like Chrome/112.0.5615.213 Safari/537.36": "Silk 112 on Fire TV",
-		"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36": "Chrome 120 on ChromeOS",
+		"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36":                                  "Chrome 120 on ChromeOS",
 		"": "unknown browser",
 	} {
 		if got := browserOf(ua); got != want {
