@@ -147,22 +147,31 @@ func TestPairCodeApprovedOnceThenTVGoesToItsBoard(t *testing.T) {
 
 func TestPairCodesExpiredReusedGuessedRefusedAlike(t *testing.T) {
 	e := startFleet(t)
-	_, used := e.tv(t)
+	tv, used := e.tv(t)
 	if st, body := e.approve(t, used, fleetAdmin); st != 200 {
 		t.Fatalf("approve: %d %s", st, body)
 	}
-	_, old := e.tv(t)
-	e.advance(pairCodeTTL + time.Second)
 	bodies := map[string]string{}
-	for name, code := range map[string]string{"reused": used, "expired": old, "guessed": "ZZZZZZ"} {
+	check := func(name, code string) {
+		t.Helper()
 		st, body := e.approve(t, code, fleetAdmin)
 		if st != http.StatusForbidden {
 			t.Errorf("%s code: %d %s, want 403", name, st, body)
 		}
 		bodies[name] = body
 	}
-	if bodies["reused"] != bodies["expired"] || bodies["expired"] != bodies["guessed"] {
-		t.Errorf("the answers tell the cases apart: %q", bodies)
+	// Used, its TV not yet collected the credential; then collected.
+	check("reused", used)
+	waitState(t, tv, e.srv.URL)
+	check("reused after collection", used)
+	check("guessed", "ZZZZZZ")
+	_, old := e.tv(t)
+	e.advance(pairCodeTTL + time.Second)
+	check("expired", old)
+	for name, b := range bodies {
+		if b != bodies["guessed"] {
+			t.Errorf("the answers tell the cases apart: %s %q, guessed %q", name, b, bodies["guessed"])
+		}
 	}
 	t.Logf("refusal: %s", bodies["guessed"])
 }
