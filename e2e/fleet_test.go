@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/store"
 )
 
 const fleetConfig = `admin:
@@ -279,7 +280,7 @@ func TestFleetPairSteerRestartRevoke(t *testing.T) {
 	// Restart on the same address and data dir: the TV reconnects and stays
 	// on its board; the fleet still knows it.
 	srv.stop()
-	_, base2 := startFleetApp(t, cfgPath, dataDir, addr)
+	srv2, base2 := startFleetApp(t, cfgPath, dataDir, addr)
 	if base2 != base {
 		t.Fatalf("restart on %s, want %s", base2, base)
 	}
@@ -295,6 +296,24 @@ func TestFleetPairSteerRestartRevoke(t *testing.T) {
 	// A fresh load of / still goes to its board.
 	tv.Run(30*time.Second, chromedp.Navigate(base+"/"))
 	tv.WaitJS(`location.pathname === '/boards/team' && window.wallboard && wallboard.connected()`, 15*time.Second)
+
+	// Switched while it was away: the stored target wins when it comes back.
+	srv2.stop()
+	st, err := store.Open(context.Background(), filepath.Join(dataDir, "wallboard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.Screens(context.Background())
+	if err != nil || len(list) != 1 {
+		t.Fatalf("stored screens: %v %v", list, err)
+	}
+	list[0].Target = "/boards/ops"
+	if err := st.UpdateScreen(context.Background(), list[0]); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	startFleetApp(t, cfgPath, dataDir, addr)
+	tv.WaitJS(`location.pathname === '/boards/ops' && window.wallboard && wallboard.connected()`, 20*time.Second)
 
 	// Revoke: it shows the pairing page.
 	adminPost(t, base, "/admin/screens/"+row.ID+"/revoke", nil)

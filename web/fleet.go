@@ -282,6 +282,10 @@ func (s *Server) fleetWrap(next http.Handler) http.Handler {
 		case r.URL.Path != target:
 			http.Redirect(w, r, target, http.StatusSeeOther)
 		default:
+			// Set again on every page load, like a screen link's cookie, so
+			// it never reaches its Max-Age on a TV that reloads now and then.
+			http.SetCookie(w, &http.Cookie{Name: TVCookie, Value: tok, Path: "/", MaxAge: screenCookieMaxAge,
+				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 			next.ServeHTTP(w, r)
 		}
 	})
