@@ -16,17 +16,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/views"
 )
 
 const fleetAdmin = "fleet-admin-secret"
 
 type fleetEnv struct {
-	srv   *httptest.Server
-	fleet *Fleet
-	mu    sync.Mutex
-	now   time.Time
+	srv      *httptest.Server
+	fleet    *Fleet
+	fleetSrv *Server
+	mu       sync.Mutex
+	now      time.Time
 }
 
 func (e *fleetEnv) advance(d time.Duration) {
@@ -54,6 +58,7 @@ func startFleetAccess(t *testing.T, acc *Access) *fleetEnv {
 	e := &fleetEnv{fleet: f, now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
 	f.now = func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
 	s.FleetRoutes(f, func() (string, error) { return fleetAdmin, nil })
+	e.fleetSrv = s
 	e.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(e.srv.Close)
 	return e
@@ -304,4 +309,65 @@ func TestPairedScreenInScreensMode(t *testing.T) {
 	if _, ok := e.fleet.Paired("anything"); ok {
 		t.Error("an unknown credential is paired")
 	}
+}
+
+// A paired screen's websocket gets the fleet's commands, and when it goes
+// the fleet page says since when it is lost.
+func TestPairedScreenCommandsAndLostSince(t *testing.T) {
+	e := startFleet(t)
+	tv, code := e.tv(t)
+	if st, body := e.approve(t, code, fleetAdmin); st != 200 {
+		t.Fatalf("approve: %d %s", st, body)
+	}
+	waitState(t, tv, e.srv.URL)
+	u, _ := url.Parse(e.srv.URL)
+	hdr := http.Header{}
+	for _, c := range tv.Jar.Cookies(u) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/boards/ops/ws", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	e.fleet.mu.Lock()
+	for sid := range e.fleet.screens {
+		id = sid
+	}
+	e.fleet.mu.Unlock()
+	waitFor(t, "the screen counted as connected", func() bool { return e.fleetRow(t, id).Connected })
+
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/screens/"+id+"/identify", nil)
+	req.Header.Set("Authorization", "Bearer "+fleetAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("no identify command on the websocket: %v", err)
+		}
+		if strings.Contains(string(msg), `data-cmd="identify"`) && strings.Contains(string(msg), `data-arg="Lobby TV"`) {
+			break
+		}
+	}
+	conn.Close()
+	waitFor(t, "the screen counted as lost", func() bool { return !e.fleetRow(t, id).Connected })
+	if got := e.fleetRow(t, id).State(); got != "lost since 09:00" {
+		t.Errorf("state %q, want lost since 09:00", got)
+	}
+}
+
+func (e *fleetEnv) fleetRow(t *testing.T, id string) views.FleetScreen {
+	t.Helper()
+	for _, s := range e.fleetSrv.fleetData("").Screens {
+		if s.ID == id {
+			return s
+		}
+	}
+	t.Fatalf("screen %s not on the fleet page", id)
+	return views.FleetScreen{}
 }
