@@ -579,7 +579,8 @@ func (s *Server) sendCommand(screen, cmd, arg string) int {
 
 // screenConnected counts a websocket of a paired screen and, when the board
 // it opened is not what the screen should show (switched while it was away,
-// or before a restart), sends it there.
+// or before a restart), sends it there. The command is offered before the
+// screen counts as connected.
 func (s *Server) screenConnected(c *client, screen, boardID string, r *http.Request) {
 	f := s.fleet
 	now := f.now()
@@ -589,19 +590,21 @@ func (s *Server) screenConnected(c *client, screen, boardID string, r *http.Requ
 		f.mu.Unlock()
 		return
 	}
-	sc.conns++
-	sc.seen = true
-	sc.lostSince = time.Time{}
-	sc.opens = append(slices.DeleteFunc(sc.opens, func(t time.Time) bool { return now.Sub(t) > 24*time.Hour }), now)
-	if sc.ua == "" {
-		sc.ua = browserOf(r.UserAgent())
-	}
 	target := sc.Target
 	f.mu.Unlock()
 	if !slices.Contains(s.targetBoards(target), boardID) {
 		if e, err := s.render(s.NextSeq(), views.Command("go", target, strconv.FormatInt(now.UnixNano(), 36))); err == nil {
 			s.hub.sendClient(c, e)
 		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sc.conns++
+	sc.seen = true
+	sc.lostSince = time.Time{}
+	sc.opens = append(slices.DeleteFunc(sc.opens, func(t time.Time) bool { return now.Sub(t) > 24*time.Hour }), now)
+	if sc.ua == "" {
+		sc.ua = browserOf(r.UserAgent())
 	}
 }
 

@@ -48,7 +48,8 @@ func startFleetAccess(t *testing.T, acc *Access) *fleetEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg := &board.Config{Boards: []board.BoardConfig{{ID: "ops", Title: "Ops"}, {ID: "team", Title: "Team"}}}
+	cfg := &board.Config{Boards: []board.BoardConfig{{ID: "ops", Title: "Ops"}, {ID: "team", Title: "Team"}, {ID: "lab", Title: "Lab"}},
+		Playlists: []board.Playlist{{ID: "office", Boards: []string{"ops", "team"}}}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := NewServer(board.NewLive(cfg, nil), NewHub(), NewMetrics(), log, Options{Access: acc})
 	f, err := NewFleet(context.Background(), st, log)
@@ -370,4 +371,72 @@ func (e *fleetEnv) fleetRow(t *testing.T, id string) views.FleetScreen {
 	}
 	t.Fatalf("screen %s not on the fleet page", id)
 	return views.FleetScreen{}
+}
+
+// A screen showing a playlist is left alone on the playlist's boards, and
+// sent to its playlist from any other board.
+func TestPlaylistScreenSentToItsTarget(t *testing.T) {
+	e := startFleet(t)
+	tv, code := e.tv(t)
+	form := url.Values{"code": {code}, "name": {"Hall"}, "target": {"/playlists/office"}}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/screens/pair", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+fleetAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if s := waitState(t, tv, e.srv.URL); s["url"] != "/playlists/office" {
+		t.Fatalf("paired: %v", s)
+	}
+	u, _ := url.Parse(e.srv.URL)
+	hdr := http.Header{}
+	for _, c := range tv.Jar.Cookies(u) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	id := ""
+	e.fleet.mu.Lock()
+	for sid := range e.fleet.screens {
+		id = sid
+	}
+	e.fleet.mu.Unlock()
+	// firstCmd returns the command a new websocket of board gets on
+	// connect ("" for none): a command is offered before the screen counts
+	// as connected, so a marker published after that (under a key of its
+	// own, so it comes after everything queued) ends what came with it.
+	firstCmd := func(boardID string) string {
+		conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/boards/"+boardID+"/ws", hdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			conn.Close()
+			waitFor(t, "the screen counted as gone", func() bool { return !e.fleetRow(t, id).Connected })
+		}()
+		waitFor(t, "the screen counted as connected", func() bool { return e.fleetRow(t, id).Connected })
+		if err := e.fleetSrv.publish(boardID, "test-marker", e.fleetSrv.NextSeq(), views.Command("mark", "", "m")); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for {
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				t.Fatalf("board %s: %v", boardID, err)
+			}
+			switch m := string(msg); {
+			case strings.Contains(m, `data-cmd="go"`):
+				got = m
+			case strings.Contains(m, `data-cmd="mark"`):
+				return got
+			}
+		}
+	}
+	if m := firstCmd("ops"); m != "" {
+		t.Errorf("a playlist board was sent away: %s", m)
+	}
+	if m := firstCmd("lab"); !strings.Contains(m, `data-arg="/playlists/office"`) {
+		t.Errorf("another board was not sent to the playlist: %q", m)
+	}
 }
