@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-//go:embed wallboard.css wallboard.js favicon.svg vendor/*.js
+//go:embed wallboard.css wallboard.js pair.js favicon.svg vendor/*.js
 var files embed.FS
 
 // Prefix is where the files are served.

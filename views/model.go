@@ -25,7 +25,12 @@ type PageData struct {
 	Build  string // server build id; the page reloads itself when it changes
 	Theme  string // theme of the first board: dark or light
 	Kiosk  bool   // burn-in protection: the board shifts by a few px now and then
-	Text   Text   // wording of the first board
+	// Screen is the name of the paired screen showing the page ("" for
+	// none): its script then reports viewport and sound to the server.
+	Screen string
+	// Lobby shows status only: no names, alert details or next actions.
+	Lobby bool
+	Text  Text // wording of the first board
 	// RotateEvery is how long each board shows in a rotation; 0 without one.
 	RotateEvery time.Duration
 	// Standup, when set, shows what changed since a point in time instead

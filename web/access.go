@@ -52,7 +52,14 @@ type Access struct {
 
 	hookMu   sync.Mutex
 	onUpdate []func() // run after every Update (see OnUpdate)
+
+	// paired looks up a TV paired at /pair by its credential (SetPaired).
+	paired atomic.Pointer[func(token string) (name string, ok bool)]
 }
+
+// SetPaired lets screens paired at /pair in, in screens mode, by the
+// credential in their TVCookie.
+func (a *Access) SetPaired(f func(token string) (string, bool)) { a.paired.Store(&f) }
 
 type accessPolicy struct {
 	mode    string
@@ -161,8 +168,10 @@ func (a *Access) Grant(r *http.Request) *Grant {
 	g := &Grant{remote: r.RemoteAddr, at: time.Now()}
 	switch p.mode {
 	case board.AccessScreens:
-		if c, err := r.Cookie(ScreenCookie); err == nil {
-			g.hdr = []string{"Cookie", ScreenCookie + "=" + c.Value}
+		for _, name := range []string{ScreenCookie, TVCookie} {
+			if c, err := r.Cookie(name); err == nil {
+				g.hdr = append(g.hdr, "Cookie", name+"="+c.Value)
+			}
 		}
 	case board.AccessProxy:
 		names := []string{HeaderIAPEmail, HeaderForwardMail, HeaderIAPJWT}
@@ -211,10 +220,12 @@ func (a *Access) Mode() string { return a.pol.Load().mode }
 // secret) and admin routes (their own token: POST /api/v1/reload-screens is
 // one, so a screen cookie or proxy identity must not be asked for it).
 func public(path string) bool {
-	if path == "/healthz" || path == "/readyz" || path == "/livez" || path == "/favicon.ico" || path == "/api/v1/reload-screens" {
+	// /pair: a TV asking for a code has no credential yet (the pairing
+	// routes check their own cookies).
+	if path == "/healthz" || path == "/readyz" || path == "/livez" || path == "/favicon.ico" || path == "/api/v1/reload-screens" || path == "/pair" {
 		return true
 	}
-	for _, p := range []string{"/static/", "/screen/", "/hooks/", "/api/v1/events/", "/admin/"} {
+	for _, p := range []string{"/static/", "/screen/", "/hooks/", "/api/v1/events/", "/admin/", "/pair/"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}
@@ -277,6 +288,13 @@ func (a *Access) viewerAt(r *http.Request, p *accessPolicy, at time.Time) (strin
 	case board.AccessOpen:
 		return "open", nil
 	case board.AccessScreens:
+		if f := a.paired.Load(); f != nil {
+			if c, err := r.Cookie(TVCookie); err == nil && c.Value != "" {
+				if name, ok := (*f)(c.Value); ok {
+					return "paired:" + name, nil
+				}
+			}
+		}
 		c, err := r.Cookie(ScreenCookie)
 		if err != nil || c.Value == "" {
 			return "", errors.New("this screen is not signed in: open its screen link (/screen/TOKEN)")

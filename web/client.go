@@ -16,6 +16,15 @@ import (
 //
 // The only goroutine per screen is its read loop, which the websocket
 // protocol needs (pongs, close frames, noticing a dead peer).
+// viewer is what a screen brings to attach: the access it was let in with
+// (nil in open mode), the keys it is sent (nil: every key) and the paired
+// screen it is ("" for none).
+type viewer struct {
+	grant  *Grant
+	keep   func(key string) bool
+	screen string
+}
+
 type client struct {
 	conn *websocket.Conn
 	hub  *Hub
@@ -30,6 +39,7 @@ type client struct {
 	nextPing time.Time
 	grant    *Grant                // what it was let in with (nil in open mode)
 	keep     func(key string) bool // nil: every key; set before subscribe
+	screen   string                // id of the paired screen it belongs to ("" for none); set before subscribe
 }
 
 type keyed struct {
@@ -213,5 +223,8 @@ func (c *client) run(boardID string, wg *sync.WaitGroup) {
 	}
 	c.hub.unsubscribe(boardID, c)
 	c.kill()
+	if c.screen != "" && c.hub.OnScreenGone != nil {
+		c.hub.OnScreenGone(c.screen)
+	}
 	wg.Done()
 }

@@ -80,6 +80,7 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	s.fleetPage(&p, r)
 	writeHTML(w, r, http.StatusOK, views.Page(p))
 }
 

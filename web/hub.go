@@ -46,6 +46,8 @@ type Hub struct {
 	viewers  atomic.Int64
 	OnSent   func(bytes int) // metrics hook; called from writer goroutines
 	OnViewer func(delta int)
+	// OnScreenGone is told when a websocket of a paired screen ends.
+	OnScreenGone func(screen string)
 }
 
 type boardHub struct {
@@ -350,6 +352,56 @@ func (h *Hub) Revoke(allowed func(*Grant) bool) int {
 	return n
 }
 
+// clients lists every viewer (of every board) that keep reports true.
+func (h *Hub) clients(keep func(*client) bool) []*client {
+	h.mu.Lock()
+	boards := make([]*boardHub, 0, len(h.boards))
+	for _, b := range h.boards {
+		boards = append(boards, b)
+	}
+	h.mu.Unlock()
+	var cs []*client
+	for _, b := range boards {
+		b.mu.Lock()
+		for c := range b.clients {
+			if keep(c) {
+				cs = append(cs, c)
+			}
+		}
+		b.mu.Unlock()
+	}
+	return cs
+}
+
+// SendScreen offers e (a command, key "cmd") to every websocket of a paired
+// screen; it returns how many there were. It never blocks on a screen.
+func (h *Hub) SendScreen(screen string, e entry) int {
+	cs := h.clients(func(c *client) bool { return c.screen == screen })
+	for _, c := range cs {
+		h.sendClient(c, e)
+	}
+	return len(cs)
+}
+
+// sendClient offers e to one client under the key "cmd".
+func (h *Hub) sendClient(c *client, e entry) {
+	if c.offer(cmdKey, e) {
+		h.enqueue(c)
+	}
+}
+
+// RevokeScreen closes every websocket of a paired screen with 1008 (its
+// page reloads and, revoked, is sent to the pairing page).
+func (h *Hub) RevokeScreen(screen string) int {
+	n := 0
+	for _, c := range h.clients(func(c *client) bool { return c.screen == screen }) {
+		if h.revoke(c) {
+			n++
+		}
+	}
+	return n
+}
+
 // revoke closes one viewer with 1008; false if it was closing already.
 func (h *Hub) revoke(c *client) bool {
 	revoked, queue := c.revoke()
@@ -414,9 +466,9 @@ func (h *Hub) Wait(ctx context.Context) {
 //
 // It returns the client (nil if it was turned away), so the caller can
 // judge its grant again: access may have changed since the upgrade was let
-// in, after Revoke looked at the viewers. keep, when not nil, is the
-// only keys the screen is sent (a standup page has no tiles to update).
-func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Grant, keep func(key string) bool, addConn func() bool, wg *sync.WaitGroup) *client {
+// in, after Revoke looked at the viewers. v says what it was let in with,
+// which keys it is sent and which paired screen it is.
+func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, v viewer, addConn func() bool, wg *sync.WaitGroup) *client {
 	goAway := func() {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -427,8 +479,7 @@ func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Gr
 		return nil
 	}
 	c := newClient(conn, h)
-	c.grant = grant
-	c.keep = keep
+	c.grant, c.keep, c.screen = v.grant, v.keep, v.screen
 	if !h.subscribe(boardID, c, meta) {
 		goAway()
 		wg.Done()
@@ -439,6 +490,9 @@ func (h *Hub) attach(boardID string, conn *websocket.Conn, meta entry, grant *Gr
 }
 
 const metaKey = "meta"
+
+// cmdKey carries commands to one paired screen (see Server.sendCommand).
+const cmdKey = "cmd"
 
 // Timing of the websocket protocol. pongWait bounds how long a dead TV holds
 // server resources; writeWait how long a stuck one may take to accept a

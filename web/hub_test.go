@@ -39,7 +39,7 @@ func newHubServerOn(t *testing.T, hub *Hub, wrap func(net.Listener) net.Listener
 		if err != nil {
 			return
 		}
-		hub.attach(strings.TrimPrefix(r.URL.Path, "/"), conn, greeting(t), nil, nil, func() bool { hs.conns.Add(1); return true }, &hs.conns)
+		hub.attach(strings.TrimPrefix(r.URL.Path, "/"), conn, greeting(t), viewer{}, func() bool { hs.conns.Add(1); return true }, &hs.conns)
 	}))
 	if wrap != nil {
 		hs.srv.Listener = wrap(hs.srv.Listener)

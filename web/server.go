@@ -71,6 +71,8 @@ type Server struct {
 	// standupHistory: see SetStandupHistory.
 	standupHistory atomic.Pointer[StandupHistory]
 	retro          atomic.Pointer[RetroSource] // see SetRetroSource
+
+	fleet *Fleet // paired screens; nil until FleetRoutes
 }
 
 // NewServer wires routes around live state and a hub.
@@ -90,6 +92,7 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	}
 	hub.OnSent = func(n int) { metrics.BytesPushed.Add(float64(n)); metrics.MessagesPushed.Inc() }
 	hub.OnViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
+	hub.OnScreenGone = s.screenDisconnected
 	if acc := opts.Access; acc != nil {
 		// Revocation bites at once: a screen whose link was removed, or
 		// any viewer the new access rules refuse, loses its websocket now.
@@ -110,7 +113,7 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.Access != nil {
 		h = s.throttleMetricsToken(s.opts.Access.Wrap(h))
 	}
-	return s.securityHeaders(h)
+	return s.securityHeaders(s.fleetWrap(h))
 }
 
 // Access is the viewer access in force (nil: open).
@@ -230,6 +233,7 @@ func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	s.fleetPage(&p, r)
 	writeHTML(w, r, http.StatusOK, views.Page(p))
 }
 
@@ -345,13 +349,16 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	var keep func(string) bool
+	v := viewer{grant: grant, screen: s.wsScreen(r)}
 	if r.URL.Query().Has("standup") {
 		// The standup page shows no tiles: it gets the heartbeat and the
 		// alert layer only, never tile fragments with nowhere to go.
-		keep = func(key string) bool { return key == metaKey || key == alertLayerKey }
+		v.keep = func(key string) bool { return key == metaKey || key == alertLayerKey }
 	}
-	c := s.hub.attach(id, conn, meta, grant, keep, s.addConn, &s.conns)
+	c := s.hub.attach(id, conn, meta, v, s.addConn, &s.conns)
+	if c != nil && v.screen != "" {
+		s.screenConnected(c, v.screen, id, r)
+	}
 	// Judged again once subscribed: an access change between the check in
 	// Access.Wrap and the subscription was not seen by its Revoke.
 	if c != nil && acc != nil && !acc.Allows(grant) {
