@@ -85,7 +85,10 @@ func evalTrue(t *testing.T, ctx context.Context, what, js string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within 20s (last error: %v)", what, err)
+			// Say what the page shows, so a failure can be read.
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " build=" + (document.querySelector('meta[name="wb-build"]') || {}).content +
+				" conn=" + ((document.querySelector('.conn') || {}).textContent || "") + " title=" + document.title`))
+			t.Fatalf("%s: not true within 20s (last error: %v); page: %s", what, err, state)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -165,13 +165,20 @@ func (h *Hub) writer() {
 		replaced.Reset(h.HandOff)
 		var again bool
 		again, buf = c.flush(buf)
-		stillWorker := replaced.Stop()
+		if !replaced.Stop() {
+			// A new worker took this one's place while c held it. What c
+			// still has pending is written here, never requeued: the pool
+			// may already have stopped (after Close, a requeued going-away
+			// frame would wait for a worker that never comes, and the page
+			// would sit on a socket that is never closed).
+			<-spawned
+			for again {
+				again, buf = c.flush(buf)
+			}
+			return
+		}
 		if again {
 			h.requeue(c)
-		}
-		if !stillWorker {
-			<-spawned
-			return // a new worker took this one's place while c held it
 		}
 	}
 }

@@ -311,3 +311,39 @@ func TestGoneViewerIsUnsubscribed(t *testing.T) {
 		t.Fatalf("got %q, want a", got[0])
 	}
 }
+
+// A worker replaced while it wrote a frame (the hand-off, here after 1 ns so
+// that every write hands off) must still finish what its screen has pending.
+// It used to requeue it instead, and when that happened during Close the
+// pool had already stopped: the going-away frame was never sent, the socket
+// never closed, and the page sat on it instead of reconnecting to the next
+// server (a TV left on the old build after an upgrade).
+func TestCloseReachesEveryViewerWhileWorkersHandOff(t *testing.T) {
+	for round := range 5 {
+		h := NewHub()
+		h.HandOff = time.Nanosecond
+		hs := newHubServer(t, h)
+		var cs []*websocket.Conn
+		for range 20 {
+			cs = append(cs, hs.dial(t, "b"))
+		}
+		for i := range 50 {
+			publish(t, h, "b", fmt.Sprintf("tile-%d", i%5), uint64(i+1), strings.Repeat("x", 2000))
+		}
+		h.Close()
+		for i, c := range cs {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for {
+				_, _, err := c.ReadMessage()
+				if err == nil {
+					continue // updates sent before the close frame
+				}
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+					t.Fatalf("round %d, viewer %d: got %v, want close 1001", round, i, err)
+				}
+				break
+			}
+		}
+	}
+}
