@@ -103,6 +103,12 @@ func TestRetroView(t *testing.T) {
 	if !strings.Contains(short, "1 deployments · 0 failed") || strings.Contains(short, "api 2222222") {
 		t.Errorf("since=3d: the page does not show just the last deployment")
 	}
+	// Live: the page re-fetches itself (same period) and swaps its main in.
+	for _, want := range []string{`hx-get="/boards/ship/retro?since=3d"`, `hx-trigger="every 60s"`, `hx-select="main.retro-view"`} {
+		if !strings.Contains(short, want) {
+			t.Errorf("since=3d: the page lacks %s (live refresh)", want)
+		}
+	}
 	if resp, err := http.Get(base + "/boards/ship/retro?since=soon"); err != nil || resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("since=soon: %v %v, want 400", resp.StatusCode, err)
 	}

@@ -7,7 +7,7 @@ import (
 
 // Retro is the retrospective view of a board (KPT every two weeks): what
 // happened since the last retro, and each Four Keys figure against the
-// period before. It is rendered on load: a retro is a snapshot talked over.
+// period before. It is rendered on the server and re-fetched every minute.
 type Retro struct {
 	Since, Until time.Time
 	Keys         []RetroKey
@@ -22,7 +22,14 @@ type Retro struct {
 	// WithAction and WithoutAction count the policies that fired with and
 	// without a next action (over all that fired, not only those listed).
 	WithAction, WithoutAction int
+	// Self is the page's own URL (path and query): the view re-fetches it
+	// every RetroRefresh and swaps its main section in, so a retro left on
+	// a screen stays live without a reload or an inline script.
+	Self string
 }
+
+// RetroRefresh is the htmx trigger of the retro's re-fetch.
+const RetroRefresh = "every 60s"
 
 // RetroKey is one Four Keys figure now and in the period before.
 type RetroKey struct {
