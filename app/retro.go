@@ -155,7 +155,44 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 			out.Alerts = out.Alerts[:retroListed]
 		}
 	}
+	for _, b := range cfg.Boards {
+		if b.ID != boardID {
+			continue
+		}
+		for _, t := range b.Tiles {
+			if !isSLOBudget(t) {
+				continue
+			}
+			o := views.RetroSLO{Title: t.Title}
+			if o.Title == "" {
+				o.Title = t.ID
+			}
+			from, ok1, err := st.ValueAt(ctx, boardID, t.ID, since)
+			if err != nil {
+				return nil, fmt.Errorf("retro: slo %s at start: %w", t.ID, err)
+			}
+			to, ok2, err := st.ValueAt(ctx, boardID, t.ID, until)
+			if err != nil {
+				return nil, fmt.Errorf("retro: slo %s now: %w", t.ID, err)
+			}
+			if ok1 && ok2 {
+				o.Known, o.From, o.To = true, from.V, to.V
+			}
+			out.SLOs = append(out.SLOs, o)
+		}
+	}
 	return out, nil
+}
+
+// isSLOBudget: a tile whose query asks Cloud Monitoring for an SLO's
+// remaining error budget ({slo: ..., budget: true}); its value is the
+// remaining fraction, 1 untouched (the tile history stores it).
+func isSLOBudget(t board.TileConfig) bool {
+	q, err := board.QueryOf(t)
+	if err != nil {
+		return false
+	}
+	return q.Param("slo") != "" && q.Param("budget") == "true"
 }
 
 // retroScope is the scope of the board's Four Keys tiles (each tile's

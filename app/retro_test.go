@@ -123,3 +123,44 @@ func TestRetroView(t *testing.T) {
 		}
 	}
 }
+
+// Issue 16 point 6: the retro shows the error budget each SLO budget tile
+// spent in the period, from the stored tile history, and says "no value
+// from then" where the store has none from the period's start.
+func TestRetroSLOBudget(t *testing.T) {
+	a, base := startApp(t, `
+sources:
+  - {id: gcp, kind: gcm, project: proj, endpoint: "127.0.0.1:1", insecure: true}
+boards:
+  - id: slo
+    title: SLOs
+    tiles:
+      - {id: avail, kind: stat, title: Checkout availability, source: gcp, interval: 1h, query: {slo: projects/proj/services/checkout/serviceLevelObjectives/avail, budget: true}}
+      - {id: lat, kind: stat, title: Search latency, source: gcp, interval: 1h, query: {slo: projects/proj/services/search/serviceLevelObjectives/lat, budget: true}}
+  - id: slo-ja
+    title: SLO
+    locale: ja
+    tiles:
+      - {id: lat, kind: stat, title: Search latency, source: gcp, interval: 1h, query: {slo: projects/proj/services/search/serviceLevelObjectives/lat, budget: true}}
+`)
+	now := time.Now()
+	ctx := t.Context()
+	for _, p := range []struct {
+		tile string
+		at   time.Time
+		v    float64
+	}{{"avail", now.Add(-3 * 24 * time.Hour), 0.8}, {"avail", now, 0.55}, {"lat", now, 0.9}} {
+		if err := a.Store().RecordHistory(ctx, "slo", p.tile, p.at, p.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := get(t, base+"/boards/slo/retro?since=3d")
+	for _, want := range []string{"SLO error budget spent", "Checkout availability", "25% spent (80% → 55%)", "Search latency", "no value from then"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("retro page lacks %q", want)
+		}
+	}
+	if ja := get(t, base+"/boards/slo-ja/retro?since=3d"); !strings.Contains(ja, "SLO エラーバジェット消費") || !strings.Contains(ja, "その時点の値がありません") {
+		t.Error("the Japanese retro lacks the SLO budget heading or its no value from then")
+	}
+}

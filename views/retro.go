@@ -26,6 +26,18 @@ type Retro struct {
 	// every RetroRefresh and swaps its main section in, so a retro left on
 	// a screen stays live without a reload or an inline script.
 	Self string
+	// SLOs are the board's SLO budget tiles with the budget spent in the
+	// period (from the stored tile history).
+	SLOs []RetroSLO
+}
+
+// RetroSLO is one SLO budget tile: the remaining budget at the period's
+// start and now (fractions, 1 = untouched), and the spent difference.
+type RetroSLO struct {
+	Title string
+	// Known: the store holds a value from the period's start and from now.
+	Known    bool
+	From, To float64
 }
 
 // RetroRefresh is the htmx trigger of the retro's re-fetch.
@@ -69,6 +81,7 @@ type retroWords struct {
 	ActionSplit                                   string // "%d with a next action · %d without"
 	HasAction, NoAction                           string
 	Names                                         [5]string
+	SLO, SLOSpent, NoSLOThen                      string // heading, "%s spent (%s → %s)", no value from then
 }
 
 var retroText = map[string]retroWords{
@@ -81,6 +94,7 @@ var retroText = map[string]retroWords{
 		HasAction: "next action", NoAction: "no next action",
 		States: map[string]string{"open": "open", "written": "postmortem written", "due": "postmortem due",
 			"overdue": "postmortem overdue", "ok": "ok", "failed": "failed", "rework": "rework"},
+		SLO: "SLO error budget spent", SLOSpent: "%s spent (%s → %s)", NoSLOThen: "no value from then",
 		Names: [5]string{"Deployments", "Lead time", "Change failure rate", "Failed deployment recovery time", "Rework rate"}},
 	"ja": {Title: "ふりかえり · %s – %s", Keys: "Four Keys（前の期間との比較）", Deploys: "デプロイ",
 		Incidents: "障害とポストモーテム", Alerts: "発火したアラート（多い順）",
@@ -91,6 +105,7 @@ var retroText = map[string]retroWords{
 		HasAction: "次の対応あり", NoAction: "次の対応なし",
 		States: map[string]string{"open": "対応中", "written": "ポストモーテム済み", "due": "ポストモーテム待ち",
 			"overdue": "ポストモーテム期限切れ", "ok": "成功", "failed": "失敗", "rework": "手戻り"},
+		SLO: "SLO エラーバジェット消費", SLOSpent: "%s 消費（%s → %s）", NoSLOThen: "その時点の値がありません",
 		Names: [5]string{"デプロイ頻度", "リードタイム", "変更失敗率", "失敗デプロイからの復旧時間", "手戻り率"}},
 }
 
@@ -121,4 +136,15 @@ func (t Text) RetroActionText(has bool) string {
 		return retroWordsOf(t).HasAction
 	}
 	return retroWordsOf(t).NoAction
+}
+
+// RetroSLOText is an SLO line: the budget spent in percentage points of the
+// whole budget, and the remaining budget at the start and now.
+func (t Text) RetroSLOText(s RetroSLO) string {
+	w := retroWordsOf(t)
+	if !s.Known {
+		return w.NoSLOThen
+	}
+	pct := func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
+	return fmt.Sprintf(w.SLOSpent, pct(s.From-s.To), pct(s.From), pct(s.To))
 }
