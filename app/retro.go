@@ -99,6 +99,9 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 		if in.StartedAt.After(until) || !in.ResolvedAt.IsZero() && in.ResolvedAt.Before(since) {
 			continue
 		}
+		if scope.Repo != "" && !strings.EqualFold(in.Repo, scope.Repo) || scope.Service != "" && in.Service != scope.Service {
+			continue // the store loads incidents of every scope
+		}
 		state := "open"
 		switch {
 		case slices.ContainsFunc(in.Labels, func(l string) bool { return strings.EqualFold(l, label) }):

@@ -63,6 +63,7 @@ func TestRetroView(t *testing.T) {
 	dep("d3", "3333333aaaa", 2*day)
 	// Another team's service: not on this board's Four Keys tile.
 	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"w1","service":"web","sha":"9999999aaaa","finished_at":%q}`, ts(3*day)))
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"w-inc","service":"web","title":"web banner broken","started_at":%q,"resolved_at":%q}`, ts(3*day), ts(3*day-time.Hour)))
 	// Rework: a deployment made for an incident (it names it).
 	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d4","service":"api","sha":"4444444aaaa","finished_at":%q,"incident":"inc-2","changes":[{"sha":"c-d4","authored_at":%q}]}`, ts(4*day), ts(4*day+time.Hour)))
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-1","service":"api","title":"checkout 500s","started_at":%q,"resolved_at":%q}`, ts(8*day-30*time.Minute), ts(8*day-90*time.Minute)))
@@ -86,6 +87,9 @@ func TestRetroView(t *testing.T) {
 	}
 	if strings.Contains(page, "web 9999999") {
 		t.Error("the retro lists a deployment of a service outside the board's Four Keys tiles")
+	}
+	if strings.Contains(page, "web banner broken") {
+		t.Error("the retro lists an incident of a service outside the board's Four Keys tiles")
 	}
 	if strings.Contains(page, "api 0000000") {
 		t.Error("the retro lists a deployment of the period before")
