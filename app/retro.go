@@ -9,6 +9,7 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
+	"github.com/wallboard/wallboard/poller/keysrc"
 	"github.com/wallboard/wallboard/views"
 )
 
@@ -18,8 +19,9 @@ const retroPostmortemAfter = 5 * fourkeys.Day
 
 // retroListed is how many deployments, incidents and alerts the retro
 // lists (newest, newest, noisiest): what fits a portrait screen in
-// standup type; the counts above the lists cover the whole period.
-const retroListed = 5
+// standup type beside the five DORA figures; the counts above the lists
+// cover the whole period.
+const retroListed = 4
 
 func init() {
 	routeSetups = append(routeSetups, func(a *App) error {
@@ -50,30 +52,42 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 		}
 	}
 	period := until.Sub(since)
-	rep, err := st.ComputeFourKeys(ctx, fourkeys.Scope{}, until, period, fourkeys.Options{PostmortemLabel: label})
+	scope := retroScope(cfg, boardID)
+	rep, err := st.ComputeFourKeys(ctx, scope, until, period, fourkeys.Options{PostmortemLabel: label})
 	if err != nil {
 		return nil, fmt.Errorf("retro: four keys: %w", err)
 	}
-	out := &views.Retro{Since: since, Until: until, Deployments: rep.Current.Deployments, Failed: rep.Current.FailedDeployments}
+	out := &views.Retro{Since: since, Until: until, Deployments: rep.Current.Deployments, Failed: rep.Current.FailedDeployments, Rework: rep.Current.Rework}
 	out.Keys = retroKeys(rep, text)
 
-	ev, err := st.LoadFourKeys(ctx, fourkeys.Scope{}, since, until)
+	ev, err := st.LoadFourKeys(ctx, scope, since, until)
 	if err != nil {
 		return nil, fmt.Errorf("retro: events: %w", err)
 	}
-	failed := map[string]bool{}
+	failed, rework := map[string]bool{}, map[string]bool{}
 	for _, d := range rep.Recent {
 		if d.Failed {
 			failed[d.ID] = true
+		}
+		if d.Rework {
+			rework[d.ID] = true
 		}
 	}
 	for _, d := range ev.Deployments {
 		if d.FinishedAt.Before(since) || d.FinishedAt.After(until) {
 			continue
 		}
+		// The store loads deployments of every scope (an incident may name
+		// any); list only the board's, as fourkeys counts them.
+		if scope.Repo != "" && !strings.EqualFold(d.Repo, scope.Repo) || scope.Service != "" && d.Service != scope.Service {
+			continue
+		}
 		state := "ok"
-		if failed[d.ID] {
+		switch {
+		case failed[d.ID]:
 			state = "failed"
+		case rework[d.ID]:
+			state = "rework"
 		}
 		out.Recent = append(out.Recent, views.RetroItem{At: d.FinishedAt, Title: strings.TrimSpace(d.Service + " " + shortSHA(d.SHA)), Detail: d.Author, State: state})
 	}
@@ -84,6 +98,9 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 	for _, in := range ev.Incidents {
 		if in.StartedAt.After(until) || !in.ResolvedAt.IsZero() && in.ResolvedAt.Before(since) {
 			continue
+		}
+		if scope.Repo != "" && !strings.EqualFold(in.Repo, scope.Repo) || scope.Service != "" && in.Service != scope.Service {
+			continue // the store loads incidents of every scope
 		}
 		state := "open"
 		switch {
@@ -141,7 +158,92 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 			out.Alerts = out.Alerts[:retroListed]
 		}
 	}
+	for _, b := range cfg.Boards {
+		if b.ID != boardID {
+			continue
+		}
+		for _, t := range b.Tiles {
+			if !isSLOBudget(t) {
+				continue
+			}
+			o := views.RetroSLO{Title: t.Title}
+			if o.Title == "" {
+				o.Title = t.ID
+			}
+			from, ok1, err := st.ValueAt(ctx, boardID, t.ID, since)
+			if err != nil {
+				return nil, fmt.Errorf("retro: slo %s at start: %w", t.ID, err)
+			}
+			to, ok2, err := st.ValueAt(ctx, boardID, t.ID, until)
+			if err != nil {
+				return nil, fmt.Errorf("retro: slo %s now: %w", t.ID, err)
+			}
+			if ok1 && ok2 {
+				o.Known, o.From, o.To = true, from.V, to.V
+			}
+			out.SLOs = append(out.SLOs, o)
+		}
+	}
 	return out, nil
+}
+
+// isSLOBudget: a tile whose query asks Cloud Monitoring for an SLO's
+// remaining error budget ({slo: ..., budget: true}); its value is the
+// remaining fraction, 1 untouched (the tile history stores it).
+func isSLOBudget(t board.TileConfig) bool {
+	q, err := board.QueryOf(t)
+	if err != nil {
+		return false
+	}
+	return q.Param("slo") != "" && q.Param("budget") == "true"
+}
+
+// retroScope is the scope of the board's Four Keys tiles (each tile's
+// query over its source's default, as the tile itself computes it), so the
+// retro speaks of the board's services and repositories. A board without
+// such a tile, with one covering everything, or whose tiles name different
+// scopes, gets every service: fourkeys computes over one scope at a time.
+func retroScope(cfg *board.Config, boardID string) fourkeys.Scope {
+	var scopes []fourkeys.Scope
+	for _, b := range cfg.Boards {
+		if b.ID != boardID {
+			continue
+		}
+		for _, t := range b.Tiles {
+			if t.Kind != "fourkeys" {
+				continue
+			}
+			var def fourkeys.Scope
+			for _, s := range cfg.Sources {
+				if s.ID != t.Source {
+					continue
+				}
+				switch s.Kind {
+				case "github":
+					if len(s.Repos) == 1 {
+						def.Repo = s.Repos[0]
+					}
+				default: // events, gitlog
+					def.Service = s.Service
+				}
+			}
+			q, err := board.QueryOf(t)
+			if err != nil {
+				return fourkeys.Scope{}
+			}
+			pq, err := keysrc.ParseQuery(q, def)
+			if err != nil {
+				return fourkeys.Scope{}
+			}
+			if !slices.Contains(scopes, pq.Scope) {
+				scopes = append(scopes, pq.Scope)
+			}
+		}
+	}
+	if len(scopes) != 1 {
+		return fourkeys.Scope{}
+	}
+	return scopes[0]
 }
 
 func shortSHA(s string) string {
@@ -151,10 +253,12 @@ func shortSHA(s string) string {
 	return s
 }
 
-// retroKeys are the four figures of the period and the one before, with an
-// arrow saying which way is better.
+// retroKeys are the five DORA figures of the period and the one before,
+// each with the counts behind it and an arrow saying which way is better.
+// The figures are fourkeys' own (rework rate included), never recomputed.
 func retroKeys(rep fourkeys.Report, t views.Text) []views.RetroKey {
 	names := t.RetroKeyNames()
+	w := t.RetroWords()
 	cur, prev := rep.Current, rep.Previous
 	dur := func(d *time.Duration) string {
 		if d == nil {
@@ -197,13 +301,24 @@ func retroKeys(rep fourkeys.Report, t views.Text) []views.RetroKey {
 		}
 		return board.F(d.Seconds())
 	}
+	counted := func(k views.RetroKey, now, before string) views.RetroKey {
+		k.NowCount, k.BeforeCount = now, before
+		return k
+	}
+	df := counted(cmpKey(names[0], perDay(cur.DeploymentsPerDay), perDay(prev.DeploymentsPerDay), cur.DeploymentsPerDay, prev.DeploymentsPerDay, true),
+		fmt.Sprintf(w.DeploysN, cur.Deployments), fmt.Sprintf(w.DeploysN, prev.Deployments))
+	lt := counted(cmpKey(names[1], dur(cur.LeadTime), dur(prev.LeadTime), secs(cur.LeadTime), secs(prev.LeadTime), false),
+		fmt.Sprintf(w.ChangesN, cur.Changes), fmt.Sprintf(w.ChangesN, prev.Changes))
 	if rep.NoIncidentFeed {
-		cur.ChangeFailureRate, prev.ChangeFailureRate, cur.TimeToRestore, prev.TimeToRestore = nil, nil, nil, nil
+		// Not measured: no rate, and no "0 of 40" that would read as one.
+		none := func(name string) views.RetroKey { return views.RetroKey{Name: name, Now: t.NoData, Before: t.NoData} }
+		return []views.RetroKey{df, lt, none(names[2]), none(names[3]), none(names[4])}
 	}
-	return []views.RetroKey{
-		cmpKey(names[0], perDay(cur.DeploymentsPerDay), perDay(prev.DeploymentsPerDay), cur.DeploymentsPerDay, prev.DeploymentsPerDay, true),
-		cmpKey(names[1], dur(cur.LeadTime), dur(prev.LeadTime), secs(cur.LeadTime), secs(prev.LeadTime), false),
-		cmpKey(names[2], ratio(cur.ChangeFailureRate), ratio(prev.ChangeFailureRate), cur.ChangeFailureRate, prev.ChangeFailureRate, false),
-		cmpKey(names[3], dur(cur.TimeToRestore), dur(prev.TimeToRestore), secs(cur.TimeToRestore), secs(prev.TimeToRestore), false),
-	}
+	cfr := counted(cmpKey(names[2], ratio(cur.ChangeFailureRate), ratio(prev.ChangeFailureRate), cur.ChangeFailureRate, prev.ChangeFailureRate, false),
+		fmt.Sprintf(w.OfCount, cur.FailedDeployments, cur.Deployments), fmt.Sprintf(w.OfCount, prev.FailedDeployments, prev.Deployments))
+	rec := counted(cmpKey(names[3], dur(cur.RecoveryTime), dur(prev.RecoveryTime), secs(cur.RecoveryTime), secs(prev.RecoveryTime), false),
+		fmt.Sprintf(w.IncidentsN, cur.Recovered), fmt.Sprintf(w.IncidentsN, prev.Recovered))
+	rw := counted(cmpKey(names[4], ratio(cur.ReworkRate), ratio(prev.ReworkRate), cur.ReworkRate, prev.ReworkRate, false),
+		fmt.Sprintf(w.OfCount, cur.Rework, cur.Deployments), fmt.Sprintf(w.OfCount, prev.Rework, prev.Deployments))
+	return []views.RetroKey{df, lt, cfr, rec, rw}
 }

@@ -19,12 +19,12 @@ boards:
   - id: ship
     title: Shipping
     tiles:
-      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 2}
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 2, query: {service: api}}
   - id: ship-ja
     title: 出荷
     locale: ja
     tiles:
-      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 2}
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 2, query: {service: api}}
 `
 
 // Issue 16 point 6: GET /boards/{id}/retro lists the period's deployments,
@@ -61,6 +61,11 @@ func TestRetroView(t *testing.T) {
 	dep("d1", "1111111aaaa", 10*day)
 	dep("d2", "2222222aaaa", 8*day)
 	dep("d3", "3333333aaaa", 2*day)
+	// Another team's service: not on this board's Four Keys tile.
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"w1","service":"web","sha":"9999999aaaa","finished_at":%q}`, ts(3*day)))
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"w-inc","service":"web","title":"web banner broken","started_at":%q,"resolved_at":%q}`, ts(3*day), ts(3*day-time.Hour)))
+	// Rework: a deployment made for an incident (it names it).
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d4","service":"api","sha":"4444444aaaa","finished_at":%q,"incident":"inc-2","changes":[{"sha":"c-d4","authored_at":%q}]}`, ts(4*day), ts(4*day+time.Hour)))
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-1","service":"api","title":"checkout 500s","started_at":%q,"resolved_at":%q}`, ts(8*day-30*time.Minute), ts(8*day-90*time.Minute)))
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-2","service":"api","title":"slow search","started_at":%q,"resolved_at":%q,"labels":["postmortem"]}`, ts(6*day), ts(6*day-time.Hour)))
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-3","service":"api","title":"queue backlog","started_at":%q}`, ts(time.Hour)))
@@ -70,12 +75,21 @@ func TestRetroView(t *testing.T) {
 	send("/api/v1/events/alerts", `{"id":"once","title":"Cert expires soon","severity":"warning","next_action":"Renew it"}`)
 
 	page := get(t, base+"/boards/ship/retro")
-	for _, want := range []string{"Retrospective", "3 deployments · 1 failed", "api 2222222", "api 3333333",
+	for _, want := range []string{"Retrospective", "4 deployments · 1 failed · 1 rework", "api 2222222", "api 4444444",
 		"checkout 500s", "postmortem overdue", "slow search", "postmortem written", "queue backlog", ">open<",
-		"Alerts that fired", "Deployments", "Lead time", "before: "} {
+		"Alerts that fired", "Deployments", "Lead time", "before: ",
+		// The five DORA figures with the counts behind them, now and before.
+		"Change failure rate", "Failed deployment recovery time", "Rework rate", ">1 of 4<", "(0 of 1)",
+		">4 deployments<", "(1 deployments)", ">1 incidents<", ">rework<"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("retro page lacks %q", want)
 		}
+	}
+	if strings.Contains(page, "web 9999999") {
+		t.Error("the retro lists a deployment of a service outside the board's Four Keys tiles")
+	}
+	if strings.Contains(page, "web banner broken") {
+		t.Error("the retro lists an incident of a service outside the board's Four Keys tiles")
 	}
 	if strings.Contains(page, "api 0000000") {
 		t.Error("the retro lists a deployment of the period before")
@@ -93,6 +107,12 @@ func TestRetroView(t *testing.T) {
 	if !strings.Contains(short, "1 deployments · 0 failed") || strings.Contains(short, "api 2222222") {
 		t.Errorf("since=3d: the page does not show just the last deployment")
 	}
+	// Live: the page re-fetches itself (same period) and swaps its main in.
+	for _, want := range []string{`hx-get="/boards/ship/retro?since=3d"`, `hx-trigger="every 60s"`, `hx-select="main.retro-view"`} {
+		if !strings.Contains(short, want) {
+			t.Errorf("since=3d: the page lacks %s (live refresh)", want)
+		}
+	}
 	if resp, err := http.Get(base + "/boards/ship/retro?since=soon"); err != nil || resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("since=soon: %v %v, want 400", resp.StatusCode, err)
 	}
@@ -101,9 +121,50 @@ func TestRetroView(t *testing.T) {
 	}
 
 	ja := get(t, base+"/boards/ship-ja/retro")
-	for _, want := range []string{"ふりかえり", "デプロイ 3 件 · 失敗 1 件", "ポストモーテム期限切れ", "ポストモーテム済み", "発火したアラート", "次の対応あり 1 · なし 1"} {
+	for _, want := range []string{"ふりかえり", "デプロイ 4 件 · 失敗 1 件 · 手戻り 1 件", "手戻り率", "失敗デプロイからの復旧時間", "4 件中 1 件", "ポストモーテム期限切れ", "ポストモーテム済み", "発火したアラート", "次の対応あり 1 · なし 1"} {
 		if !strings.Contains(ja, want) {
 			t.Errorf("Japanese retro lacks %q", want)
 		}
+	}
+}
+
+// Issue 16 point 6: the retro shows the error budget each SLO budget tile
+// spent in the period, from the stored tile history, and says "no value
+// from then" where the store has none from the period's start.
+func TestRetroSLOBudget(t *testing.T) {
+	a, base := startApp(t, `
+sources:
+  - {id: gcp, kind: gcm, project: proj, endpoint: "127.0.0.1:1", insecure: true}
+boards:
+  - id: slo
+    title: SLOs
+    tiles:
+      - {id: avail, kind: stat, title: Checkout availability, source: gcp, interval: 1h, query: {slo: projects/proj/services/checkout/serviceLevelObjectives/avail, budget: true}}
+      - {id: lat, kind: stat, title: Search latency, source: gcp, interval: 1h, query: {slo: projects/proj/services/search/serviceLevelObjectives/lat, budget: true}}
+  - id: slo-ja
+    title: SLO
+    locale: ja
+    tiles:
+      - {id: lat, kind: stat, title: Search latency, source: gcp, interval: 1h, query: {slo: projects/proj/services/search/serviceLevelObjectives/lat, budget: true}}
+`)
+	now := time.Now()
+	ctx := t.Context()
+	for _, p := range []struct {
+		tile string
+		at   time.Time
+		v    float64
+	}{{"avail", now.Add(-3 * 24 * time.Hour), 0.8}, {"avail", now, 0.55}, {"lat", now, 0.9}} {
+		if err := a.Store().RecordHistory(ctx, "slo", p.tile, p.at, p.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := get(t, base+"/boards/slo/retro?since=3d")
+	for _, want := range []string{"SLO error budget spent", "Checkout availability", "25% spent (80% → 55%)", "Search latency", "no value from then"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("retro page lacks %q", want)
+		}
+	}
+	if ja := get(t, base+"/boards/slo-ja/retro?since=3d"); !strings.Contains(ja, "SLO エラーバジェット消費") || !strings.Contains(ja, "その時点の値がありません") {
+		t.Error("the Japanese retro lacks the SLO budget heading or its no value from then")
 	}
 }

@@ -58,6 +58,8 @@ func (s *Server) handleRetro(w http.ResponseWriter, r *http.Request) {
 		}
 		rt = got
 	}
+	// The page re-fetches itself (htmx, no inline script) to stay live.
+	rt.Self = r.URL.RequestURI()
 	p.Retro = rt
 	writeHTML(w, r, http.StatusOK, views.Page(p))
 }
