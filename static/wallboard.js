@@ -42,6 +42,10 @@
     return Math.floor(s / 86400) + sep + u[3];
   }
   function fmt(tpl, v) { return (tpl || '%s').replace('%s', v); }
+  // setText writes a text only when it changed: writing the same text still
+  // replaces the text node, which costs a style recalculation and layout of
+  // the tile on every tick, on a TV's weak CPU.
+  function setText(el, s) { if (el.textContent !== s) el.textContent = s; }
 
   function sectionOf(el) { return el && el.closest ? el.closest('.board') : null; }
   function stateOf(el) {
@@ -72,7 +76,7 @@
   function tickSection(s, t) {
     var d = s.el.dataset;
     var clock = s.el.querySelector('.clock');
-    if (clock) clock.textContent = hhmm(t);
+    if (clock) setText(clock, hhmm(t));
     var newest = 0;
     var tiles = s.el.querySelectorAll('.tile[data-updated]');
     for (var i = 0; i < tiles.length; i++) {
@@ -86,23 +90,22 @@
       el.classList.toggle('is-stale', stale);
       var ta = el.querySelector('.tile-age');
       if (ta) {
-        var at = updated > 0 && !stale ? fmt(d.updated, age(t - updated, d.tAgeUnits)) : '';
-        if (ta.textContent !== at) ta.textContent = at;
+        setText(ta, updated > 0 && !stale ? fmt(d.updated, age(t - updated, d.tAgeUnits)) : '');
       }
       var st = el.querySelector('.stale-text');
       if (!st) continue;
-      if (!stale) { if (st.textContent !== '') st.textContent = ''; continue; }
+      if (!stale) { setText(st, ''); continue; }
       if (updated === 0) continue; // failing with no data: the server's text says since when
       var tpl = failing ? d.tStaleFailing : restored ? d.tStaleRestored : d.tStaleOld;
-      st.textContent = fmt(tpl, age(t - updated, d.tAgeUnits));
+      setText(st, fmt(tpl, age(t - updated, d.tAgeUnits)));
     }
     var ages = s.el.querySelectorAll('[data-started]');
     for (var j = 0; j < ages.length; j++) {
       var started = +ages[j].getAttribute('data-started');
-      if (started > 0) ages[j].textContent = age(t - started, d.tAgeUnits);
+      if (started > 0) setText(ages[j], age(t - started, d.tAgeUnits));
     }
     var up = s.el.querySelector('.updated');
-    if (up) up.textContent = newest > 0 ? fmt(d.updated, age(t - newest, d.tAgeUnits)) : '';
+    if (up) setText(up, newest > 0 ? fmt(d.updated, age(t - newest, d.tAgeUnits)) : '');
     var dt = new Date(t);
     s.el.classList.toggle('night', inNight(d.night, dt.getHours() * 60 + dt.getMinutes()));
     if (s.connected && Date.now() - s.lastMessage > WATCHDOG_MS && s.socket) {
