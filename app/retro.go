@@ -79,7 +79,7 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 		}
 		// The store loads deployments of every scope (an incident may name
 		// any); list only the board's, as fourkeys counts them.
-		if scope.Repo != "" && !strings.EqualFold(d.Repo, scope.Repo) || scope.Service != "" && d.Service != scope.Service {
+		if !scope.MatchDeployment(d) {
 			continue
 		}
 		state := "ok"
@@ -99,7 +99,7 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 		if in.StartedAt.After(until) || !in.ResolvedAt.IsZero() && in.ResolvedAt.Before(since) {
 			continue
 		}
-		if scope.Repo != "" && !strings.EqualFold(in.Repo, scope.Repo) || scope.Service != "" && in.Service != scope.Service {
+		if !scope.MatchIncident(in) {
 			continue // the store loads incidents of every scope
 		}
 		state := "open"

@@ -405,8 +405,17 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 	return r
 }
 
-func (s Scope) matchDeployment(d Deployment) bool {
+// MatchDeployment reports whether d belongs to the scope (repository names
+// compare without case, as GitHub's do).
+func (s Scope) MatchDeployment(d Deployment) bool {
 	return (s.Repo == "" || strings.EqualFold(d.Repo, s.Repo)) && (s.Service == "" || d.Service == s.Service)
+}
+
+// MatchIncident reports whether an incident belongs to the scope by its own
+// service and repository (an incident a deployment caused belongs where that
+// deployment does).
+func (s Scope) MatchIncident(in Incident) bool {
+	return (s.Service == "" || in.Service == s.Service) && (s.Repo == "" || strings.EqualFold(in.Repo, s.Repo))
 }
 
 func prepare(ev Events, scope Scope, opt Options) *prepared {
@@ -440,12 +449,12 @@ func prepare(ev Events, scope Scope, opt Options) *prepared {
 	}
 	for svc, d := range ev.FirstDeployment {
 		first[svc] = d.ID
-		if scope.matchDeployment(d) && (p.since.IsZero() || d.FinishedAt.Before(p.since)) {
+		if scope.MatchDeployment(d) && (p.since.IsZero() || d.FinishedAt.Before(p.since)) {
 			p.since = d.FinishedAt
 		}
 	}
 	for _, d := range deps {
-		if scope.matchDeployment(d) && (p.since.IsZero() || d.FinishedAt.Before(p.since)) {
+		if scope.MatchDeployment(d) && (p.since.IsZero() || d.FinishedAt.Before(p.since)) {
 			p.since = d.FinishedAt
 		}
 	}
@@ -509,14 +518,13 @@ func prepare(ev Events, scope Scope, opt Options) *prepared {
 		p.markRework(in, cause)
 		inScope := false
 		switch {
-		case cause >= 0 && scope.matchDeployment(deps[cause]):
+		case cause >= 0 && scope.MatchDeployment(deps[cause]):
 			inScope = true
 			p.failed[cause] = true
 		case cause >= 0:
 			inScope = false
 		default:
-			inScope = (scope.Service == "" || in.Service == scope.Service) &&
-				(scope.Repo == "" || strings.EqualFold(in.Repo, scope.Repo))
+			inScope = scope.MatchIncident(in)
 		}
 		if !inScope {
 			continue
@@ -540,7 +548,7 @@ func prepare(ev Events, scope Scope, opt Options) *prepared {
 	if scope != (Scope{}) {
 		kept := 0
 		for i, d := range deps {
-			if scope.matchDeployment(d) {
+			if scope.MatchDeployment(d) {
 				deps[kept], p.leads[kept], p.failed[kept], p.rework[kept] = d, p.leads[i], p.failed[i], p.rework[i]
 				kept++
 			}

@@ -1,6 +1,6 @@
 package web
 
-// Screens you can manage (issue 17): a TV pairs itself at /pair with a short
+// Screens you can manage: a TV pairs itself at /pair with a short
 // code that an admin approves at /admin/screens; it then holds its own
 // credential (a cookie; only its SHA-256 is stored) and the fleet page shows
 // and steers every paired screen over the screen's own websocket.
