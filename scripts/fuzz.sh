@@ -28,7 +28,29 @@ for t in "${targets[@]}"; do
 	name="${t#* }"
 	echo "fuzz: $pkg $name for $dur"
 	t0=$SECONDS
-	"$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$dur" "${minimize[@]}" "$pkg"
+	corpus="$pkg/testdata/fuzz/$name"
+	before=$(ls "$corpus" 2>/dev/null | sort || true)
+	log=$(mktemp)
+	if ! "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$dur" "${minimize[@]}" "$pkg" 2>&1 | tee "$log"; then
+		# Go 1.26's fuzz coordinator can report its own -fuzztime deadline
+		# as a failure ("context deadline exceeded", no input named, no
+		# crasher written) when a worker is mid-call as the time runs out,
+		# more often on a loaded machine (Go issue 75804, fixed in Go 1.27).
+		# That one case is not a finding: it is accepted only when no new
+		# input was written and the whole corpus then replays clean. Any
+		# other failure fails the run.
+		after=$(ls "$corpus" 2>/dev/null | sort || true)
+		if [ "$before" = "$after" ] &&
+			grep -q -- "--- FAIL: ${name} " "$log" &&
+			[ "$(grep -A1 -- "--- FAIL: ${name} " "$log" | tail -n1 | tr -d '[:space:]')" = "contextdeadlineexceeded" ] &&
+			"$GO" test -count=1 -run "^${name}\$" "$pkg"; then
+			echo "fuzz: $name: the coordinator's own deadline (Go issue 75804), no failing input; corpus replayed clean"
+		else
+			rm -f "$log"
+			exit 1
+		fi
+	fi
+	rm -f "$log"
 	echo "fuzz: $name took $((SECONDS - t0)) s (build with fuzz instrumentation included)"
 done
 echo "fuzz: ${#targets[@]} targets in $((SECONDS - start)) s"
