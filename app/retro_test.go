@@ -168,3 +168,27 @@ boards:
 		t.Error("the Japanese retro lacks the SLO budget heading or its no value from then")
 	}
 }
+
+// Issue 16 point 6: a playlist entry "board/retro" puts the board's retro
+// view into the rotation, as its own section beside the board itself, live
+// at the board's retro.refresh; its socket carries no tile fragments.
+func TestRetroPlaylistEntry(t *testing.T) {
+	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
+	_, base := startApp(t, retroConfig+`    retro: {period: 7d, refresh: 5s}
+playlists:
+  - id: office
+    boards: [ship, ship-ja/retro]
+`)
+	page := get(t, base+"/playlists/office")
+	for _, want := range []string{`id="board-ship"`, `id="retro-ship-ja"`, `data-view="retro"`, `ws-connect="/boards/ship-ja/ws?retro"`,
+		`hx-get="/boards/ship-ja/retro"`, `hx-trigger="every 5s"`, "ふりかえり", `class="tile kind-fourkeys`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("playlist page lacks %s", want)
+		}
+	}
+	// The board's retro.period is the retro's default period.
+	since := time.Now().Add(-7 * 24 * time.Hour).Format("2006-01-02")
+	if !strings.Contains(get(t, base+"/boards/ship-ja/retro"), "ふりかえり · "+since) {
+		t.Errorf("retro of ship-ja does not start at %s (retro.period: 7d)", since)
+	}
+}

@@ -22,10 +22,14 @@ type Retro struct {
 	// WithAction and WithoutAction count the policies that fired with and
 	// without a next action (over all that fired, not only those listed).
 	WithAction, WithoutAction int
-	// Self is the page's own URL (path and query): the view re-fetches it
-	// every RetroRefresh and swaps its main section in, so a retro left on
-	// a screen stays live without a reload or an inline script.
+	// Self is the view's own URL (path and query; in a playlist the
+	// board's retro URL): the view re-fetches it every Refresh and swaps
+	// its main section in, so a retro left on a screen stays live without
+	// a reload or an inline script.
 	Self string
+	// Refresh is how often the view re-fetches itself (the board's
+	// retro.refresh, default 60 s).
+	Refresh time.Duration
 	// SLOs are the board's SLO budget tiles with the budget spent in the
 	// period (from the stored tile history).
 	SLOs []RetroSLO
@@ -40,8 +44,18 @@ type RetroSLO struct {
 	From, To float64
 }
 
-// RetroRefresh is the htmx trigger of the retro's re-fetch.
-const RetroRefresh = "every 60s"
+// RefreshTrigger is the htmx trigger of the view's re-fetch: "every 60s"
+// (60 s when unset; milliseconds when not whole seconds).
+func (r *Retro) RefreshTrigger() string {
+	d := r.Refresh
+	if d <= 0 {
+		d = time.Minute
+	}
+	if d%time.Second == 0 {
+		return fmt.Sprintf("every %ds", d/time.Second)
+	}
+	return fmt.Sprintf("every %dms", d.Milliseconds())
+}
 
 // RetroKey is one Four Keys figure now and in the period before.
 type RetroKey struct {
