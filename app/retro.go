@@ -276,7 +276,7 @@ func retroKeys(rep fourkeys.Report, t views.Text) []views.RetroKey {
 		if f == nil {
 			return t.NoData
 		}
-		return views.FormatPerDay(*f)
+		return t.PerDay(*f)
 	}
 	cmpKey := func(name, now, before string, a, b *float64, higherBetter bool) views.RetroKey {
 		k := views.RetroKey{Name: name, Now: now, Before: before}
