@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -33,20 +32,7 @@ boards:
       - {id: keys, kind: fourkeys, source: dora, interval: 1h}
 `
 	s := StartServer(t, ServerOptions{Config: cfg})
-	send := func(path, body string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.Base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer tok-e2e")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s: %d", path, resp.StatusCode)
-		}
-	}
+	send := func(path, body string) { t.Helper(); s.PostEvent(t, "tok-e2e", path, body) }
 	now := time.Now().UTC()
 	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
 	day := 24 * time.Hour
@@ -133,20 +119,7 @@ playlists:
   - {id: office, boards: [team, team/retro], every: 2s}
 `
 	s := StartServer(t, ServerOptions{Config: cfg})
-	send := func(path, body string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.Base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer tok-e2e")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s: %d", path, resp.StatusCode)
-		}
-	}
+	send := func(path, body string) { t.Helper(); s.PostEvent(t, "tok-e2e", path, body) }
 	now := time.Now().UTC()
 	deploy := func(n int) {
 		send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d%d","service":"api","sha":"%d%06d","finished_at":%q}`,

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -140,6 +141,16 @@ func (t Text) RetroWords() retroWords { return retroWordsOf(t) }
 
 // RetroKeyNames are the Four Keys names in this language, in DORA order.
 func (t Text) RetroKeyNames() [5]string { return retroWordsOf(t).Names }
+
+// RetroBefore is a figure's comparison with the period before: the arrow,
+// the value before and its count ("▼ before: 3.4 / day (24 deployments)").
+func (t Text) RetroBefore(k RetroKey) string {
+	s := strings.TrimSpace(k.Arrow + " " + fmt.Sprintf(retroWordsOf(t).Before, k.Before))
+	if k.BeforeCount != "" {
+		s += " (" + k.BeforeCount + ")"
+	}
+	return s
+}
 
 // RetroState is an item's state in words.
 func (t Text) RetroState(s string) string { return retroWordsOf(t).States[s] }
