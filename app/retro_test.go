@@ -186,6 +186,10 @@ playlists:
 			t.Errorf("playlist page lacks %s", want)
 		}
 	}
+	// ?boards= takes the same entries.
+	if q := get(t, base+"/boards/ship?rotate=30s&boards=ship-ja/retro"); !strings.Contains(q, `id="retro-ship-ja"`) || !strings.Contains(q, "ふりかえり") {
+		t.Error("?rotate=30s&boards=ship-ja/retro does not rotate to the retro")
+	}
 	// The board's retro.period is the retro's default period.
 	since := time.Now().Add(-7 * 24 * time.Hour).Format("2006-01-02")
 	if !strings.Contains(get(t, base+"/boards/ship-ja/retro"), "ふりかえり · "+since) {
