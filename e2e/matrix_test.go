@@ -112,13 +112,17 @@ boards:
       - {id: services, kind: list, title: Errors by service, source: fake, query: services, unit: ratio, interval: 1h}
   - id: delivery
     title: Delivery
+    columns: 4
     tiles:
-      - {id: keys, kind: fourkeys, source: dora, interval: 1h, span: 2}
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 4, row_span: 2}
+      - {id: deploys, kind: deploys, title: Latest deployments, source: dora, interval: 1h, span: 4, limit: 5}
   - id: delivery-ja
     title: デリバリー
     locale: ja
+    columns: 4
     tiles:
-      - {id: keys, kind: fourkeys, source: dora, interval: 1h, span: 2}
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 4, row_span: 2}
+      - {id: deploys, kind: deploys, title: 最近のデプロイ, source: dora, interval: 1h, span: 4, limit: 5}
   - id: sec
     title: Security
     columns: 3
@@ -198,6 +202,10 @@ func TestLayoutEveryStateEverySize(t *testing.T) {
 		{"playlist", "/playlists/office", boardReady, ""},
 		// The playlist's retro entry, switched to.
 		{"playlist-retro", "/playlists/office", boardReady, `(() => { while (wallboard.current() !== 'delivery/retro') wallboard.next(); return !document.getElementById('retro-delivery').hidden; })()`},
+		// The Four Keys tile and the deploy feed, as the demo's delivery
+		// board lays them out, in English and Japanese.
+		{"fourkeys", "/boards/delivery", boardReady + ` && document.querySelector('#tile-delivery-keys .key-count')`, ""},
+		{"fourkeys-ja", "/boards/delivery-ja", boardReady + ` && document.querySelector('#tile-delivery-ja-keys .key-count')`, ""},
 		{"retro", "/boards/delivery/retro", `document.querySelectorAll('.retro-view li').length >= 10`, ""},
 		{"retro-ja", "/boards/delivery-ja/retro", `document.querySelectorAll('.retro-view li').length >= 10 && document.documentElement.lang === 'ja'`, ""},
 		{"security", "/boards/sec", boardReady + ` && document.querySelector('#tile-sec-baseline .sev-counts')`, ""},
