@@ -165,4 +165,14 @@ playlists:
 		t.Fatalf("the playlist reloaded (JS global is %q)", kept)
 	}
 	b.CheckConsole("playlist with a retro")
+
+	// A lobby screen (body.lobby, set by the server for a paired screen in
+	// lobby mode; the fleet test covers that) shows the retro's counts but
+	// no incident titles, deployments or alert names.
+	b.Eval(`document.body.classList.add('lobby'); true`, nil)
+	var named []string
+	b.Eval(`Array.from(document.querySelectorAll('#retro-team .event-title, #retro-team .event-detail')).filter(e => getComputedStyle(e).visibility !== 'hidden').map(e => e.textContent)`, &named)
+	if len(named) > 0 {
+		t.Errorf("a lobby screen's retro shows names: %q", named)
+	}
 }
