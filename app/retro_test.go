@@ -186,6 +186,9 @@ playlists:
 			t.Errorf("playlist page lacks %s", want)
 		}
 	}
+	if idx := get(t, base+"/"); !strings.Contains(idx, `href="/boards/ship-ja/retro"`) {
+		t.Error("the index does not link the retro view")
+	}
 	// ?boards= takes the same entries.
 	if q := get(t, base+"/boards/ship?rotate=30s&boards=ship-ja/retro"); !strings.Contains(q, `id="retro-ship-ja"`) || !strings.Contains(q, "ふりかえり") {
 		t.Error("?rotate=30s&boards=ship-ja/retro does not rotate to the retro")
