@@ -217,3 +217,62 @@ func TestFourKeysJSONAndPageCarryTheCounts(t *testing.T) {
 		}
 	}
 }
+
+const boardBenchmarksConfig = `
+sources:
+  - {id: dora, kind: events}
+  - {id: plain, kind: events, benchmarks: none}
+webhooks:
+  events:
+    secret: {env: WB_TEST_DORA_TOKEN}
+boards:
+  - id: tiers
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, query: {service: api}, interval: 1h, span: 2}
+  - id: quiet
+    benchmarks: none
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, query: {service: api}, interval: 1h, span: 2}
+  - id: loud
+    benchmarks: dora-2024
+    tiles:
+      - {id: keys, kind: fourkeys, source: plain, query: {service: api}, interval: 1h, span: 2}
+`
+
+// benchmarks: on a board wins over its source's, both ways, and leaves the
+// other boards of the same computation alone: no tier badge and null tiers
+// where the board says none; tiers where the board asks for them although
+// the source said none.
+func TestDoraBenchmarksPerBoard(t *testing.T) {
+	t.Setenv("WB_TEST_DORA_TOKEN", "tok-dora")
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, boardBenchmarksConfig)})
+	send := doraSender(t, a)
+	now := time.Now().UTC()
+	for i := range 12 {
+		send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d%d","service":"api","finished_at":%q}`, i, now.Add(-time.Duration(i+1)*50*time.Hour).Format(time.RFC3339)))
+	}
+	for _, id := range []string{"tiers", "quiet", "loud"} {
+		eventually(t, 10*time.Second, id+": twelve deployments", func() (bool, string) {
+			ex := doraBoard(t, a, id)["keys"].Extra
+			return ex["deployments"] == 12.0, fmt.Sprintf("deployments %v", ex["deployments"])
+		})
+	}
+	for _, c := range []struct {
+		board  string
+		tiered bool
+	}{{"tiers", true}, {"quiet", false}, {"loud", true}} {
+		ex := doraBoard(t, a, c.board)["keys"].Extra
+		tier := ex["tiers"].(map[string]any)["deployment_frequency"]
+		page := doraPage(t, a, "/boards/"+c.board)
+		badge := strings.Contains(page, `class="tier tier-`)
+		if c.tiered {
+			if ex["benchmarks"] != "DORA 2024 clusters" || tier != "high" || !badge || !strings.Contains(page, "tiers: DORA 2024 clusters") {
+				t.Errorf("%s: benchmarks %v, frequency tier %v, badge on the page %v; want DORA 2024 clusters, high and a badge", c.board, ex["benchmarks"], tier, badge)
+			}
+			continue
+		}
+		if ex["benchmarks"] != nil || tier != nil || badge || !strings.Contains(page, "no benchmark tiers") {
+			t.Errorf("%s (benchmarks: none): benchmarks %v, frequency tier %v, badge on the page %v; want null, null and none", c.board, ex["benchmarks"], tier, badge)
+		}
+	}
+}

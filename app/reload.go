@@ -245,13 +245,13 @@ func changedBoards(old, cfg *board.Config) []string {
 	}
 	prevPl := map[string]board.Playlist{}
 	for _, p := range old.Playlists {
-		p.Line = 0
+		p.Line, p.EntryLines = 0, nil
 		prevPl[p.ID] = p
 	}
 	for _, p := range cfg.Playlists {
-		p.Line = 0
+		p.Line, p.EntryLines = 0, nil
 		if o, ok := prevPl[p.ID]; !ok || !reflect.DeepEqual(o, p) {
-			for _, id := range p.Boards {
+			for _, id := range p.BoardIDs() {
 				if !slices.Contains(out, id) {
 					out = append(out, id)
 				}

@@ -13,10 +13,6 @@ import (
 	"github.com/wallboard/wallboard/views"
 )
 
-// retroPostmortemAfter is when a resolved incident's postmortem is overdue
-// (the postmortems tile's default of 5 days); before that it is due.
-const retroPostmortemAfter = 5 * fourkeys.Day
-
 // retroListed is how many deployments, incidents and alerts the retro
 // lists (newest, newest, noisiest): what fits a portrait screen in
 // standup type beside the five DORA figures; the counts above the lists
@@ -44,16 +40,21 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 			text = views.TextFor(b.Locale)
 		}
 	}
+	// The postmortem rule (label, due days) is the source's of the board's
+	// Four Keys tiles, as their postmortems tile judges it.
+	src := retroKeysSource(cfg, boardID)
 	label := "postmortem"
-	for _, s := range cfg.Sources {
-		if s.PostmortemLabel != "" {
-			label = s.PostmortemLabel
-			break
-		}
+	if src.PostmortemLabel != "" {
+		label = src.PostmortemLabel
+	}
+	rule, err := board.FourKeysOf(src)
+	if err != nil {
+		rule, _ = board.FourKeysOf(board.SourceConfig{})
 	}
 	period := until.Sub(since)
 	scope := retroScope(cfg, boardID)
-	rep, err := st.ComputeFourKeys(ctx, scope, until, period, fourkeys.Options{PostmortemLabel: label})
+	rep, err := st.ComputeFourKeys(ctx, scope, until, period, fourkeys.Options{PostmortemLabel: label,
+		AttributionWindow: rule.AttributionWindow, HotfixLabels: rule.HotfixLabels})
 	if err != nil {
 		return nil, fmt.Errorf("retro: four keys: %w", err)
 	}
@@ -104,10 +105,10 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 		}
 		state := "open"
 		switch {
-		case slices.ContainsFunc(in.Labels, func(l string) bool { return strings.EqualFold(l, label) }):
+		case strings.TrimSpace(in.PostmortemURL) != "" || slices.ContainsFunc(in.Labels, func(l string) bool { return strings.EqualFold(l, label) }):
 			state = "written"
 		case in.ResolvedAt.IsZero():
-		case until.Sub(in.ResolvedAt) > retroPostmortemAfter:
+		case !fourkeys.PostmortemDueAt(in.ResolvedAt, rule.PostmortemDays, rule.PostmortemBiz).After(until):
 			state = "overdue"
 		default:
 			state = "due"
@@ -185,6 +186,32 @@ func (r retroSource) Retro(ctx context.Context, boardID string, since, until tim
 		}
 	}
 	return out, nil
+}
+
+// retroKeysSource is the source of the board's first Four Keys tile
+// (fourkeys, deploys, postmortems), else the config's first Four Keys
+// source; zero when there is none.
+func retroKeysSource(cfg *board.Config, boardID string) board.SourceConfig {
+	byID := map[string]board.SourceConfig{}
+	for _, s := range cfg.Sources {
+		byID[s.ID] = s
+	}
+	for _, b := range cfg.Boards {
+		if b.ID != boardID {
+			continue
+		}
+		for _, t := range b.Tiles {
+			if s, ok := byID[t.Source]; ok && (t.Kind == views.KindFourKeys || t.Kind == views.KindDeploys || t.Kind == views.KindPostmortems) {
+				return s
+			}
+		}
+	}
+	for _, s := range cfg.Sources {
+		if s.Kind == "github" || s.Kind == "gitlog" || s.Kind == "events" {
+			return s
+		}
+	}
+	return board.SourceConfig{}
 }
 
 // isSLOBudget: a tile whose query asks Cloud Monitoring for an SLO's
@@ -276,7 +303,7 @@ func retroKeys(rep fourkeys.Report, t views.Text) []views.RetroKey {
 		if f == nil {
 			return t.NoData
 		}
-		return views.FormatPerDay(*f)
+		return t.PerDay(*f)
 	}
 	cmpKey := func(name, now, before string, a, b *float64, higherBetter bool) views.RetroKey {
 		k := views.RetroKey{Name: name, Now: now, Before: before}

@@ -168,3 +168,83 @@ boards:
 		t.Error("the Japanese retro lacks the SLO budget heading or its no value from then")
 	}
 }
+
+// Issue 16 point 6: a playlist entry "board/retro" puts the board's retro
+// view into the rotation, as its own section beside the board itself, live
+// at the board's retro.refresh; its socket carries no tile fragments.
+func TestRetroPlaylistEntry(t *testing.T) {
+	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
+	_, base := startApp(t, retroConfig+`    retro: {period: 7d, refresh: 5s}
+playlists:
+  - id: office
+    boards: [ship, ship-ja/retro]
+`)
+	page := get(t, base+"/playlists/office")
+	for _, want := range []string{`id="board-ship"`, `id="retro-ship-ja"`, `data-view="retro"`, `ws-connect="/boards/ship-ja/ws?retro"`,
+		`hx-get="/boards/ship-ja/retro"`, `hx-trigger="every 5s"`, "ふりかえり", `class="tile kind-fourkeys`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("playlist page lacks %s", want)
+		}
+	}
+	if idx := get(t, base+"/"); !strings.Contains(idx, `href="/boards/ship-ja/retro"`) {
+		t.Error("the index does not link the retro view")
+	}
+	// ?boards= takes the same entries.
+	if q := get(t, base+"/boards/ship?rotate=30s&boards=ship-ja/retro"); !strings.Contains(q, `id="retro-ship-ja"`) || !strings.Contains(q, "ふりかえり") {
+		t.Error("?rotate=30s&boards=ship-ja/retro does not rotate to the retro")
+	}
+	// The board's retro.period is the retro's default period.
+	since := time.Now().Add(-7 * 24 * time.Hour).Format("2006-01-02")
+	if !strings.Contains(get(t, base+"/boards/ship-ja/retro"), "ふりかえり · "+since) {
+		t.Errorf("retro of ship-ja does not start at %s (retro.period: 7d)", since)
+	}
+}
+
+// Issue 16 point 7: the retro judges postmortems and attributes incidents
+// by the rule of the board's Four Keys source (postmortem_due, a linked
+// postmortem document, attribution_window), as the board's tiles do.
+func TestRetroFollowsTheSourcesRules(t *testing.T) {
+	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
+	_, base := startApp(t, `
+sources:
+  - {id: dora, kind: events, postmortem_due: 1d, attribution_window: 1h}
+webhooks:
+  events:
+    secret: {env: WB_TEST_EVENTS_TOKEN}
+boards:
+  - id: ship
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, interval: 1h, query: {service: api}}
+`)
+	send := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok-123")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		}
+	}
+	now := time.Now().UTC()
+	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
+	// A deployment 2 h before an incident: outside the 1 h window, so no
+	// deployment failed. The incident was resolved 2 days ago: overdue by
+	// a 1-day rule (due by the default 5 days). The other has its document.
+	send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d1","service":"api","finished_at":%q}`, ts(52*time.Hour)))
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"i1","service":"api","title":"late one","started_at":%q,"resolved_at":%q}`, ts(50*time.Hour), ts(48*time.Hour)))
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"i2","service":"api","title":"documented one","started_at":%q,"resolved_at":%q,"postmortem_url":"https://docs.example.com/pm/2"}`, ts(30*time.Hour), ts(29*time.Hour)))
+	page := get(t, base+"/boards/ship/retro")
+	for _, want := range []string{"1 deployments · 0 failed", "postmortem overdue", "postmortem written"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("retro lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "postmortem due") {
+		t.Error("retro says a postmortem is due: not the source's 1-day rule, or a linked document not counted")
+	}
+}

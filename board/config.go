@@ -221,14 +221,21 @@ type Standup struct {
 
 // BoardConfig is one screen's worth of tiles.
 type BoardConfig struct {
-	ID      string       `yaml:"id"`
-	Title   string       `yaml:"title"`
-	Columns int          `yaml:"columns"` // 0: chosen from the number of tiles
-	Theme   string       `yaml:"theme"`   // dark (default) or light
-	Locale  string       `yaml:"locale"`  // en (default) or ja
-	Night   *Night       `yaml:"night"`   // optional dimming schedule
-	Standup *Standup     `yaml:"standup"` // optional daily standup time
-	Tiles   []TileConfig `yaml:"tiles"`
+	ID      string   `yaml:"id"`
+	Title   string   `yaml:"title"`
+	Columns int      `yaml:"columns"` // 0: chosen from the number of tiles
+	Theme   string   `yaml:"theme"`   // dark (default) or light
+	Locale  string   `yaml:"locale"`  // en (default) or ja
+	Night   *Night   `yaml:"night"`   // optional dimming schedule
+	Standup *Standup `yaml:"standup"` // optional daily standup time
+	// Retro sets the retrospective view (/boards/{id}/retro): its period
+	// and how often it re-fetches itself.
+	Retro *RetroConfig `yaml:"retro"`
+	// Benchmarks turns the Four Keys tiers of this board's tiles on
+	// ("dora-2024") or off ("none"); it wins over the source's setting.
+	// Empty: the source's.
+	Benchmarks string       `yaml:"benchmarks"`
+	Tiles      []TileConfig `yaml:"tiles"`
 	// Takeover is how long a newly opened critical alert fills the screen
 	// before it shrinks to a banner; default 60s.
 	Takeover string `yaml:"takeover"`
@@ -239,13 +246,93 @@ type BoardConfig struct {
 	Line int `yaml:"-"`
 }
 
-// Playlist is a rotation of boards shown on one screen.
+// RetroConfig is a board's retrospective view.
+type RetroConfig struct {
+	// Period is how far back the view looks without ?since=; default 14d
+	// (a KPT cycle), 1d to 90d.
+	Period string `yaml:"period"`
+	// Refresh is how often the open view re-fetches itself; default 60s,
+	// 2s to 1h. Each re-fetch reads the store once per screen.
+	Refresh string `yaml:"refresh"`
+}
+
+// Retro defaults and limits.
+const (
+	DefaultRetroPeriod  = 14 * 24 * time.Hour
+	DefaultRetroRefresh = time.Minute
+)
+
+// RetroPeriod is the board's retro period (DefaultRetroPeriod unless set).
+func (b BoardConfig) RetroPeriod() time.Duration {
+	if b.Retro == nil {
+		return DefaultRetroPeriod
+	}
+	d, err := ParseDuration(b.Retro.Period, DefaultRetroPeriod)
+	if err != nil || d <= 0 {
+		return DefaultRetroPeriod
+	}
+	return d
+}
+
+// RetroRefresh is how often the board's retro view re-fetches itself.
+func (b BoardConfig) RetroRefresh() time.Duration {
+	if b.Retro == nil {
+		return DefaultRetroRefresh
+	}
+	d, err := ParseDuration(b.Retro.Refresh, DefaultRetroRefresh)
+	if err != nil || d <= 0 {
+		return DefaultRetroRefresh
+	}
+	return d
+}
+
+// Playlist is a rotation of boards shown on one screen. An entry is a
+// board id ("checkout") or a board's retrospective view ("checkout/retro",
+// the path of the view under /boards/).
 type Playlist struct {
 	ID     string   `yaml:"id"`
 	Boards []string `yaml:"boards"`
 	Every  string   `yaml:"every"`
 
 	Line int `yaml:"-"`
+	// EntryLines are the lines of the entries of Boards (0 when unknown).
+	EntryLines []int `yaml:"-"`
+}
+
+// ViewRetro is the view part of a playlist entry "board/retro".
+const ViewRetro = "retro"
+
+// PlaylistEntry is one entry of a playlist: a board, and the view of it
+// to show ("" for the board itself, ViewRetro).
+type PlaylistEntry struct {
+	Board, View string
+}
+
+// ParsePlaylistEntry reads "checkout" or "checkout/retro". Anything after
+// a slash is the view; whether it is a known one is for the caller.
+func ParsePlaylistEntry(s string) PlaylistEntry {
+	id, view, _ := strings.Cut(strings.TrimSpace(s), "/")
+	return PlaylistEntry{Board: id, View: view}
+}
+
+// String is the entry as written in a playlist.
+func (e PlaylistEntry) String() string {
+	if e.View == "" {
+		return e.Board
+	}
+	return e.Board + "/" + e.View
+}
+
+// BoardIDs are the distinct boards a playlist shows, in order, whichever
+// view of them it shows.
+func (p Playlist) BoardIDs() []string {
+	var out []string
+	for _, s := range p.Boards {
+		if id := ParsePlaylistEntry(s).Board; !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // TileConfig is one tile: what to ask which source, and how to judge the answer.
@@ -491,6 +578,10 @@ func (c *Config) fillLines(file *ast.File) {
 	}
 	for i := range c.Playlists {
 		c.Playlists[i].Line = lineOf(file, fmt.Sprintf("$.playlists[%d].id", i))
+		c.Playlists[i].EntryLines = make([]int, len(c.Playlists[i].Boards))
+		for j := range c.Playlists[i].Boards {
+			c.Playlists[i].EntryLines[j] = lineOf(file, fmt.Sprintf("$.playlists[%d].boards[%d]", i, j))
+		}
 	}
 	c.Access.Line = lineOfKey(file, "$", "access")
 	for i := range c.Access.Screens {
@@ -617,6 +708,23 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 				}
 			}
 		}
+		if b.Retro != nil {
+			if d, err := ParseDuration(b.Retro.Period, DefaultRetroPeriod); err != nil {
+				add(b.Line, "board %q: retro: period: %v", b.ID, err)
+			} else if d < 24*time.Hour || d > 90*24*time.Hour {
+				add(b.Line, "board %q: retro: period %s: use 1d to 90d", b.ID, b.Retro.Period)
+			}
+			if d, err := ParseDuration(b.Retro.Refresh, DefaultRetroRefresh); err != nil {
+				add(b.Line, "board %q: retro: refresh: %v", b.ID, err)
+			} else if d < 2*time.Second || d > time.Hour {
+				add(b.Line, "board %q: retro: refresh %s: use 2s to 1h", b.ID, b.Retro.Refresh)
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(b.Benchmarks)) {
+		case "", BenchmarksDORA2024, BenchmarksNone:
+		default:
+			add(b.Line, "board %q: benchmarks %q: use %s or %s", b.ID, b.Benchmarks, BenchmarksDORA2024, BenchmarksNone)
+		}
 		if b.Columns < 0 || b.Columns > 12 {
 			add(b.Line, "board %q: columns %d: use 1 to 12", b.ID, b.Columns)
 		}
@@ -696,9 +804,17 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		if len(p.Boards) == 0 {
 			add(p.Line, "playlist %q has no boards", p.ID)
 		}
-		for _, id := range p.Boards {
-			if boards[id] == 0 {
-				add(p.Line, "playlist %q: unknown board %q", p.ID, id)
+		for j, entry := range p.Boards {
+			line := p.Line
+			if j < len(p.EntryLines) && p.EntryLines[j] > 0 {
+				line = p.EntryLines[j]
+			}
+			e := ParsePlaylistEntry(entry)
+			switch {
+			case boards[e.Board] == 0:
+				add(line, "playlist %q: unknown board %q", p.ID, e.Board)
+			case e.View != "" && e.View != ViewRetro:
+				add(line, "playlist %q: %q: unknown view %q of board %q (use %s or %s/%s)", p.ID, entry, e.View, e.Board, e.Board, e.Board, ViewRetro)
 			}
 		}
 		if _, err := ParseDuration(p.Every, 30*time.Second); err != nil {

@@ -153,6 +153,25 @@ func TestParseProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "playlist retro entries",
+			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d}\nplaylists:\n  - id: lobby\n    boards:\n      - ops\n      - ops/retro\n      - sales/retro\n      - ops/standup\n",
+			want: []string{
+				`b.yaml:12: playlist "lobby": unknown board "sales"`,
+				`b.yaml:13: playlist "lobby": "ops/standup": unknown view "standup" of board "ops" (use ops or ops/retro)`,
+			},
+		},
+		{
+			name: "board retro and benchmarks",
+			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    retro: {period: 12h, refresh: 1s}\n    benchmarks: dora-2019\n    tiles:\n      - {id: a, kind: stat, source: d}\n  - id: web\n    retro: {period: soon, refresh: 2h}\n    tiles:\n      - {id: a, kind: stat, source: d}\n",
+			want: []string{
+				`b.yaml:4: board "ops": retro: period 12h: use 1d to 90d`,
+				`b.yaml:4: board "ops": retro: refresh 1s: use 2s to 1h`,
+				`b.yaml:4: board "ops": benchmarks "dora-2019": use dora-2024 or none`,
+				`b.yaml:9: board "web": retro: period: "soon" is not a duration`,
+				`b.yaml:9: board "web": retro: refresh 2h: use 2s to 1h`,
+			},
+		},
+		{
 			name: "playlist naming an unknown board",
 			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d}\nplaylists:\n  - {id: lobby, boards: [ops, sales], every: 1 min}\n",
 			want: []string{

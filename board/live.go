@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/wallboard/wallboard/fourkeys"
 )
 
 // Live holds the current state of every tile of every board. It is the one
@@ -19,10 +22,12 @@ type Live struct {
 }
 
 type liveTile struct {
-	cfg       TileConfig
-	state     TileState
-	wasStale  bool
-	freshness time.Duration
+	cfg TileConfig
+	// benchmarks is the board's benchmarks setting ("" for the source's).
+	benchmarks string
+	state      TileState
+	wasStale   bool
+	freshness  time.Duration
 }
 
 // NewLive builds the state for cfg, seeded with states restored from the
@@ -47,7 +52,9 @@ func NewLive(cfg *Config, restored []TileState) *Live {
 				st = TileState{Board: b.ID, Tile: t.ID, Status: StatusUnknown}
 			}
 			st.Freshness = fresh
-			l.tiles[ref] = &liveTile{cfg: t, state: st, freshness: fresh, wasStale: st.Stale(time.Now())}
+			bm := strings.ToLower(strings.TrimSpace(b.Benchmarks))
+			st.Result.FourKeys = boardTiers(st.Result.FourKeys, bm)
+			l.tiles[ref] = &liveTile{cfg: t, state: st, freshness: fresh, wasStale: st.Stale(time.Now()), benchmarks: bm}
 		}
 	}
 	return l
@@ -121,6 +128,7 @@ func (l *Live) Apply(ref TileRef, res Result, err error, now time.Time) (TileSta
 	if !ok {
 		return TileState{}, false
 	}
+	res.FourKeys = boardTiers(res.FourKeys, t.benchmarks)
 	t.state = t.state.Apply(res, err, t.cfg.Thresholds, now)
 	if err == nil {
 		t.state = severalForOne(t.state, t.cfg.Kind)
@@ -132,6 +140,30 @@ func (l *Live) Apply(ref TileRef, res Result, err error, now time.Time) (TileSta
 	}
 	t.wasStale = t.state.Stale(now)
 	return t.state, true
+}
+
+// boardTiers applies a board's benchmarks setting to a Four Keys report:
+// the board's "none" or "dora-2024" wins over the source's; "" keeps the
+// source's. The report may be shared with other boards' tiles of the same
+// query, so it is copied, never changed.
+func boardTiers(r *fourkeys.Report, setting string) *fourkeys.Report {
+	if r == nil {
+		return nil
+	}
+	var want string
+	switch setting {
+	case BenchmarksNone:
+	case BenchmarksDORA2024:
+		want = fourkeys.Benchmarks
+	default:
+		return r
+	}
+	if r.Benchmarks == want {
+		return r
+	}
+	c := *r
+	c.Benchmarks = want
+	return &c
 }
 
 // severalForOne: a tile that shows one value (stat, gauge) given several
@@ -195,6 +227,7 @@ func (l *Live) Rebuild(cfg *Config) *Live {
 	for _, st := range kept {
 		t := n.tiles[TileRef{st.Board, st.Tile}]
 		st.Freshness = t.freshness
+		st.Result.FourKeys = boardTiers(st.Result.FourKeys, t.benchmarks)
 		t.state = st
 		t.wasStale = st.Stale(time.Now())
 	}

@@ -327,7 +327,15 @@ func short(s string) string {
 // but 200.
 func (s *Server) PostAlert(t testing.TB, token, body string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.Base+"/api/v1/events/alerts", strings.NewReader(body))
+	s.PostEvent(t, token, "/api/v1/events/alerts", body)
+}
+
+// PostEvent posts a JSON body to a generic events webhook (path such as
+// /api/v1/events/deployments) with the bearer token and fails unless it
+// is stored (200).
+func (s *Server) PostEvent(t testing.TB, token, path, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.Base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,12 +343,12 @@ func (s *Server) PostAlert(t testing.TB, token, body string) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("post alert: %v", err)
+		t.Fatalf("POST %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("post alert: HTTP %d %s", resp.StatusCode, b)
+		t.Fatalf("POST %s: HTTP %d %s", path, resp.StatusCode, b)
 	}
 }
 

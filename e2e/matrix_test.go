@@ -61,7 +61,9 @@ func (m *matrixSource) Fetch(ctx context.Context, q board.Query) (board.Result, 
 
 // matrixConfig has every state on one server: a board whose alert takes
 // over (ops), the same board with a 1 s takeover that turns into a banner
-// (wall), a Japanese board, a board that will go stale (quiet), a playlist.
+// (wall), a Japanese board, a board that will go stale (quiet), a playlist,
+// Four Keys boards whose retro views are measured (delivery, delivery-ja)
+// and boards with a security tile (sec, sec-ja).
 func matrixConfig(secret string) string {
 	tiles := func(prefix string) string {
 		return `
@@ -79,6 +81,8 @@ func matrixConfig(secret string) string {
 sources:
   - {id: fake, kind: demo}
   - {id: hooks, kind: webhooks}
+  - {id: dora, kind: events}
+  - {id: gh, kind: github, repos: [platform-org/checkout-frontend]}
 webhooks:
   events:
     secret: {file: %s}
@@ -106,8 +110,34 @@ boards:
       - {id: req, kind: stat, title: Requests, source: fake, query: requests, unit: req/s, interval: 1h}
       - {id: cpu, kind: gauge, title: CPU, source: fake, query: cpu, unit: ratio, interval: 1h, thresholds: {warn: 0.75, critical: 0.9}}
       - {id: services, kind: list, title: Errors by service, source: fake, query: services, unit: ratio, interval: 1h}
+  - id: delivery
+    title: Delivery
+    columns: 4
+    tiles:
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 4, row_span: 2}
+      - {id: deploys, kind: deploys, title: Latest deployments, source: dora, interval: 1h, span: 4, limit: 5}
+  - id: delivery-ja
+    title: デリバリー
+    locale: ja
+    columns: 4
+    tiles:
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 4, row_span: 2}
+      - {id: deploys, kind: deploys, title: 最近のデプロイ, source: dora, interval: 1h, span: 4, limit: 5}
+  - id: sec
+    title: Security
+    columns: 3
+    tiles:
+      - {id: baseline, kind: security, title: Security baseline, source: gh, span: 2, interval: 1s}
+      - {id: req, kind: stat, title: Requests, source: fake, query: requests, unit: req/s, interval: 1s}
+  - id: sec-ja
+    title: セキュリティ
+    locale: ja
+    columns: 3
+    tiles:
+      - {id: baseline, kind: security, title: セキュリティの基準, source: gh, span: 2, interval: 1s}
+      - {id: req, kind: stat, title: リクエスト, source: fake, query: requests, unit: req/s, interval: 1s}
 playlists:
-  - {id: office, boards: [wall, ja], every: 1h}
+  - {id: office, boards: [wall, ja, delivery/retro], every: 1h}
 `, secret, tiles(""), tiles(""), tiles("日本語 "))
 }
 
@@ -127,9 +157,29 @@ var matrixAlerts = []string{
 func TestLayoutEveryStateEverySize(t *testing.T) {
 	const token = "matrix-token"
 	s := StartServer(t, ServerOptions{Config: matrixConfig(SecretFile(t, token)),
-		Sources: map[string]poller.Source{"fake": &matrixSource{}}})
+		Sources: map[string]poller.Source{"fake": &matrixSource{}, "gh": securityFake{}}})
 	for _, a := range matrixAlerts {
 		s.PostAlert(t, token, a)
+	}
+	// The retro's period: deployments (one failed, one rework) and
+	// incidents open, due, overdue and written, with long names.
+	now := time.Now().UTC()
+	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
+	for i := range 6 {
+		ago := time.Duration(i+1) * 50 * time.Hour
+		s.PostEvent(t, token, "/api/v1/events/deployments", fmt.Sprintf(`{"id":"md%d","service":"checkout-frontend-service","sha":"%07x0000","finished_at":%q,"author":"someone-with-a-long-name","changes":[{"sha":"mc%d","authored_at":%q}]}`,
+			i, 0xabc000+i, ts(ago), i, ts(ago+3*time.Hour)))
+	}
+	for i, title := range []string{"Checkout answers 500 to a third of the requests after the payment provider's certificate rotation", "Slow search", "Queue backlog", "Login loop on Safari"} {
+		resolved := fmt.Sprintf(`,"resolved_at":%q`, ts(time.Duration(40*i+20)*time.Hour))
+		if i == 2 {
+			resolved = ""
+		}
+		labels := ""
+		if i == 1 {
+			labels = `,"labels":["postmortem"]`
+		}
+		s.PostEvent(t, token, "/api/v1/events/incidents", fmt.Sprintf(`{"id":"mi%d","service":"checkout-frontend-service","title":%q,"started_at":%q%s%s}`, i, title, ts(time.Duration(40*i+49)*time.Hour), resolved, labels))
 	}
 	b := StartBrowser(t)
 	// Each state: the page, what to wait for, and what to do to the page
@@ -150,6 +200,16 @@ func TestLayoutEveryStateEverySize(t *testing.T) {
 			// The board polls hourly; a 1 ms freshness limit makes its data stale now.
 			`(() => { document.querySelectorAll('.tile').forEach(t => t.setAttribute('data-fresh', '1')); return true; })()`},
 		{"playlist", "/playlists/office", boardReady, ""},
+		// The playlist's retro entry, switched to.
+		{"playlist-retro", "/playlists/office", boardReady, `(() => { while (wallboard.current() !== 'delivery/retro') wallboard.next(); return !document.getElementById('retro-delivery').hidden; })()`},
+		// The Four Keys tile and the deploy feed, as the demo's delivery
+		// board lays them out, in English and Japanese.
+		{"fourkeys", "/boards/delivery", boardReady + ` && document.querySelector('#tile-delivery-keys .key-count')`, ""},
+		{"fourkeys-ja", "/boards/delivery-ja", boardReady + ` && document.querySelector('#tile-delivery-ja-keys .key-count')`, ""},
+		{"retro", "/boards/delivery/retro", `document.querySelectorAll('.retro-view li').length >= 10`, ""},
+		{"retro-ja", "/boards/delivery-ja/retro", `document.querySelectorAll('.retro-view li').length >= 10 && document.documentElement.lang === 'ja'`, ""},
+		{"security", "/boards/sec", boardReady + ` && document.querySelector('#tile-sec-baseline .sev-counts')`, ""},
+		{"security-ja", "/boards/sec-ja", boardReady, ""},
 		{"index", "/", `document.querySelector('.board-list')`, ""},
 		// Last: its known console errors (below) must not spill into another page's check.
 		{"standup", "/boards/wall?standup", `true`, ""},

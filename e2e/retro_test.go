@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,20 +32,7 @@ boards:
       - {id: keys, kind: fourkeys, source: dora, interval: 1h}
 `
 	s := StartServer(t, ServerOptions{Config: cfg})
-	send := func(path, body string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.Base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer tok-e2e")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s: %d", path, resp.StatusCode)
-		}
-	}
+	send := func(path, body string) { t.Helper(); s.PostEvent(t, "tok-e2e", path, body) }
 	now := time.Now().UTC()
 	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
 	day := 24 * time.Hour
@@ -106,5 +93,86 @@ boards:
 			}
 			t.Logf("%s: %d items, smallest text %.1f px", name, r.Items, r.MinFont)
 		}
+	}
+}
+
+// Issue 16 point 6: the retro is updated live. A deployment and an incident
+// recorded through the webhook API reach an open retro without a reload,
+// alone and as the "team/retro" entry of a playlist (which rotates to it
+// like to any board). The board's retro.refresh (2 s here, 60 s by default)
+// is how often the view re-fetches itself.
+func TestRetroLiveInPlaylist(t *testing.T) {
+	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-e2e")
+	cfg := `
+sources:
+  - {id: dora, kind: events}
+webhooks:
+  events:
+    secret: {env: WB_TEST_EVENTS_TOKEN}
+boards:
+  - id: team
+    title: Team
+    retro: {refresh: 2s}
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, interval: 1h, span: 2}
+playlists:
+  - {id: office, boards: [team, team/retro], every: 2s}
+`
+	s := StartServer(t, ServerOptions{Config: cfg})
+	send := func(path, body string) { t.Helper(); s.PostEvent(t, "tok-e2e", path, body) }
+	now := time.Now().UTC()
+	deploy := func(n int) {
+		send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d%d","service":"api","sha":"%d%06d","finished_at":%q}`,
+			n, n, 0, now.Add(-time.Duration(10-n)*time.Hour).Format(time.RFC3339)))
+	}
+	count := func(sel string) string {
+		return `((document.querySelector('` + sel + ` .retro-count') || {}).textContent || '')`
+	}
+	deploy(1)
+	b := StartBrowser(t)
+
+	b.Open(s.Base+"/boards/team/retro", 1280, 720)
+	b.WaitJS(count("")+`.startsWith('1 deployments')`, 10*time.Second)
+	b.Eval(`window.__sameContext = 'kept'; true`, nil)
+	deploy(2)
+	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-1","service":"api","title":"Checkout answers 500","started_at":%q}`, now.Add(-time.Hour).Format(time.RFC3339)))
+	b.WaitJS(count("")+`.startsWith('2 deployments') && document.querySelector('.retro-view').textContent.includes('Checkout answers 500')`, 20*time.Second)
+	var kept string
+	b.Eval(`window.__sameContext || 'lost'`, &kept)
+	if kept != "kept" {
+		t.Fatalf("the retro reloaded to show the new deployment (JS global is %q)", kept)
+	}
+	b.CheckConsole("retro")
+
+	b.Open(s.Base+"/playlists/office", 1280, 720)
+	b.Eval(`window.__sameContext = 'kept'; true`, nil)
+	seq := visits(t, b, 2, 30*time.Second)
+	checkCycle(t, seq, []string{"team", "team/retro"})
+	if !slices.Contains(seq, "team/retro") {
+		t.Fatalf("the playlist showed %v, never the retro", seq)
+	}
+	var tiles int
+	b.Eval(`document.querySelectorAll('#retro-team .tile').length + document.querySelectorAll('#board-team .retro-view').length`, &tiles)
+	if tiles != 0 {
+		t.Errorf("the retro section shows tiles, or the board section a retro (%d)", tiles)
+	}
+	b.WaitJS(count("#retro-team")+`.startsWith('2 deployments')`, 10*time.Second)
+	deploy(3)
+	b.WaitJS(count("#retro-team")+`.startsWith('3 deployments')`, 20*time.Second)
+	b.WaitJS(`document.querySelector('#tile-team-keys .key-count').textContent.includes('3 deployments')`, 20*time.Second)
+	b.Eval(`window.__sameContext || 'lost'`, &kept)
+	if kept != "kept" {
+		t.Fatalf("the playlist reloaded (JS global is %q)", kept)
+	}
+	b.CheckConsole("playlist with a retro")
+
+	// A lobby screen (body.lobby, set by the server for a paired screen in
+	// lobby mode; the fleet test covers that) shows the retro's counts but
+	// no incident titles, deployments or alert names.
+	b.Eval(`document.body.classList.add('lobby'); true`, nil)
+	var named []string
+	b.Eval(`Array.from(document.querySelectorAll('#retro-team .event-title, #retro-team .event-detail')).filter(e => getComputedStyle(e).visibility !== 'hidden').map(e => e.textContent)`, &named)
+	if len(named) > 0 {
+		t.Errorf("a lobby screen's retro shows names: %q", named)
 	}
 }

@@ -40,7 +40,8 @@ func visits(t *testing.T, b *Browser, n int, timeout time.Duration) []string {
 		t.Errorf("%d boards visible at once", visible)
 	}
 	var cur string
-	b.Eval(`document.querySelector('.board:not([hidden])').dataset.board`, &cur)
+	// A board's section, or its retro view's ("id/retro", data-view).
+	b.Eval(`(d => d.board + (d.view ? '/' + d.view : ''))(document.querySelector('.board:not([hidden])').dataset)`, &cur)
 	if len(seq) == 0 || seq[len(seq)-1] != cur {
 		t.Errorf("the page says it shows %v last, but %q is visible", seq, cur)
 	}

@@ -57,8 +57,11 @@
   var boardEls = document.querySelectorAll('.board');
   for (var i = 0; i < boardEls.length; i++) {
     var meta = boardEls[i].querySelector('.wb-meta');
+    var view = boardEls[i].getAttribute('data-view');
     sections.push({
       el: boardEls[i], id: boardEls[i].getAttribute('data-board'),
+      // name is the playlist entry: the board id, or "id/retro" for its view.
+      name: boardEls[i].getAttribute('data-board') + (view ? '/' + view : ''),
       build: meta ? meta.getAttribute('data-build') : '',
       socket: null, connected: false, lostSince: null, lastMessage: Date.now(), retries: 0
     });
@@ -316,7 +319,7 @@
   // of a board's turn only runs while no alert takeover is visible.
   var rotateMs = +body.getAttribute('data-rotate-ms') || 0;
   var current = 0, shownFor = 0, rotations = 0;
-  var shown = sections.length ? [sections[0].id] : []; // recent boards shown, at most 50
+  var shown = sections.length ? [sections[0].name] : []; // recent entries shown, at most 50
   var bar = document.getElementById('wb-rotate-bar');
 
   // takeoverSection is the index of the section whose alert takeover is on,
@@ -333,7 +336,7 @@
     for (var k = 0; k < sections.length; k++) sections[k].el.hidden = k !== current;
     shownFor = 0;
     rotations++;
-    shown.push(sections[current].id);
+    shown.push(sections[current].name);
     if (shown.length > 50) shown.shift();
     if (bar) {
       bar.classList.add('reset');
@@ -370,7 +373,7 @@
   // A small handle for tests and for a remote control: which board shows,
   // how many switches happened, and a way to switch now.
   window.wallboard = {
-    current: function () { return sections.length ? sections[current].id : ''; },
+    current: function () { return sections.length ? sections[current].name : ''; },
     rotations: function () { return rotations; },
     shown: function () { return shown.slice(); },
     connected: function () {

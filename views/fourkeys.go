@@ -54,6 +54,8 @@ type KeyCell struct {
 	Count string
 	// NoTier: the figure has no tier (rework rate; benchmarks: none).
 	NoTier bool
+	// TierWord is Tier in the tile's language ("" for the English word).
+	TierWord string
 }
 
 // FullName is the metric's full name (the tooltip of its label).
@@ -64,10 +66,13 @@ func (c KeyCell) FullName() string {
 	return c.Name
 }
 
-// TierText is the tier word shown on the badge.
+// TierText is the tier word shown on the badge, in the tile's language.
 func (c KeyCell) TierText() string {
 	if c.Tier == "" {
 		return "–"
+	}
+	if c.TierWord != "" {
+		return c.TierWord
 	}
 	return c.Tier
 }
@@ -104,14 +109,6 @@ func FormatPerDay(perDay float64) string {
 // FormatRatio renders a change failure rate: "4 %", "12.5 %".
 func FormatRatio(r float64) string { return sig(r*100) + " %" }
 
-// plural is "1 deployment", "3 deployments".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // KeysFootnote says how the figures are made: the tier table and its year
 // (or none), the attribution window, the window, and the restore time of all
 // incidents beside the recovery time of the failed deployments.
@@ -120,21 +117,27 @@ func (v TileView) KeysFootnote() string {
 	if r == nil {
 		return ""
 	}
-	tiers := "tiers: " + r.Benchmarks
-	if r.Benchmarks == "" {
-		tiers = "no benchmark tiers"
+	w := v.Text.keys()
+	tiers := w.NoTiers
+	if r.Benchmarks != "" {
+		name := w.Benchmarks[r.Benchmarks]
+		if name == "" {
+			name = r.Benchmarks
+		}
+		tiers = fmt.Sprintf(w.TiersOf, name)
 	}
 	att := r.AttributionWindow
 	if att == 0 {
 		att = fourkeys.AttributionWindow
 	}
-	within := FormatWindow(att)
+	within := v.Text.Window(att)
 	if att%time.Hour == 0 && att < 2*fourkeys.Day {
-		within = fmt.Sprintf("%d h", att/time.Hour)
+		within = v.Text.Age(att) // "24 h", not "1 d"
 	}
-	s := tiers + " · incident → deployment within " + within + " before · " + FormatWindow(r.Current.Window.End.Sub(r.Current.Window.Start)) + " window"
+	s := tiers + " · " + fmt.Sprintf(w.Within, within) + " · " + fmt.Sprintf(w.WindowOf, v.Text.Window(r.Current.Window.End.Sub(r.Current.Window.Start)))
 	if !r.NoIncidentFeed && r.Current.TimeToRestore != nil {
-		s += " · restore, all incidents: " + FormatDuration(*r.Current.TimeToRestore) + ", median of " + plural(r.Current.Restored, "incident", "incidents")
+		n := r.Current.Restored
+		s += " · " + count(n, w.Restore, w.Restore1, v.Text.Duration(*r.Current.TimeToRestore), n)
 	}
 	return s
 }
@@ -147,11 +150,13 @@ func (v TileView) KeyCells() []KeyCell {
 	if r == nil {
 		return nil
 	}
+	t, w := v.Text, v.Text.keys()
 	cur, prev := r.Current, r.Previous
-	window := FormatWindow(cur.Window.End.Sub(cur.Window.Start))
-	df := KeyCell{Name: "Deploys", Tier: string(fourkeys.FrequencyTier(cur.DeploymentsPerDay))}
+	window := t.Window(cur.Window.End.Sub(cur.Window.Start))
+	versus := fmt.Sprintf(w.Versus, window)
+	df := KeyCell{Tier: string(fourkeys.FrequencyTier(cur.DeploymentsPerDay))}
 	if cur.DeploymentsPerDay != nil {
-		df.Value = FormatPerDay(*cur.DeploymentsPerDay)
+		df.Value = t.PerDay(*cur.DeploymentsPerDay)
 		if prev.DeploymentsPerDay != nil {
 			d := *cur.DeploymentsPerDay - *prev.DeploymentsPerDay
 			x, per := fourkeys.Frequency(math.Max(*cur.DeploymentsPerDay, *prev.DeploymentsPerDay))
@@ -159,41 +164,41 @@ func (v TileView) KeyCells() []KeyCell {
 			if math.IsNaN(scale) || math.IsInf(scale, 0) {
 				scale = 1
 			}
-			df.Delta = arrow(d) + " " + signed(sig(math.Abs(d*scale)), d) + " / " + per + " vs previous " + window
+			unit := w.Day
+			if per == "week" {
+				unit = w.Week
+			}
+			df.Delta = arrow(d) + " " + signed(sig(math.Abs(d*scale)), d) + " / " + unit + " " + versus
 			df.Better, df.Worse = d > 0, d < 0
 		}
 	}
-	lt := durationCell("Lead time", cur.LeadTime, prev.LeadTime, fourkeys.LeadTimeTier(cur.LeadTime), window)
-	cfr := KeyCell{Name: "Change failures", Tier: string(fourkeys.FailureRateTier(cur.ChangeFailureRate))}
+	lt := durationCell(t, cur.LeadTime, prev.LeadTime, fourkeys.LeadTimeTier(cur.LeadTime), versus)
+	cfr := KeyCell{Tier: string(fourkeys.FailureRateTier(cur.ChangeFailureRate))}
 	if cur.ChangeFailureRate != nil {
 		cfr.Value = FormatRatio(*cur.ChangeFailureRate)
 		if prev.ChangeFailureRate != nil {
 			d := *cur.ChangeFailureRate - *prev.ChangeFailureRate
-			cfr.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + " pts vs previous " + window
+			cfr.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + w.Pts + " " + versus
 			cfr.Better, cfr.Worse = d < 0, d > 0
 		}
 	}
-	ttr := durationCell("Failed deploy recovery", cur.RecoveryTime, prev.RecoveryTime, fourkeys.RestoreTier(cur.RecoveryTime), window)
-	ttr.Long = "Failed deployment recovery time"
-	cfr.Long = "Change failure rate"
-	df.Long = "Deployment frequency"
-	lt.Long = "Lead time for changes"
-	rw := KeyCell{Name: "Rework", Long: "Deployment rework rate", NoTier: true}
+	ttr := durationCell(t, cur.RecoveryTime, prev.RecoveryTime, fourkeys.RestoreTier(cur.RecoveryTime), versus)
+	rw := KeyCell{NoTier: true}
 	if cur.ReworkRate != nil {
 		rw.Value = FormatRatio(*cur.ReworkRate)
 		if prev.ReworkRate != nil {
 			d := *cur.ReworkRate - *prev.ReworkRate
-			rw.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + " pts vs previous " + window
+			rw.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + w.Pts + " " + versus
 			rw.Better, rw.Worse = d < 0, d > 0
 		}
 	}
-	df.Count = plural(cur.Deployments, "deployment", "deployments") + " in " + window
-	lt.Count = "median of " + plural(cur.Changes, "change", "changes")
+	df.Count = count(cur.Deployments, w.DeploysIn, w.DeploysIn1, cur.Deployments, window)
+	lt.Count = count(cur.Changes, w.Changes, w.Changes1, cur.Changes)
 	if cur.Deployments > 0 {
-		cfr.Count = fmt.Sprintf("%d of %s failed", cur.FailedDeployments, plural(cur.Deployments, "deployment", "deployments"))
-		rw.Count = fmt.Sprintf("%d of %d %s rework", cur.Rework, cur.Deployments, map[bool]string{true: "was", false: "were"}[cur.Rework == 1])
+		cfr.Count = count(cur.Deployments, w.FailedOf, w.FailedOf1, cur.FailedDeployments, cur.Deployments)
+		rw.Count = count(cur.Rework, w.ReworkOf, w.ReworkOf1, cur.Rework, cur.Deployments)
 	}
-	ttr.Count = "recovery: median of " + plural(cur.Recovered, "incident", "incidents")
+	ttr.Count = count(cur.Recovered, w.Recovery, w.Recovery1, cur.Recovered)
 
 	var pdf, plt, pcfr, pttr, prw []board.Point
 	for _, m := range r.Trend {
@@ -217,30 +222,36 @@ func (v TileView) KeyCells() []KeyCell {
 	// Each figure's own 12-week trend; services are never ranked.
 	df.Spark, lt.Spark, cfr.Spark, ttr.Spark, rw.Spark = SparkOf(pdf), SparkOf(plt), SparkOf(pcfr), SparkOf(pttr), SparkOf(prw)
 	if r.NoIncidentFeed {
-		cfr.Value, ttr.Value, rw.Value = v.Text.NotMeasured, v.Text.NotMeasured, v.Text.NotMeasured
-		cfr.Count, ttr.Count, rw.Count = "no incident feed", "no incident feed", "no incident feed"
+		cfr.Value, ttr.Value, rw.Value = t.NotMeasured, t.NotMeasured, t.NotMeasured
+		cfr.Count, ttr.Count, rw.Count = w.NoFeed, w.NoFeed, w.NoFeed
 	}
 	cells := []KeyCell{df, lt, cfr, ttr, rw}
 	for i := range cells {
+		cells[i].Name, cells[i].Long = w.Names[i], w.Long[i]
 		if cells[i].Value == "" {
-			cells[i].Value = v.Text.NoData
+			cells[i].Value = t.NoData
 		}
 		if r.Benchmarks == "" {
 			cells[i].NoTier, cells[i].Tier = true, ""
+		}
+		if cells[i].Tier != "" && t.Lang != "en" {
+			cells[i].TierWord = w.Tiers[fourkeys.Tier(cells[i].Tier)]
 		}
 	}
 	return cells
 }
 
-func durationCell(name string, cur, prev *time.Duration, tier fourkeys.Tier, window string) KeyCell {
-	c := KeyCell{Name: name, Tier: string(tier)}
+// durationCell is a median duration in t's language, with its change
+// against the previous window ("vs previous 30 d").
+func durationCell(t Text, cur, prev *time.Duration, tier fourkeys.Tier, versus string) KeyCell {
+	c := KeyCell{Tier: string(tier)}
 	if cur == nil {
 		return c
 	}
-	c.Value = FormatDuration(*cur)
+	c.Value = t.Duration(*cur)
 	if prev != nil {
 		d := *cur - *prev
-		c.Delta = arrow(float64(d)) + " " + signed(FormatDuration(d.Abs()), float64(d)) + " vs previous " + window
+		c.Delta = arrow(float64(d)) + " " + signed(t.Duration(d.Abs()), float64(d)) + " " + versus
 		c.Better, c.Worse = d < 0, d > 0
 	}
 	return c
@@ -266,14 +277,6 @@ func signed(s string, d float64) string {
 	return s
 }
 
-// FormatWindow renders a window length: "30 d", "12 h".
-func FormatWindow(d time.Duration) string {
-	if d%fourkeys.Day == 0 {
-		return fmt.Sprintf("%d d", d/fourkeys.Day)
-	}
-	return FormatDuration(d)
-}
-
 // DeployRow is one line of the deploy feed.
 type DeployRow struct {
 	Service, SHA, Who, When, Lead string
@@ -297,16 +300,17 @@ func (v TileView) DeployRows() []DeployRow {
 		if len(out) == limit {
 			break
 		}
-		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: FormatAge(v.Now.Sub(d.FinishedAt)) + " ago", Lead: "–", Failed: d.Failed, Rework: d.Rework}
+		w := v.Text.keys()
+		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: fmt.Sprintf(w.Ago, v.Text.Age(v.Now.Sub(d.FinishedAt))), Lead: "–", Failed: d.Failed, Rework: d.Rework}
 		if d.LeadTime != nil {
-			row.Lead = FormatDuration(*d.LeadTime)
+			row.Lead = v.Text.Duration(*d.LeadTime)
 		}
 		if row.Who == "" {
 			row.Who = "–"
 		}
-		row.Title = fmt.Sprintf("%s %s by %s at %s (lead time %s, %d changes)", d.Service, d.SHA, row.Who, d.FinishedAt.UTC().Format("2006-01-02 15:04 MST"), row.Lead, d.Changes)
+		row.Title = fmt.Sprintf(w.DeployTitle, d.Service, d.SHA, row.Who, d.FinishedAt.UTC().Format("2006-01-02 15:04 MST"), row.Lead, d.Changes)
 		if d.Rework {
-			row.Title += "; rework: made because of an incident"
+			row.Title += w.ReworkNote
 		}
 		out = append(out, row)
 	}
@@ -352,12 +356,13 @@ func (v TileView) PostmortemRows() []PostmortemRow {
 			title = in.ID
 		}
 		age := v.Now.Sub(in.ResolvedAt)
+		w := v.Text.keys()
 		row := PostmortemRow{Title: title, Service: in.Service, URL: in.URL,
-			Resolved: "resolved " + FormatAge(age) + " ago", Overdue: in.Overdue}
+			Resolved: fmt.Sprintf(w.Resolved, v.Text.Age(age)), Overdue: in.Overdue}
 		if in.Overdue {
-			row.Due = "overdue by " + FormatAge(v.Now.Sub(in.DueAt))
+			row.Due = fmt.Sprintf(w.Overdue, v.Text.Age(v.Now.Sub(in.DueAt)))
 		} else {
-			row.Due = "due in " + formatLeft(in.DueAt.Sub(v.Now))
+			row.Due = fmt.Sprintf(w.DueIn, v.Text.left(in.DueAt.Sub(v.Now)))
 		}
 		out = append(out, row)
 	}
@@ -370,7 +375,7 @@ func (v TileView) PostmortemsNone() string {
 	if r == nil {
 		return v.Text.NoData
 	}
-	return "✓ no postmortem due · " + v.PostmortemRule()
+	return fmt.Sprintf(v.Text.keys().NoneDue, v.PostmortemRule())
 }
 
 // PostmortemRule says the due rule: "postmortem within 5 d of resolution",
@@ -380,11 +385,12 @@ func (v TileView) PostmortemRule() string {
 	if r == nil {
 		return ""
 	}
-	within := FormatWindow(r.PostmortemAfter)
+	w := v.Text.keys()
+	within := v.Text.Window(r.PostmortemAfter)
 	if r.PostmortemBusinessDays {
-		within = fmt.Sprintf("%d business days", r.PostmortemAfter/fourkeys.Day)
+		within = fmt.Sprintf(w.BusinessDays, r.PostmortemAfter/fourkeys.Day)
 	}
-	return "postmortem within " + within + " of resolution"
+	return fmt.Sprintf(w.Rule, within)
 }
 
 // PostmortemsCount is the headline: how many are due.
@@ -393,10 +399,11 @@ func (v TileView) PostmortemsCount() string {
 	if r == nil {
 		return ""
 	}
+	w := v.Text.keys()
 	n := len(r.PostmortemsDue)
-	s := fmt.Sprintf("%d due", n)
+	s := fmt.Sprintf(w.Due, n)
 	if o := r.PostmortemsOverdue(); o > 0 {
-		s += fmt.Sprintf(" · %d overdue", o)
+		s += fmt.Sprintf(w.OverdueN, o)
 	}
 	return s
 }
@@ -424,14 +431,15 @@ func PostmortemsDueOf(tiles []TileView) []PostmortemRow {
 	return out
 }
 
-// formatLeft is a time left until a deadline, rounded up to the unit shown
-// (2 d 23 h left reads "due in 3 d", not "2 d"); under an hour as FormatAge.
-func formatLeft(d time.Duration) string {
+// left is a time left until a deadline in t's language, rounded up to the
+// unit shown (2 d 23 h left reads "due in 3 d", not "2 d"); under an hour
+// as Age.
+func (t Text) left(d time.Duration) string {
 	switch {
 	case d >= 48*time.Hour:
-		return fmt.Sprintf("%d d", (d+fourkeys.Day-1)/fourkeys.Day)
+		return t.Age((d + fourkeys.Day - 1) / fourkeys.Day * fourkeys.Day)
 	case d >= time.Hour:
-		return fmt.Sprintf("%d h", (d+time.Hour-1)/time.Hour)
+		return t.Age((d + time.Hour - 1) / time.Hour * time.Hour)
 	}
-	return FormatAge(d)
+	return t.Age(d)
 }

@@ -36,8 +36,6 @@ type PageData struct {
 	// Standup, when set, shows what changed since a point in time instead
 	// of the tiles (light theme, extra-large type, for video calls).
 	Standup *Standup
-	// Retro, when set, shows the retrospective view instead of the tiles.
-	Retro *Retro
 }
 
 // BoardView is one board of a page.
@@ -55,6 +53,26 @@ type BoardView struct {
 	Build string
 	// Night is "HH:MM-HH:MM" when the board dims at night (screen local time).
 	Night string
+	// Retro, when set, shows the board's retrospective view instead of its
+	// tiles (/boards/{id}/retro, or a playlist entry "id/retro").
+	Retro *Retro
+}
+
+// SectionID is the DOM id of the board's section in the page: a board and
+// its retro view may both be in one rotation.
+func (b BoardView) SectionID() string {
+	if b.Retro != nil {
+		return "retro-" + b.Board.ID
+	}
+	return "board-" + b.Board.ID
+}
+
+// View is the section's view of the board: "" for its tiles, "retro".
+func (b BoardView) View() string {
+	if b.Retro != nil {
+		return board.ViewRetro
+	}
+	return ""
 }
 
 // RotateMillis is data-rotate-ms: how long each board shows, 0 for no rotation.

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -22,10 +23,14 @@ type Retro struct {
 	// WithAction and WithoutAction count the policies that fired with and
 	// without a next action (over all that fired, not only those listed).
 	WithAction, WithoutAction int
-	// Self is the page's own URL (path and query): the view re-fetches it
-	// every RetroRefresh and swaps its main section in, so a retro left on
-	// a screen stays live without a reload or an inline script.
+	// Self is the view's own URL (path and query; in a playlist the
+	// board's retro URL): the view re-fetches it every Refresh and swaps
+	// its main section in, so a retro left on a screen stays live without
+	// a reload or an inline script.
 	Self string
+	// Refresh is how often the view re-fetches itself (the board's
+	// retro.refresh, default 60 s).
+	Refresh time.Duration
 	// SLOs are the board's SLO budget tiles with the budget spent in the
 	// period (from the stored tile history).
 	SLOs []RetroSLO
@@ -40,8 +45,18 @@ type RetroSLO struct {
 	From, To float64
 }
 
-// RetroRefresh is the htmx trigger of the retro's re-fetch.
-const RetroRefresh = "every 60s"
+// RefreshTrigger is the htmx trigger of the view's re-fetch: "every 60s"
+// (60 s when unset; milliseconds when not whole seconds).
+func (r *Retro) RefreshTrigger() string {
+	d := r.Refresh
+	if d <= 0 {
+		d = time.Minute
+	}
+	if d%time.Second == 0 {
+		return fmt.Sprintf("every %ds", d/time.Second)
+	}
+	return fmt.Sprintf("every %dms", d.Milliseconds())
+}
 
 // RetroKey is one Four Keys figure now and in the period before.
 type RetroKey struct {
@@ -126,6 +141,16 @@ func (t Text) RetroWords() retroWords { return retroWordsOf(t) }
 
 // RetroKeyNames are the Four Keys names in this language, in DORA order.
 func (t Text) RetroKeyNames() [5]string { return retroWordsOf(t).Names }
+
+// RetroBefore is a figure's comparison with the period before: the arrow,
+// the value before and its count ("▼ before: 3.4 / day (24 deployments)").
+func (t Text) RetroBefore(k RetroKey) string {
+	s := strings.TrimSpace(k.Arrow + " " + fmt.Sprintf(retroWordsOf(t).Before, k.Before))
+	if k.BeforeCount != "" {
+		s += " (" + k.BeforeCount + ")"
+	}
+	return s
+}
 
 // RetroState is an item's state in words.
 func (t Text) RetroState(s string) string { return retroWordsOf(t).States[s] }

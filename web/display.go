@@ -12,14 +12,19 @@ import (
 	"github.com/wallboard/wallboard/views"
 )
 
-// pageData is the view model of a page showing the boards ids (unknown ids
-// are dropped; false when none is known), rotating every `every` when there
-// is more than one.
+// pageData is the view model of a page showing the entries ids, each a
+// board id or a board's retro ("id/retro", filled by loadRetros); unknown
+// ones are dropped (false when none is known). The page rotates every
+// `every` when there is more than one.
 func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q url.Values) (views.PageData, bool) {
 	live := s.Live()
 	p := views.PageData{Now: now, Build: s.opts.Build, Kiosk: q.Has("kiosk"), RotateEvery: every}
-	for _, id := range ids {
-		b, states, ok := live.Board(id)
+	for _, entry := range ids {
+		e := board.ParsePlaylistEntry(entry)
+		if e.View != "" && e.View != board.ViewRetro {
+			continue
+		}
+		b, states, ok := live.Board(e.Board)
 		if !ok {
 			continue
 		}
@@ -37,6 +42,14 @@ func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q ur
 		}
 		if b.Night != nil {
 			bv.Night = b.Night.From + "-" + b.Night.To
+		}
+		if e.View == board.ViewRetro {
+			// The retro shows no tiles: its socket carries the heartbeat and
+			// the alert layer only.
+			bv.Retro = &views.Retro{}
+			bv.WSPath += "?retro"
+			p.Boards = append(p.Boards, bv)
+			continue
 		}
 		for i, t := range b.Tiles {
 			bv.Tiles = append(bv.Tiles, views.NewTileView(b.ID, t, states[i], now, text))
@@ -74,9 +87,15 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	if d, err := board.ParseDuration(q.Get("rotate"), 0); err == nil && d > 0 {
 		every = d
 	}
-	p, ok := s.pageData(pl.Boards, every, time.Now(), q)
+	now := time.Now()
+	p, ok := s.pageData(pl.Boards, every, now, q)
 	if !ok {
 		http.Error(w, "playlist "+id+" has no known board", http.StatusNotFound)
+		return
+	}
+	if err := s.loadRetros(r.Context(), &p, now, ""); err != nil {
+		s.log.Warn("retro failed", "playlist", id, "error", err)
+		http.Error(w, "retro: the store could not be read", http.StatusServiceUnavailable)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -490,7 +490,7 @@ func (s *Server) targetBoards(t string) []string {
 	if id, ok := strings.CutPrefix(t, "/playlists/"); ok {
 		for _, p := range cfg.Playlists {
 			if p.ID == id {
-				return p.Boards
+				return p.BoardIDs()
 			}
 		}
 	}

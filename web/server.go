@@ -194,6 +194,12 @@ func (s *Server) PageData(id string, now time.Time, q url.Values) (views.PageDat
 		}
 	}
 	p, ok := s.pageData(ids, every, now, q)
+	if err := s.loadRetros(context.Background(), &p, now, ""); err != nil {
+		// A retro of ?boards= that cannot be read is left out of the
+		// rotation; the boards themselves are still worth showing.
+		s.log.Warn("retro failed", "error", err)
+		p.Boards = slices.DeleteFunc(p.Boards, func(b views.BoardView) bool { return b.Retro != nil })
+	}
 	if ok && (q.Has("standup") || q.Get("since") != "") && len(p.Boards) == 1 {
 		s.addStandup(&p, now, q)
 	}
@@ -350,9 +356,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := viewer{grant: grant, screen: s.wsScreen(r)}
-	if r.URL.Query().Has("standup") {
-		// The standup page shows no tiles: it gets the heartbeat and the
-		// alert layer only, never tile fragments with nowhere to go.
+	if r.URL.Query().Has("standup") || r.URL.Query().Has("retro") {
+		// The standup and retro views show no tiles: they get the heartbeat
+		// and the alert layer only, never tile fragments with nowhere to go.
 		v.keep = func(key string) bool { return key == metaKey || key == alertLayerKey }
 	}
 	c := s.hub.attach(id, conn, meta, v, s.addConn, &s.conns)
