@@ -120,7 +120,9 @@ func TestLeasesAndNotices(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "b to hear of ops/rps", func() bool {
-		return nb.find(func(n Notice) bool { return len(n.Tiles) == 1 && n.Tiles[0] == [2]string{"ops", "rps"} && n.From == "a" })
+		return nb.find(func(n Notice) bool {
+			return len(n.Tiles) == 1 && n.Tiles[0] == [2]string{"ops", "rps"} && n.From == "a"
+		})
 	})
 	if na.find(func(n Notice) bool { return n.From == "a" }) {
 		t.Error("a was handed its own notice")
