@@ -20,6 +20,7 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
+	"github.com/wallboard/wallboard/replica"
 	"github.com/wallboard/wallboard/store"
 	"github.com/wallboard/wallboard/web"
 )
@@ -35,6 +36,10 @@ type Options struct {
 	ConfigPath string // "" runs the built-in demo
 	Addr       string // listen address; "127.0.0.1:0" picks a free port
 	DataDir    string // where wallboard.db lives
+	// Store is the store to open instead of DataDir's wallboard.db: a
+	// SQLite file, or a postgres:// URL that makes this process one of
+	// several replicas sharing that database.
+	Store string
 	Build      string // build id (screens reload when it changes)
 	Logger     *slog.Logger
 	// Sources replaces the sources built from the config, by id (tests).
@@ -73,6 +78,11 @@ type App struct {
 	// alerts, when alert tiles or receivers exist, stores polled alerts and
 	// gives alert tiles the store's open alerts (hooks_alerts.go).
 	alerts *alertsFeature
+
+	// replica is this process's part in a group sharing PostgreSQL (nil
+	// when it runs alone on SQLite): see replica.go.
+	replica   *replica.Replica
+	replicaOf string // the PostgreSQL URL; "" when alone
 
 	adminToken string // resolved admin.token; "" when admin is off
 
@@ -154,6 +164,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
+	if opts.Store != "" {
+		dbPath = opts.Store
+	}
+	if isPostgresURL(dbPath) {
+		a.replicaOf = dbPath
+	}
 	a.store, err = store.Open(ctx, dbPath)
 	full := err != nil && diskFull(opts.DataDir, err)
 	if errors.Is(err, store.ErrReadOnly) || full {
@@ -209,6 +225,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.sources = sources
 	a.metrics = web.NewMetrics()
 	a.metrics.Registry.MustRegister(buildInfo())
+	a.registerReplicaMetrics()
 	a.hub = web.NewHub()
 	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress})
@@ -289,6 +306,11 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.server.PublishMeta(now)
 
+	if a.replicaOf != "" {
+		if err := a.startReplica(ctx, a.replicaOf); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { a.runScheduler(ctx) })
 	wg.Go(func() { a.watchConfig(ctx) })
@@ -307,6 +329,11 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	cancel()
+	if a.replica != nil {
+		// Polls stop and the leases are released now, so that the other
+		// replicas take them at their next renewal, not after the TTL.
+		a.replica.Close()
+	}
 	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
 	// Shutdown does not wait for hijacked websocket connections: close the
@@ -356,6 +383,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		tileResult = a.alerts.afterPoll(j, res, err, now.Add(-took))
 	}
 	live := a.Live()
+	var saved []board.TileState // replicas: written for the others
 	for _, ref := range j.Tiles {
 		// A poll of the previous config can finish after a reload: its result
 		// belongs only to tiles that still ask the same query.
@@ -366,13 +394,21 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		if q, qerr := board.QueryOf(tc); qerr != nil || q.Key() != j.Key {
 			continue
 		}
-		if _, ok := live.Apply(ref, tileResult(ref, res), err, now); !ok {
+		st, ok := live.Apply(ref, tileResult(ref, res), err, now)
+		if !ok {
 			continue
 		}
 		a.server.PublishTile(ref, now)
+		if a.replica != nil {
+			saved = append(saved, st)
+			continue
+		}
 		a.dirtyMu.Lock()
 		a.dirty[ref] = struct{}{}
 		a.dirtyMu.Unlock()
+	}
+	if a.replica != nil {
+		a.saveResult(j, saved)
 	}
 }
 
