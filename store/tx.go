@@ -33,13 +33,14 @@ func (g *writeGate) acquire(ctx context.Context) error {
 func (g *writeGate) release() { <-g.ch }
 
 // InTx runs fn in a transaction and commits it; when InTx returns nil the
-// writes are durable (synchronous=FULL), which is when a webhook may answer 2xx.
+// writes are durable (SQLite: synchronous=FULL; PostgreSQL: COMMIT returned
+// with synchronous_commit on), which is when a webhook may answer 2xx.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.writer.acquire(ctx); err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer s.writer.release()
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -51,6 +52,31 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// beginWrite starts a write transaction. On PostgreSQL it first takes the
+// writer lock, held until COMMIT or ROLLBACK: one writer at a time across
+// every replica, as with SQLite.
+func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil || !s.pg {
+		return tx, err
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, writerLockKey); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
+}
+
+// readTx is the options of a transaction that only reads and must see one
+// snapshot (SQLite's read transactions do; PostgreSQL's READ COMMITTED
+// would give each statement its own).
+func (s *Store) readTx() *sql.TxOptions {
+	if s.pg {
+		return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	return &sql.TxOptions{ReadOnly: true}
 }
 
 // FirstDelivery records a webhook delivery id inside tx and reports whether
