@@ -39,9 +39,9 @@ type Options struct {
 	// Store is the store to open instead of DataDir's wallboard.db: a
 	// SQLite file, or a postgres:// URL that makes this process one of
 	// several replicas sharing that database.
-	Store string
-	Build      string // build id (screens reload when it changes)
-	Logger     *slog.Logger
+	Store  string
+	Build  string // build id (screens reload when it changes)
+	Logger *slog.Logger
 	// Sources replaces the sources built from the config, by id (tests).
 	Sources map[string]poller.Source
 	// Access is the access mode used when the config sets none ("open":
@@ -167,7 +167,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Store != "" {
 		dbPath = opts.Store
 	}
-	if isPostgresURL(dbPath) {
+	if store.IsPostgresURL(dbPath) {
 		a.replicaOf = dbPath
 	}
 	a.store, err = store.Open(ctx, dbPath)

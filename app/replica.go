@@ -23,9 +23,9 @@ import (
 
 // Steps one replica announces for the others to run.
 const (
-	stepFourKeys = "fourkeys"      // a Four Keys event was stored: poll those sources
-	stepAlerts   = "alerts:"       // + receiver: an alert delivery was stored
-	stepFleet    = "fleet:"        // + web fleet step
+	stepFourKeys = "fourkeys"     // a Four Keys event was stored: poll those sources
+	stepAlerts   = "alerts:"      // + receiver: an alert delivery was stored
+	stepFleet    = "fleet:"       // + web fleet step
 	stepAll      = "*reload-all*" // internal: notices may have been missed
 )
 
@@ -187,9 +187,4 @@ func (a *App) kickFourKeys() {
 			}
 		}
 	}
-}
-
-// isPostgresURL reports whether a store target is a PostgreSQL URL.
-func isPostgresURL(target string) bool {
-	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
 }
