@@ -307,7 +307,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.server.PublishMeta(now)
 
 	if a.replicaOf != "" {
-		if err := a.startReplica(ctx, a.replicaOf); err != nil {
+		if err := a.startReplica(ctx, a.replicaOf, ""); err != nil {
 			return err
 		}
 	}

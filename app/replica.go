@@ -12,6 +12,7 @@ import (
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/replica"
+	"github.com/wallboard/wallboard/store"
 	"github.com/wallboard/wallboard/web"
 )
 
@@ -30,10 +31,15 @@ const (
 )
 
 // startReplica joins the group of replicas sharing the PostgreSQL database
-// at url (before Run; the scheduler gets the leases in runScheduler).
-func (a *App) startReplica(ctx context.Context, url string) error {
+// at url, with password when not "" (in Run; the scheduler gets the leases
+// in runScheduler).
+func (a *App) startReplica(ctx context.Context, url, password string) error {
+	conn, err := store.ParsePostgresURL(url, password)
+	if err != nil {
+		return err
+	}
 	a.replica = replica.New(replica.Options{
-		URL: url,
+		Conn: conn,
 		Log: a.log,
 		OnAcquire: func(key string) {
 			if s := a.Scheduler(); s != nil {

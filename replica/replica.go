@@ -100,7 +100,8 @@ func (n Notice) payload() string {
 
 // Options configure a Replica.
 type Options struct {
-	URL string // postgres://…
+	// Conn is how to reach the database (the store's: store.ParsePostgresURL).
+	Conn *pgx.ConnConfig
 	// ID names this replica as a lease holder; default host-pid-random.
 	ID  string
 	TTL time.Duration // default DefaultTTL
@@ -158,13 +159,17 @@ func New(opts Options) *Replica {
 	return &Replica{opts: opts, log: opts.Log, held: map[string]*hold{}}
 }
 
+func (r *Replica) connect(ctx context.Context) (*pgx.Conn, error) {
+	return pgx.ConnectConfig(ctx, r.opts.Conn)
+}
+
 // ID is this replica's holder id.
 func (r *Replica) ID() string { return r.opts.ID }
 
 // Start creates the lease table when missing and starts keeping leases and
 // listening; both run until Close and reconnect by themselves.
 func (r *Replica) Start(ctx context.Context) error {
-	c, err := pgx.Connect(ctx, r.opts.URL)
+	c, err := r.connect(ctx)
 	if err != nil {
 		return fmt.Errorf("replica: connect: %w", err)
 	}
@@ -198,7 +203,7 @@ func (r *Replica) Close() {
 	r.dropAll()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if c, err := pgx.Connect(ctx, r.opts.URL); err == nil {
+	if c, err := r.connect(ctx); err == nil {
 		if _, err := c.Exec(ctx, `DELETE FROM wallboard_leases WHERE holder = $1`, r.opts.ID); err != nil {
 			r.log.Warn("releasing leases", "error", err)
 		}
@@ -314,7 +319,7 @@ func (r *Replica) renew(ctx context.Context, conn **pgx.Conn, timeout time.Durat
 	ctx, cancel := context.WithTimeout(ctx, max(timeout, time.Second))
 	defer cancel()
 	if *conn == nil {
-		c, err := pgx.Connect(ctx, r.opts.URL)
+		c, err := r.connect(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("replica: connect: %w", err)
 		}
@@ -382,7 +387,7 @@ func (r *Replica) withConn(ctx context.Context, fn func(c *pgx.Conn) error) erro
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
 	if r.wconn == nil {
-		c, err := pgx.Connect(ctx, r.opts.URL)
+		c, err := r.connect(ctx)
 		if err != nil {
 			return fmt.Errorf("replica: connect: %w", err)
 		}
@@ -537,7 +542,7 @@ func (r *Replica) listenLoop(ctx context.Context) {
 
 func (r *Replica) listen(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	c, err := pgx.Connect(cctx, r.opts.URL)
+	c, err := r.connect(cctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("replica: connect: %w", err)

@@ -58,7 +58,11 @@ func (n *notices) find(f func(Notice) bool) bool {
 
 func start(t *testing.T, url, id string, n *notices) *Replica {
 	t.Helper()
-	r := New(Options{URL: url, ID: id, TTL: 1200 * time.Millisecond, OnNotice: n.add})
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Options{Conn: cfg, ID: id, TTL: 1200 * time.Millisecond, OnNotice: n.add})
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +165,7 @@ func TestLeasesAndNotices(t *testing.T) {
 	}
 	var na2 notices
 	start(t, url, "c", &na2)
+	eventually(t, "c to listen", func() bool { return na2.find(func(n Notice) bool { return n.All && n.From == "" }) })
 	if err := b.SaveTiles(context.Background(), "q3", many); err != nil {
 		t.Fatal(err)
 	}
