@@ -167,7 +167,10 @@ func (r *Replica) connect(ctx context.Context) (*pgx.Conn, error) {
 func (r *Replica) ID() string { return r.opts.ID }
 
 // Start creates the lease table when missing and starts keeping leases and
-// listening; both run until Close and reconnect by themselves.
+// listening; both run until Close and reconnect by themselves. It returns
+// once the listen connection is up and its first reload is done (or after
+// 10 s without it), so that a replica is not reported ready while it would
+// miss the other replicas' notices.
 func (r *Replica) Start(ctx context.Context) error {
 	c, err := r.connect(ctx)
 	if err != nil {
@@ -186,9 +189,17 @@ func (r *Replica) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("replica: create lease table: %w", err)
 	}
+	wait := ctx
 	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	listening := make(chan struct{})
 	r.wg.Go(func() { r.leaseLoop(ctx) })
-	r.wg.Go(func() { r.listenLoop(ctx) })
+	r.wg.Go(func() { r.listenLoop(ctx, listening) })
+	select {
+	case <-listening:
+	case <-wait.Done():
+	case <-time.After(10 * time.Second):
+		r.log.Warn("replica: not listening yet; going on (the first reload comes once it is)")
+	}
 	return nil
 }
 
@@ -523,10 +534,12 @@ func (r *Replica) LoadTiles(ctx context.Context, refs []board.TileRef) ([]board.
 // with a growing pause (1 s to 10 s) when it is lost; after every
 // (re)connection it hands over an All notice, since notices sent while it
 // was down are lost.
-func (r *Replica) listenLoop(ctx context.Context) {
+func (r *Replica) listenLoop(ctx context.Context, listening chan<- struct{}) {
 	pause := time.Second
+	var once sync.Once
+	up := func() { once.Do(func() { close(listening) }) }
 	for {
-		err := r.listen(ctx)
+		err := r.listen(ctx, up)
 		if ctx.Err() != nil {
 			return
 		}
@@ -540,7 +553,7 @@ func (r *Replica) listenLoop(ctx context.Context) {
 	}
 }
 
-func (r *Replica) listen(ctx context.Context) error {
+func (r *Replica) listen(ctx context.Context, up func()) error {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	c, err := r.connect(cctx)
 	cancel()
@@ -552,6 +565,7 @@ func (r *Replica) listen(ctx context.Context) error {
 		return fmt.Errorf("replica: listen: %w", err)
 	}
 	r.opts.OnNotice(Notice{All: true})
+	up()
 	for {
 		// A quiet connection is checked every 30 s so a dead one is found
 		// (WaitForNotification alone would wait on a half-open socket).
