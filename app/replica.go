@@ -40,7 +40,7 @@ func (a *App) startReplica(ctx context.Context, url, password string) error {
 	}
 	a.replica = replica.New(replica.Options{
 		Conn: conn,
-		Log: a.log,
+		Log:  a.log,
 		OnAcquire: func(key string) {
 			if s := a.Scheduler(); s != nil {
 				s.KickJob(key)

@@ -295,21 +295,24 @@ func (p *proc) leases(t *testing.T) int {
 	return int(f)
 }
 
-// holder waits until exactly one live replica holds both poll leases.
+// jobs is the number of poll jobs (leases) of boardYAML: rps, errs, alerts.
+const jobs = 3
+
+// holder waits until exactly one live replica holds every poll lease.
 func (g *group) holder(live ...*proc) *proc {
 	g.t.Helper()
 	var h *proc
-	eventually(g.t, 30*time.Second, "one replica holding both leases", func() bool {
+	eventually(g.t, 30*time.Second, "one replica holding every lease", func() bool {
 		h = nil
 		n := 0
 		for _, p := range live {
 			l := p.leases(g.t)
 			n += l
-			if l == 2 {
+			if l == jobs {
 				h = p
 			}
 		}
-		return h != nil && n == 2
+		return h != nil && n == jobs
 	})
 	return h
 }
