@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/wallboard/wallboard/board"
 )
 
 // The PostgreSQL store (for replicas that share one database) runs the same
@@ -60,8 +61,8 @@ func IsPostgresURL(target string) bool {
 func ParsePostgresURL(rawURL, password string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
-		// pgx's message may quote the URL, password included.
-		return nil, fmt.Errorf("store: %s", RedactURL(strings.ReplaceAll(err.Error(), rawURL, RedactURL(rawURL))))
+		// pgx's message may quote the URL.
+		return nil, fmt.Errorf("store: %s", board.Redact(err.Error()))
 	}
 	if password != "" {
 		cfg.Password = password
@@ -72,18 +73,6 @@ func ParsePostgresURL(rawURL, password string) (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
-// RedactURL is rawURL without its password, for logs and messages.
-func RedactURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
-
 // OpenPostgres opens the PostgreSQL database at rawURL (password, if not "",
 // replaces any in the URL) and brings its schema up to date.
 func OpenPostgres(ctx context.Context, rawURL, password string) (*Store, error) {
@@ -91,7 +80,7 @@ func OpenPostgres(ctx context.Context, rawURL, password string) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	name := RedactURL(rawURL)
+	name := board.Redact(rawURL)
 	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	// A handful per replica: writes run one at a time anyway (writerLockKey)
 	// and reads are short. Idle ones are closed, so that a database restart
@@ -173,6 +162,9 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 	return nil
 }
 
+// ErrNotMigrated means the database lacks migrations this binary knows.
+var ErrNotMigrated = errors.New("migrations not applied")
+
 // Ready reports why the store cannot take writes now ("" error: it can):
 // for PostgreSQL, the server does not answer or a migration this binary
 // knows is not applied (another version's replica is mid-upgrade, or the
@@ -191,7 +183,7 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("store: %s: %w", s.path, err)
 	}
 	if applied < len(names) {
-		return fmt.Errorf("store: %s: %d of %d migrations applied", s.path, applied, len(names))
+		return fmt.Errorf("store: %s: %d of %d applied: %w", s.path, applied, len(names), ErrNotMigrated)
 	}
 	return nil
 }

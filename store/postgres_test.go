@@ -97,7 +97,7 @@ func TestPostgresURLChecks(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("bad port: %v", err)
 	}
-	if got := RedactURL("postgres://wb:hunter2@db/wb"); strings.Contains(got, "hunter2") {
-		t.Errorf("RedactURL = %s", got)
+	if _, err := OpenPostgres(context.Background(), "postgres://wb:hunter2@127.0.0.1:1/wb?connect_timeout=1", ""); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("open of an unreachable server: %v", err)
 	}
 }
