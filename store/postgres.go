@@ -67,6 +67,11 @@ func ParsePostgresURL(rawURL, password string) (*pgx.ConnConfig, error) {
 	if password != "" {
 		cfg.Password = password
 	}
+	if cfg.ConnectTimeout == 0 {
+		// Without one, a server that drops packets holds a start or a
+		// request for the system's TCP timeout (minutes).
+		cfg.ConnectTimeout = 10 * time.Second
+	}
 	if v, ok := cfg.RuntimeParams["synchronous_commit"]; ok && v == "off" {
 		return nil, fmt.Errorf("store: synchronous_commit=off would acknowledge webhooks before they are durable")
 	}
