@@ -93,7 +93,7 @@ func OpenPostgres(ctx context.Context, rawURL, password string) (*Store, error) 
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{DB: db, path: name, pg: true}
+	s := &Store{DB: db, path: name, pg: true, pgConfig: cfg}
 	var sc string
 	if err := db.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&sc); err != nil {
 		db.Close()
@@ -200,6 +200,16 @@ func (s *Store) jsonField(col, name string) string {
 		return col + "::jsonb ->> '" + name + "'"
 	}
 	return "json_extract(" + col + ", '$." + name + "')"
+}
+
+// ConnConfig is a copy of the PostgreSQL connection settings (password
+// included) for a connection of its own outside the pool, e.g. one that
+// LISTENs or holds session advisory locks; nil for SQLite.
+func (s *Store) ConnConfig() *pgx.ConnConfig {
+	if s.pgConfig == nil {
+		return nil
+	}
+	return s.pgConfig.Copy()
 }
 
 // Postgres reports whether the store is PostgreSQL (else SQLite).
