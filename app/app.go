@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,9 +37,9 @@ type Options struct {
 	ConfigPath string // "" runs the built-in demo
 	Addr       string // listen address; "127.0.0.1:0" picks a free port
 	DataDir    string // where wallboard.db lives
-	// Store is the store to open instead of DataDir's wallboard.db: a
-	// SQLite file, or a postgres:// URL that makes this process one of
-	// several replicas sharing that database.
+	// Store is the store to open instead of the config's store: (the -store
+	// flag): a postgres:// or postgresql:// URL, or a SQLite file path; ""
+	// takes the config's store:, else wallboard.db in DataDir.
 	Store  string
 	Build  string // build id (screens reload when it changes)
 	Logger *slog.Logger
@@ -81,8 +82,7 @@ type App struct {
 
 	// replica is this process's part in a group sharing PostgreSQL (nil
 	// when it runs alone on SQLite): see replica.go.
-	replica   *replica.Replica
-	replicaOf string // the PostgreSQL URL; "" when alone
+	replica *replica.Replica
 
 	adminToken string // resolved admin.token; "" when admin is off
 
@@ -94,6 +94,9 @@ type App struct {
 	// storeNote says why the store is read-only (nil when writable);
 	// /admin and /readyz show it.
 	storeNote atomic.Pointer[string]
+	// notReady: the last /readyz found the PostgreSQL store unusable (to
+	// log each change once).
+	notReady atomic.Bool
 }
 
 // routeSetups add routes (webhook receivers) to the server once every part
@@ -163,15 +166,22 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
-	if opts.Store != "" {
-		dbPath = opts.Store
+	target, password, err := storeTarget(opts, cfg)
+	if err != nil {
+		return nil, err
 	}
-	if store.IsPostgresURL(dbPath) {
-		a.replicaOf = dbPath
+	if store.IsPostgresURL(target) {
+		// A PostgreSQL store that cannot be opened stops the start: a
+		// supervisor restarts the replica while the others serve.
+		if a.store, err = store.OpenPostgres(ctx, target, password); err != nil {
+			return nil, err
+		}
+		a.log.Info("store: PostgreSQL", "url", board.Redact(target))
+		return a.build(ctx, cfg)
 	}
+	dbPath := target
 	a.store, err = store.Open(ctx, dbPath)
-	full := err != nil && diskFull(opts.DataDir, err)
+	full := err != nil && diskFull(filepath.Dir(dbPath), err)
 	if errors.Is(err, store.ErrReadOnly) || full {
 		// A wall display keeps showing live values with a read-only store:
 		// nothing is acknowledged that could not be stored (webhooks get 503).
@@ -195,6 +205,44 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.build(ctx, cfg)
+}
+
+// storeTarget is the store New opens: the -store value, else the config's
+// store: (with its password), else wallboard.db in the data directory.
+func storeTarget(opts Options, cfg *board.Config) (target, password string, err error) {
+	target = opts.Store
+	if target == "" && cfg.Store != nil {
+		target = cfg.Store.URL
+	}
+	if target == "" {
+		return filepath.Join(opts.DataDir, "wallboard.db"), "", nil
+	}
+	if cfg.Store != nil && store.IsPostgresURL(target) {
+		if password, err = cfg.Store.Password.Resolve(); err != nil {
+			return "", "", fmt.Errorf("store.password: %w", err)
+		}
+	}
+	return target, password, nil
+}
+
+// StoreProblems is what `wallboard check` reports about the config's
+// store: beyond the config's own rules: a URL the PostgreSQL driver
+// refuses.
+func StoreProblems(cfg *board.Config) []board.Problem {
+	if cfg.Store == nil || cfg.Store.URL == "" {
+		return nil
+	}
+	if _, err := store.ParsePostgresURL(cfg.Store.URL, ""); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "store: ")
+		return []board.Problem{{File: cfg.File, Line: cfg.Store.Line, Msg: "store.url: " + msg}}
+	}
+	return nil
+}
+
+// build makes every part around the open store; New's second half.
+func (a *App) build(ctx context.Context, cfg *board.Config) (*App, error) {
+	opts := a.opts
 	restored, err := a.store.LoadTiles(ctx)
 	if err != nil {
 		// Some stored tiles are unreadable: start with what could be read.
@@ -306,8 +354,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.server.PublishMeta(now)
 
-	if a.replicaOf != "" {
-		if err := a.startReplica(ctx, a.replicaOf, ""); err != nil {
+	if conn := a.store.ConnConfig(); conn != nil {
+		if err := a.startReplica(ctx, conn); err != nil {
 			return err
 		}
 	}

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/replica"
-	"github.com/wallboard/wallboard/store"
 	"github.com/wallboard/wallboard/web"
 )
 
@@ -30,14 +30,9 @@ const (
 	stepAll      = "*reload-all*" // internal: notices may have been missed
 )
 
-// startReplica joins the group of replicas sharing the PostgreSQL database
-// at url, with password when not "" (in Run; the scheduler gets the leases
-// in runScheduler).
-func (a *App) startReplica(ctx context.Context, url, password string) error {
-	conn, err := store.ParsePostgresURL(url, password)
-	if err != nil {
-		return err
-	}
+// startReplica joins the group of replicas sharing the store's PostgreSQL
+// database (in Run; the scheduler gets the leases in runScheduler).
+func (a *App) startReplica(ctx context.Context, conn *pgx.ConnConfig) error {
 	a.replica = replica.New(replica.Options{
 		Conn: conn,
 		Log:  a.log,

@@ -145,6 +145,11 @@ func (l *Live) Set(st TileState, now time.Time) (TileState, bool) {
 	if !ok || st.UpdatedAt.Before(t.state.UpdatedAt) {
 		return TileState{}, false
 	}
+	if t.state.Restored && !st.UpdatedAt.After(t.state.UpdatedAt) {
+		// The data restored at start, not refreshed by any poll since:
+		// still unconfirmed.
+		return t.state, false
+	}
 	st.Freshness = t.freshness
 	st.Restored = false
 	if reflect.DeepEqual(st, t.state) {

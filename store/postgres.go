@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/wallboard/wallboard/board"
 )
 
 // The PostgreSQL store (for replicas that share one database) runs the same
@@ -60,28 +61,21 @@ func IsPostgresURL(target string) bool {
 func ParsePostgresURL(rawURL, password string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
-		// pgx's message may quote the URL, password included.
-		return nil, fmt.Errorf("store: %s", RedactURL(strings.ReplaceAll(err.Error(), rawURL, RedactURL(rawURL))))
+		// pgx's message may quote the URL.
+		return nil, fmt.Errorf("store: %s", board.Redact(err.Error()))
 	}
 	if password != "" {
 		cfg.Password = password
+	}
+	if cfg.ConnectTimeout == 0 {
+		// Without one, a server that drops packets holds a start or a
+		// request for the system's TCP timeout (minutes).
+		cfg.ConnectTimeout = 10 * time.Second
 	}
 	if v, ok := cfg.RuntimeParams["synchronous_commit"]; ok && v == "off" {
 		return nil, fmt.Errorf("store: synchronous_commit=off would acknowledge webhooks before they are durable")
 	}
 	return cfg, nil
-}
-
-// RedactURL is rawURL without its password, for logs and messages.
-func RedactURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // OpenPostgres opens the PostgreSQL database at rawURL (password, if not "",
@@ -91,7 +85,7 @@ func OpenPostgres(ctx context.Context, rawURL, password string) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	name := RedactURL(rawURL)
+	name := board.Redact(rawURL)
 	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	// A handful per replica: writes run one at a time anyway (writerLockKey)
 	// and reads are short. Idle ones are closed, so that a database restart
@@ -99,7 +93,7 @@ func OpenPostgres(ctx context.Context, rawURL, password string) (*Store, error) 
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{DB: db, path: name, pg: true}
+	s := &Store{DB: db, path: name, pg: true, pgConfig: cfg}
 	var sc string
 	if err := db.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&sc); err != nil {
 		db.Close()
@@ -173,6 +167,9 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 	return nil
 }
 
+// ErrNotMigrated means the database lacks migrations this binary knows.
+var ErrNotMigrated = errors.New("migrations not applied")
+
 // Ready reports why the store cannot take writes now ("" error: it can):
 // for PostgreSQL, the server does not answer or a migration this binary
 // knows is not applied (another version's replica is mid-upgrade, or the
@@ -191,7 +188,7 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("store: %s: %w", s.path, err)
 	}
 	if applied < len(names) {
-		return fmt.Errorf("store: %s: %d of %d migrations applied", s.path, applied, len(names))
+		return fmt.Errorf("store: %s: %d of %d applied: %w", s.path, applied, len(names), ErrNotMigrated)
 	}
 	return nil
 }
@@ -203,6 +200,16 @@ func (s *Store) jsonField(col, name string) string {
 		return col + "::jsonb ->> '" + name + "'"
 	}
 	return "json_extract(" + col + ", '$." + name + "')"
+}
+
+// ConnConfig is a copy of the PostgreSQL connection settings (password
+// included) for a connection of its own outside the pool, e.g. one that
+// LISTENs or holds session advisory locks; nil for SQLite.
+func (s *Store) ConnConfig() *pgx.ConnConfig {
+	if s.pgConfig == nil {
+		return nil
+	}
+	return s.pgConfig.Copy()
 }
 
 // Postgres reports whether the store is PostgreSQL (else SQLite).

@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/wallboard/wallboard/board"
@@ -45,6 +46,8 @@ type Store struct {
 	readOnly atomic.Bool
 	// pg: the database is PostgreSQL (OpenPostgres), not SQLite.
 	pg bool
+	// pgConfig is what PostgreSQL connections are opened with (nil for SQLite).
+	pgConfig *pgx.ConnConfig
 	// conn opens the read-only store's connections; Reopen points it at
 	// the read-write database (nil for a store opened read-write).
 	conn *switchConnector

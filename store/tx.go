@@ -15,6 +15,9 @@ import (
 // its sender gets 503 (GitHub does not redeliver by itself). Waiting here
 // instead is first come, first served, and ends with the request's context.
 // busy_timeout still covers other processes that open the same file.
+// On PostgreSQL it keeps the same first-come order within the process, so
+// that queued writers wait here instead of each holding a pooled connection
+// while they wait for the writer lock (see beginWrite).
 type writeGate struct {
 	once sync.Once
 	ch   chan struct{}
