@@ -496,3 +496,29 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// dialScreen is openScreen without failing the test (for reconnections).
+func dialScreen(t *testing.T, p *proc) (*screen, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	c, _, err := d.Dial("ws://"+p.addr+"/boards/ops/ws", nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &screen{c: c, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			_, m, err := c.ReadMessage()
+			if err != nil {
+				s.closed.Store(true)
+				return
+			}
+			s.mu.Lock()
+			s.msgs = append(s.msgs, string(m))
+			s.at = append(s.at, time.Now())
+			s.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { c.Close(); <-s.done })
+	return s, nil
+}

@@ -1,6 +1,7 @@
 package replicas
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // (a) Deliveries to replica A reach the screens of B and C: the critical
@@ -229,4 +232,146 @@ func TestPairingAndRevokeAcrossReplicas(t *testing.T) {
 	eventually(t, 30*time.Second, "the paired screen's board on C", func() bool { return sc.has(`id="tile-ops-rps"`) })
 	steer(t, a, id, "revoke")
 	eventually(t, 30*time.Second, "C to close the revoked screen's socket", func() bool { return sc.closed.Load() })
+}
+
+// (e) A rolling restart of all three replicas (SIGTERM, start again, next)
+// under 300 screens and a steady stream of deliveries: no acknowledged
+// delivery is lost, and every screen whose replica went away is back, on
+// another replica, with the full current state.
+func TestRollingRestartUnder300Screens(t *testing.T) {
+	be := newBackend(t)
+	g := newGroup(t, be)
+	reps := []*proc{g.start(nil), g.start(nil), g.start(nil)}
+	type tv struct {
+		on  int
+		scr *screen
+	}
+	tvs := make([]*tv, 300)
+	for i := range tvs {
+		s, err := dialScreen(t, reps[i%3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		tvs[i] = &tv{on: i % 3, scr: s}
+	}
+	full := func(s *screen) bool {
+		return s.has(`id="tile-ops-rps"`) && s.has(`id="tile-ops-errs"`) && s.has(`id="tile-ops-alerts"`)
+	}
+	eventually(t, 60*time.Second, "300 screens with the full state", func() bool {
+		for _, x := range tvs {
+			if !full(x.scr) {
+				return false
+			}
+		}
+		return true
+	})
+
+	// Deliveries to every replica in turn while the restart goes on; one
+	// to a replica that is down is simply not acknowledged.
+	var mu sync.Mutex
+	var acked []string
+	down := make([]bool, 3)
+	stop := make(chan struct{})
+	var posting sync.WaitGroup
+	posting.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			mu.Lock()
+			p, skip := reps[i%3], down[i%3]
+			mu.Unlock()
+			if skip {
+				continue
+			}
+			id := fmt.Sprintf("roll-%d", i)
+			if ok, _ := postAlert(p, id, "Rolling "+id); ok {
+				mu.Lock()
+				acked = append(acked, id)
+				mu.Unlock()
+			}
+		}
+	})
+
+	var back []time.Duration
+	moves := 0 // screens that had to move: 100, then 200, then 300
+	for k, p := range reps {
+		mu.Lock()
+		down[k] = true
+		mu.Unlock()
+		gone := time.Now()
+		p.stop()
+		// Its screens lose their sockets and come back on the next replica.
+		var wg sync.WaitGroup
+		var bmu sync.Mutex
+		for _, x := range tvs {
+			if x.on != k {
+				continue
+			}
+			moves++
+			wg.Go(func() {
+				eventually(t, 30*time.Second, "the socket of a screen of a stopped replica to close", x.scr.closed.Load)
+				next := (k + 1) % 3
+				var s *screen
+				eventually(t, 30*time.Second, "a screen reconnecting to "+reps[next].name, func() bool {
+					var err error
+					s, err = dialScreen(t, reps[next])
+					return err == nil
+				})
+				eventually(t, 30*time.Second, "a reconnected screen with the full state", func() bool { return full(s) })
+				bmu.Lock()
+				back = append(back, time.Since(gone))
+				bmu.Unlock()
+				x.on, x.scr = next, s
+			})
+		}
+		wg.Wait()
+		g.start(p)
+		mu.Lock()
+		down[k] = false
+		mu.Unlock()
+	}
+	close(stop)
+	posting.Wait()
+	slices.Sort(back)
+	t.Logf("rolling restart: %d screen moves, back with the full state p50 %s, p99 %s, max %s after their replica went away; %d deliveries acknowledged",
+		len(back), back[len(back)/2], back[len(back)*99/100], back[len(back)-1], len(acked))
+	if len(back) != moves || moves != 600 {
+		t.Errorf("%d screens came back of %d that moved, want 600 (100, 200, 300)", len(back), moves)
+	}
+	if len(acked) == 0 {
+		t.Fatal("no delivery acknowledged during the restart")
+	}
+
+	// Every acknowledged delivery is stored, and every screen shows the
+	// last acknowledged one (the alerts tile of its replica lists it).
+	conn, err := pgx.Connect(context.Background(), g.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), `SELECT id FROM alerts WHERE state = 'open'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range acked {
+		if !slices.Contains(stored, id) {
+			t.Errorf("acknowledged delivery %s is not stored", id)
+		}
+	}
+	last := "Rolling " + acked[len(acked)-1]
+	eventually(t, 30*time.Second, "every screen showing the last acknowledged delivery", func() bool {
+		for _, x := range tvs {
+			if !x.scr.has(last) {
+				return false
+			}
+		}
+		return true
+	})
 }
