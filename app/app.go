@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/replica"
@@ -83,6 +85,8 @@ type App struct {
 	// replica is this process's part in a group sharing PostgreSQL (nil
 	// when it runs alone on SQLite): see replica.go.
 	replica *replica.Replica
+	// replicaWrite, replicaApply: the PostgreSQL path's cost (replica.go).
+	replicaWrite, replicaApply prometheus.Histogram
 
 	adminToken string // resolved admin.token; "" when admin is off
 

@@ -60,7 +60,7 @@ func build() error {
 var buildOnce sync.Once
 var buildErr error
 
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() { buildErr = build() })
 	if buildErr != nil {
@@ -104,7 +104,7 @@ type backend struct {
 	times []time.Time
 }
 
-func newBackend(t *testing.T) *backend {
+func newBackend(t testing.TB) *backend {
 	b := &backend{calls: map[string]int{}}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/v1/query" {
@@ -148,7 +148,7 @@ func (b *backend) since(t time.Time) int {
 
 // group is the replicas of one test: one config, one database.
 type group struct {
-	t      *testing.T
+	t      testing.TB
 	config string
 	store  string
 	reps   []*proc
@@ -164,11 +164,11 @@ type proc struct {
 	done chan struct{}
 }
 
-func newGroup(t *testing.T, be *backend) *group { return newGroupAccess(t, be, "open") }
+func newGroup(t testing.TB, be *backend) *group { return newGroupAccess(t, be, "open") }
 
 // newGroupAccess is newGroup with another access mode (screens: only
 // paired TVs see the boards).
-func newGroupAccess(t *testing.T, be *backend, access string) *group {
+func newGroupAccess(t testing.TB, be *backend, access string) *group {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "board.yaml")
@@ -178,7 +178,7 @@ func newGroupAccess(t *testing.T, be *backend, access string) *group {
 	return &group{t: t, config: cfg, store: pgtest.URL(t)}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -279,7 +279,7 @@ func (p *proc) kill() {
 var leasesRE = regexp.MustCompile(`(?m)^wallboard_leases_held (\S+)$`)
 
 // leases is what the replica's /metrics says it holds.
-func (p *proc) leases(t *testing.T) int {
+func (p *proc) leases(t testing.TB) int {
 	t.Helper()
 	resp, err := http.Get("http://" + p.addr + "/metrics")
 	if err != nil {
@@ -333,7 +333,7 @@ func postAlert(p *proc, id, title string) (bool, error) {
 	return resp.StatusCode/100 == 2, nil
 }
 
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -355,7 +355,7 @@ type screen struct {
 	done   chan struct{}
 }
 
-func openScreen(t *testing.T, p *proc, header http.Header) *screen {
+func openScreen(t testing.TB, p *proc, header http.Header) *screen {
 	t.Helper()
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	c, resp, err := d.Dial("ws://"+p.addr+"/boards/ops/ws", header)
@@ -430,7 +430,7 @@ var codeRE = regexp.MustCompile(`id="pair-code"[^>]*>([A-Z0-9]{6})<`)
 // pair pairs a new TV through replica p (code shown by p, approved on p's
 // fleet page) and returns its credential as a Cookie header value and its
 // screen id.
-func pair(t *testing.T, p *proc, name string) (cookie, id string) {
+func pair(t testing.TB, p *proc, name string) (cookie, id string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	tv := &http.Client{Jar: jar}
@@ -475,7 +475,7 @@ func pair(t *testing.T, p *proc, name string) (cookie, id string) {
 }
 
 // steer runs a fleet action (reload, revoke, ...) on screen id through p.
-func steer(t *testing.T, p *proc, id, action string) {
+func steer(t testing.TB, p *proc, id, action string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+p.addr+"/admin/screens/"+id+"/"+action, nil)
 	req.SetBasicAuth("admin", adminToken)
@@ -498,7 +498,7 @@ func tail(s string, n int) string {
 }
 
 // dialScreen is openScreen without failing the test (for reconnections).
-func dialScreen(t *testing.T, p *proc) (*screen, error) {
+func dialScreen(t testing.TB, p *proc) (*screen, error) {
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	c, _, err := d.Dial("ws://"+p.addr+"/boards/ops/ws", nil)
 	if err != nil {
