@@ -384,10 +384,14 @@ func (s *Store) loadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 		return ev, fmt.Errorf("store: load changes: %w", err)
 	}
 
-	// Each service's first deployment (the earliest; ties by id).
-	rows, err = tx.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM (
-		SELECT id, service, repo, sha, finished_at, author, ROW_NUMBER() OVER (PARTITION BY service ORDER BY finished_at, id) AS n
-		FROM deployments) AS f WHERE n = 1`)
+	// Each service's first deployment: the earliest (of several at the same
+	// millisecond, the smallest id: listed last, it is the one kept below).
+	// Two index lookups per service on both engines; a window function
+	// over every deployment was three times slower on SQLite.
+	rows, err = tx.QueryContext(ctx, `SELECT d.id, d.service, d.repo, d.sha, d.finished_at, d.author
+		FROM (SELECT service, MIN(finished_at) AS first FROM deployments GROUP BY service) f
+		JOIN deployments d ON d.service = f.service AND d.finished_at = f.first
+		ORDER BY d.service, d.id DESC`)
 	if err != nil {
 		return ev, fmt.Errorf("store: first deployments: %w", err)
 	}
