@@ -335,13 +335,22 @@ func postAlert(p *proc, id, title string) (bool, error) {
 
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !waitUntil(within, cond) {
+		t.Fatalf("timed out after %s waiting for %s", within, what)
+	}
+}
+
+// waitUntil polls cond until it holds (true) or within passes (false); for
+// goroutines other than the test's, which may not call Fatal.
+func waitUntil(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
+			return false
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return true
 }
 
 // screen is a websocket client showing board ops on one replica; it keeps

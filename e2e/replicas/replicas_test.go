@@ -314,15 +314,24 @@ func TestRollingRestartUnder300Screens(t *testing.T) {
 			}
 			moves++
 			wg.Go(func() {
-				eventually(t, 30*time.Second, "the socket of a screen of a stopped replica to close", x.scr.closed.Load)
+				if !waitUntil(30*time.Second, x.scr.closed.Load) {
+					t.Errorf("the socket of a screen of stopped replica %s still open after 30 s", p.name)
+					return
+				}
 				next := (k + 1) % 3
 				var s *screen
-				eventually(t, 30*time.Second, "a screen reconnecting to "+reps[next].name, func() bool {
+				if !waitUntil(30*time.Second, func() bool {
 					var err error
 					s, err = dialScreen(t, reps[next])
 					return err == nil
-				})
-				eventually(t, 30*time.Second, "a reconnected screen with the full state", func() bool { return full(s) })
+				}) {
+					t.Errorf("a screen could not reconnect to %s within 30 s", reps[next].name)
+					return
+				}
+				if !waitUntil(30*time.Second, func() bool { return full(s) }) {
+					t.Errorf("a screen reconnected to %s without the full state after 30 s", reps[next].name)
+					return
+				}
 				bmu.Lock()
 				back = append(back, time.Since(gone))
 				bmu.Unlock()
