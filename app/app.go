@@ -14,12 +14,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
+	"github.com/wallboard/wallboard/replica"
 	"github.com/wallboard/wallboard/store"
 	"github.com/wallboard/wallboard/web"
 )
@@ -35,8 +39,12 @@ type Options struct {
 	ConfigPath string // "" runs the built-in demo
 	Addr       string // listen address; "127.0.0.1:0" picks a free port
 	DataDir    string // where wallboard.db lives
-	Build      string // build id (screens reload when it changes)
-	Logger     *slog.Logger
+	// Store is the store to open instead of the config's store: (the -store
+	// flag): a postgres:// or postgresql:// URL, or a SQLite file path; ""
+	// takes the config's store:, else wallboard.db in DataDir.
+	Store  string
+	Build  string // build id (screens reload when it changes)
+	Logger *slog.Logger
 	// Sources replaces the sources built from the config, by id (tests).
 	Sources map[string]poller.Source
 	// Access is the access mode used when the config sets none ("open":
@@ -74,6 +82,12 @@ type App struct {
 	// gives alert tiles the store's open alerts (hooks_alerts.go).
 	alerts *alertsFeature
 
+	// replica is this process's part in a group sharing PostgreSQL (nil
+	// when it runs alone on SQLite): see replica.go.
+	replica *replica.Replica
+	// replicaWrite, replicaApply: the PostgreSQL path's cost (replica.go).
+	replicaWrite, replicaApply prometheus.Histogram
+
 	adminToken string // resolved admin.token; "" when admin is off
 
 	dirtyMu sync.Mutex
@@ -84,6 +98,9 @@ type App struct {
 	// storeNote says why the store is read-only (nil when writable);
 	// /admin and /readyz show it.
 	storeNote atomic.Pointer[string]
+	// notReady: the last /readyz found the PostgreSQL store unusable (to
+	// log each change once).
+	notReady atomic.Bool
 }
 
 // routeSetups add routes (webhook receivers) to the server once every part
@@ -153,9 +170,22 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
+	target, password, err := storeTarget(opts, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if store.IsPostgresURL(target) {
+		// A PostgreSQL store that cannot be opened stops the start: a
+		// supervisor restarts the replica while the others serve.
+		if a.store, err = store.OpenPostgres(ctx, target, password); err != nil {
+			return nil, err
+		}
+		a.log.Info("store: PostgreSQL", "url", board.Redact(target))
+		return a.build(ctx, cfg)
+	}
+	dbPath := target
 	a.store, err = store.Open(ctx, dbPath)
-	full := err != nil && diskFull(opts.DataDir, err)
+	full := err != nil && diskFull(filepath.Dir(dbPath), err)
 	if errors.Is(err, store.ErrReadOnly) || full {
 		// A wall display keeps showing live values with a read-only store:
 		// nothing is acknowledged that could not be stored (webhooks get 503).
@@ -179,6 +209,44 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.build(ctx, cfg)
+}
+
+// storeTarget is the store New opens: the -store value, else the config's
+// store: (with its password), else wallboard.db in the data directory.
+func storeTarget(opts Options, cfg *board.Config) (target, password string, err error) {
+	target = opts.Store
+	if target == "" && cfg.Store != nil {
+		target = cfg.Store.URL
+	}
+	if target == "" {
+		return filepath.Join(opts.DataDir, "wallboard.db"), "", nil
+	}
+	if cfg.Store != nil && store.IsPostgresURL(target) {
+		if password, err = cfg.Store.Password.Resolve(); err != nil {
+			return "", "", fmt.Errorf("store.password: %w", err)
+		}
+	}
+	return target, password, nil
+}
+
+// StoreProblems is what `wallboard check` reports about the config's
+// store: beyond the config's own rules: a URL the PostgreSQL driver
+// refuses.
+func StoreProblems(cfg *board.Config) []board.Problem {
+	if cfg.Store == nil || cfg.Store.URL == "" {
+		return nil
+	}
+	if _, err := store.ParsePostgresURL(cfg.Store.URL, ""); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "store: ")
+		return []board.Problem{{File: cfg.File, Line: cfg.Store.Line, Msg: "store.url: " + msg}}
+	}
+	return nil
+}
+
+// build makes every part around the open store; New's second half.
+func (a *App) build(ctx context.Context, cfg *board.Config) (*App, error) {
+	opts := a.opts
 	restored, err := a.store.LoadTiles(ctx)
 	if err != nil {
 		// Some stored tiles are unreadable: start with what could be read.
@@ -209,6 +277,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.sources = sources
 	a.metrics = web.NewMetrics()
 	a.metrics.Registry.MustRegister(buildInfo())
+	a.registerReplicaMetrics()
 	a.hub = web.NewHub()
 	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress})
@@ -289,6 +358,11 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.server.PublishMeta(now)
 
+	if conn := a.store.ConnConfig(); conn != nil {
+		if err := a.startReplica(ctx, conn); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { a.runScheduler(ctx) })
 	wg.Go(func() { a.watchConfig(ctx) })
@@ -307,6 +381,11 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	cancel()
+	if a.replica != nil {
+		// Polls stop and the leases are released now, so that the other
+		// replicas take them at their next renewal, not after the TTL.
+		a.replica.Close()
+	}
 	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
 	// Shutdown does not wait for hijacked websocket connections: close the
@@ -356,6 +435,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		tileResult = a.alerts.afterPoll(j, res, err, now.Add(-took))
 	}
 	live := a.Live()
+	var saved []board.TileState // replicas: written for the others
 	for _, ref := range j.Tiles {
 		// A poll of the previous config can finish after a reload: its result
 		// belongs only to tiles that still ask the same query.
@@ -366,13 +446,21 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		if q, qerr := board.QueryOf(tc); qerr != nil || q.Key() != j.Key {
 			continue
 		}
-		if _, ok := live.Apply(ref, tileResult(ref, res), err, now); !ok {
+		st, ok := live.Apply(ref, tileResult(ref, res), err, now)
+		if !ok {
 			continue
 		}
 		a.server.PublishTile(ref, now)
+		if a.replica != nil {
+			saved = append(saved, st)
+			continue
+		}
 		a.dirtyMu.Lock()
 		a.dirty[ref] = struct{}{}
 		a.dirtyMu.Unlock()
+	}
+	if a.replica != nil {
+		a.saveResult(j, saved)
 	}
 }
 

@@ -50,7 +50,10 @@ type alertsFeature struct {
 func setupAlerts(a *App) error {
 	cfg := a.Config()
 	f := &alertsFeature{a: a, receiver: map[string]bool{}, layers: map[string]string{}}
-	h := &web.AlertHooks{Store: a.Store(), Log: a.Logger(), Stored: f.stored}
+	h := &web.AlertHooks{Store: a.Store(), Log: a.Logger(), Stored: func(receiver string) {
+		f.stored(receiver)
+		a.announce(stepAlerts + receiver) // every replica's takeover follows
+	}}
 	secret := func(name string, w *board.WebhookConfig) (web.Credentials, error) {
 		var c web.Credentials
 		if w == nil {

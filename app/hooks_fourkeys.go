@@ -27,13 +27,8 @@ func init() {
 func setupFourKeysHooks(a *App) error {
 	cfg := a.Config()
 	kick := func() {
-		if s := a.Scheduler(); s != nil {
-			for _, src := range a.Config().Sources {
-				if slices.Contains(fourKeysKinds, src.Kind) {
-					s.Kick(src.ID)
-				}
-			}
-		}
+		a.kickFourKeys()
+		a.announce(stepFourKeys) // the holder of those polls may be another replica
 	}
 	if wh := cfg.Webhooks.Events; wh != nil && wh.Secret != nil {
 		tok, err := wh.Secret.Resolve()

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/store"
 )
 
 // storeRetry is how often a read-only store is tried for writing again.
@@ -44,17 +47,47 @@ func (a *App) recoverStore(ctx context.Context) {
 }
 
 // handleReady answers /readyz: "ok", or "degraded: …" with why the store is
-// read-only. Still 200: the board serves its last state and live values,
-// and taking the only wall server out of rotation would blank the wall.
+// read-only. Still 200 for SQLite: the board serves its last state and live
+// values, and taking the only wall server out of rotation would blank the
+// wall. On PostgreSQL a replica that cannot reach the database, or finds
+// its migrations missing, answers 503: the load balancer sends webhooks and
+// new screens to replicas that can store them (its own screens keep their
+// last state; it comes back by itself when the database does).
 func (a *App) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if a.store.Postgres() {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		err := a.store.Ready(ctx)
+		cancel()
+		if a.notReady.Swap(err != nil) != (err != nil) {
+			if err != nil {
+				a.log.Warn("not ready: the store cannot take writes", "error", board.Redact(err.Error()))
+			} else {
+				a.log.Info("ready: the store takes writes again")
+			}
+		}
+		if err != nil {
+			// Unauthenticated callers get the kind of problem, not the
+			// database's address: the log has the details.
+			why := "store unreachable"
+			if errors.Is(err, store.ErrNotMigrated) {
+				why = "store migrations not applied"
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready: " + why + "\n"))
+			return
+		}
+	}
 	if note := a.StoreNote(); note != "" {
 		w.Write([]byte("degraded: store " + note + "\n"))
 		return
 	}
 	w.Write([]byte("ok\n"))
 }
+
+// readyTimeout bounds a /readyz check of the store: probes time out too.
+const readyTimeout = 2 * time.Second
 
 // diskFull reports whether err opening the store came from a full disk:
 // ENOSPC, SQLite's "database or disk is full", or (SQLite often reports only

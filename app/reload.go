@@ -288,6 +288,9 @@ func closeSources(old, keep map[string]poller.Source) {
 func (a *App) runScheduler(ctx context.Context) {
 	for {
 		s := a.sched.Load()
+		if a.replica != nil {
+			s.SetLeases(a.replica)
+		}
 		sctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); s.Run(sctx) }()

@@ -31,6 +31,7 @@ type Config struct {
 	Webhooks  Webhooks       `yaml:"webhooks"`
 	Access    AccessConfig   `yaml:"access"`
 	Admin     *AdminConfig   `yaml:"admin"`
+	Store     *StoreConfig   `yaml:"store"`
 
 	// File is the path the config was read from ("" for the built-in demo).
 	File string `yaml:"-"`
@@ -149,6 +150,16 @@ type WebhookConfig struct {
 // bearer token, separate from viewer access.
 type AdminConfig struct {
 	Token *Secret `yaml:"token"`
+}
+
+// StoreConfig selects a PostgreSQL database shared by replicas instead of
+// the SQLite file in the data directory (the -store flag wins over url).
+// It is read at start: a reload does not move the store.
+type StoreConfig struct {
+	URL      string  `yaml:"url"`      // postgres://user@host:5432/db?sslmode=require
+	Password *Secret `yaml:"password"` // never in the URL
+
+	Line int `yaml:"-"`
 }
 
 // Viewer access modes (access.mode).
@@ -592,6 +603,12 @@ func (c *Config) fillLines(file *ast.File) {
 		c.webhookLines[name] = lineOfKey(file, "$.webhooks", name)
 	}
 	c.adminLine = lineOfKey(file, "$", "admin")
+	if c.Store != nil {
+		c.Store.Line = lineOfKey(file, "$", "store")
+		if l := lineOf(file, "$.store.url"); l != 0 {
+			c.Store.Line = l
+		}
+	}
 }
 
 // lineOfKey is the line of key in the mapping at path (0 if absent): the
@@ -822,6 +839,7 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		}
 	}
 	probs = append(probs, c.validateSecurity()...)
+	probs = append(probs, c.validateStore()...)
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return probs
 }

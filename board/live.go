@@ -166,6 +166,32 @@ func boardTiers(r *fourkeys.Report, setting string) *fourkeys.Report {
 	return &c
 }
 
+// Set takes a tile's state as another replica computed it from its poll
+// (same config, same rules), unless it is older than the state held: the
+// age and staleness come from its own times, judged by this process's
+// freshness limit. It reports whether the state changed.
+func (l *Live) Set(st TileState, now time.Time) (TileState, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.tiles[TileRef{st.Board, st.Tile}]
+	if !ok || st.UpdatedAt.Before(t.state.UpdatedAt) {
+		return TileState{}, false
+	}
+	if t.state.Restored && !st.UpdatedAt.After(t.state.UpdatedAt) {
+		// The data restored at start, not refreshed by any poll since:
+		// still unconfirmed.
+		return t.state, false
+	}
+	st.Freshness = t.freshness
+	st.Restored = false
+	if reflect.DeepEqual(st, t.state) {
+		return t.state, false
+	}
+	t.state = st
+	t.wasStale = st.Stale(now)
+	return t.state, true
+}
+
 // severalForOne: a tile that shows one value (stat, gauge) given several
 // series has nothing to show. Its status is unknown, never the rows' "ok",
 // and it says why and what to change, instead of a bare "no data".

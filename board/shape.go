@@ -184,7 +184,9 @@ func (w *shapeWalker) walk(n ast.Node, t reflect.Type, where string) {
 			w.add(orig, "%s: a %s where a single value is expected", where, shapeName(n))
 			return
 		}
-		if t.Kind() == reflect.String && n.GetToken() != nil {
+		// store.url's credentials are reported by validateStore, with the
+		// store's own way of giving a password.
+		if t.Kind() == reflect.String && n.GetToken() != nil && where != "store.url" {
 			if msg := urlCredential(n.GetToken().Value); msg != "" {
 				w.add(orig, "%s: %s", where, msg)
 			}

@@ -42,6 +42,21 @@ type RetryAfterError interface {
 	RetryAfter() time.Duration
 }
 
+// Leases tell the scheduler which queries this process may poll now. When
+// several replicas share one PostgreSQL, only the holder of a query's lease
+// polls it, so backend calls stay flat in the number of replicas. A scheduler
+// without Leases (SQLite, one process) holds every lease.
+type Leases interface {
+	// Want says which jobs this scheduler runs (by Job.Key), so the lease
+	// keeper contends for those and lets go of the others.
+	Want(keys []string)
+	// Hold reports whether this process holds the lease of the job keyed
+	// key, with a context that ends the moment it no longer does (lease
+	// lost, taken or its renewal late): the poll in flight is cancelled
+	// with it, and its result is dropped.
+	Hold(key string) (context.Context, bool)
+}
+
 // Job is one distinct query and the tiles that show its result.
 type Job struct {
 	Key      string
@@ -116,6 +131,9 @@ type Scheduler struct {
 	// request budget. A kick sooner is deferred to the gap's end, never lost.
 	kickGap time.Duration
 
+	// leases, when set, gate every poll (see Leases).
+	leases Leases
+
 	mu       sync.Mutex
 	kicks    map[string][]chan struct{} // source id -> each job's kick channel
 	jobKicks map[*Job]chan struct{}     // job -> its kick channel
@@ -132,12 +150,23 @@ func New(jobs []*Job, sink Sink, log *slog.Logger) *Scheduler {
 	return s
 }
 
+// SetLeases makes every poll wait for this process to hold its job's lease;
+// call it before Run.
+func (s *Scheduler) SetLeases(l Leases) { s.leases = l }
+
 // Jobs returns the scheduler's jobs.
 func (s *Scheduler) Jobs() []*Job { return s.jobs }
 
 // Run polls every job on its own schedule and returns when ctx is done and
 // every poll has returned.
 func (s *Scheduler) Run(ctx context.Context) {
+	if s.leases != nil {
+		keys := make([]string, len(s.jobs))
+		for i, j := range s.jobs {
+			keys[i] = j.Key
+		}
+		s.leases.Want(keys)
+	}
 	var wg sync.WaitGroup
 	for _, j := range s.jobs {
 		kick := make(chan struct{}, 1)
@@ -156,6 +185,22 @@ func (s *Scheduler) Kick(sourceID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, k := range s.kicks[sourceID] {
+		select {
+		case k <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// KickJob asks the job keyed key to poll now (this process just took its
+// lease). It never blocks.
+func (s *Scheduler) KickJob(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for j, k := range s.jobKicks {
+		if j.Key != key {
+			continue
+		}
 		select {
 		case k <- struct{}{}:
 		default:
@@ -221,8 +266,18 @@ func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 				}
 			}
 		}
+		held := ctx
+		if s.leases != nil {
+			var ok bool
+			if held, ok = s.leases.Hold(j.Key); !ok {
+				// Another replica polls this query: look again at the
+				// next tick (taking the lease kicks the job at once).
+				reset(NextDelay(j.Interval, 0, nil, s.maxGap))
+				continue
+			}
+		}
 		last = time.Now()
-		err := s.poll(ctx, j)
+		err := s.poll(ctx, held, j)
 		if ctx.Err() != nil {
 			return
 		}
@@ -235,14 +290,24 @@ func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 	}
 }
 
-func (s *Scheduler) poll(ctx context.Context, j *Job) error {
+// poll runs one poll of j; held is the context of its lease (ctx itself
+// without Leases). A poll whose lease ends while it runs is cancelled and
+// its result never reaches the sink: the new holder's does.
+func (s *Scheduler) poll(ctx, held context.Context, j *Job) error {
 	pctx, cancel := context.WithTimeout(ctx, j.Timeout)
 	defer cancel()
+	if held != ctx {
+		stop := context.AfterFunc(held, cancel)
+		defer stop()
+	}
 	start := time.Now()
 	res, err := j.Source.Fetch(pctx, j.Query)
 	took := time.Since(start)
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: not a source failure
+	}
+	if held.Err() != nil {
+		return nil // lease lost: not a source failure either
 	}
 	if err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("no answer within %s", j.Timeout)

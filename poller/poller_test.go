@@ -233,3 +233,76 @@ func TestKickTilesOnlyTheirJobsAndFolds(t *testing.T) {
 		t.Errorf("metric job polled %d times, want 1: kicks of other tiles are not its", n)
 	}
 }
+
+// fakeLeases holds one lease that the test gives and takes.
+type fakeLeases struct {
+	mu     sync.Mutex
+	want   []string
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (l *fakeLeases) Want(keys []string) { l.mu.Lock(); l.want = keys; l.mu.Unlock() }
+
+func (l *fakeLeases) Hold(string) (context.Context, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ctx, l.ctx != nil
+}
+
+func (l *fakeLeases) give() {
+	l.mu.Lock()
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.mu.Unlock()
+}
+
+func (l *fakeLeases) take() {
+	l.mu.Lock()
+	l.cancel()
+	l.ctx = nil
+	l.mu.Unlock()
+}
+
+// A replica polls only while it holds the query's lease; losing it cancels
+// the poll in flight and its result never reaches the sink.
+func TestSchedulerPollsOnlyWithTheLease(t *testing.T) {
+	src := &countingSource{block: make(chan struct{})}
+	job := &Job{Key: "k", Query: board.Query{Source: "a"}, Source: src, Interval: 20 * time.Millisecond, Timeout: time.Hour}
+	var sunk atomic.Int64
+	s := New([]*Job{job}, func(*Job, board.Result, error, time.Duration) { sunk.Add(1) }, nil)
+	leases := &fakeLeases{}
+	s.SetLeases(leases)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, func() bool { leases.mu.Lock(); defer leases.mu.Unlock(); return len(leases.want) == 1 })
+	time.Sleep(200 * time.Millisecond) // ten intervals without the lease
+	if n := src.calls.Load(); n != 0 {
+		t.Fatalf("polled %d times without the lease", n)
+	}
+	leases.give()
+	s.KickJob("k")
+	waitFor(t, func() bool { return src.inFlight.Load() == 1 })
+	leases.take() // lost while the poll is in flight
+	waitFor(t, func() bool { return src.inFlight.Load() == 0 })
+	time.Sleep(200 * time.Millisecond)
+	if n := sunk.Load(); n != 0 {
+		t.Errorf("%d results reached the sink after the lease was lost", n)
+	}
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("polled %d times, want 1 (only while holding the lease)", n)
+	}
+	leases.give()
+	go func() {
+		for range 3 {
+			select {
+			case src.block <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	waitFor(t, func() bool { return sunk.Load() >= 2 })
+}

@@ -14,6 +14,9 @@
 #   FANOUT="1 1000" scripts/bench.sh  fewer viewers (quick check)
 #   WINDOW=30s scripts/bench.sh       longer measuring windows (default 20s)
 #   GOBENCH=0 scripts/bench.sh        skip the Go benchmarks
+#   REPLICAS=0 scripts/bench.sh       skip the 3-replica PostgreSQL run
+#                                     (REPLICA_SCREENS per replica, default
+#                                     3000; REPLICA_DELIVERIES, default 20)
 #   SOAK=0 scripts/bench.sh           skip the display soak in Chromium
 #                                     (e2e.TestSoakUpdatesAndRotations, under a
 #                                     minute); its last report, if any, is
@@ -69,7 +72,18 @@ stop_server() {
 
 if [ "$GOBENCH" = 1 ]; then
 	echo "bench: go test -bench (all packages)"
-	$GO test -run '^$' -bench . -benchmem -timeout 10m ./... | tee "$OUT/gotest-bench.txt" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+	# e2e/replicas has its own step below (thousands of sockets, minutes).
+	$GO test -run '^$' -bench . -benchmem -timeout 10m $($GO list ./... | grep -v /e2e/replicas) | tee "$OUT/gotest-bench.txt" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+fi
+
+# Three replicas on one throwaway PostgreSQL, REPLICA_SCREENS screens each
+# (default 3,000): a webhook to one replica -> every screen's p50/p99, and
+# the PostgreSQL path's cost per update per replica. BENCHMARKS.md's
+# "Replicas" section quotes it (by hand: it is not in the generated report).
+if [ "${REPLICAS:-1}" = 1 ]; then
+	echo "bench: 3 replicas x ${REPLICA_SCREENS:-3000} screens on PostgreSQL, ${REPLICA_DELIVERIES:-20} webhooks"
+	WB_BENCH_SCREENS=${REPLICA_SCREENS:-3000} $GO test -run '^$' -bench BenchmarkReplicasWebhookFanout \
+		-benchtime "${REPLICA_DELIVERIES:-20}x" -timeout 20m ./e2e/replicas/ 2>&1 | grep -v 'level=' | tee "$OUT/replicas.txt" | grep -E '^(Benchmark|ok|FAIL)|bench_test' || true
 fi
 
 if [ "$SOAK" = 1 ]; then

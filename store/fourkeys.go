@@ -37,9 +37,10 @@ func UpsertDeployment(ctx context.Context, tx Execer, source string, d fourkeys.
 	// status) keeps those of an earlier one.
 	_, err := tx.ExecContext(ctx, `INSERT INTO deployments (id, service, repo, sha, finished_at, author, source, incident_ref, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET service = excluded.service, repo = excluded.repo, sha = excluded.sha,
-			finished_at = MIN(finished_at, excluded.finished_at), author = excluded.author, source = excluded.source,
-			incident_ref = CASE WHEN excluded.incident_ref != '' THEN excluded.incident_ref ELSE incident_ref END,
-			labels = CASE WHEN excluded.labels != '[]' THEN excluded.labels ELSE labels END`,
+			finished_at = CASE WHEN excluded.finished_at < deployments.finished_at THEN excluded.finished_at ELSE deployments.finished_at END,
+			author = excluded.author, source = excluded.source,
+			incident_ref = CASE WHEN excluded.incident_ref != '' THEN excluded.incident_ref ELSE deployments.incident_ref END,
+			labels = CASE WHEN excluded.labels != '[]' THEN excluded.labels ELSE deployments.labels END`,
 		d.ID, d.Service, d.Repo, d.SHA, ms(d.FinishedAt), d.Author, source, d.IncidentRef, string(lb))
 	if err != nil {
 		return fmt.Errorf("store: deployment %s: %w", d.ID, err)
@@ -276,7 +277,7 @@ func (s *Store) LoadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 // size of the history.
 func (s *Store) loadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to time.Time, attr time.Duration) (fourkeys.Events, error) {
 	var ev fourkeys.Events
-	tx, err := s.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.DB.BeginTx(ctx, s.readTx())
 	if err != nil {
 		return ev, fmt.Errorf("store: load four keys: %w", err)
 	}
@@ -361,7 +362,7 @@ func (s *Store) loadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 		args = append(args, scope.Service)
 	}
 	if scope.Repo != "" {
-		q += ` AND repo = ? COLLATE NOCASE`
+		q += ` AND lower(repo) = lower(?)`
 		args = append(args, scope.Repo)
 	}
 	rows, err = tx.QueryContext(ctx, q, args...)
@@ -383,8 +384,14 @@ func (s *Store) loadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 		return ev, fmt.Errorf("store: load changes: %w", err)
 	}
 
-	// SQLite returns the bare column id from the row holding MIN().
-	rows, err = tx.QueryContext(ctx, `SELECT id, service, repo, sha, MIN(finished_at), author FROM deployments GROUP BY service`)
+	// Each service's first deployment: the earliest (of several at the same
+	// millisecond, the smallest id: listed last, it is the one kept below).
+	// Two index lookups per service on both engines; a window function
+	// over every deployment was three times slower on SQLite.
+	rows, err = tx.QueryContext(ctx, `SELECT d.id, d.service, d.repo, d.sha, d.finished_at, d.author
+		FROM (SELECT service, MIN(finished_at) AS first FROM deployments GROUP BY service) f
+		JOIN deployments d ON d.service = f.service AND d.finished_at = f.first
+		ORDER BY d.service, d.id DESC`)
 	if err != nil {
 		return ev, fmt.Errorf("store: first deployments: %w", err)
 	}
@@ -428,7 +435,7 @@ func (s *Store) HasIncidents(ctx context.Context, scope fourkeys.Scope) (bool, e
 		args = append(args, scope.Service)
 	}
 	if scope.Repo != "" {
-		q += ` AND repo = ? COLLATE NOCASE`
+		q += ` AND lower(repo) = lower(?)`
 		args = append(args, scope.Repo)
 	}
 	var ok bool
@@ -598,7 +605,7 @@ func DeleteIncident(ctx context.Context, tx Execer, id string, updatedAt time.Ti
 		return fmt.Errorf("store: delete incident %s: %w", id, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO incident_tombstones (id, rev) VALUES (?, ?)
-		ON CONFLICT (id) DO UPDATE SET rev = MAX(rev, excluded.rev)`, id, rev); err != nil {
+		ON CONFLICT (id) DO UPDATE SET rev = CASE WHEN excluded.rev > incident_tombstones.rev THEN excluded.rev ELSE incident_tombstones.rev END`, id, rev); err != nil {
 		return fmt.Errorf("store: delete incident %s: %w", id, err)
 	}
 	return nil

@@ -4,94 +4,85 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wallboard/wallboard/fourkeys"
 )
 
-func openTemp(tb testing.TB) *Store {
-	tb.Helper()
-	s, err := Open(context.Background(), filepath.Join(tb.TempDir(), "wb.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	return s
-}
-
 func TestFourKeysUpsertsAreIdempotent(t *testing.T) {
-	ctx := context.Background()
-	s := openTemp(t)
-	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	d0 := fourkeys.Deployment{ID: "d0", Service: "api", Repo: "org/api", SHA: "aaa", FinishedAt: end.Add(-20 * fourkeys.Day)}
-	d1 := fourkeys.Deployment{ID: "d1", Service: "api", Repo: "org/api", SHA: "bbb", FinishedAt: end.Add(-2 * fourkeys.Day)}
-	changes := []fourkeys.Change{{SHA: "c1", AuthoredAt: d1.FinishedAt.Add(-time.Hour)}, {SHA: "c2", AuthoredAt: d1.FinishedAt.Add(-3 * time.Hour)}}
-	inc := fourkeys.Incident{ID: "i1", Service: "api", StartedAt: d1.FinishedAt.Add(time.Hour), Labels: []string{"incident"}}
-	for range 2 { // the second round is a redelivery: nothing counts twice
-		err := s.InTx(ctx, func(tx *sql.Tx) error {
-			for _, d := range []fourkeys.Deployment{d0, d1} {
-				if err := UpsertDeployment(ctx, tx, "test", d); err != nil {
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+		d0 := fourkeys.Deployment{ID: "d0", Service: "api", Repo: "org/api", SHA: "aaa", FinishedAt: end.Add(-20 * fourkeys.Day)}
+		d1 := fourkeys.Deployment{ID: "d1", Service: "api", Repo: "org/api", SHA: "bbb", FinishedAt: end.Add(-2 * fourkeys.Day)}
+		changes := []fourkeys.Change{{SHA: "c1", AuthoredAt: d1.FinishedAt.Add(-time.Hour)}, {SHA: "c2", AuthoredAt: d1.FinishedAt.Add(-3 * time.Hour)}}
+		inc := fourkeys.Incident{ID: "i1", Service: "api", StartedAt: d1.FinishedAt.Add(time.Hour), Labels: []string{"incident"}}
+		for range 2 { // the second round is a redelivery: nothing counts twice
+			err := s.InTx(ctx, func(tx *sql.Tx) error {
+				for _, d := range []fourkeys.Deployment{d0, d1} {
+					if err := UpsertDeployment(ctx, tx, "test", d); err != nil {
+						return err
+					}
+				}
+				if err := UpsertChanges(ctx, tx, d1, changes); err != nil {
 					return err
 				}
+				return UpsertIncident(ctx, tx, "test", inc)
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err := UpsertChanges(ctx, tx, d1, changes); err != nil {
-				return err
-			}
-			return UpsertIncident(ctx, tx, "test", inc)
-		})
+		}
+		// The incident is resolved later: the upsert updates it.
+		inc.ResolvedAt = inc.StartedAt.Add(40 * time.Minute)
+		if err := s.InTx(ctx, func(tx *sql.Tx) error { return UpsertIncident(ctx, tx, "test", inc) }); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.ComputeFourKeys(ctx, fourkeys.Scope{Repo: "org/api"}, end, 30*fourkeys.Day)
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	// The incident is resolved later: the upsert updates it.
-	inc.ResolvedAt = inc.StartedAt.Add(40 * time.Minute)
-	if err := s.InTx(ctx, func(tx *sql.Tx) error { return UpsertIncident(ctx, tx, "test", inc) }); err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.ComputeFourKeys(ctx, fourkeys.Scope{Repo: "org/api"}, end, 30*fourkeys.Day)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := r.Current
-	if m.Deployments != 2 || m.Changes != 2 || m.FailedDeployments != 1 {
-		t.Fatalf("deployments %d, changes %d, failed %d; want 2, 2, 1", m.Deployments, m.Changes, m.FailedDeployments)
-	}
-	if *m.LeadTime != 2*time.Hour || *m.TimeToRestore != 40*time.Minute || *m.ChangeFailureRate != 0.5 {
-		t.Fatalf("lead %v, restore %v, cfr %v; want 2h, 40m, 0.5", *m.LeadTime, *m.TimeToRestore, *m.ChangeFailureRate)
-	}
-	// An old deployment outside the loaded range is still known as the
-	// service's first: d1's changes count.
-	if r.Current.Changes != 2 {
-		t.Fatalf("changes = %d", r.Current.Changes)
-	}
-	prev, ok, err := PreviousDeployment(ctx, s.DB, "api", d1.FinishedAt)
-	if err != nil || !ok || prev.ID != "d0" {
-		t.Fatalf("previous deployment = %v %v %v, want d0", prev.ID, ok, err)
-	}
+		m := r.Current
+		if m.Deployments != 2 || m.Changes != 2 || m.FailedDeployments != 1 {
+			t.Fatalf("deployments %d, changes %d, failed %d; want 2, 2, 1", m.Deployments, m.Changes, m.FailedDeployments)
+		}
+		if *m.LeadTime != 2*time.Hour || *m.TimeToRestore != 40*time.Minute || *m.ChangeFailureRate != 0.5 {
+			t.Fatalf("lead %v, restore %v, cfr %v; want 2h, 40m, 0.5", *m.LeadTime, *m.TimeToRestore, *m.ChangeFailureRate)
+		}
+		// An old deployment outside the loaded range is still known as the
+		// service's first: d1's changes count.
+		if r.Current.Changes != 2 {
+			t.Fatalf("changes = %d", r.Current.Changes)
+		}
+		prev, ok, err := PreviousDeployment(ctx, s.DB, "api", d1.FinishedAt)
+		if err != nil || !ok || prev.ID != "d0" {
+			t.Fatalf("previous deployment = %v %v %v, want d0", prev.ID, ok, err)
+		}
+	})
 }
 
 func TestFourKeysStoreMatchesCompute(t *testing.T) {
-	ctx := context.Background()
-	s := openTemp(t)
-	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	ev := busyYear(end, 2000, 10, 200, 5)
-	if err := seed(ctx, s, ev); err != nil {
-		t.Fatal(err)
-	}
-	for _, scope := range []fourkeys.Scope{{}, {Service: "svc-3"}, {Repo: "org/svc-4"}} {
-		got, err := s.ComputeFourKeys(ctx, scope, end, 30*fourkeys.Day)
-		if err != nil {
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+		ev := busyYear(end, 2000, 10, 200, 5)
+		if err := seed(ctx, s, ev); err != nil {
 			t.Fatal(err)
 		}
-		want := fourkeys.Compute(ev, scope, fourkeys.LastDays(end, 30*fourkeys.Day))
-		for i, pair := range [][2]fourkeys.Metrics{{got.Current, want.Current}, {got.Previous, want.Previous}, {got.Trend[0], want.Trend[0]}, {got.Trend[11], want.Trend[11]}} {
-			if g, w := fmt.Sprintf("%+v", summary(pair[0])), fmt.Sprintf("%+v", summary(pair[1])); g != w {
-				t.Errorf("scope %+v, figure set %d: from the store %s, computed over all events %s", scope, i, g, w)
+		for _, scope := range []fourkeys.Scope{{}, {Service: "svc-3"}, {Repo: "org/svc-4"}} {
+			got, err := s.ComputeFourKeys(ctx, scope, end, 30*fourkeys.Day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fourkeys.Compute(ev, scope, fourkeys.LastDays(end, 30*fourkeys.Day))
+			for i, pair := range [][2]fourkeys.Metrics{{got.Current, want.Current}, {got.Previous, want.Previous}, {got.Trend[0], want.Trend[0]}, {got.Trend[11], want.Trend[11]}} {
+				if g, w := fmt.Sprintf("%+v", summary(pair[0])), fmt.Sprintf("%+v", summary(pair[1])); g != w {
+					t.Errorf("scope %+v, figure set %d: from the store %s, computed over all events %s", scope, i, g, w)
+				}
 			}
 		}
-	}
+	})
 }
 
 func summary(m fourkeys.Metrics) []any {
@@ -169,7 +160,7 @@ func seed(ctx context.Context, s *Store, ev fourkeys.Events) error {
 // changes, 5,000 incidents, 50 services. Target: under 200 ms per op.
 func BenchmarkBusyYear(b *testing.B) {
 	ctx := context.Background()
-	s := openTemp(b)
+	s := openKind(b, "sqlite")
 	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	if err := seed(ctx, s, busyYear(end, 50_000, 10, 5_000, 50)); err != nil {
 		b.Fatal(err)
@@ -190,45 +181,46 @@ func BenchmarkBusyYear(b *testing.B) {
 // them keeps them, and a wide attribution window loads the deployments it
 // reaches back to.
 func TestFourKeysStoreKeepsReworkAndTheAttributionWindow(t *testing.T) {
-	ctx := context.Background()
-	s := openTemp(t)
-	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	from := end.Add(-fourkeys.TrendWeeks * fourkeys.Week) // the start of what ComputeFourKeys loads
-	early := fourkeys.Deployment{ID: "early", Service: "api", FinishedAt: from.Add(-47 * time.Hour)}
-	fix := fourkeys.Deployment{ID: "fix", Service: "api", FinishedAt: end.Add(-2 * fourkeys.Day), IncidentRef: "inc-7", Labels: []string{"hotfix"}}
-	inc := fourkeys.Incident{ID: "i1", Service: "api", StartedAt: from.Add(time.Hour), ResolvedAt: from.Add(3 * time.Hour),
-		PostmortemURL: "https://docs.example.com/pm/1"}
-	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		for _, d := range []fourkeys.Deployment{early, fix} {
-			if err := UpsertDeployment(ctx, tx, "test", d); err != nil {
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+		from := end.Add(-fourkeys.TrendWeeks * fourkeys.Week) // the start of what ComputeFourKeys loads
+		early := fourkeys.Deployment{ID: "early", Service: "api", FinishedAt: from.Add(-47 * time.Hour)}
+		fix := fourkeys.Deployment{ID: "fix", Service: "api", FinishedAt: end.Add(-2 * fourkeys.Day), IncidentRef: "inc-7", Labels: []string{"hotfix"}}
+		inc := fourkeys.Incident{ID: "i1", Service: "api", StartedAt: from.Add(time.Hour), ResolvedAt: from.Add(3 * time.Hour),
+			PostmortemURL: "https://docs.example.com/pm/1"}
+		err := s.InTx(ctx, func(tx *sql.Tx) error {
+			for _, d := range []fourkeys.Deployment{early, fix} {
+				if err := UpsertDeployment(ctx, tx, "test", d); err != nil {
+					return err
+				}
+			}
+			// A second report of fix without its reference or labels keeps them.
+			if err := UpsertDeployment(ctx, tx, "test", fourkeys.Deployment{ID: "fix", Service: "api", FinishedAt: fix.FinishedAt}); err != nil {
 				return err
 			}
-		}
-		// A second report of fix without its reference or labels keeps them.
-		if err := UpsertDeployment(ctx, tx, "test", fourkeys.Deployment{ID: "fix", Service: "api", FinishedAt: fix.FinishedAt}); err != nil {
-			return err
-		}
-		return UpsertIncident(ctx, tx, "test", inc)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		window    time.Duration
-		recovered int
-	}{{24 * time.Hour, 0}, {48 * time.Hour, 1}} {
-		r, err := s.ComputeFourKeys(ctx, fourkeys.Scope{Service: "api"}, end, 30*fourkeys.Day, fourkeys.Options{AttributionWindow: tc.window})
+			return UpsertIncident(ctx, tx, "test", inc)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := r.Trend[0].Recovered; got != tc.recovered {
-			t.Errorf("attribution window %s: the incident 48 h after a deployment recovered %d, want %d", tc.window, got, tc.recovered)
+		for _, tc := range []struct {
+			window    time.Duration
+			recovered int
+		}{{24 * time.Hour, 0}, {48 * time.Hour, 1}} {
+			r, err := s.ComputeFourKeys(ctx, fourkeys.Scope{Service: "api"}, end, 30*fourkeys.Day, fourkeys.Options{AttributionWindow: tc.window})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Trend[0].Recovered; got != tc.recovered {
+				t.Errorf("attribution window %s: the incident 48 h after a deployment recovered %d, want %d", tc.window, got, tc.recovered)
+			}
+			if r.Current.Rework != 1 || r.Recent[0].IncidentRef != "inc-7" || len(r.Recent[0].Labels) != 1 {
+				t.Errorf("rework %d, recent %+v; want fix as rework with its reference and label", r.Current.Rework, r.Recent[0])
+			}
+			if len(r.PostmortemsDue) != 0 {
+				t.Errorf("postmortems due %v, want none: its document is linked", r.PostmortemsDue)
+			}
 		}
-		if r.Current.Rework != 1 || r.Recent[0].IncidentRef != "inc-7" || len(r.Recent[0].Labels) != 1 {
-			t.Errorf("rework %d, recent %+v; want fix as rework with its reference and label", r.Current.Rework, r.Recent[0])
-		}
-		if len(r.PostmortemsDue) != 0 {
-			t.Errorf("postmortems due %v, want none: its document is linked", r.PostmortemsDue)
-		}
-	}
+	})
 }

@@ -22,7 +22,7 @@ func (s *Store) PoliciesWithNextAction(ctx context.Context, sources []string, si
 	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT t.source, a.policy FROM alert_transitions t
 		JOIN alerts a ON a.source = t.source AND a.id = t.id
 		WHERE t.state = 'open' AND t.at >= ? AND t.source IN (`+placeholders(len(sources))+`)
-		AND COALESCE(json_extract(a.alert, '$.next_action'), '') != ''`, args...)
+		AND COALESCE(`+s.jsonField("a.alert", "next_action")+`, '') != ''`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: next actions: %w", err)
 	}

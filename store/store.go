@@ -1,6 +1,9 @@
-// Package store is Wallboard's persistence in one SQLite file (pure Go,
-// modernc.org/sqlite, WAL): the last known state of every tile, and the events
-// that webhooks and pollers deliver (alerts, deployments, incidents).
+// Package store is Wallboard's persistence: the last known state of every
+// tile, and the events that webhooks and pollers deliver (alerts,
+// deployments, incidents). By default it is one SQLite file (pure Go,
+// modernc.org/sqlite, WAL); replicas share a PostgreSQL database instead
+// (postgres.go says what differs). Both run the same SQL and pass the same
+// tests.
 //
 // A write that returns nil is durable: webhooks acknowledge only after it.
 // The store never holds up live values: callers keep showing what they have
@@ -24,12 +27,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/wallboard/wallboard/board"
 )
 
-//go:embed migrations/*.sql
+// migrations/*.sql are SQLite's; migrations/postgres/*.sql are the same
+// steps, with the same numbers, for PostgreSQL.
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // Store is an open database.
@@ -37,6 +44,10 @@ type Store struct {
 	DB       *sql.DB
 	path     string
 	readOnly atomic.Bool
+	// pg: the database is PostgreSQL (OpenPostgres), not SQLite.
+	pg bool
+	// pgConfig is what PostgreSQL connections are opened with (nil for SQLite).
+	pgConfig *pgx.ConnConfig
 	// conn opens the read-only store's connections; Reopen points it at
 	// the read-write database (nil for a store opened read-write).
 	conn *switchConnector
@@ -44,9 +55,18 @@ type Store struct {
 	writer writeGate
 }
 
-// Open opens (creating if needed) the database at path and brings its schema
-// up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens the store target names and brings its schema up to date: a
+// postgres:// or postgresql:// URL is a PostgreSQL database (see
+// OpenPostgres), anything else the SQLite file at that path, created if
+// needed.
+func Open(ctx context.Context, target string) (*Store, error) {
+	if IsPostgresURL(target) {
+		return OpenPostgres(ctx, target, "")
+	}
+	return openSQLite(ctx, target)
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -210,7 +230,7 @@ func (c *switchConnector) Driver() driver.Driver { return c.drv }
 // Close closes the database, checkpointing the WAL.
 func (s *Store) Close() error { return s.DB.Close() }
 
-// Path is the database file.
+// Path is the database file, or the PostgreSQL URL without its password.
 func (s *Store) Path() string { return s.path }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -265,7 +285,7 @@ func (s *Store) SaveTiles(ctx context.Context, states []board.TileState) error {
 		return fmt.Errorf("store: save tiles: %w", err)
 	}
 	defer s.writer.release()
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("store: save tiles: %w", err)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,8 +10,11 @@ import (
 )
 
 func TestTileStateRoundTrip(t *testing.T) {
+	forEachTarget(t, testTileStateRoundTrip)
+}
+
+func testTileStateRoundTrip(t *testing.T, path string) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "w.db")
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +47,9 @@ func TestTileStateRoundTrip(t *testing.T) {
 	if len(out) != 1 || *out[0].Value != 13 || out[0].Status != board.StatusWarn || !out[0].UpdatedAt.Equal(at) || out[0].Restored {
 		t.Fatalf("loaded %+v", out)
 	}
+	if s.Postgres() {
+		return
+	}
 	var mode string
 	s.DB.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
 	if mode != "wal" {
@@ -53,12 +58,11 @@ func TestTileStateRoundTrip(t *testing.T) {
 }
 
 func TestFirstDelivery(t *testing.T) {
+	forEachStore(t, testFirstDelivery)
+}
+
+func testFirstDelivery(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	var firsts []bool
 	for range 2 {
 		err := s.InTx(ctx, func(tx *sql.Tx) error {

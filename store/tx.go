@@ -15,6 +15,9 @@ import (
 // its sender gets 503 (GitHub does not redeliver by itself). Waiting here
 // instead is first come, first served, and ends with the request's context.
 // busy_timeout still covers other processes that open the same file.
+// On PostgreSQL it keeps the same first-come order within the process, so
+// that queued writers wait here instead of each holding a pooled connection
+// while they wait for the writer lock (see beginWrite).
 type writeGate struct {
 	once sync.Once
 	ch   chan struct{}
@@ -33,13 +36,14 @@ func (g *writeGate) acquire(ctx context.Context) error {
 func (g *writeGate) release() { <-g.ch }
 
 // InTx runs fn in a transaction and commits it; when InTx returns nil the
-// writes are durable (synchronous=FULL), which is when a webhook may answer 2xx.
+// writes are durable (SQLite: synchronous=FULL; PostgreSQL: COMMIT returned
+// with synchronous_commit on), which is when a webhook may answer 2xx.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.writer.acquire(ctx); err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer s.writer.release()
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -51,6 +55,31 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// beginWrite starts a write transaction. On PostgreSQL it first takes the
+// writer lock, held until COMMIT or ROLLBACK: one writer at a time across
+// every replica, as with SQLite.
+func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil || !s.pg {
+		return tx, err
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, writerLockKey); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
+}
+
+// readTx is the options of a transaction that only reads and must see one
+// snapshot (SQLite's read transactions do; PostgreSQL's READ COMMITTED
+// would give each statement its own).
+func (s *Store) readTx() *sql.TxOptions {
+	if s.pg {
+		return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	return &sql.TxOptions{ReadOnly: true}
 }
 
 // FirstDelivery records a webhook delivery id inside tx and reports whether

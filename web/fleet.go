@@ -457,6 +457,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	f.screens[sc.ID] = &fleetScreen{Screen: sc}
 	f.byHash[sc.TokenSHA256] = sc.ID
 	f.mu.Unlock()
+	s.fleetChange(StepScreens)
 	s.log.Info("screen paired", "screen", sc.ID, "name", name, "target", target)
 	if wantsJSON(r) {
 		writeJSON(w, r, map[string]string{"id": sc.ID, "name": name, "target": target})
@@ -541,7 +542,8 @@ func (s *Server) handleSteer(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown action "+action, http.StatusNotFound)
 		return
 	}
-	if next != sc.Screen {
+	changed := next != sc.Screen
+	if changed {
 		// Stored first: what a screen should show survives a restart.
 		if err := f.st.UpdateScreen(r.Context(), next); err != nil {
 			f.mu.Unlock()
@@ -552,11 +554,15 @@ func (s *Server) handleSteer(w http.ResponseWriter, r *http.Request) {
 		sc.Screen = next
 	}
 	f.mu.Unlock()
+	if changed {
+		s.fleetChange(StepScreens)
+	}
 	n := 0
 	if action == "revoke" {
 		n = s.hub.RevokeScreen(id)
 	} else {
 		n = s.sendCommand(id, cmd, arg)
+		s.fleetChange(stepCommand + id + ":" + cmd + ":" + arg)
 	}
 	s.log.Info("screen steered", "screen", id, "action", action, "connections", n)
 	if wantsJSON(r) {

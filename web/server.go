@@ -73,6 +73,8 @@ type Server struct {
 	retro          atomic.Pointer[RetroSource] // see SetRetroSource
 
 	fleet *Fleet // paired screens; nil until FleetRoutes
+	// fleetChanged runs after this process changed the fleet (replicas).
+	fleetChanged func(step string)
 }
 
 // NewServer wires routes around live state and a hub.

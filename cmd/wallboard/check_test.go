@@ -234,3 +234,35 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("version printed %q, want \"wallboard VERSION (build ID, GO VERSION)\"", v)
 	}
 }
+
+// TestCheckStore: check reports each problem of a store: section with its
+// line: an unknown scheme, a password written in the URL (never echoed), a
+// URL the PostgreSQL driver refuses, a password variable or file missing.
+func TestCheckStore(t *testing.T) {
+	dir := t.TempDir()
+	const board = "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d, query: requests}\n"
+	cases := []struct{ store, want string }{
+		{"store:\n  url: mysql://wb@db/wb\n", `board.yaml:8: store.url: scheme "mysql": give postgres:// or postgresql://`},
+		{"store:\n  url: postgres://wb:pw-in-url-5@db/wb\n", "board.yaml:8: store.url: a password written in the URL"},
+		{"store:\n  url: postgres://wb@db/wb?sslmode=bogus\n", "board.yaml:8: store.url: cannot parse"},
+		{"store:\n  url: postgres://wb@db/wb\n  password: {env: WB_TEST_UNSET_PG_PASSWORD}\n", "board.yaml:9: store.password: environment variable WB_TEST_UNSET_PG_PASSWORD is not set"},
+		{"store:\n  url: postgres://wb@db/wb\n  password: {file: /nonexistent/pg-password}\n", "board.yaml:9: store.password: secret file: open /nonexistent/pg-password"},
+		{"store:\n  password: {env: PGPASSWORD}\n", "board.yaml:7: store.url is missing"},
+	}
+	for i, c := range cases {
+		path := filepath.Join(dir, "board.yaml")
+		os.WriteFile(path, []byte(board+c.store), 0o600)
+		_, stderr, failed := checkOutput(t, dir, path)
+		if !failed || !strings.Contains(stderr, c.want) {
+			t.Errorf("case %d: failed=%v, stderr lacks %q:\n%s", i, failed, c.want, stderr)
+		}
+		if strings.Contains(stderr, "pw-in-url-5") {
+			t.Errorf("case %d: check printed the password:\n%s", i, stderr)
+		}
+	}
+	path := filepath.Join(dir, "board.yaml")
+	os.WriteFile(path, []byte(board+"store:\n  url: postgres://wallboard@/wallboard?host=/cloudsql/proj:europe-west1:db\n  password: {env: HOME}\n"), 0o600)
+	if out, stderr, failed := checkOutput(t, dir, path); failed {
+		t.Errorf("a Cloud SQL socket URL was refused: %s %s", out, stderr)
+	}
+}

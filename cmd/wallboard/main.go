@@ -80,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "board config (YAML); empty runs the built-in demo")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address; use :8080 for a TV on the LAN")
 	data := fs.String("data", "data", "directory for the SQLite store (wallboard.db)")
+	storeURL := fs.String("store", os.Getenv("WALLBOARD_STORE"), "store: a postgres:// URL (replicas share it; the password from PGPASSWORD or the config's store.password) or a SQLite file; default: the config's store:, else wallboard.db in -data (env WALLBOARD_STORE)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -100,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errReported
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	a, err := app.New(ctx, app.Options{ConfigPath: *configPath, Addr: *addr, DataDir: *data, Access: *access, Logger: log})
+	a, err := app.New(ctx, app.Options{ConfigPath: *configPath, Addr: *addr, DataDir: *data, Store: *storeURL, Access: *access, Logger: log})
 	if err != nil {
 		return reportConfig(err, stderr)
 	}
@@ -152,7 +153,7 @@ func check(args []string, stdout, stderr io.Writer) error {
 			failed = true
 			continue
 		default:
-			probs = cfg.SecretProblems()
+			probs = append(cfg.SecretProblems(), app.StoreProblems(cfg)...)
 		}
 		if len(probs) > 0 {
 			sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })

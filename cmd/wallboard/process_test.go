@@ -25,7 +25,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to read a PostgreSQL store
 	_ "modernc.org/sqlite"
+
+	"github.com/wallboard/wallboard/store/pgtest"
 )
 
 const processYAML = `
@@ -72,6 +75,8 @@ type server struct {
 	cfg  string
 	data string
 	addr string
+	// store is the -store flag ("" for the SQLite file in data).
+	store string
 
 	cmd    *exec.Cmd
 	log    *bytes.Buffer
@@ -99,7 +104,11 @@ func (s *server) base() string { return "http://" + s.addr }
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &bytes.Buffer{}
-	s.cmd = exec.Command(s.bin, "-config", s.cfg, "-addr", s.addr, "-data", s.data)
+	args := []string{"-config", s.cfg, "-addr", s.addr, "-data", s.data}
+	if s.store != "" {
+		args = append(args, "-store", s.store)
+	}
+	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Env = append(os.Environ(), "WALLBOARD_TEST_EVENTS_SECRET="+eventsSecret)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
@@ -166,13 +175,20 @@ func ping(base, id string) (int, time.Duration) {
 }
 
 // TestDeliveriesSurviveKill9 posts deliveries in a loop while the server is
-// killed with SIGKILL at random moments and restarted on the same data dir
+// killed with SIGKILL at random moments and restarted on the same store
 // and port. Senders retry a delivery (same id) until it gets a 2xx, like
-// GitHub or Alertmanager do. Afterwards, in the SQLite file: every delivery
-// that got a 2xx is there, and none is there twice.
+// GitHub or Alertmanager do. Afterwards, in the store (the SQLite file, or
+// the PostgreSQL database): every delivery that got a 2xx is there, and
+// none is there twice.
 func TestDeliveriesSurviveKill9(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testDeliveriesSurviveKill9(t, "") })
+	t.Run("postgres", func(t *testing.T) { testDeliveriesSurviveKill9(t, pgtest.URL(t)) })
+}
+
+func testDeliveriesSurviveKill9(t *testing.T, storeURL string) {
 	const deliveries, kills, senders = 300, 5, 4
 	s := newServer(t)
+	s.store = storeURL
 	s.start()
 
 	ids := make(chan string, deliveries)
@@ -254,7 +270,11 @@ func TestDeliveriesSurviveKill9(t *testing.T) {
 	if len(acked) != deliveries {
 		t.Fatalf("%d deliveries acknowledged, want %d", len(acked), deliveries)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.data, "wallboard.db"))
+	driver, dsn := "sqlite", "file:"+filepath.Join(s.data, "wallboard.db")
+	if storeURL != "" {
+		driver, dsn = "pgx", storeURL
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

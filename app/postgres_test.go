@@ -1,0 +1,199 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
+	"github.com/wallboard/wallboard/store/pgtest"
+	"github.com/wallboard/wallboard/web"
+)
+
+// valueSource answers every query with its value, or fails with err.
+type valueSource struct {
+	mu    sync.Mutex
+	value float64
+	err   error
+}
+
+func (s *valueSource) Fetch(context.Context, board.Query) (board.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return board.Result{}, s.err
+	}
+	return board.Result{Value: board.F(s.value)}, nil
+}
+
+func (s *valueSource) set(v float64, err error) {
+	s.mu.Lock()
+	s.value, s.err = v, err
+	s.mu.Unlock()
+}
+
+// syncBuffer is a log sink read while the app writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func pgConfig(url, secretFile string) string {
+	return fmt.Sprintf(`
+sources:
+  - {id: hooks, kind: webhooks}
+  - {id: fake, kind: demo}
+webhooks:
+  events:
+    secret: {file: %s}
+store:
+  url: %s
+  password: {env: WB_TEST_PG_PASSWORD}
+boards:
+  - id: ops
+    tiles:
+      - {id: alerts, kind: alerts, source: hooks}
+      - {id: a, kind: stat, source: fake, query: requests, interval: 1s}
+`, secretFile, url)
+}
+
+func httpStatus(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// TestPostgresStoreDeliveryAndRestart: a Wallboard on PostgreSQL (config's
+// store: with a password reference) stores a webhook delivery and shows it;
+// a new Wallboard on the same database shows the alert again and the last
+// tile value, marked stale, while its source still fails. The password never
+// reaches the log.
+func TestPostgresStoreDeliveryAndRestart(t *testing.T) {
+	const token, password = "ev", "pg-secret-pw-1"
+	t.Setenv("WB_TEST_PG_PASSWORD", password) // the test cluster trusts any
+	cfg := apptest.WriteConfig(t, pgConfig(pgtest.URL(t), writeSecret(t, token)))
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	src := &valueSource{}
+	src.set(123, nil)
+	t.Run("first", func(t *testing.T) {
+		a := apptest.Start(t, app.Options{ConfigPath: cfg, Logger: logger, Sources: map[string]poller.Source{"fake": src}})
+		if !a.Store().Postgres() {
+			t.Fatal("the config's store: did not select PostgreSQL")
+		}
+		postEvent(t, a.Addr(), token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
+		readUntil(t, a.Addr(), "ops", 5*time.Second, "Site down")
+		eventually(t, 5*time.Second, "first poll", func() (bool, string) {
+			tl := boardTiles(t, a, "ops")["a"]
+			return tl.Value != nil, fmt.Sprintf("%+v", tl)
+		})
+		var n int
+		if err := a.Store().DB.QueryRow(`SELECT count(*) FROM alerts WHERE id = ?`, "x1").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("alert rows in PostgreSQL: %d, %v", n, err)
+		}
+	}) // the app stops here, saving its tile state
+
+	src.set(0, fmt.Errorf("still starting"))
+	a := apptest.Start(t, app.Options{ConfigPath: cfg, Logger: logger, Sources: map[string]poller.Source{"fake": src}})
+	readUntil(t, a.Addr(), "ops", 5*time.Second, "Site down", "Call the CDN")
+	var tile web.APITile
+	eventually(t, 10*time.Second, "the restored tile after a failed poll", func() (bool, string) {
+		tile = boardTiles(t, a, "ops")["a"]
+		return tile.Error != "", fmt.Sprintf("%+v", tile)
+	})
+	if tile.Value == nil || fmt.Sprint(*tile.Value) != "123" || !tile.Stale {
+		t.Errorf("after the restart the tile is %+v, want the last value 123, stale", tile)
+	}
+	if strings.Contains(logs.String(), password) {
+		t.Errorf("the store password is in the log:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "store: PostgreSQL") {
+		t.Errorf("the log does not say which store runs:\n%s", logs.String())
+	}
+}
+
+// TestPostgresOutage: while PostgreSQL is down, /readyz answers 503 and
+// /livez 200, webhooks answer 503 (not stored, the sender retries) and the
+// tiles keep their state; once it is back, the same Wallboard is ready and
+// stores webhooks again without a restart. A database missing a migration
+// is not ready either.
+func TestPostgresOutage(t *testing.T) {
+	const token = "ev"
+	cfg := apptest.WriteConfig(t, strings.Replace(pgConfig("postgres://unused@127.0.0.1:1/unused", writeSecret(t, token)),
+		"store:\n  url: postgres://unused@127.0.0.1:1/unused\n  password: {env: WB_TEST_PG_PASSWORD}\n", "", 1))
+	src := &valueSource{}
+	src.set(7, nil)
+	a := apptest.Start(t, app.Options{ConfigPath: cfg, Store: pgtest.URL(t), Sources: map[string]poller.Source{"fake": src}})
+	base := "http://" + a.Addr()
+	if code, body := httpStatus(t, base+"/readyz"); code != 200 || body != "ok" {
+		t.Fatalf("/readyz before the outage: %d %q", code, body)
+	}
+	eventually(t, 5*time.Second, "first poll", func() (bool, string) {
+		tl := boardTiles(t, a, "ops")["a"]
+		return tl.Value != nil, fmt.Sprintf("%+v", tl)
+	})
+	alert := func(id string) (int, string) {
+		return postRaw(t, base+"/api/v1/events/alerts", map[string]string{"Authorization": "Bearer " + token},
+			`{"id":"`+id+`","title":"Disk full `+id+`","severity":"warning"}`)
+	}
+	if err := pgtest.Shared(t).Restart(func() {
+		code, body := httpStatus(t, base+"/readyz")
+		if code != http.StatusServiceUnavailable || body != "not ready: store unreachable" {
+			t.Errorf("/readyz during the outage: %d %q, want 503 not ready: store unreachable", code, body)
+		}
+		if code, _ := httpStatus(t, base+"/livez"); code != 200 {
+			t.Errorf("/livez during the outage: %d, want 200", code)
+		}
+		if code, body := alert("during"); code != http.StatusServiceUnavailable {
+			t.Errorf("webhook during the outage: %d %q, want 503", code, body)
+		}
+		if tl := boardTiles(t, a, "ops")["a"]; tl.Value == nil || fmt.Sprint(*tl.Value) != "7" {
+			t.Errorf("tile during the outage: %+v, want its value 7", tl)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "ready again after the outage", func() (bool, string) {
+		code, body := httpStatus(t, base+"/readyz")
+		return code == 200, fmt.Sprintf("%d %q", code, body)
+	})
+	if code, body := alert("after"); code != 200 {
+		t.Errorf("webhook after the outage: %d %q, want 200", code, body)
+	}
+	readUntil(t, a.Addr(), "ops", 5*time.Second, "Disk full after")
+
+	if _, err := a.Store().DB.Exec(`DELETE FROM schema_migrations WHERE name = ?`, "0009_screens.sql"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := httpStatus(t, base+"/readyz"); code != http.StatusServiceUnavailable || body != "not ready: store migrations not applied" {
+		t.Errorf("/readyz with a migration missing: %d %q", code, body)
+	}
+}

@@ -1,0 +1,198 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/store/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// tileTables are the store's tile tables, for a database no store migrated.
+const tileTables = `
+CREATE TABLE IF NOT EXISTS tile_state (board TEXT, tile TEXT, state TEXT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (board, tile));
+CREATE TABLE IF NOT EXISTS tile_history (board TEXT, tile TEXT, bucket BIGINT, at BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL, PRIMARY KEY (board, tile, bucket));`
+
+func database(t *testing.T) string {
+	t.Helper()
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, tileTables); err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// notices collects what a replica was told.
+type notices struct {
+	mu  sync.Mutex
+	got []Notice
+}
+
+func (n *notices) add(x Notice) { n.mu.Lock(); n.got = append(n.got, x); n.mu.Unlock() }
+
+func (n *notices) find(f func(Notice) bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, x := range n.got {
+		if f(x) {
+			return true
+		}
+	}
+	return false
+}
+
+func start(t *testing.T, url, id string, n *notices) *Replica {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Options{Conn: cfg, ID: id, TTL: 1200 * time.Millisecond, OnNotice: n.add})
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func holds(r *Replica, key string) bool { _, ok := r.Hold(key); return ok }
+
+// Two replicas never hold one lease together; the one left takes what the
+// other released; only the holder's writes land, and the other is told.
+func TestLeasesAndNotices(t *testing.T) {
+	url := database(t)
+	var na, nb notices
+	a := start(t, url, "a", &na)
+	b := start(t, url, "b", &nb)
+	keys := []string{"q1", "q2", "q3"}
+	a.Want(keys)
+	eventually(t, "a to hold every lease", func() bool { return a.Held() == 3 })
+	b.Want(keys)
+	stop := make(chan struct{})
+	var both sync.WaitGroup
+	var overlap bool
+	both.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, k := range keys {
+				if holds(a, k) && holds(b, k) {
+					overlap = true
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	time.Sleep(1500 * time.Millisecond) // more than a TTL of renewals
+	if b.Held() != 0 {
+		t.Errorf("b holds %d leases a renews", b.Held())
+	}
+
+	// The holder's write lands and b hears of it; b's write is refused.
+	v := 42.0
+	st := board.TileState{Board: "ops", Tile: "rps", Result: board.Result{Value: &v}, UpdatedAt: time.Now(), Status: board.StatusOK}
+	if err := a.SaveTiles(context.Background(), "q1", []board.TileState{st}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b to hear of ops/rps", func() bool {
+		return nb.find(func(n Notice) bool {
+			return len(n.Tiles) == 1 && n.Tiles[0] == [2]string{"ops", "rps"} && n.From == "a"
+		})
+	})
+	if na.find(func(n Notice) bool { return n.From == "a" }) {
+		t.Error("a was handed its own notice")
+	}
+	got, err := b.LoadTiles(context.Background(), []board.TileRef{{Board: "ops", Tile: "rps"}})
+	if err != nil || len(got) != 1 || got[0].Value == nil || *got[0].Value != 42 {
+		t.Fatalf("b read %+v, %v; want the value 42", got, err)
+	}
+	v2 := 7.0
+	st.Value = &v2
+	if err := b.SaveTiles(context.Background(), "q1", []board.TileState{st}); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("a write without the lease: %v, want ErrLeaseLost", err)
+	}
+	got, _ = a.LoadTiles(context.Background(), nil)
+	if len(got) != 1 || *got[0].Value != 42 {
+		t.Fatalf("stored %+v after a refused write; want 42 kept", got)
+	}
+
+	// a goes away: b takes every query, and a's context for them ended.
+	ctx, _ := a.Hold("q2")
+	a.Close()
+	if ctx.Err() == nil {
+		t.Error("a's lease context still open after Close")
+	}
+	eventually(t, "b to take every lease", func() bool { return b.Held() == 3 })
+	close(stop)
+	both.Wait()
+	if overlap {
+		t.Error("a and b held one lease at the same time")
+	}
+
+	// A notice too big for NOTIFY becomes "reload everything".
+	many := make([]board.TileState, 400)
+	for i := range many {
+		many[i] = board.TileState{Board: "ops", Tile: strings.Repeat("x", 20) + string(rune('a'+i%26)) + strings.Repeat("y", i%7), UpdatedAt: time.Now()}
+	}
+	var na2 notices
+	start(t, url, "c", &na2)
+	eventually(t, "c to listen", func() bool { return na2.find(func(n Notice) bool { return n.All && n.From == "" }) })
+	if err := b.SaveTiles(context.Background(), "q3", many); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "c to be told to reload everything", func() bool {
+		return na2.find(func(n Notice) bool { return n.All && n.From == "b" })
+	})
+}
+
+// Without PostgreSQL a replica drops its leases at once (its poll stops),
+// then takes them back and reloads everything once PostgreSQL returns.
+func TestLosingPostgreSQL(t *testing.T) {
+	url := database(t)
+	var n notices
+	a := start(t, url, "a", &n)
+	a.Want([]string{"q"})
+	eventually(t, "a to hold q", func() bool { return holds(a, "q") })
+	ctx, _ := a.Hold("q")
+	eventually(t, "the first reload", func() bool { return n.find(func(x Notice) bool { return x.All }) })
+	n.mu.Lock()
+	n.got = nil
+	n.mu.Unlock()
+	err := pgtest.Shared(t).Restart(func() {
+		eventually(t, "a to drop q while PostgreSQL is down", func() bool { return ctx.Err() != nil && !holds(a, "q") })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a to hold q again", func() bool { return holds(a, "q") })
+	eventually(t, "a reload after reconnecting", func() bool { return n.find(func(x Notice) bool { return x.All }) })
+}
