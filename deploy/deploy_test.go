@@ -319,7 +319,8 @@ func TestKubernetesManifests(t *testing.T) {
 	sc := c.SecurityContext
 	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
 		!slices.Contains(sc.Capabilities.Drop, "ALL") {
-		t.Errorf("container securityContext %+v: want readOnlyRootFilesystem, no privilege escalation, drop ALL", sc)
+		t.Errorf("container securityContext: readOnlyRootFilesystem %v, allowPrivilegeEscalation %v, drop %v: want true, false, [ALL]",
+			deref(sc.ReadOnlyRootFilesystem), deref(sc.AllowPrivilegeEscalation), sc.Capabilities.Drop)
 	}
 	if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
 		t.Errorf("container resources %+v: want cpu and memory requests and a memory limit", c.Resources)
@@ -386,6 +387,13 @@ func TestKubernetesManifests(t *testing.T) {
 	if n, ok := pdb.Spec.MinAvailable.(uint64); !ok || n < 1 || d.Spec.Replicas == nil || int(n) >= *d.Spec.Replicas {
 		t.Errorf("PodDisruptionBudget minAvailable %v: want at least 1 and fewer than the replicas (else a drain blocks)", pdb.Spec.MinAvailable)
 	}
+}
+
+func deref(b *bool) any {
+	if b == nil {
+		return "unset"
+	}
+	return *b
 }
 
 func mapValues(m map[string]string) func(func(string) bool) {

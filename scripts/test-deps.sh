@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the programs the end-to-end tests run for real, when missing:
-# Debian's chromium, prometheus and prometheus-alertmanager, and fonts so
-# that screenshots render Japanese. Needs root (or sudo) and Debian's apt.
+# Debian's chromium, prometheus and prometheus-alertmanager, fonts so that
+# screenshots render Japanese, and systemd-analyze for the unit file.
+# Needs root (or sudo) and Debian's apt.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -9,6 +10,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v git >/dev/null 2>&1 || need+=(git)
+# systemd-analyze verifies deploy/systemd/wallboard.service (no running systemd needed).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${need[*]}"
 SUDO=""
