@@ -15,6 +15,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"debug/buildinfo"
@@ -198,10 +199,12 @@ func Build(r Recipe) (v1.Image, error) {
 		layer *layer
 		what  string
 	}{{base, "CA certificates, time zones, passwd, /data, /tmp"}, {app, "the wallboard binary"}} {
-		data, err := l.layer.bytes()
+		data, err := l.layer.gzipped()
 		if err != nil {
 			return nil, err
 		}
+		// Compressed once here: given uncompressed bytes, the layer would
+		// compress them again for every digest, layout and tarball written.
 		tl, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
 			tarball.WithMediaType(types.OCILayer))
 		if err != nil {
@@ -386,14 +389,24 @@ func (l *layer) tree(src, dst string) error {
 	return l.err
 }
 
-func (l *layer) bytes() ([]byte, error) {
+// gzipped ends the archive and compresses it. The gzip header carries no
+// name and no time, so the bytes depend only on the content.
+func (l *layer) gzipped() ([]byte, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
 	if err := l.tw.Close(); err != nil {
 		return nil, err
 	}
-	return l.buf.Bytes(), nil
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	if _, err := zw.Write(l.buf.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // imageSize is what a pull transfers: the compressed layers and the config.
