@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -347,7 +348,7 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	dataDir, _ := flagValue(c.Args, "data")
 	for _, p := range []string{dataDir, "/tmp"} {
-		if !slices.Contains(slices.Collect(mapValues(mounts)), p) {
+		if !slices.Contains(slices.Collect(maps.Values(mounts)), p) {
 			t.Errorf("%s is not a mounted volume: the root file system is read-only", p)
 		}
 	}
@@ -396,15 +397,6 @@ func deref(b *bool) any {
 	return *b
 }
 
-func mapValues(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for _, v := range m {
-			if !yield(v) {
-				return
-			}
-		}
-	}
-}
 
 func TestCloudRunServices(t *testing.T) {
 	configs := map[string]map[string]any{}
