@@ -397,7 +397,6 @@ func deref(b *bool) any {
 	return *b
 }
 
-
 func TestCloudRunServices(t *testing.T) {
 	configs := map[string]map[string]any{}
 	var image string
