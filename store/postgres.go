@@ -144,24 +144,8 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: migration %s: %w", base, err)
 		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
+		if err := applyMigration(ctx, conn, name, base); err != nil {
 			return err
-		}
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, base, time.Now().Unix()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("store: migration %s: %w", base, err)
 		}
 	}
 	return nil

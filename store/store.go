@@ -252,25 +252,40 @@ func (s *Store) migrate(ctx context.Context) error {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: migration %s: %w", base, err)
 		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
+		if err := applyMigration(ctx, s.DB, name, base); err != nil {
 			return err
 		}
-		tx, err := s.DB.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, base, time.Now().Unix()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
+	}
+	return nil
+}
+
+// txBeginner is what a migration runs on: the pool (SQLite) or the one
+// connection that holds the migration lock (PostgreSQL).
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// applyMigration runs one embedded migration and records it as applied, in
+// one transaction: a migration is either whole or absent.
+func applyMigration(ctx context.Context, db txBeginner, name, base string) error {
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migration %s: %w", base, err)
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("store: migration %s: %w", base, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, base, time.Now().Unix()); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("store: migration %s: %w", base, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migration %s: %w", base, err)
 	}
 	return nil
 }
