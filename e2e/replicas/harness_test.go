@@ -375,23 +375,7 @@ func openScreen(t testing.TB, p *proc, header http.Header) *screen {
 		}
 		t.Fatalf("screen on %s: %v", p.name, err)
 	}
-	s := &screen{c: c, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		for {
-			_, m, err := c.ReadMessage()
-			if err != nil {
-				s.closed.Store(true)
-				return
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, string(m))
-			s.at = append(s.at, time.Now())
-			s.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { c.Close(); <-s.done })
-	return s
+	return readScreen(t, c)
 }
 
 // first is when a message containing want first arrived (zero: not yet).
@@ -513,6 +497,12 @@ func dialScreen(t testing.TB, p *proc) (*screen, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readScreen(t, c), nil
+}
+
+// readScreen keeps reading a screen's socket, recording each message and
+// when it came, until the socket closes (closed is then set).
+func readScreen(t testing.TB, c *websocket.Conn) *screen {
 	s := &screen{c: c, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -529,5 +519,5 @@ func dialScreen(t testing.TB, p *proc) (*screen, error) {
 		}
 	}()
 	t.Cleanup(func() { c.Close(); <-s.done })
-	return s, nil
+	return s
 }
