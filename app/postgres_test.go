@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -40,24 +39,6 @@ func (s *valueSource) set(v float64, err error) {
 	s.mu.Lock()
 	s.value, s.err = v, err
 	s.mu.Unlock()
-}
-
-// syncBuffer is a log sink read while the app writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func pgConfig(url, secretFile string) string {
@@ -99,7 +80,7 @@ func TestPostgresStoreDeliveryAndRestart(t *testing.T) {
 	const token, password = "ev", "pg-secret-pw-1"
 	t.Setenv("WB_TEST_PG_PASSWORD", password) // the test cluster trusts any
 	cfg := apptest.WriteConfig(t, pgConfig(pgtest.URL(t), writeSecret(t, token)))
-	logs := &syncBuffer{}
+	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	src := &valueSource{}
