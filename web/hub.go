@@ -286,15 +286,18 @@ func (h *Hub) Forget(boardID, key string) {
 // offset from it. Publishing and subscribing hold the same lock, so a viewer
 // can never miss an update published while it joins.
 func (h *Hub) subscribe(boardID string, c *client, meta entry) bool {
-	h.startWorkers()
 	b := h.board(boardID)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	// Checked under the board's lock: Close marks the hub closed before it
 	// takes board locks to shut clients down, so a client added here is
-	// either refused or seen by Close.
+	// either refused or seen by Close. The workers are started under h.mu
+	// too, never after Close: their WaitGroup.Add must happen before Wait.
 	h.mu.Lock()
 	closed := h.closed
+	if !closed {
+		h.startWorkers()
+	}
 	h.mu.Unlock()
 	if closed {
 		return false

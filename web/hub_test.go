@@ -347,3 +347,22 @@ func TestCloseReachesEveryViewerWhileWorkersHandOff(t *testing.T) {
 		}
 	}
 }
+
+// A screen whose upgrade was answered just before shutdown may reach
+// subscribe after Close. It must be turned away without starting writer
+// workers: their WaitGroup.Add would race with the shutdown's Wait (seen in
+// CI as a data race in App.Run under load).
+func TestScreenJoiningDuringShutdownStartsNoWorkers(t *testing.T) {
+	for range 300 {
+		h := NewHub()
+		h.Close()
+		joined := make(chan bool, 1)
+		go func() { joined <- h.subscribe("ops", newClient(nil, h), entry{}) }()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		h.Wait(ctx)
+		cancel()
+		if <-joined {
+			t.Fatal("a screen joined a closed hub")
+		}
+	}
+}
