@@ -1,5 +1,6 @@
 // Wallboard page script: keeps a board honest without any server message.
-// It ticks the clock and every tile's age (on the tile and in the header), marks tiles stale when their data
+// It ticks the clock and the data's age in the header, shows each fresh tile's
+// data time (HH:MM) and each stale tile's age, marks tiles stale when their data
 // outlives its freshness limit, shows "connection lost since HH:MM" while a
 // websocket is down, reconnects after any close, and reloads the page once
 // when the server's build (or the board's config) changes.
@@ -90,7 +91,7 @@
       el.classList.toggle('is-stale', stale);
       var ta = el.querySelector('.tile-age');
       if (ta) {
-        setText(ta, updated > 0 && !stale ? fmt(d.updated, age(t - updated, d.tAgeUnits)) : '');
+        setText(ta, updated > 0 && !stale ? fmt(d.tAsOf, hhmm(updated)) : '');
       }
       var st = el.querySelector('.stale-text');
       if (!st) continue;
@@ -104,6 +105,10 @@
       var started = +ages[j].getAttribute('data-started');
       if (started > 0) setText(ages[j], age(t - started, d.tAgeUnits));
     }
+    // While the connection is lost, the data was last known current when it
+    // was lost: anything that still arrives on a socket given up for dead
+    // does not make the header say "0 s ago" beside "connection lost".
+    if (s.lostSince !== null && newest > s.lostSince) newest = s.lostSince;
     var up = s.el.querySelector('.updated');
     if (up) setText(up, newest > 0 ? fmt(d.updated, age(t - newest, d.tAgeUnits)) : '');
     var dt = new Date(t);
@@ -252,6 +257,40 @@
       } catch (err) { /* storage off: reload anyway */ }
       location.reload();
     }
+  });
+
+  // A tile update keeps the tile's element and changes only what differs
+  // in it (attributes, texts, the sparkline's path): a new element in the
+  // grid made the browser lay out the whole grid and re-resolve every tile's
+  // container queries, several times a second on a busy board. A tile is a
+  // size container of a size the grid fixes, so a change inside it is laid
+  // out inside it.
+  function patch(a, b) {
+    var i, n, at = b.attributes;
+    for (i = a.attributes.length - 1; i >= 0; i--) {
+      n = a.attributes[i].name;
+      if (!b.hasAttribute(n)) a.removeAttribute(n);
+    }
+    for (i = 0; i < at.length; i++) if (a.getAttribute(at[i].name) !== at[i].value) a.setAttribute(at[i].name, at[i].value);
+    var ac = a.firstChild, bc = b.firstChild, next;
+    while (bc) {
+      next = bc.nextSibling;
+      if (ac && ac.nodeName === bc.nodeName) {
+        if (ac.nodeType === 1) patch(ac, bc);
+        else if (ac.nodeValue !== bc.nodeValue) ac.nodeValue = bc.nodeValue;
+        ac = ac.nextSibling;
+      } else {
+        a.insertBefore(bc, ac);
+      }
+      bc = next;
+    }
+    while (ac) { next = ac.nextSibling; a.removeChild(ac); ac = next; }
+  }
+  body.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var d = e.detail, old = d.target, nu = d.fragment && d.fragment.firstElementChild;
+    if (!nu || nu.id !== old.id || !old.classList.contains('tile')) return;
+    patch(old, nu);
+    d.shouldSwap = false;
   });
 
   // A paired screen (body[data-screen]) obeys commands the server puts in

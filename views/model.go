@@ -160,14 +160,15 @@ func (v TileView) StaleText() string {
 	return fmt.Sprintf(v.Text.StaleOld, age)
 }
 
-// AgeText is how old a fresh tile's data is ("updated 3 s ago"), on the
-// tile itself; empty while waiting for data and when stale (the stale line
-// says the age then). The page script keeps it ticking.
+// AgeText is the time of a fresh tile's data ("as of 14:03"), on the tile
+// itself; only the header ticks an age in seconds, so a fresh tile's text
+// changes at most once a minute (each change costs a TV a layout). Empty
+// while waiting for data and when stale (the stale line says the age then).
 func (v TileView) AgeText() string {
 	if v.State.UpdatedAt.IsZero() || v.Stale() {
 		return ""
 	}
-	return fmt.Sprintf(v.Text.Updated, v.Text.Age(v.State.Age(v.Now)))
+	return fmt.Sprintf(v.Text.AsOf, v.State.UpdatedAt.In(v.Now.Location()).Format("15:04"))
 }
 
 // Spark is the tile's sparkline.
