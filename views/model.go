@@ -265,17 +265,41 @@ func (v TileView) RowValue(r board.Row) string {
 }
 
 // LabelParts splits a bar or list label for display so that shortening
-// keeps what tells rows apart ("/api/v1/qu…" twice said nothing): the
-// beginning all the tile's labels share is dropped (shown as "…"), and the
-// last part (after the last / ? & # . : or space, at most 16 characters)
-// is the tail, always shown; the head before it may end in an ellipsis.
+// keeps what tells rows apart ("/api/v1/qu…" and "team=paym…" twice said
+// nothing): the beginning all the tile's labels share is dropped (shown as
+// "…"), and the tail, always shown and cut (if at all) at its end, begins
+// with what tells the row from the others: the shortest ending, from just
+// after a separator (/ ? & # . : = _ - or space), that no other row's label
+// ends with (or all after the dropped beginning). A label of 16 characters
+// or fewer is all tail. The head before
+// the tail may end in an ellipsis.
 func (v TileView) LabelParts(r board.Row) (head, tail string) {
-	rest := []rune(r.Label)
-	if cp := commonPrefix(v.Rows()); cp > 0 {
-		rest = append([]rune("…"), rest[cp:]...)
+	rows := v.Rows()
+	cp := commonPrefix(rows)
+	shown := func(label string) []rune {
+		rest := []rune(label)
+		if cp > 0 {
+			rest = append([]rune("…"), rest[cp:]...)
+		}
+		return rest
 	}
+	rest := shown(r.Label)
 	if len(rest) <= 16 {
 		return "", string(rest)
+	}
+	endsOther := func(suffix string) bool {
+		for _, o := range rows {
+			if o.Label != r.Label && strings.HasSuffix(string(shown(o.Label)), suffix) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := len(rest) - 1; i > 0; i-- {
+		// At least 4 characters: "eu" alone reads as nothing.
+		if len(rest)-i >= 4 && strings.ContainsRune("…/?&#.:=_- ", rest[i-1]) && !endsOther(string(rest[i:])) {
+			return string(rest[:i]), string(rest[i:])
+		}
 	}
 	cut := len(rest) - 12 // no separator near the end: the last 12 characters
 	for i := len(rest) - 1; i >= len(rest)-16; i-- {
