@@ -365,3 +365,49 @@ boards:
 		t.Error("the long board title is not shortened with its whole text in the title attribute")
 	}
 }
+
+// The Four Keys boxes are filled by their content (not 60 % empty, as they
+// were), and sparkline strokes grow with the screen (a 2 px line is a
+// hairline on a 4K panel seen from 3 m).
+func TestFourKeysFillAndStrokeScale(t *testing.T) {
+	s := StartServer(t, ServerOptions{})
+	b := StartBrowser(t)
+	// Run inside this git checkout, the team board has the Four Keys of
+	// its history.
+	b.Open(s.Base+"/boards/team", screens[0].w, screens[0].h)
+	b.WaitJS(`document.querySelectorAll('.tile[data-updated="0"]').length === 0 && document.querySelectorAll('.key').length >= 4 && document.querySelector('.spark-line')`, 30*time.Second)
+	stroke := map[string]float64{}
+	for _, sc := range screens {
+		b.Resize(sc.w, sc.h)
+		var r struct {
+			Fill   []float64 `json:"fill"`
+			Names  []string  `json:"names"`
+			Stroke float64   `json:"stroke"`
+		}
+		b.Eval(`(() => {
+		  const fill = [], names = [];
+		  document.querySelectorAll('.key').forEach(k => {
+		    const box = k.getBoundingClientRect();
+		    let top = Infinity, bottom = -Infinity;
+		    for (const c of k.children) {
+		      const q = c.getBoundingClientRect();
+		      if (q.height === 0) continue;
+		      top = Math.min(top, q.top); bottom = Math.max(bottom, q.bottom);
+		    }
+		    fill.push(bottom > top ? (bottom - top) / box.height : 0);
+		    names.push((k.querySelector('.key-name') || {}).textContent || '?');
+		  });
+		  return {fill, names, stroke: parseFloat(getComputedStyle(document.querySelector('.spark-line')).strokeWidth)};
+		})()`, &r)
+		for i, f := range r.Fill {
+			if f < 0.6 {
+				t.Errorf("%s: Four Keys box %q: its content covers %.0f %% of its height, want at least 60 %%", sc.name, r.Names[i], 100*f)
+			}
+		}
+		stroke[sc.name] = r.Stroke
+		t.Logf("%s: Four Keys boxes filled %.2f, sparkline stroke %.2f px", sc.name, r.Fill, r.Stroke)
+	}
+	if stroke["4k"] <= stroke["1080p"] {
+		t.Errorf("sparkline stroke %.2f px at 3840x2160 and %.2f px at 1920x1080: it does not grow with the screen", stroke["4k"], stroke["1080p"])
+	}
+}
