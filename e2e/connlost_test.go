@@ -25,7 +25,7 @@ func TestHeaderAgeWhileConnectionLost(t *testing.T) {
 	// 2 s, so the newest tile is never more than about 2 s old.
 	b.WaitJS(`(() => { document.querySelector('.board').dispatchEvent(new CustomEvent('htmx:wsClose', {bubbles: true, detail: {socketWrapper: null, event: {code: 1006}}})); return !document.querySelector('.conn').hidden; })()`, 10*time.Second)
 	told := time.Now()
-	time.Sleep(4500 * time.Millisecond)
+	time.Sleep(6500 * time.Millisecond) // past the header's "just now" (under 5 s)
 	var txt string
 	b.Eval(`document.querySelector('.updated').textContent`, &txt)
 	if m := re.FindStringSubmatch(txt); m == nil {
@@ -51,7 +51,7 @@ func TestHeaderAgeWhileConnectionLost(t *testing.T) {
 		n, _ := strconv.Atoi(m[1])
 		return txt, n
 	}
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(6 * time.Second) // past the header's "just now" (under 5 s)
 	first, n1 := read()
 	time.Sleep(2500 * time.Millisecond)
 	last, n2 := read()

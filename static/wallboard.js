@@ -109,8 +109,11 @@
     // was lost: anything that still arrives on a socket given up for dead
     // does not make the header say "0 s ago" beside "connection lost".
     if (s.lostSince !== null && newest > s.lostSince) newest = s.lostSince;
+    // Under 5 s the header says "just now": on a busy board the newest data
+    // is always that fresh, and a header ticking "0 s", "1 s", "0 s" made
+    // the TV lay the page out again every second for nothing a viewer needs.
     var up = s.el.querySelector('.updated');
-    if (up) setText(up, newest > 0 ? fmt(d.updated, age(t - newest, d.tAgeUnits)) : '');
+    if (up) setText(up, newest <= 0 ? '' : t - newest < 5000 ? d.tJustNow : fmt(d.updated, age(t - newest, d.tAgeUnits)));
     var dt = new Date(t);
     s.el.classList.toggle('night', inNight(d.night, dt.getHours() * 60 + dt.getMinutes()));
     if (s.connected && Date.now() - s.lastMessage > WATCHDOG_MS && s.socket) {
