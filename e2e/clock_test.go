@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,8 +78,8 @@ boards:
 	if d := seconds(last.Since) - seconds(first.Since); d < 3 {
 		t.Errorf("takeover age went from %q to %q in 4 s without a heartbeat: the page clock stands still", first.Since, last.Since)
 	}
-	if !strings.HasPrefix(last.Age, "updated ") {
-		t.Errorf("a fresh tile's own age reads %q, want \"updated … ago\"", last.Age)
+	if !regexp.MustCompile(`^as of \d\d:\d\d$`).MatchString(last.Age) {
+		t.Errorf("a fresh tile's own data time reads %q, want \"as of HH:MM\"", last.Age)
 	}
 	if d := seconds(last.Stale) - seconds(first.Stale); d < 3 {
 		t.Errorf("failing tile's data age went from %q to %q in 4 s without a heartbeat", first.Stale, last.Stale)

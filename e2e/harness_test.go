@@ -1,8 +1,9 @@
 // Package e2e drives a whole Wallboard server with a real Chromium through
 // chromedp: layout at several screen sizes, rotation, config reload, locale,
 // contrast and a long soak. The harness here starts a server (app.New on port
-// 0, the demo or a given config) and a headless Chromium with a fresh profile,
-// and offers small helpers to evaluate JS and take screenshots.
+// 0, the demo or a given config) and a tab of one headless Chromium shared by
+// the test binary (a fresh incognito browser context per test), and offers
+// small helpers to evaluate JS and take screenshots.
 //
 // Chromium runs with its own network calls pointed at a dead proxy, so the
 // tests never leave loopback.
@@ -11,6 +12,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,7 +42,12 @@ type Server struct {
 	App        *app.App
 	Base       string // http://127.0.0.1:port
 	ConfigPath string // "" for the demo
+	stop       func()
 }
+
+// Stop shuts the server down (as a restart or a crash would) before the
+// test ends; the pages open on it lose their connection.
+func (s *Server) Stop() { s.stop() }
 
 // ServerOptions configure StartServer.
 type ServerOptions struct {
@@ -64,8 +72,8 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := apptest.Start(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger, Heartbeat: o.Heartbeat})
-	s.App = a
+	a, stop := apptest.StartStoppable(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger, Heartbeat: o.Heartbeat})
+	s.App, s.stop = a, stop
 	s.Base = "http://" + a.Addr()
 	waitHTTP(t, s.Base+"/healthz")
 	return s
@@ -87,8 +95,10 @@ func waitHTTP(t testing.TB, url string) {
 	t.Fatalf("%s not up within 10 s", url)
 }
 
-// Browser is a headless Chromium with a fresh profile; Ctx is its first tab.
-// It records the errors the pages write to the console (CheckConsole).
+// Browser is one tab of the test binary's shared headless Chromium, in a
+// fresh incognito browser context of its own (no cookies, storage or cache
+// shared with other tests); Ctx is that tab. It records the errors the pages
+// write to the console (CheckConsole).
 type Browser struct {
 	Ctx context.Context
 	t   testing.TB
@@ -97,39 +107,83 @@ type Browser struct {
 	console []string // errors and exceptions since the last CheckConsole
 }
 
-// StartBrowser starts Chromium for the test and closes it at the end. It
-// fails (never skips) when Chromium is missing.
+// chromium is the one Chromium process of the test binary: starting one per
+// test cost about a second of the two cores each time. TestMain stops it.
+var chromium struct {
+	once    sync.Once
+	ctx     context.Context // the browser's first tab, never used by a test
+	cancel  func()
+	profile string
+	err     error
+}
+
+// sharedChromium starts the binary's Chromium on first use.
+func sharedChromium() (context.Context, error) {
+	chromium.once.Do(func() {
+		if _, err := exec.LookPath(ChromiumPath); err != nil {
+			chromium.err = errors.New("chromium not found at " + ChromiumPath + ": run make test-deps")
+			return
+		}
+		dir, err := os.MkdirTemp("", "wallboard-e2e-chromium-")
+		if err != nil {
+			chromium.err = err
+			return
+		}
+		chromium.profile = dir
+		opts := []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(ChromiumPath),
+			chromedp.Headless,
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.Flag("hide-scrollbars", false),
+			chromedp.ProxyServer("http://127.0.0.1:9"),
+			chromedp.UserDataDir(dir),
+			chromedp.WindowSize(1280, 720),
+		}
+		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(actx)
+		chromium.ctx = ctx
+		chromium.cancel = func() { cancel(); acancel(); os.RemoveAll(dir) }
+		// The first run starts the browser; it must not carry a timeout.
+		if err := chromedp.Do(ctx); err != nil {
+			chromium.err = fmt.Errorf("start chromium: %w", err)
+		}
+	})
+	return chromium.ctx, chromium.err
+}
+
+// TestMain stops the shared Chromium after the tests, so no browser outlives
+// the test binary.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chromium.cancel != nil {
+		chromium.cancel()
+	}
+	os.Exit(code)
+}
+
+// StartBrowser opens a tab in a fresh incognito browser context of the
+// shared Chromium for the test and closes it at the end. It fails (never
+// skips) when Chromium is missing.
 func StartBrowser(t testing.TB) *Browser {
 	t.Helper()
-	if _, err := exec.LookPath(ChromiumPath); err != nil {
-		t.Fatal("chromium not found at " + ChromiumPath + ": run make test-deps")
+	root, err := sharedChromium()
+	if err != nil {
+		t.Fatal(err)
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(ChromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", false),
-		chromedp.ProxyServer("http://127.0.0.1:9"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 720),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	// The first run starts the browser; it must not carry a timeout.
+	ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
 	if err := chromedp.Do(ctx); err != nil {
 		cancel()
-		acancel()
-		t.Fatalf("start chromium: %v", err)
+		t.Fatalf("open a tab: %v", err)
 	}
-	t.Cleanup(func() { cancel(); acancel() })
+	t.Cleanup(cancel)
 	b := &Browser{Ctx: ctx, t: t}
 	msgs := chromedp.Console(ctx)
 	go func() {

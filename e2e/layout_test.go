@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/wallboard/wallboard/poller"
 	"math"
 	"strings"
 	"testing"
@@ -194,11 +195,99 @@ func checkScreen(t *testing.T, b *Browser, what string, w, h int) layoutReport {
 		bad = true
 		t.Errorf("%s: text below 4.5:1 contrast:\n  %s", what, strings.Join(low, "\n  "))
 	}
+	var labels []string
+	b.Eval(barLabelsJS, &labels)
+	if dups := duplicates(labels); len(dups) > 0 {
+		bad = true
+		t.Errorf("%s: bar labels shown alike (the part that tells rows apart is cut off): %s", what, strings.Join(dups, "; "))
+	}
 	if bad || (w == 1920 && h == 1080) {
 		b.Screenshot(strings.NewReplacer(" ", "-", "/", "-").Replace(what))
 	}
 	t.Logf("%s: %d tiles, smallest text %.1f px (%s), smallest number %.1f px", what, rep.Tiles, rep.MinFont, rep.MinFontEl, rep.MinValue)
 	return rep
+}
+
+// barLabelsJS reads every bar label as the screen shows it, ellipses
+// included: per tile, "tile id\x00label" for each row. A span cut with an
+// ellipsis shows the characters whose right edge is left of its box's right
+// edge minus the width of "…", then "…".
+const barLabelsJS = `(() => {
+  const shown = span => {
+    const text = span.textContent;
+    const box = span.getBoundingClientRect();
+    if (box.width < 1) return '';
+    if (span.scrollWidth <= span.clientWidth) return text;
+    const probe = document.createElement('span');
+    probe.textContent = '…';
+    span.appendChild(probe);
+    const ell = probe.getBoundingClientRect().width;
+    probe.remove();
+    const node = span.firstChild, r = document.createRange();
+    let out = '';
+    for (let i = 0; node && i < text.length; i++) {
+      r.setStart(node, i); r.setEnd(node, i + 1);
+      if (r.getBoundingClientRect().right > box.right - ell + 0.5) break;
+      out += text[i];
+    }
+    return out + '…';
+  };
+  const out = [];
+  document.querySelectorAll('.board:not([hidden]) .tile .bars').forEach(ul => {
+    const id = ul.closest('.tile').id;
+    ul.querySelectorAll('.row-label').forEach(l => {
+      const parts = l.querySelectorAll('.label-head, .label-tail');
+      out.push(id + '\u0000' + (parts.length ? [...parts].map(shown).join('') : shown(l)));
+    });
+  });
+  return out;
+})()`
+
+// duplicates are the labels that occur more than once, as "tile: label".
+func duplicates(labels []string) []string {
+	seen := map[string]int{}
+	var out []string
+	for _, l := range labels {
+		if seen[l]++; seen[l] == 2 {
+			out = append(out, strings.Replace(l, "\x00", ": ", 1))
+		}
+	}
+	return out
+}
+
+// Bar labels that share a long beginning and a long end stay distinct on
+// screen at every size: the part that tells them apart is never the part
+// cut off.
+func TestBarLabelsDistinctEverySize(t *testing.T) {
+	cfg := `
+sources:
+  - {id: fake, kind: demo}
+boards:
+  - id: bars
+    title: Endpoints
+    columns: 4
+    tiles:
+      - {id: endpoints, kind: bar, title: Busiest endpoints, source: fake, query: instances, unit: req/s, interval: 5s}
+      - {id: wide, kind: bar, title: Busiest endpoints, source: fake, query: instances, unit: req/s, interval: 5s, span: 2}
+      - {id: req, kind: stat, title: Requests, source: fake, query: requests, unit: req/s, interval: 5s}
+`
+	s := StartServer(t, ServerOptions{Config: cfg, Sources: map[string]poller.Source{"fake": &matrixSource{}}})
+	b := StartBrowser(t)
+	b.Open(s.Base+"/boards/bars", screens[0].w, screens[0].h)
+	b.WaitJS(`document.querySelectorAll('.tile .bars .row').length === 8`, 20*time.Second)
+	for _, sc := range screens {
+		b.Resize(sc.w, sc.h)
+		var labels []string
+		b.Eval(barLabelsJS, &labels)
+		if len(labels) != 8 {
+			t.Fatalf("%s: %d bar labels, want 8", sc.name, len(labels))
+		}
+		if dups := duplicates(labels); len(dups) > 0 {
+			b.Screenshot("bars-" + sc.name)
+			t.Errorf("%s: bar labels shown alike: %s", sc.name, strings.Join(dups, "; "))
+		}
+		t.Logf("%s: %q", sc.name, labels)
+	}
 }
 
 // checkLayout loads url once and checks it at every screen size (resizing
@@ -274,5 +363,51 @@ boards:
 	b.Eval(`(() => { const el = document.querySelector('.board-title'); return el.scrollWidth > el.clientWidth && el.getAttribute('title').includes('shortened with an ellipsis'); })()`, &titled)
 	if !titled {
 		t.Error("the long board title is not shortened with its whole text in the title attribute")
+	}
+}
+
+// The Four Keys boxes are filled by their content (not 60 % empty, as they
+// were), and sparkline strokes grow with the screen (a 2 px line is a
+// hairline on a 4K panel seen from 3 m).
+func TestFourKeysFillAndStrokeScale(t *testing.T) {
+	s := StartServer(t, ServerOptions{})
+	b := StartBrowser(t)
+	// Run inside this git checkout, the team board has the Four Keys of
+	// its history.
+	b.Open(s.Base+"/boards/team", screens[0].w, screens[0].h)
+	b.WaitJS(`document.querySelectorAll('.tile[data-updated="0"]').length === 0 && document.querySelectorAll('.key').length >= 4 && document.querySelector('.spark-line')`, 30*time.Second)
+	stroke := map[string]float64{}
+	for _, sc := range screens {
+		b.Resize(sc.w, sc.h)
+		var r struct {
+			Fill   []float64 `json:"fill"`
+			Names  []string  `json:"names"`
+			Stroke float64   `json:"stroke"`
+		}
+		b.Eval(`(() => {
+		  const fill = [], names = [];
+		  document.querySelectorAll('.key').forEach(k => {
+		    const box = k.getBoundingClientRect();
+		    let top = Infinity, bottom = -Infinity;
+		    for (const c of k.children) {
+		      const q = c.getBoundingClientRect();
+		      if (q.height === 0) continue;
+		      top = Math.min(top, q.top); bottom = Math.max(bottom, q.bottom);
+		    }
+		    fill.push(bottom > top ? (bottom - top) / box.height : 0);
+		    names.push((k.querySelector('.key-name') || {}).textContent || '?');
+		  });
+		  return {fill, names, stroke: parseFloat(getComputedStyle(document.querySelector('.spark-line')).strokeWidth)};
+		})()`, &r)
+		for i, f := range r.Fill {
+			if f < 0.6 {
+				t.Errorf("%s: Four Keys box %q: its content covers %.0f %% of its height, want at least 60 %%", sc.name, r.Names[i], 100*f)
+			}
+		}
+		stroke[sc.name] = r.Stroke
+		t.Logf("%s: Four Keys boxes filled %.2f, sparkline stroke %.2f px", sc.name, r.Fill, r.Stroke)
+	}
+	if stroke["4k"] <= stroke["1080p"] {
+		t.Errorf("sparkline stroke %.2f px at 3840x2160 and %.2f px at 1920x1080: it does not grow with the screen", stroke["4k"], stroke["1080p"])
 	}
 }

@@ -74,7 +74,7 @@ boards:
 	if !strings.HasPrefix(font, `"noto sans cjk jp"`) {
 		t.Errorf("Japanese boards should try Noto Sans CJK JP first, font-family is %s", got.Font)
 	}
-	check("updated", got.Updated, "秒前に更新")
+	check("updated", got.Updated, "更新") // "たった今更新" under 5 s, "N秒前に更新" after
 	check("ok status", got.ReqStatus, "正常")
 	check("critical status", got.P99Status, "重大")
 	check("duration", got.P99Value, "5時間20分")

@@ -27,7 +27,7 @@ import (
 	"github.com/tdewolff/minify/v2/js"
 )
 
-//go:embed wallboard.css wallboard.js pair.js favicon.svg vendor/*.js
+//go:embed wallboard.css standup.css admin.css wallboard.js screen.js pair.js favicon.svg vendor/*.js
 var files embed.FS
 
 // Prefix is where the files are served.

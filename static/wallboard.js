@@ -1,5 +1,6 @@
 // Wallboard page script: keeps a board honest without any server message.
-// It ticks the clock and every tile's age (on the tile and in the header), marks tiles stale when their data
+// It ticks the clock and the data's age in the header, shows each fresh tile's
+// data time (HH:MM) and each stale tile's age, marks tiles stale when their data
 // outlives its freshness limit, shows "connection lost since HH:MM" while a
 // websocket is down, reconnects after any close, and reloads the page once
 // when the server's build (or the board's config) changes.
@@ -93,7 +94,7 @@
       el.classList.toggle('is-stale', stale);
       var ta = el.querySelector('.tile-age');
       if (ta) {
-        setText(ta, updated > 0 && !stale ? fmt(d.updated, age(t - updated, d.tAgeUnits)) : '');
+        setText(ta, updated > 0 && !stale ? fmt(d.tAsOf, hhmm(updated)) : '');
       }
       var st = el.querySelector('.stale-text');
       if (!st) continue;
@@ -107,8 +108,15 @@
       var started = +ages[j].getAttribute('data-started');
       if (started > 0) setText(ages[j], age(t - started, d.tAgeUnits));
     }
+    // While the connection is lost, the data was last known current when it
+    // was lost: anything that still arrives on a socket given up for dead
+    // does not make the header say "0 s ago" beside "connection lost".
+    if (s.lostSince !== null && newest > s.lostSince) newest = s.lostSince;
+    // Under 5 s the header says "just now": on a busy board the newest data
+    // is always that fresh, and a header ticking "0 s", "1 s", "0 s" made
+    // the TV lay the page out again every second for nothing a viewer needs.
     var up = s.el.querySelector('.updated');
-    if (up) setText(up, newest > 0 ? fmt(d.updated, age(t - newest, d.tAgeUnits)) : '');
+    if (up) setText(up, newest <= 0 ? '' : t - newest < 5000 ? d.tJustNow : fmt(d.updated, age(t - newest, d.tAgeUnits)));
     var dt = new Date(t);
     s.el.classList.toggle('night', inNight(d.night, dt.getHours() * 60 + dt.getMinutes()));
     if (s.connected && Date.now() - s.lastMessage > WATCHDOG_MS && s.socket) {
@@ -257,63 +265,39 @@
     }
   });
 
-  // A paired screen (body[data-screen]) obeys commands the server puts in
-  // #wb-cmd (reload, go to a board or playlist, show its name for 10 s),
-  // each once, and reports its viewport, pixel ratio, build and whether its
-  // chime can play every 30 s: the fleet page's heartbeat.
-  var lastCmd = '';
-  function runCommand() {
-    var el = document.getElementById('wb-cmd');
-    if (!el) return;
-    var id = el.getAttribute('data-id') || '';
-    if (!id || id === lastCmd) return;
-    lastCmd = id;
-    var cmd = el.getAttribute('data-cmd'), arg = el.getAttribute('data-arg') || '';
-    if (cmd === 'reload') location.reload();
-    else if (cmd === 'go' && arg.charAt(0) === '/' && arg.charAt(1) !== '/') location.assign(arg);
-    else if (cmd === 'identify') {
-      var box = document.getElementById('wb-ident');
-      if (!box) return;
-      box.textContent = arg;
-      box.hidden = false;
-      clearTimeout(box.wbTimer);
-      box.wbTimer = setTimeout(function () { box.hidden = true; }, 10000);
+  // A tile update keeps the tile's element and changes only what differs
+  // in it (attributes, texts, the sparkline's path): a new element in the
+  // grid made the browser lay out the whole grid and re-resolve every tile's
+  // container queries, several times a second on a busy board. A tile is a
+  // size container of a size the grid fixes, so a change inside it is laid
+  // out inside it.
+  function patch(a, b) {
+    var i, n, at = b.attributes;
+    for (i = a.attributes.length - 1; i >= 0; i--) {
+      n = a.attributes[i].name;
+      if (!b.hasAttribute(n)) a.removeAttribute(n);
     }
+    for (i = 0; i < at.length; i++) if (a.getAttribute(at[i].name) !== at[i].value) a.setAttribute(at[i].name, at[i].value);
+    var ac = a.firstChild, bc = b.firstChild, next;
+    while (bc) {
+      next = bc.nextSibling;
+      if (ac && ac.nodeName === bc.nodeName) {
+        if (ac.nodeType === 1) patch(ac, bc);
+        else if (ac.nodeValue !== bc.nodeValue) ac.nodeValue = bc.nodeValue;
+        ac = ac.nextSibling;
+      } else {
+        a.insertBefore(bc, ac);
+      }
+      bc = next;
+    }
+    while (ac) { next = ac.nextSibling; a.removeChild(ac); ac = next; }
   }
-  body.addEventListener('htmx:wsAfterMessage', runCommand);
-
-  // Sound: a browser that lets audio start without a touch starts an
-  // AudioContext "running"; otherwise it stays "suspended" until a tap.
-  function soundAllowed() {
-    try {
-      var Ctx = window.AudioContext || window.webkitAudioContext;
-      if (!Ctx) return false;
-      if (!audio) audio = new Ctx();
-      return audio.state === 'running';
-    } catch (err) { return false; }
-  }
-  function hello() {
-    var ok = soundAllowed();
-    var note = document.getElementById('wb-sound');
-    if (note) note.hidden = ok;
-    var m = document.querySelector('meta[name="wb-build"]');
-    try {
-      fetch('/pair/hello', {
-        method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ w: window.innerWidth, h: window.innerHeight, dpr: window.devicePixelRatio || 1,
-          autoplay: ok, build: m ? m.getAttribute('content') : '' })
-      }).catch(function () { /* server away: the next report says it */ });
-    } catch (err) { /* no fetch: the fleet page shows no viewport */ }
-  }
-  if (body.hasAttribute('data-screen')) {
-    var note = document.getElementById('wb-sound');
-    if (note) note.addEventListener('click', function () {
-      if (audio && audio.resume) audio.resume().then(hello, hello);
-    });
-    hello();
-    setInterval(hello, 30000);
-    window.addEventListener('resize', function () { clearTimeout(window.wbHello); window.wbHello = setTimeout(hello, 500); });
-  }
+  body.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var d = e.detail, old = d.target, nu = d.fragment && d.fragment.firstElementChild;
+    if (!nu || nu.id !== old.id || !old.classList.contains('tile')) return;
+    patch(old, nu);
+    d.shouldSwap = false;
+  });
 
   // Rotation: show one section at a time for data-rotate-ms each. The clock
   // of a board's turn only runs while no alert takeover is visible.
@@ -381,6 +365,15 @@
       return sections.length > 0;
     },
     next: function () { if (sections.length > 1) show(current + 1); },
+    // The page's one AudioContext (the chime's), made on first use; null
+    // without Web Audio. A paired screen's sound check uses it (screen.js).
+    audio: function () {
+      try {
+        var Ctx = window.AudioContext || window.webkitAudioContext;
+        if (Ctx && !audio) audio = new Ctx();
+      } catch (err) { /* no sound */ }
+      return audio;
+    },
     shiftNow: function () { shiftTicks = 59; shiftTick(); }
   };
 

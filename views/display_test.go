@@ -131,20 +131,20 @@ func TestTimeseriesShowsRangeAndThresholds(t *testing.T) {
 	}
 }
 
-// Every tile says how old its data is, on the tile: a fresh tile too (the
-// page script keeps the age ticking); a stale tile says it in its stale line.
+// Every tile says when its data is from, on the tile: a fresh tile its data
+// time (only the header ticks an age), a stale tile its age in its stale line.
 func TestTileShowsItsOwnDataAge(t *testing.T) {
 	now := time.Date(2026, 11, 25, 14, 10, 0, 0, time.UTC)
 	cfg := board.TileConfig{ID: "req", Kind: "stat", Title: "Requests"}
 	st := board.TileState{Status: board.StatusOK, UpdatedAt: now.Add(-3 * time.Second), Freshness: time.Minute,
 		Result: board.Result{Value: board.F(110)}}
 	html := render(t, NewTileView("b", cfg, st, now, English))
-	if !regexp.MustCompile(`<span class="tile-age"[^>]*>updated 3 s ago</span>`).MatchString(html) {
-		t.Errorf("a fresh tile does not say the age of its data:\n%s", html)
+	if !regexp.MustCompile(`<span class="tile-age"[^>]*>as of 14:09</span>`).MatchString(html) {
+		t.Errorf("a fresh tile does not say the time of its data:\n%s", html)
 	}
 	ja := render(t, NewTileView("b", cfg, st, now, Japanese))
-	if !strings.Contains(ja, "3秒前に更新") {
-		t.Errorf("Japanese tile age missing:\n%s", ja)
+	if !strings.Contains(ja, "14:09時点") {
+		t.Errorf("Japanese tile data time missing:\n%s", ja)
 	}
 	st.UpdatedAt = now.Add(-5 * time.Minute)
 	html = render(t, NewTileView("b", cfg, st, now, English))
@@ -191,5 +191,13 @@ func TestBarLabelsKeepTheDistinguishingPart(t *testing.T) {
 			t.Errorf("two labels look alike when shortened: %q", seen)
 		}
 		tails[seen] = true
+		// A narrow tile shows little more than the tail's beginning (the head
+		// shrinks to nothing first, the tail is cut at its end): the first 8
+		// characters of the tails tell the rows apart on their own.
+		t8 := "tail|" + string([]rune(x[3])[:min(len([]rune(x[3])), 8)])
+		if tails[t8] {
+			t.Errorf("two labels' tails begin alike, %q: a narrow tile shows them the same", t8)
+		}
+		tails[t8] = true
 	}
 }

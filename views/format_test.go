@@ -85,14 +85,14 @@ func TestSparkOf(t *testing.T) {
 		t.Error("one point draws nothing")
 	}
 	s := SparkOf([]board.Point{{T: t0, V: 0}, {T: t0.Add(time.Minute), V: 5}, {T: t0.Add(2 * time.Minute), V: 10}})
-	if s.Line != "M0.0 28.0L50.0 15.0L100.0 2.0" {
+	if s.Line != "M0 28L50 15L100 2" {
 		t.Errorf("line = %q (zero at the bottom, max at the top)", s.Line)
 	}
-	if s.Area != s.Line+"L100.0 30.0L0.0 30.0Z" {
+	if s.Area != s.Line+"L100 30L0 30Z" {
 		t.Errorf("area = %q", s.Area)
 	}
 	flat := SparkOf([]board.Point{{T: t0, V: 5}, {T: t0.Add(time.Minute), V: 5}})
-	if flat.Line != "M0.0 2.0L100.0 2.0" {
+	if flat.Line != "M0 2L100 2" {
 		t.Errorf("flat line = %q, want the top of a scale from zero", flat.Line)
 	}
 	neg := SparkOf([]board.Point{{T: t0, V: -10}, {T: t0.Add(time.Minute), V: -5}})

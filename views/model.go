@@ -75,6 +75,17 @@ func (b BoardView) View() string {
 	return ""
 }
 
+// HasRetro reports whether a retro view is among the page's boards (the
+// page then loads the standup and retro stylesheet).
+func (p PageData) HasRetro() bool {
+	for _, b := range p.Boards {
+		if b.Retro != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // RotateMillis is data-rotate-ms: how long each board shows, 0 for no rotation.
 func (p PageData) RotateMillis() string {
 	if len(p.Boards) < 2 {
@@ -178,14 +189,15 @@ func (v TileView) StaleText() string {
 	return fmt.Sprintf(v.Text.StaleOld, age)
 }
 
-// AgeText is how old a fresh tile's data is ("updated 3 s ago"), on the
-// tile itself; empty while waiting for data and when stale (the stale line
-// says the age then). The page script keeps it ticking.
+// AgeText is the time of a fresh tile's data ("as of 14:03"), on the tile
+// itself; only the header ticks an age in seconds, so a fresh tile's text
+// changes at most once a minute (each change costs a TV a layout). Empty
+// while waiting for data and when stale (the stale line says the age then).
 func (v TileView) AgeText() string {
 	if v.State.UpdatedAt.IsZero() || v.Stale() {
 		return ""
 	}
-	return fmt.Sprintf(v.Text.Updated, v.Text.Age(v.State.Age(v.Now)))
+	return fmt.Sprintf(v.Text.AsOf, v.State.UpdatedAt.In(v.Now.Location()).Format("15:04"))
 }
 
 // Spark is the tile's sparkline.
@@ -255,11 +267,10 @@ func (v TileView) GaugePercent() int {
 	return min(max(p, 0), 100)
 }
 
-// GaugeClass is the width class for a gauge fill (CSP forbids inline styles,
-// so widths come in 2 % steps from the stylesheet).
-func (v TileView) GaugeClass() string {
-	return "fill w" + strconv.Itoa(v.GaugePercent()/2*2)
-}
+// GaugeWidth is the width of a gauge's fill in its SVG's 100 units: an SVG
+// attribute, since the CSP forbids inline styles (a class per width cost
+// the stylesheet 51 rules).
+func (v TileView) GaugeWidth() string { return strconv.Itoa(v.GaugePercent()) }
 
 // Rows is the list rows to show, at most the configured limit (default 8).
 func (v TileView) Rows() []board.Row {
@@ -282,17 +293,41 @@ func (v TileView) RowValue(r board.Row) string {
 }
 
 // LabelParts splits a bar or list label for display so that shortening
-// keeps what tells rows apart ("/api/v1/qu…" twice said nothing): the
-// beginning all the tile's labels share is dropped (shown as "…"), and the
-// last part (after the last / ? & # . : or space, at most 16 characters)
-// is the tail, always shown; the head before it may end in an ellipsis.
+// keeps what tells rows apart ("/api/v1/qu…" and "team=paym…" twice said
+// nothing): the beginning all the tile's labels share is dropped (shown as
+// "…"), and the tail, always shown and cut (if at all) at its end, begins
+// with what tells the row from the others: the shortest ending, from just
+// after a separator (/ ? & # . : = _ - or space), that no other row's label
+// ends with (or all after the dropped beginning). A label of 16 characters
+// or fewer is all tail. The head before
+// the tail may end in an ellipsis.
 func (v TileView) LabelParts(r board.Row) (head, tail string) {
-	rest := []rune(r.Label)
-	if cp := commonPrefix(v.Rows()); cp > 0 {
-		rest = append([]rune("…"), rest[cp:]...)
+	rows := v.Rows()
+	cp := commonPrefix(rows)
+	shown := func(label string) []rune {
+		rest := []rune(label)
+		if cp > 0 {
+			rest = append([]rune("…"), rest[cp:]...)
+		}
+		return rest
 	}
+	rest := shown(r.Label)
 	if len(rest) <= 16 {
 		return "", string(rest)
+	}
+	endsOther := func(suffix string) bool {
+		for _, o := range rows {
+			if o.Label != r.Label && strings.HasSuffix(string(shown(o.Label)), suffix) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := len(rest) - 1; i > 0; i-- {
+		// At least 4 characters: "eu" alone reads as nothing.
+		if len(rest)-i >= 4 && strings.ContainsRune("…/?&#.:=_- ", rest[i-1]) && !endsOther(string(rest[i:])) {
+			return string(rest[:i]), string(rest[i:])
+		}
 	}
 	cut := len(rest) - 12 // no separator near the end: the last 12 characters
 	for i := len(rest) - 1; i >= len(rest)-16; i-- {
@@ -335,8 +370,9 @@ func commonPrefix(rows []board.Row) int {
 	return n
 }
 
-// BarPercent is a row's bar length relative to the largest row, 0–100 in 2 % steps.
-func (v TileView) BarClass(r board.Row) string {
+// BarWidth is a row's bar length relative to the largest row, 0–100, in
+// its SVG's units.
+func (v TileView) BarWidth(r board.Row) string {
 	hi := 0.0
 	for _, x := range v.State.Rows {
 		if x.Value != nil && *x.Value > hi {
@@ -347,5 +383,5 @@ func (v TileView) BarClass(r board.Row) string {
 	if r.Value != nil && hi > 0 {
 		p = int(*r.Value / hi * 100)
 	}
-	return "fill w" + strconv.Itoa(min(max(p, 0), 100)/2*2)
+	return strconv.Itoa(min(max(p, 0), 100))
 }

@@ -157,7 +157,9 @@ func (s Spark) withThresholds(th *board.Thresholds) Spark {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-func fmtU(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
+// fmtU is a coordinate to 0.1 unit, without a trailing ".0" (bytes on a
+// TV's first load).
+func fmtU(x float64) string { return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64) }
 
 // Series is what a tile's sparkline draws: the source's series when it gave
 // one, else the values the board has polled.

@@ -14,6 +14,8 @@ type Text struct {
 	Lang          string
 	Demo          string
 	Updated       string // "updated %s ago"
+	AsOf          string // a fresh tile's data time: "as of %s" (HH:MM)
+	JustNow       string // the header while the newest data is under 5 s old
 	ConnLost      string // "connection lost since %s"
 	Waiting       string
 	NoData        string
@@ -67,7 +69,7 @@ func (t Text) Status(s board.Status) string {
 // English and Japanese wording.
 var (
 	English = Text{
-		Lang: "en", Demo: "DEMO", Updated: "updated %s ago", ConnLost: "connection lost since %s",
+		Lang: "en", Demo: "DEMO", Updated: "updated %s ago", AsOf: "as of %s", JustNow: "updated just now", ConnLost: "connection lost since %s",
 		Waiting: "waiting for data", NoData: "no data", NotMeasured: "not measured",
 		StaleOld: "stale · %s old", StaleFailing: "source failing · data %s old",
 		StaleRestored: "from before restart · %s old", FailingSince: "source failing since %s",
@@ -81,7 +83,7 @@ var (
 		DateTime: "Mon 15:04",
 	}
 	Japanese = Text{
-		Lang: "ja", Demo: "デモ", Updated: "%s前に更新", ConnLost: "%sから接続が切れています",
+		Lang: "ja", Demo: "デモ", Updated: "%s前に更新", AsOf: "%s時点", JustNow: "たった今更新", ConnLost: "%sから接続が切れています",
 		Waiting: "データ待ち", NoData: "データなし", NotMeasured: "未計測",
 		StaleOld: "古いデータ · %s前", StaleFailing: "取得失敗 · %s前のデータ",
 		StaleRestored: "再起動前のデータ · %s前", FailingSince: "%sから取得失敗",

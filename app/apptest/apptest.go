@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,15 @@ import (
 // Start runs a Wallboard with opts until the test ends. Empty Addr, DataDir
 // and Logger default to 127.0.0.1:0, a temp dir, and a discarding logger.
 func Start(t testing.TB, opts app.Options) *app.App {
+	t.Helper()
+	a, _ := StartStoppable(t, opts)
+	return a
+}
+
+// StartStoppable is Start that also returns a stop function, for a test of
+// what screens do when the server goes away; stop waits until Run returned
+// and may be called more than once.
+func StartStoppable(t testing.TB, opts app.Options) (*app.App, func()) {
 	t.Helper()
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
@@ -36,18 +46,22 @@ func Start(t testing.TB, opts app.Options) *app.App {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app.Run: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("app.Run: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Error("app did not stop within 20 s")
 			}
-		case <-time.After(20 * time.Second):
-			t.Error("app did not stop within 20 s")
-		}
-	})
-	return a
+		})
+	}
+	t.Cleanup(stop)
+	return a, stop
 }
 
 // WriteConfig writes a config into a temp dir and returns its path.
