@@ -363,7 +363,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		if !ok {
 			continue
 		}
-		if q, qerr := board.QueryOf(tc); qerr != nil || q.Key() != j.Key {
+		if board.QueryKey(tc) != j.Key {
 			continue
 		}
 		if _, ok := live.Apply(ref, tileResult(ref, res), err, now); !ok {

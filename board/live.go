@@ -2,7 +2,6 @@ package board
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -176,8 +175,8 @@ func (l *Live) All() []TileState {
 }
 
 // Rebuild makes the state for a reloaded config. A tile that still exists
-// (same board and tile id) and still asks the same source the same query
-// keeps its state (value, series, age, error), so a config edit never blanks
+// (same board and tile id) and still asks the same query (QueryKey, as the
+// poller decides) keeps its state (value, series, age, error), so a config edit never blanks
 // a screen; new tiles start waiting for data, removed ones are dropped.
 func (l *Live) Rebuild(cfg *Config) *Live {
 	l.mu.RLock()
@@ -185,7 +184,7 @@ func (l *Live) Rebuild(cfg *Config) *Live {
 	for _, b := range cfg.Boards {
 		for _, t := range b.Tiles {
 			old, ok := l.tiles[TileRef{b.ID, t.ID}]
-			if ok && old.cfg.Source == t.Source && reflect.DeepEqual(old.cfg.Query, t.Query) && old.cfg.Range == t.Range {
+			if ok && QueryKey(t) != "" && QueryKey(old.cfg) == QueryKey(t) {
 				kept = append(kept, old.state)
 			}
 		}
