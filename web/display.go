@@ -120,9 +120,6 @@ func (s *Server) ReloadScreens(ids ...string) {
 	s.PublishMeta(time.Now())
 }
 
-// SetLive swaps in the state built from a reloaded config.
-func (s *Server) SetLive(l *board.Live) { s.live.Store(l) }
-
 // ForgetTile drops a removed tile's last fragment so new screens of its board
 // are not sent it.
 func (s *Server) ForgetTile(ref board.TileRef) {
@@ -221,13 +218,4 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 	p.Standup = su
 }
 
-// SetDemoSources replaces the ids of sources whose tiles are labelled DEMO
-// (after a config reload).
-func (s *Server) SetDemoSources(ids []string) { s.demo.Store(&ids) }
-
-func (s *Server) demoSources() []string {
-	if p := s.demo.Load(); p != nil {
-		return *p
-	}
-	return s.opts.DemoSources
-}
+func (s *Server) demoSources() []string { return s.world.DemoSources() }
