@@ -199,6 +199,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.metrics = web.NewMetrics()
 	a.metrics.Registry.MustRegister(buildInfo())
 	a.hub = web.NewHub()
+	a.hub.SetBoards(boardIDs(cfg))
 	a.server = web.NewServer(w.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, World: a,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress})
 	a.server.Mux().HandleFunc("GET /readyz", a.handleReady)

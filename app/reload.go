@@ -191,6 +191,9 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 	}
 	a.server.SetFrameAncestors(cfg.Access.FrameAncestors)
 	a.world.Store(w)
+	// Before anything is published for the new boards; screens of removed
+	// boards are told now.
+	a.hub.SetBoards(boardIDs(cfg))
 	w.start(ctx)
 	a.retire(old)
 
@@ -216,6 +219,14 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 		a.server.ReloadScreens(changed...)
 	}
 	return nil
+}
+
+func boardIDs(cfg *board.Config) []string {
+	ids := make([]string, len(cfg.Boards))
+	for i, b := range cfg.Boards {
+		ids[i] = b.ID
+	}
+	return ids
 }
 
 // changedBoards lists the boards of cfg whose layout or tiles differ from

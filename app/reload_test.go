@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
@@ -133,5 +136,39 @@ func TestReloadClosesOldSourcesAfterTheirPolls(t *testing.T) {
 			t.Fatalf("round %d: a source was closed with a poll in flight", round)
 		}
 		last = updatedOf(frags["tile-sys-rps"])
+	}
+}
+
+// TestReloadRemovingABoardTellsItsScreens: a screen of a board a reload
+// removed is told so (1008, and its page reloads to the "no board" answer),
+// instead of showing its last tiles forever; the board is gone for new
+// screens too.
+func TestReloadRemovingABoardTellsItsScreens(t *testing.T) {
+	r := start(t, fakeConfig, t.TempDir(), nil)
+	c := dial(t, r.Addr(), "other")
+	readUntil(t, c, "the other board's tile", func(f map[string]string) bool { return f["tile-other-c"] != "" })
+
+	without, _, _ := strings.Cut(fakeConfig, "  - id: other\n")
+	if err := os.WriteFile(r.opts.ConfigPath, []byte(without), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		_, msg, err := c.ReadMessage()
+		if err == nil {
+			_ = msg // the state it had, and heartbeats, until the reload
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+			t.Fatalf("the removed board's screen got %v, want a 1008 close", err)
+		}
+		break
+	}
+	if code, _ := getStatus(t, "http://"+r.Addr()+"/boards/other"); code != http.StatusNotFound {
+		t.Errorf("the removed board's page answers %d, want 404", code)
+	}
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+r.Addr()+"/boards/other/ws", nil); err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a new screen of the removed board: %v, want 404", err)
 	}
 }

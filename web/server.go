@@ -384,7 +384,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// Judged again once subscribed: an access change between the check in
 	// Access.Wrap and the subscription was not seen by its Revoke.
 	if c != nil && acc != nil && !acc.Allows(grant) {
-		s.hub.revoke(c)
+		s.hub.revoke(c, "access revoked")
+	}
+	// Likewise a reload that removed the board since the check above.
+	if _, _, ok := s.Live().Board(id); c != nil && !ok {
+		s.hub.revoke(c, "board removed")
 	}
 }
 
