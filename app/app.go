@@ -115,6 +115,7 @@ func LoadConfig(path string) (*board.Config, error) {
 		for _, add := range demoAdditions {
 			add(cfg)
 		}
+		cfg.FillDefaults() // for what the additions added
 		return cfg, nil
 	}
 	return board.LoadFile(path, CheckQuery)

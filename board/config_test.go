@@ -43,8 +43,8 @@ func TestParseValid(t *testing.T) {
 	if tile.Line != 10 {
 		t.Errorf("tile line = %d, want 10", tile.Line)
 	}
-	if f := Freshness(tile); f != 30*time.Second {
-		t.Errorf("freshness = %v, want 3 × 10s", f)
+	if tile.Interval != 10*time.Second || tile.Freshness != 30*time.Second || tile.Range != DefaultRange {
+		t.Errorf("interval, freshness, range = %v, %v, %v; want 10s, 3 × 10s, the default", tile.Interval, tile.Freshness, tile.Range)
 	}
 	q, err := QueryOf(cfg.Boards[0].Tiles[1])
 	if err != nil || q.Range != 2*time.Hour || q.Text != "latency_p99" {

@@ -18,10 +18,9 @@ type Live struct {
 }
 
 type liveTile struct {
-	cfg       TileConfig
-	state     TileState
-	wasStale  bool
-	freshness time.Duration
+	cfg      TileConfig
+	state    TileState
+	wasStale bool
 }
 
 // NewLive builds the state for cfg, seeded with states restored from the
@@ -37,50 +36,15 @@ func NewLive(cfg *Config, restored []TileState) *Live {
 		l.boards[b.ID] = b
 		for _, t := range b.Tiles {
 			ref := TileRef{b.ID, t.ID}
-			fresh := Freshness(t)
-			if t.Freshness == "" {
-				fresh += DataDelay(sourceKind(cfg, t.Source))
-			}
 			st, ok := prev[ref]
 			if !ok {
 				st = TileState{Board: b.ID, Tile: t.ID, Status: StatusUnknown}
 			}
-			st.Freshness = fresh
-			l.tiles[ref] = &liveTile{cfg: t, state: st, freshness: fresh, wasStale: st.Stale(time.Now())}
+			st.Freshness = t.Freshness
+			l.tiles[ref] = &liveTile{cfg: t, state: st, wasStale: st.Stale(time.Now())}
 		}
 	}
 	return l
-}
-
-// Freshness is how old a tile's data may be before it is stale: the configured
-// limit, or DefaultFreshnessMult × its interval.
-func Freshness(t TileConfig) time.Duration {
-	interval, _ := ParseDuration(t.Interval, DefaultInterval)
-	f, _ := ParseDuration(t.Freshness, 0)
-	if f == 0 {
-		f = DefaultFreshnessMult * interval
-	}
-	return f
-}
-
-// DataDelay is how far behind real time a source kind's newest data
-// normally is. A tile's default freshness allows for it, since staleness
-// counts from the data's own time: Cloud Monitoring points arrive one to
-// three minutes after their period ends.
-func DataDelay(kind string) time.Duration {
-	if kind == "gcm" {
-		return 3 * time.Minute
-	}
-	return 0
-}
-
-func sourceKind(cfg *Config, id string) string {
-	for _, s := range cfg.Sources {
-		if s.ID == id {
-			return s.Kind
-		}
-	}
-	return ""
 }
 
 // Config is the config this state was built from.
@@ -193,7 +157,7 @@ func (l *Live) Rebuild(cfg *Config) *Live {
 	n := NewLive(cfg, nil)
 	for _, st := range kept {
 		t := n.tiles[TileRef{st.Board, st.Tile}]
-		st.Freshness = t.freshness
+		st.Freshness = t.cfg.Freshness
 		t.state = st
 		t.wasStale = st.Stale(time.Now())
 	}

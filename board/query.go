@@ -66,11 +66,7 @@ func QueryOf(t TileConfig) (Query, error) {
 		return q, fmt.Errorf("must be a string or a mapping, not %T", v)
 	}
 	if t.Kind == KindTimeSeries {
-		r, err := ParseDuration(t.Range, DefaultRange)
-		if err != nil {
-			return q, err
-		}
-		q.Range = r
+		q.Range = t.Range
 	}
 	return q, nil
 }

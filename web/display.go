@@ -66,10 +66,7 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no playlist "+id, http.StatusNotFound)
 		return
 	}
-	every, err := board.ParseDuration(pl.Every, 30*time.Second)
-	if err != nil || every <= 0 {
-		every = 30 * time.Second
-	}
+	every := pl.Every
 	q := r.URL.Query()
 	if d, err := board.ParseDuration(q.Get("rotate"), 0); err == nil && d > 0 {
 		every = d
