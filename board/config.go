@@ -91,18 +91,38 @@ type SourceConfig struct {
 
 // Secret is a reference to a secret held outside the config: an environment
 // variable or a file. Writing the secret itself in the YAML is refused.
+//
+// Parse reads every secret of the config once, when it loads it: every use
+// gets that value, and a changed variable or file takes effect with the
+// next load (a reload), never half-way through one.
 type Secret struct {
 	Env  string `yaml:"env"`
 	File string `yaml:"file"`
 
 	inline bool // written as a plain value (refused by the shape check)
+
+	loaded bool   // read by Parse: value and err are the load's
+	value  string // never logged
+	err    error  // the variable or file is missing; names file:line
+	where  string // "sources.token", for SecretProblems
+	line   int
 }
 
-// Resolve reads the secret. The error names the variable or file, never the value.
+// Resolve returns the secret as it was when the config was loaded; a
+// Secret built in code (not parsed) is read now. The error names the
+// variable or file (and where the config references it), never the value.
 func (s *Secret) Resolve() (string, error) {
 	if s == nil {
 		return "", nil
 	}
+	if s.loaded {
+		return s.value, s.err
+	}
+	return s.read()
+}
+
+// read reads the variable or file.
+func (s *Secret) read() (string, error) {
 	if s.Env != "" {
 		v, ok := os.LookupEnv(s.Env)
 		if !ok || v == "" {
@@ -351,6 +371,14 @@ type Problem struct {
 	Msg  string
 }
 
+// place is "file:line", or "file" when the line is unknown.
+func (p Problem) place() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return p.File
+}
+
 func (p Problem) String() string {
 	if p.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg)
@@ -445,13 +473,86 @@ func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 		return nil, &ConfigError{Problems: probs, file: name, secrets: secrets}
 	}
 	cfg.FillDefaults()
+	cfg.loadSecrets(file)
 	return &cfg, nil
 }
 
-// SecretProblems lists the secret references whose environment variable is
-// unset or empty or whose file cannot be read: the server would refuse to
-// start on them. It reads the environment and the files (Parse does not).
-func (c *Config) SecretProblems() []Problem { return resolveSecrets(c.File, c.secrets) }
+// SecretProblems lists the secret references whose environment variable was
+// unset or empty or whose file could not be read when the config was
+// loaded: the server would refuse to start on them.
+func (c *Config) SecretProblems() []Problem {
+	var probs []Problem
+	for _, s := range c.secretFields() {
+		if s.secret.err != nil {
+			probs = append(probs, Problem{File: c.File, Line: s.secret.line, Msg: fmt.Sprintf("%s: %v", s.secret.where, s.secret.readErr())})
+		}
+	}
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	return probs
+}
+
+// secretField is one place of the config that holds a secret.
+type secretField struct {
+	path, where string // YAML path (for its line), name in messages
+	secret      *Secret
+}
+
+// secretFields lists every secret the config holds, with where it is.
+func (c *Config) secretFields() []secretField {
+	var out []secretField
+	add := func(path, where string, s *Secret) {
+		if s != nil && !s.inline && (s.Env != "") != (s.File != "") {
+			out = append(out, secretField{path, where, s})
+		}
+	}
+	for i, src := range c.Sources {
+		p := fmt.Sprintf("$.sources[%d]", i)
+		add(p+".token", "sources.token", src.Token)
+		if src.BasicAuth != nil {
+			add(p+".basic_auth.password", "sources.basic_auth.password", src.BasicAuth.Password)
+		}
+	}
+	for _, w := range []struct {
+		name string
+		cfg  *WebhookConfig
+	}{{"github", c.Webhooks.GitHub}, {"alertmanager", c.Webhooks.Alertmanager}, {"cloudmonitoring", c.Webhooks.CloudMonitoring}, {"events", c.Webhooks.Events}} {
+		if w.cfg == nil {
+			continue
+		}
+		p := "$.webhooks." + w.name
+		add(p+".secret", "webhooks."+w.name+".secret", w.cfg.Secret)
+		if w.cfg.BasicAuth != nil {
+			add(p+".basic_auth.password", "webhooks."+w.name+".basic_auth.password", w.cfg.BasicAuth.Password)
+		}
+	}
+	if c.Admin != nil {
+		add("$.admin.token", "admin.token", c.Admin.Token)
+	}
+	return out
+}
+
+// loadSecrets reads every secret of the config, once per load. A missing
+// one is not a parse error (the parts that need it refuse to start, and
+// `wallboard check` lists it); its error names file:line.
+func (c *Config) loadSecrets(file *ast.File) {
+	for _, f := range c.secretFields() {
+		s := f.secret
+		s.where, s.line = f.where, lineOf(file, f.path)
+		s.value, s.err = s.read()
+		if s.err != nil {
+			s.err = fmt.Errorf("%s: %s: %w", Problem{File: c.File, Line: s.line}.place(), s.where, s.err)
+		}
+		s.loaded = true
+	}
+}
+
+// readErr is the load's error without its place (SecretProblems adds it).
+func (s *Secret) readErr() error {
+	if err := errors.Unwrap(s.err); err != nil {
+		return err
+	}
+	return s.err
+}
 
 func resolveSecrets(file string, refs []secretRef) []Problem {
 	var probs []Problem
@@ -459,7 +560,7 @@ func resolveSecrets(file string, refs []secretRef) []Problem {
 		if s.Ref.Env != "" && s.Ref.File != "" {
 			continue // refused as such by validate
 		}
-		if _, err := s.Ref.Resolve(); err != nil {
+		if _, err := s.Ref.read(); err != nil {
 			probs = append(probs, Problem{File: file, Line: s.Line, Msg: fmt.Sprintf("%s: %v", s.Where, err)})
 		}
 	}
