@@ -8,7 +8,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -69,14 +68,10 @@ type App struct {
 	ln      net.Listener
 	http    *http.Server
 
-	// The config, the live state and the poller are replaced together when
-	// the config file changes (see reload.go).
-	cfg       atomic.Pointer[board.Config]
-	live      atomic.Pointer[board.Live]
-	sched     atomic.Pointer[poller.Scheduler]
-	sources   map[string]poller.Source // owned by the reload goroutine after Run starts
-	schedSwap chan struct{}            // a new scheduler is in a.sched
-	reload    reloadState
+	// world is the config and all it built (live state, sources,
+	// scheduler), replaced as one when the config file changes (reload.go).
+	world  atomic.Pointer[world]
+	reload reloadState
 
 	// alerts, when alert tiles or receivers exist, stores polled alerts and
 	// gives alert tiles the store's open alerts (hooks_alerts.go).
@@ -108,10 +103,13 @@ type App struct {
 var routeSetups []func(a *App) error
 
 // Config is the loaded config.
-func (a *App) Config() *board.Config { return a.cfg.Load() }
+func (a *App) Config() *board.Config { return a.world.Load().cfg }
 
 // Live is the live tile state.
-func (a *App) Live() *board.Live { return a.live.Load() }
+func (a *App) Live() *board.Live { return a.world.Load().live }
+
+// DemoSources are the ids of the running config's demo sources.
+func (a *App) DemoSources() []string { return a.world.Load().demo }
 
 // Logger is the app's logger.
 func (a *App) Logger() *slog.Logger { return a.log }
@@ -134,6 +132,7 @@ func LoadConfig(path string) (*board.Config, error) {
 		for _, add := range demoAdditions {
 			add(cfg)
 		}
+		cfg.FillDefaults() // for what the additions added
 		return cfg, nil
 	}
 	return board.LoadFile(path, CheckQuery)
@@ -150,14 +149,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Build == "" {
 		opts.Build = BuildID()
 	}
-	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{},
-		schedSwap: make(chan struct{}, 1)}
+	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{}}
 	cfg, err := LoadConfig(opts.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
 	a.defaultAccess(cfg)
-	a.cfg.Store(cfg)
 	if opts.ConfigPath != "" {
 		if b, err := os.ReadFile(opts.ConfigPath); err == nil {
 			a.reload.hash = hashOf(b)
@@ -252,39 +249,33 @@ func (a *App) build(ctx context.Context, cfg *board.Config) (*App, error) {
 		// Some stored tiles are unreadable: start with what could be read.
 		a.log.Warn("restoring tile state", "error", err)
 	}
-	a.live.Store(board.NewLive(cfg, restored))
-
-	sources, demo, err := a.buildSources(cfg)
+	w, err := a.newWorld(cfg, board.NewLive(cfg, restored))
 	if err != nil {
 		a.store.Close()
 		return nil, err
 	}
-	a.sources = sources
-	jobs, err := poller.Jobs(cfg, sources)
-	if err != nil {
-		a.store.Close()
-		return nil, err
-	}
+	a.world.Store(w)
 	addr := opts.Addr
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
 	access, err := a.buildAccess(cfg, addr)
 	if err != nil {
+		a.retire(w)
 		a.store.Close()
 		return nil, err
 	}
-	a.sources = sources
 	a.metrics = web.NewMetrics()
 	a.metrics.Registry.MustRegister(buildInfo())
 	a.registerReplicaMetrics()
 	a.hub = web.NewHub()
-	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
+	a.hub.SetBoards(boardIDs(cfg))
+	a.server = web.NewServer(w.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, World: a,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress})
 	a.server.Mux().HandleFunc("GET /readyz", a.handleReady)
-	a.sched.Store(poller.New(jobs, a.sink, a.log))
 	for _, setup := range routeSetups {
 		if err := setup(a); err != nil {
+			a.retire(w)
 			a.store.Close()
 			return nil, err
 		}
@@ -292,6 +283,7 @@ func (a *App) build(ctx context.Context, cfg *board.Config) (*App, error) {
 
 	a.ln, err = net.Listen("tcp", addr)
 	if err != nil {
+		a.retire(w)
 		a.store.Close()
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
@@ -339,8 +331,8 @@ func (a *App) Server() *web.Server { return a.server }
 // Store is the open store.
 func (a *App) Store() *store.Store { return a.store }
 
-// Scheduler is the poller.
-func (a *App) Scheduler() *poller.Scheduler { return a.sched.Load() }
+// Scheduler is the poller of the running config.
+func (a *App) Scheduler() *poller.Scheduler { return a.world.Load().sched }
 
 // Run serves until ctx is done, then shuts down gracefully: screens get a
 // going-away close, in-flight requests finish, tile state is flushed to the
@@ -363,8 +355,10 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	// The first world's scheduler; later ones are started by reloads
+	// (watchConfig), each stopped by the reload that replaces it.
+	a.world.Load().start(ctx, a.leases())
 	var wg sync.WaitGroup
-	wg.Go(func() { a.runScheduler(ctx) })
 	wg.Go(func() { a.watchConfig(ctx) })
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
@@ -396,13 +390,11 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.server.WaitConns(shutCtx)
 	wg.Wait()
-	for id, src := range a.sources {
-		if c, ok := src.(io.Closer); ok {
-			if e := c.Close(); e != nil {
-				a.log.Warn("closing source", "source", id, "error", e)
-			}
-		}
-	}
+	// No reload runs any more: stop the last world's scheduler, wait for
+	// its polls, then close its sources (the test's too).
+	w := a.world.Load()
+	w.stop()
+	closeSources(w.sources, nil, a.log)
 	a.flush(context.Background())
 	if e := a.store.Close(); e != nil && err == nil {
 		err = e
@@ -443,7 +435,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		if !ok {
 			continue
 		}
-		if q, qerr := board.QueryOf(tc); qerr != nil || q.Key() != j.Key {
+		if board.QueryKey(tc) != j.Key {
 			continue
 		}
 		st, ok := live.Apply(ref, tileResult(ref, res), err, now)

@@ -23,9 +23,6 @@ const (
 	kindHygiene = "hygiene"
 )
 
-// defaultTakeover is how long a critical alert fills the screen.
-const defaultTakeover = 60 * time.Second
-
 // defaultNoisyAfter is how many openings in 7 days make an alert noisy.
 const defaultNoisyAfter = 5
 
@@ -406,8 +403,7 @@ func (f *alertsFeature) publishLayers(ctx context.Context) {
 				crit = append(crit, a)
 			}
 		}
-		takeover, _ := board.ParseDuration(b.Takeover, defaultTakeover)
-		l := views.AlertLayerView{Board: b.ID, Takeover: takeover, Chime: b.Chime, Text: views.TextFor(b.Locale), Now: now}
+		l := views.AlertLayerView{Board: b.ID, Takeover: b.Takeover, Chime: b.Chime, Text: views.TextFor(b.Locale), Now: now}
 		if len(crit) > 0 {
 			newest := crit[0]
 			for _, a := range crit[1:] {

@@ -47,8 +47,8 @@ func addGitDemo(cfg *board.Config) {
 	cfg.Boards = append(cfg.Boards, board.BoardConfig{
 		ID: "delivery", Title: "Delivery · " + filepath.Base(top) + " (git history)", Columns: 4,
 		Tiles: []board.TileConfig{
-			{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys (first-parent merges as deployments)", Source: "git", Interval: "1m", Span: 4, RowSpan: 2},
-			{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: "1m", Span: 4, Limit: 5},
+			{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys (first-parent merges as deployments)", Source: "git", Interval: time.Minute, Span: 4, RowSpan: 2},
+			{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: time.Minute, Span: 4, Limit: 5},
 		},
 	})
 	// The team board shows the same Four Keys and feed beside the demo's
@@ -57,11 +57,11 @@ func addGitDemo(cfg *board.Config) {
 	for i := range cfg.Boards {
 		if b := &cfg.Boards[i]; b.ID == "team" {
 			b.Tiles = append(b.Tiles,
-				board.TileConfig{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys (git history)", Source: "git", Interval: "1m", Span: 2},
-				board.TileConfig{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: "1m", Span: 2, Limit: 4},
+				board.TileConfig{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys (git history)", Source: "git", Interval: time.Minute, Span: 2},
+				board.TileConfig{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: time.Minute, Span: 2, Limit: 4},
 			)
 			playlist = append(playlist, b.ID)
 		}
 	}
-	cfg.Playlists = append(cfg.Playlists, board.Playlist{ID: "demo", Boards: playlist, Every: "30s"})
+	cfg.Playlists = append(cfg.Playlists, board.Playlist{ID: "demo", Boards: playlist, Every: 30 * time.Second})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,8 +25,9 @@ import (
 // Screens follow the config: the file is watched (fsnotify on its directory,
 // so editors that write a new file and rename it over the old one are seen,
 // plus a poll every 2 s for file systems without notifications). A valid edit
-// replaces the config, the live state (tiles that still exist keep theirs)
-// and the poller, and the screens of every changed board reload themselves.
+// replaces the world (see world): the config, the live state (tiles that
+// still ask the same query keep theirs), the sources and the poller, and the
+// screens of every changed board reload themselves.
 // An invalid edit changes nothing: the old config keeps running and the
 // error is logged and shown on /admin.
 
@@ -161,50 +163,39 @@ func (a *App) reloadFailed(err error) {
 	a.reload.mu.Unlock()
 }
 
-// apply validates config bytes and, when valid, swaps in the new config,
-// state and poller, and tells changed boards' screens to reload.
+// apply validates config bytes and, when valid, builds the new world,
+// swaps it in as one, retires the old one, and tells changed boards'
+// screens to reload.
 func (a *App) apply(ctx context.Context, data []byte) error {
 	cfg, err := board.Parse(a.opts.ConfigPath, data, CheckQuery)
 	if err != nil {
 		return err
 	}
 	a.defaultAccess(cfg)
-	sources, demo, err := a.buildSources(cfg)
-	if err != nil {
-		return err
-	}
-	jobs, err := poller.Jobs(cfg, sources)
-	if err != nil {
-		closeSources(sources, a.sources)
-		return err
-	}
 	if cfg.Access.Mode == "" && !web.IsLoopback(a.Addr()) {
-		closeSources(sources, a.sources)
 		return fmt.Errorf("access: listening on %s (not loopback) needs an access mode", a.Addr())
+	}
+	old := a.world.Load()
+	w, err := a.newWorld(cfg, old.live.Rebuild(cfg))
+	if err != nil {
+		return err
 	}
 	// Viewer access follows the file too: a screen removed from it is
 	// revoked now, not at the next restart. The admin token is kept as it
 	// was at start (it is read without locks).
 	if acc := a.server.Access(); acc != nil {
 		if err := acc.Update(cfg.Access, a.AdminToken()); err != nil {
-			closeSources(sources, a.sources)
+			a.retire(w)
 			return err
 		}
 	}
 	a.server.SetFrameAncestors(cfg.Access.FrameAncestors)
-	old := a.Config()
-	live := a.Live().Rebuild(cfg)
-	a.cfg.Store(cfg)
-	a.live.Store(live)
-	a.server.SetLive(live)
-	a.server.SetDemoSources(demo)
-	a.sched.Store(poller.New(jobs, a.sink, a.log))
-	select {
-	case a.schedSwap <- struct{}{}:
-	default: // a swap is already pending; it will pick up this scheduler
-	}
-	closeSources(a.sources, sources)
-	a.sources = sources
+	a.world.Store(w)
+	// Before anything is published for the new boards; screens of removed
+	// boards are told now.
+	a.hub.SetBoards(boardIDs(cfg))
+	w.start(ctx, a.leases())
+	a.retire(old)
 
 	now := time.Now()
 	kept := map[board.TileRef]bool{}
@@ -215,19 +206,27 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 			a.server.PublishTile(ref, now)
 		}
 	}
-	for _, b := range old.Boards {
+	for _, b := range old.cfg.Boards {
 		for _, t := range b.Tiles {
 			if ref := (board.TileRef{Board: b.ID, Tile: t.ID}); !kept[ref] {
 				a.server.ForgetTile(ref)
 			}
 		}
 	}
-	changed := changedBoards(old, cfg)
+	changed := changedBoards(old.cfg, cfg)
 	a.log.Info("config reloaded", "file", a.opts.ConfigPath, "boards", len(cfg.Boards), "changed", changed)
 	if len(changed) > 0 {
 		a.server.ReloadScreens(changed...)
 	}
 	return nil
+}
+
+func boardIDs(cfg *board.Config) []string {
+	ids := make([]string, len(cfg.Boards))
+	for i, b := range cfg.Boards {
+		ids[i] = b.ID
+	}
+	return ids
 }
 
 // changedBoards lists the boards of cfg whose layout or tiles differ from
@@ -270,38 +269,84 @@ func stripLines(b board.BoardConfig) board.BoardConfig {
 	return b
 }
 
-// closeSources closes the sources of old that are not in keep (a source
-// given in Options.Sources is the test's and stays open).
-func closeSources(old, keep map[string]poller.Source) {
+// world is everything one config load builds: the config, the live state
+// of its tiles, the sources it names and the scheduler polling them. A
+// reload builds a new world completely and replaces the old one as a whole
+// (App.world), so no reader ever sees parts of two configs; the old world
+// is then retired: its scheduler stopped, its polls waited for, and only
+// then its sources closed (a source closed under a poll fails that poll,
+// and the failure would land on a tile that still asks the same query).
+type world struct {
+	cfg     *board.Config
+	live    *board.Live
+	sources map[string]poller.Source
+	demo    []string // ids of the sources whose data is made up
+	sched   *poller.Scheduler
+
+	// Set by start, by the goroutine that later calls stop.
+	cancel context.CancelFunc
+	done   chan struct{} // closed when sched.Run has returned
+}
+
+// newWorld builds the sources and the scheduler of cfg around live (the
+// scheduler is not started).
+func (a *App) newWorld(cfg *board.Config, live *board.Live) (*world, error) {
+	sources, demo, err := a.buildSources(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w := &world{cfg: cfg, live: live, sources: sources, demo: demo}
+	jobs, err := poller.Jobs(cfg, sources)
+	if err != nil {
+		a.retire(w)
+		return nil, err
+	}
+	w.sched = poller.New(jobs, a.sink, a.log)
+	return w, nil
+}
+
+// start runs the world's scheduler until stop or the end of ctx. leases
+// (nil when this process runs alone) says which queries it may poll.
+func (w *world) start(ctx context.Context, leases poller.Leases) {
+	if leases != nil {
+		w.sched.SetLeases(leases)
+	}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.done = make(chan struct{})
+	go func() {
+		defer close(w.done)
+		w.sched.Run(ctx)
+	}()
+}
+
+// stop stops the scheduler and waits until every poll it started has
+// returned; a world never started has nothing to stop.
+func (w *world) stop() {
+	if w.cancel == nil {
+		return
+	}
+	w.cancel()
+	<-w.done
+}
+
+// retire stops a replaced (or never used) world and then closes its
+// sources, except those of Options.Sources: they are the test's, and the
+// next world holds them too.
+func (a *App) retire(w *world) {
+	w.stop()
+	closeSources(w.sources, a.opts.Sources, a.log)
+}
+
+// closeSources closes the sources of old that are not in keep.
+func closeSources(old, keep map[string]poller.Source, log *slog.Logger) {
 	for id, s := range old {
 		if keep != nil && keep[id] == s {
 			continue
 		}
 		if c, ok := s.(io.Closer); ok {
-			c.Close()
-		}
-	}
-}
-
-// runScheduler runs the current poller until ctx is done, replacing it
-// whenever a reload put a new one in a.sched.
-func (a *App) runScheduler(ctx context.Context) {
-	for {
-		s := a.sched.Load()
-		if a.replica != nil {
-			s.SetLeases(a.replica)
-		}
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); s.Run(sctx) }()
-		select {
-		case <-ctx.Done():
-			cancel()
-			<-done
-			return
-		case <-a.schedSwap:
-			cancel()
-			<-done
+			if err := c.Close(); err != nil {
+				log.Warn("closing source", "source", id, "error", err)
+			}
 		}
 	}
 }

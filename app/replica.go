@@ -31,7 +31,8 @@ const (
 )
 
 // startReplica joins the group of replicas sharing the store's PostgreSQL
-// database (in Run; the scheduler gets the leases in runScheduler).
+// database (in Run, before the first world starts: each world's scheduler
+// polls only the queries whose lease it holds, see leases).
 func (a *App) startReplica(ctx context.Context, conn *pgx.ConnConfig) error {
 	a.replica = replica.New(replica.Options{
 		Conn: conn,
@@ -48,6 +49,16 @@ func (a *App) startReplica(ctx context.Context, conn *pgx.ConnConfig) error {
 	}
 	a.server.OnFleetChange(func(step string) { a.announce(stepFleet + step) })
 	return nil
+}
+
+// leases is what a world's scheduler asks before each poll: nil when this
+// process runs alone (a nil *replica.Replica must not become a non-nil
+// interface).
+func (a *App) leases() poller.Leases {
+	if a.replica == nil {
+		return nil
+	}
+	return a.replica
 }
 
 // registerReplicaMetrics adds what /metrics says of replicas: whether this

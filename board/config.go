@@ -49,8 +49,9 @@ type SourceConfig struct {
 
 	// URL is the base URL of an HTTP API (prometheus, alertmanager, github
 	// Enterprise's API root).
-	URL     string `yaml:"url"`
-	Timeout string `yaml:"timeout"` // per poll; default 10s
+	URL         string        `yaml:"url"`
+	TimeoutText string        `yaml:"timeout"` // as written; see Timeout
+	Timeout     time.Duration `yaml:"-"`       // per poll; default 10s
 
 	// Credentials. Secrets are never written in the YAML itself.
 	Token     *Secret           `yaml:"token"`      // bearer token (prometheus, alertmanager, github)
@@ -91,18 +92,38 @@ type SourceConfig struct {
 
 // Secret is a reference to a secret held outside the config: an environment
 // variable or a file. Writing the secret itself in the YAML is refused.
+//
+// Parse reads every secret of the config once, when it loads it: every use
+// gets that value, and a changed variable or file takes effect with the
+// next load (a reload), never half-way through one.
 type Secret struct {
 	Env  string `yaml:"env"`
 	File string `yaml:"file"`
 
 	inline bool // written as a plain value (refused by the shape check)
+
+	loaded bool   // read by Parse: value and err are the load's
+	value  string // never logged
+	err    error  // the variable or file is missing; names file:line
+	where  string // "sources.token", for SecretProblems
+	line   int
 }
 
-// Resolve reads the secret. The error names the variable or file, never the value.
+// Resolve returns the secret as it was when the config was loaded; a
+// Secret built in code (not parsed) is read now. The error names the
+// variable or file (and where the config references it), never the value.
 func (s *Secret) Resolve() (string, error) {
 	if s == nil {
 		return "", nil
 	}
+	if s.loaded {
+		return s.value, s.err
+	}
+	return s.read()
+}
+
+// read reads the variable or file.
+func (s *Secret) read() (string, error) {
 	if s.Env != "" {
 		v, ok := os.LookupEnv(s.Env)
 		if !ok || v == "" {
@@ -249,7 +270,8 @@ type BoardConfig struct {
 	Tiles      []TileConfig `yaml:"tiles"`
 	// Takeover is how long a newly opened critical alert fills the screen
 	// before it shrinks to a banner; default 60s.
-	Takeover string `yaml:"takeover"`
+	TakeoverText string        `yaml:"takeover"` // as written
+	Takeover     time.Duration `yaml:"-"`
 	// Chime plays a short sound when a takeover starts (kiosk browsers need
 	// --autoplay-policy=no-user-gesture-required).
 	Chime bool `yaml:"chime"`
@@ -303,7 +325,9 @@ func (b BoardConfig) RetroRefresh() time.Duration {
 type Playlist struct {
 	ID     string   `yaml:"id"`
 	Boards []string `yaml:"boards"`
-	Every  string   `yaml:"every"`
+	// Every is how long each board shows; default 30s.
+	EveryText string        `yaml:"every"` // as written
+	Every     time.Duration `yaml:"-"`
 
 	Line int `yaml:"-"`
 	// EntryLines are the lines of the entries of Boards (0 when unknown).
@@ -354,17 +378,25 @@ type TileConfig struct {
 	Source string `yaml:"source"`
 	// Query is a string (PromQL, a demo signal) or a mapping (a Cloud
 	// Monitoring filter and aggregation); its meaning belongs to the source.
-	Query      any         `yaml:"query"`
-	Unit       string      `yaml:"unit"`
-	Interval   string      `yaml:"interval"`  // default 30s
-	Freshness  string      `yaml:"freshness"` // default 3 × interval
-	Range      string      `yaml:"range"`     // series lookback for timeseries tiles; default 1h
-	Thresholds *Thresholds `yaml:"thresholds"`
-	Span       int         `yaml:"span"`     // columns taken; default 1
-	RowSpan    int         `yaml:"row_span"` // rows taken; default 1
-	Label      string      `yaml:"label"`    // row label template for grouped results, e.g. "{{.service}}"
-	Limit      int         `yaml:"limit"`    // rows shown in list tiles; default 8
-	Max        *float64    `yaml:"max"`      // gauge full scale; default critical threshold or 1 for ratios
+	Query any    `yaml:"query"`
+	Unit  string `yaml:"unit"`
+	// The durations as written (see Interval, Freshness, Range).
+	IntervalText  string `yaml:"interval"`
+	FreshnessText string `yaml:"freshness"`
+	RangeText     string `yaml:"range"`
+	// Interval is how often the query is polled; default 30s.
+	Interval time.Duration `yaml:"-"`
+	// Freshness is how old the tile's data may get before it says it is
+	// stale; default 3 × Interval plus its source kind's DataDelay.
+	Freshness time.Duration `yaml:"-"`
+	// Range is the series lookback of timeseries tiles; default 1h.
+	Range      time.Duration `yaml:"-"`
+	Thresholds *Thresholds   `yaml:"thresholds"`
+	Span       int           `yaml:"span"`     // columns taken; default 1
+	RowSpan    int           `yaml:"row_span"` // rows taken; default 1
+	Label      string        `yaml:"label"`    // row label template for grouped results, e.g. "{{.service}}"
+	Limit      int           `yaml:"limit"`    // rows shown in list tiles; default 8
+	Max        *float64      `yaml:"max"`      // gauge full scale; default critical threshold or 1 for ratios
 	// Sources are further alert feeds of an alerts or hygiene tile besides
 	// Source: webhook receivers (alertmanager-webhook, cloudmonitoring, events).
 	Sources []string `yaml:"sources"`
@@ -423,6 +455,8 @@ const (
 	DefaultRange         = time.Hour
 	MinInterval          = time.Second
 	DefaultFreshnessMult = 3
+	DefaultTakeover      = 60 * time.Second
+	DefaultEvery         = 30 * time.Second // a playlist's time per board
 )
 
 // CheckQueryFunc validates a tile's query for its source's kind; nil accepts all.
@@ -433,6 +467,14 @@ type Problem struct {
 	File string
 	Line int
 	Msg  string
+}
+
+// place is "file:line", or "file" when the line is unknown.
+func (p Problem) place() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return p.File
 }
 
 func (p Problem) String() string {
@@ -528,13 +570,87 @@ func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 		return nil, &ConfigError{Problems: probs, file: name, secrets: secrets}
 	}
+	cfg.FillDefaults()
+	cfg.loadSecrets(file)
 	return &cfg, nil
 }
 
-// SecretProblems lists the secret references whose environment variable is
-// unset or empty or whose file cannot be read: the server would refuse to
-// start on them. It reads the environment and the files (Parse does not).
-func (c *Config) SecretProblems() []Problem { return resolveSecrets(c.File, c.secrets) }
+// SecretProblems lists the secret references whose environment variable was
+// unset or empty or whose file could not be read when the config was
+// loaded: the server would refuse to start on them.
+func (c *Config) SecretProblems() []Problem {
+	var probs []Problem
+	for _, s := range c.secretFields() {
+		if s.secret.err != nil {
+			probs = append(probs, Problem{File: c.File, Line: s.secret.line, Msg: fmt.Sprintf("%s: %v", s.secret.where, s.secret.readErr())})
+		}
+	}
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	return probs
+}
+
+// secretField is one place of the config that holds a secret.
+type secretField struct {
+	path, where string // YAML path (for its line), name in messages
+	secret      *Secret
+}
+
+// secretFields lists every secret the config holds, with where it is.
+func (c *Config) secretFields() []secretField {
+	var out []secretField
+	add := func(path, where string, s *Secret) {
+		if s != nil && !s.inline && (s.Env != "") != (s.File != "") {
+			out = append(out, secretField{path, where, s})
+		}
+	}
+	for i, src := range c.Sources {
+		p := fmt.Sprintf("$.sources[%d]", i)
+		add(p+".token", "sources.token", src.Token)
+		if src.BasicAuth != nil {
+			add(p+".basic_auth.password", "sources.basic_auth.password", src.BasicAuth.Password)
+		}
+	}
+	for _, w := range []struct {
+		name string
+		cfg  *WebhookConfig
+	}{{"github", c.Webhooks.GitHub}, {"alertmanager", c.Webhooks.Alertmanager}, {"cloudmonitoring", c.Webhooks.CloudMonitoring}, {"events", c.Webhooks.Events}} {
+		if w.cfg == nil {
+			continue
+		}
+		p := "$.webhooks." + w.name
+		add(p+".secret", "webhooks."+w.name+".secret", w.cfg.Secret)
+		if w.cfg.BasicAuth != nil {
+			add(p+".basic_auth.password", "webhooks."+w.name+".basic_auth.password", w.cfg.BasicAuth.Password)
+		}
+	}
+	if c.Admin != nil {
+		add("$.admin.token", "admin.token", c.Admin.Token)
+	}
+	return out
+}
+
+// loadSecrets reads every secret of the config, once per load. A missing
+// one is not a parse error (the parts that need it refuse to start, and
+// `wallboard check` lists it); its error names file:line.
+func (c *Config) loadSecrets(file *ast.File) {
+	for _, f := range c.secretFields() {
+		s := f.secret
+		s.where, s.line = f.where, lineOf(file, f.path)
+		s.value, s.err = s.read()
+		if s.err != nil {
+			s.err = fmt.Errorf("%s: %s: %w", Problem{File: c.File, Line: s.line}.place(), s.where, s.err)
+		}
+		s.loaded = true
+	}
+}
+
+// readErr is the load's error without its place (SecretProblems adds it).
+func (s *Secret) readErr() error {
+	if err := errors.Unwrap(s.err); err != nil {
+		return err
+	}
+	return s.err
+}
 
 func resolveSecrets(file string, refs []secretRef) []Problem {
 	var probs []Problem
@@ -542,7 +658,7 @@ func resolveSecrets(file string, refs []secretRef) []Problem {
 		if s.Ref.Env != "" && s.Ref.File != "" {
 			continue // refused as such by validate
 		}
-		if _, err := s.Ref.Resolve(); err != nil {
+		if _, err := s.Ref.read(); err != nil {
 			probs = append(probs, Problem{File: file, Line: s.Line, Msg: fmt.Sprintf("%s: %v", s.Where, err)})
 		}
 	}
@@ -652,7 +768,8 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		probs = append(probs, Problem{File: c.File, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
 	sources := map[string]SourceConfig{}
-	for _, s := range c.Sources {
+	for i := range c.Sources {
+		s := &c.Sources[i]
 		switch {
 		case s.ID == "":
 			add(s.Line, "source without id")
@@ -666,8 +783,10 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		if !slices.Contains(SourceKinds, s.Kind) {
 			add(s.Line, "source %q: unknown kind %q (known: %s)", s.ID, s.Kind, strings.Join(SourceKinds, ", "))
 		}
-		if _, err := ParseDuration(s.Timeout, DefaultTimeout); err != nil {
+		if d, err := ParseDuration(s.TimeoutText, DefaultTimeout); err != nil {
 			add(s.Line, "source %q: timeout: %v", s.ID, err)
+		} else {
+			s.Timeout = d
 		}
 		if s.Token != nil {
 			if msg := s.Token.check(); msg != "" {
@@ -679,18 +798,19 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 				add(s.Line, "source %q: basic_auth.password: %s", s.ID, msg)
 			}
 		}
-		for _, msg := range checkFourKeysSource(s) {
+		for _, msg := range checkFourKeysSource(*s) {
 			add(s.Line, "source %q: %s", s.ID, msg)
 		}
 		if sources[s.ID].ID == "" {
-			sources[s.ID] = s
+			sources[s.ID] = *s
 		}
 	}
 	if len(c.Boards) == 0 {
 		add(0, "no boards: add at least one under boards:")
 	}
 	boards := map[string]int{}
-	for _, b := range c.Boards {
+	for bi := range c.Boards {
+		b := &c.Boards[bi]
 		switch {
 		case b.ID == "":
 			add(b.Line, "board without id")
@@ -707,8 +827,10 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		if b.Locale != "" && b.Locale != "en" && b.Locale != "ja" {
 			add(b.Line, "board %q: locale %q: use en or ja", b.ID, b.Locale)
 		}
-		if _, err := ParseDuration(b.Takeover, 0); err != nil {
+		if d, err := ParseDuration(b.TakeoverText, DefaultTakeover); err != nil {
 			add(b.Line, "board %q: takeover: %v", b.ID, err)
+		} else {
+			b.Takeover = d
 		}
 		if b.Night != nil {
 			if !isClock(b.Night.From) || !isClock(b.Night.To) {
@@ -749,7 +871,8 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			add(b.Line, "board %q has no tiles", b.ID)
 		}
 		tiles := map[string]int{}
-		for _, t := range b.Tiles {
+		for ti := range b.Tiles {
+			t := &b.Tiles[ti]
 			where := fmt.Sprintf("tile %s/%s", b.ID, t.ID)
 			switch {
 			case t.ID == "":
@@ -770,19 +893,24 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			} else if !ok {
 				add(t.Line, "%s: unknown source %q", where, t.Source)
 			}
-			interval, err := ParseDuration(t.Interval, DefaultInterval)
+			interval, err := ParseDuration(t.IntervalText, DefaultInterval)
 			if err != nil {
 				add(t.Line, "%s: interval: %v", where, err)
 			} else if interval < MinInterval {
 				add(t.Line, "%s: interval %s is below the minimum of %s", where, interval, MinInterval)
 			}
-			if fresh, err := ParseDuration(t.Freshness, 0); err != nil {
+			t.Interval = interval
+			if fresh, err := ParseDuration(t.FreshnessText, 0); err != nil {
 				add(t.Line, "%s: freshness: %v", where, err)
 			} else if fresh != 0 && fresh < interval {
 				add(t.Line, "%s: freshness %s is shorter than the interval %s: the tile would always be stale", where, fresh, interval)
+			} else {
+				t.Freshness = fresh // 0: the default, set by FillDefaults
 			}
-			if _, err := ParseDuration(t.Range, DefaultRange); err != nil {
+			if d, err := ParseDuration(t.RangeText, DefaultRange); err != nil {
 				add(t.Line, "%s: range: %v", where, err)
+			} else {
+				t.Range = d
 			}
 			if msg := t.Thresholds.check(); msg != "" {
 				add(t.Line, "%s: thresholds: %s", where, msg)
@@ -804,9 +932,9 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 				add(t.Line, "%s: limit %d: must not be negative", where, t.Limit)
 			}
 			if ok && check != nil {
-				q, err := QueryOf(t)
+				q, err := QueryOf(*t)
 				if err == nil {
-					err = check(src, t, q)
+					err = check(src, *t, q)
 				}
 				if err != nil {
 					add(t.Line, "%s: query: %v", where, err)
@@ -814,7 +942,8 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			}
 		}
 	}
-	for _, p := range c.Playlists {
+	for i := range c.Playlists {
+		p := &c.Playlists[i]
 		if p.ID == "" || !idPattern.MatchString(p.ID) {
 			add(p.Line, "playlist id %q: use lower-case letters, digits, - and _", p.ID)
 		}
@@ -834,14 +963,65 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 				add(line, "playlist %q: %q: unknown view %q of board %q (use %s or %s/%s)", p.ID, entry, e.View, e.Board, e.Board, e.Board, ViewRetro)
 			}
 		}
-		if _, err := ParseDuration(p.Every, 30*time.Second); err != nil {
+		if d, err := ParseDuration(p.EveryText, DefaultEvery); err != nil {
 			add(p.Line, "playlist %q: every: %v", p.ID, err)
+		} else {
+			p.Every = d
 		}
 	}
 	probs = append(probs, c.validateSecurity()...)
 	probs = append(probs, c.validateStore()...)
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return probs
+}
+
+// FillDefaults gives every duration left zero its default: Parse calls it,
+// and whoever adds sources, boards or tiles to a parsed config in code (the
+// built-in demo's additions) calls it again, so that every reader of the
+// config finds each duration set, already parsed.
+func (c *Config) FillDefaults() {
+	kinds := map[string]string{}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		kinds[s.ID] = s.Kind
+		if s.Timeout == 0 {
+			s.Timeout = DefaultTimeout
+		}
+	}
+	for bi := range c.Boards {
+		b := &c.Boards[bi]
+		if b.Takeover == 0 {
+			b.Takeover = DefaultTakeover
+		}
+		for ti := range b.Tiles {
+			t := &b.Tiles[ti]
+			if t.Interval == 0 {
+				t.Interval = DefaultInterval
+			}
+			if t.Range == 0 {
+				t.Range = DefaultRange
+			}
+			if t.Freshness == 0 {
+				t.Freshness = DefaultFreshnessMult*t.Interval + DataDelay(kinds[t.Source])
+			}
+		}
+	}
+	for i := range c.Playlists {
+		if p := &c.Playlists[i]; p.Every == 0 {
+			p.Every = DefaultEvery
+		}
+	}
+}
+
+// DataDelay is how far behind real time a source kind's newest data
+// normally is. A tile's default freshness allows for it, since staleness
+// counts from the data's own time: Cloud Monitoring points arrive one to
+// three minutes after their period ends.
+func DataDelay(kind string) time.Duration {
+	if kind == "gcm" {
+		return 3 * time.Minute
+	}
+	return 0
 }
 
 var clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)

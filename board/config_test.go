@@ -43,8 +43,8 @@ func TestParseValid(t *testing.T) {
 	if tile.Line != 10 {
 		t.Errorf("tile line = %d, want 10", tile.Line)
 	}
-	if f := Freshness(tile); f != 30*time.Second {
-		t.Errorf("freshness = %v, want 3 × 10s", f)
+	if tile.Interval != 10*time.Second || tile.Freshness != 30*time.Second || tile.Range != DefaultRange {
+		t.Errorf("interval, freshness, range = %v, %v, %v; want 10s, 3 × 10s, the default", tile.Interval, tile.Freshness, tile.Range)
 	}
 	q, err := QueryOf(cfg.Boards[0].Tiles[1])
 	if err != nil || q.Range != 2*time.Hour || q.Text != "latency_p99" {
@@ -251,5 +251,54 @@ func TestParseDuration(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestSecretsResolvedOncePerLoad: a secret is read when the config is
+// loaded, and every use gets that value (a variable or file changed later
+// takes effect with the next load); a missing one says where it is
+// referenced.
+func TestSecretsResolvedOncePerLoad(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := dir + "/pw"
+	if err := writeFile(pwFile, "first-password\n"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WB_TEST_TOKEN", "first-token")
+	yaml := `sources:
+  - id: prom
+    kind: prometheus
+    url: http://127.0.0.1:9090
+    token: {env: WB_TEST_TOKEN}
+    basic_auth: {username: u, password: {file: ` + pwFile + `}}
+  - id: am
+    kind: alertmanager
+    url: http://127.0.0.1:9093
+    token: {env: WB_TEST_NO_SUCH_VARIABLE}
+boards:
+  - id: a
+    tiles:
+      - {id: t, kind: stat, source: prom, query: up}
+`
+	cfg, err := Parse("wb.yaml", []byte(yaml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WB_TEST_TOKEN", "second-token")
+	if err := writeFile(pwFile, "second-password\n"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cfg.Sources[0].Token.Resolve(); v != "first-token" || err != nil {
+		t.Errorf("token = %q, %v; want the value at load", v, err)
+	}
+	if v, err := cfg.Sources[0].BasicAuth.Password.Resolve(); v != "first-password" || err != nil {
+		t.Errorf("password = %q, %v; want the file's content at load", v, err)
+	}
+	_, err = cfg.Sources[1].Token.Resolve()
+	if err == nil || !strings.Contains(err.Error(), "wb.yaml:10: ") || !strings.Contains(err.Error(), "WB_TEST_NO_SUCH_VARIABLE is not set") {
+		t.Errorf("missing variable: %v; want it named with file:line", err)
+	}
+	if probs := cfg.SecretProblems(); len(probs) != 1 || probs[0].String() != "wb.yaml:10: sources.token: environment variable WB_TEST_NO_SUCH_VARIABLE is not set" {
+		t.Errorf("SecretProblems = %v", probs)
 	}
 }

@@ -84,3 +84,67 @@ boards:
 		t.Error("Rebuild changed the old state")
 	}
 }
+
+// TestLiveRebuildFollowsThePollersQueryIdentity: across a reload a tile keeps
+// its value exactly when the poller would go on polling the same query for it
+// (same Query.Key), whatever the config's text looks like.
+func TestLiveRebuildFollowsThePollersQueryIdentity(t *testing.T) {
+	parse := func(s string) *Config {
+		t.Helper()
+		cfg, err := Parse("wb.yaml", []byte(s), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	const before = `
+sources:
+  - {id: demo, kind: demo}
+boards:
+  - id: a
+    title: A
+    tiles:
+      - {id: relabelled, kind: list, source: demo, query: requests, label: "{{.service}}"}
+      - {id: stat-range, kind: stat, source: demo, query: cpu, range: 2h}
+      - {id: same-range, kind: timeseries, source: demo, query: latency_p99, range: 60m}
+      - {id: mapping, kind: stat, source: demo, query: {signal: requests, service: api}}
+`
+	const after = `
+sources:
+  - {id: demo, kind: demo}
+boards:
+  - id: a
+    title: A
+    tiles:
+      - {id: relabelled, kind: list, source: demo, query: requests, label: "{{.region}}"}
+      - {id: stat-range, kind: stat, source: demo, query: cpu, range: 6h}
+      - {id: same-range, kind: timeseries, source: demo, query: latency_p99, range: 1h}
+      - {id: mapping, kind: stat, source: demo, query: {service: api, signal: requests}}
+`
+	old, next := parse(before), parse(after)
+	l := NewLive(old, nil)
+	for _, b := range old.Boards {
+		for _, tc := range b.Tiles {
+			l.Apply(TileRef{b.ID, tc.ID}, Result{Value: F(1)}, nil, time.Now())
+		}
+	}
+	n := l.Rebuild(next)
+	// A new row label changes what the source returns; a range on a stat
+	// tile is not asked, and 60m is 1h; a mapping's key order is not asked.
+	want := map[string]bool{"relabelled": false, "stat-range": true, "same-range": true, "mapping": true}
+	for _, b := range next.Boards {
+		for _, tc := range b.Tiles {
+			oldTile, _, _ := l.Tile(TileRef{b.ID, tc.ID})
+			qo, _ := QueryOf(oldTile)
+			qn, _ := QueryOf(tc)
+			same := qo.Key() == qn.Key()
+			if same != want[tc.ID] {
+				t.Errorf("tile %s: the poller sees the same query: %v, want %v", tc.ID, same, want[tc.ID])
+			}
+			_, st, _ := n.Tile(TileRef{b.ID, tc.ID})
+			if kept := st.Value != nil; kept != same {
+				t.Errorf("tile %s: the poller sees the same query: %v, but Rebuild kept its value: %v", tc.ID, same, kept)
+			}
+		}
+	}
+}

@@ -27,7 +27,6 @@ type liveTile struct {
 	benchmarks string
 	state      TileState
 	wasStale   bool
-	freshness  time.Duration
 }
 
 // NewLive builds the state for cfg, seeded with states restored from the
@@ -43,52 +42,17 @@ func NewLive(cfg *Config, restored []TileState) *Live {
 		l.boards[b.ID] = b
 		for _, t := range b.Tiles {
 			ref := TileRef{b.ID, t.ID}
-			fresh := Freshness(t)
-			if t.Freshness == "" {
-				fresh += DataDelay(sourceKind(cfg, t.Source))
-			}
 			st, ok := prev[ref]
 			if !ok {
 				st = TileState{Board: b.ID, Tile: t.ID, Status: StatusUnknown}
 			}
-			st.Freshness = fresh
+			st.Freshness = t.Freshness
 			bm := strings.ToLower(strings.TrimSpace(b.Benchmarks))
 			st.Result.FourKeys = boardTiers(st.Result.FourKeys, bm)
-			l.tiles[ref] = &liveTile{cfg: t, state: st, freshness: fresh, wasStale: st.Stale(time.Now()), benchmarks: bm}
+			l.tiles[ref] = &liveTile{cfg: t, state: st, wasStale: st.Stale(time.Now()), benchmarks: bm}
 		}
 	}
 	return l
-}
-
-// Freshness is how old a tile's data may be before it is stale: the configured
-// limit, or DefaultFreshnessMult × its interval.
-func Freshness(t TileConfig) time.Duration {
-	interval, _ := ParseDuration(t.Interval, DefaultInterval)
-	f, _ := ParseDuration(t.Freshness, 0)
-	if f == 0 {
-		f = DefaultFreshnessMult * interval
-	}
-	return f
-}
-
-// DataDelay is how far behind real time a source kind's newest data
-// normally is. A tile's default freshness allows for it, since staleness
-// counts from the data's own time: Cloud Monitoring points arrive one to
-// three minutes after their period ends.
-func DataDelay(kind string) time.Duration {
-	if kind == "gcm" {
-		return 3 * time.Minute
-	}
-	return 0
-}
-
-func sourceKind(cfg *Config, id string) string {
-	for _, s := range cfg.Sources {
-		if s.ID == id {
-			return s.Kind
-		}
-	}
-	return ""
 }
 
 // Config is the config this state was built from.
@@ -182,7 +146,7 @@ func (l *Live) Set(st TileState, now time.Time) (TileState, bool) {
 		// still unconfirmed.
 		return t.state, false
 	}
-	st.Freshness = t.freshness
+	st.Freshness = t.cfg.Freshness
 	st.Restored = false
 	if reflect.DeepEqual(st, t.state) {
 		return t.state, false
@@ -234,8 +198,8 @@ func (l *Live) All() []TileState {
 }
 
 // Rebuild makes the state for a reloaded config. A tile that still exists
-// (same board and tile id) and still asks the same source the same query
-// keeps its state (value, series, age, error), so a config edit never blanks
+// (same board and tile id) and still asks the same query (QueryKey, as the
+// poller decides) keeps its state (value, series, age, error), so a config edit never blanks
 // a screen; new tiles start waiting for data, removed ones are dropped.
 func (l *Live) Rebuild(cfg *Config) *Live {
 	l.mu.RLock()
@@ -243,7 +207,7 @@ func (l *Live) Rebuild(cfg *Config) *Live {
 	for _, b := range cfg.Boards {
 		for _, t := range b.Tiles {
 			old, ok := l.tiles[TileRef{b.ID, t.ID}]
-			if ok && old.cfg.Source == t.Source && reflect.DeepEqual(old.cfg.Query, t.Query) && old.cfg.Range == t.Range {
+			if ok && QueryKey(t) != "" && QueryKey(old.cfg) == QueryKey(t) {
 				kept = append(kept, old.state)
 			}
 		}
@@ -252,7 +216,7 @@ func (l *Live) Rebuild(cfg *Config) *Live {
 	n := NewLive(cfg, nil)
 	for _, st := range kept {
 		t := n.tiles[TileRef{st.Board, st.Tile}]
-		st.Freshness = t.freshness
+		st.Freshness = t.cfg.Freshness
 		st.Result.FourKeys = boardTiers(st.Result.FourKeys, t.benchmarks)
 		t.state = st
 		t.wasStale = st.Stale(time.Now())

@@ -37,6 +37,19 @@ func (q Query) Key() string {
 	return string(b)
 }
 
+// QueryKey is the identity of what a tile asks its source, the one rule for
+// "same query": tiles with equal keys are polled as one job, a poll's result
+// belongs to the tiles whose key is still its job's, and a tile keeps its
+// state across a reload only while its key is unchanged. "" when the tile's
+// query is malformed (then it matches nothing).
+func QueryKey(t TileConfig) string {
+	q, err := QueryOf(t)
+	if err != nil {
+		return ""
+	}
+	return q.Key()
+}
+
 // QueryOf builds the Query a tile asks of its source.
 func QueryOf(t TileConfig) (Query, error) {
 	q := Query{Source: t.Source, Label: t.Label}
@@ -53,11 +66,7 @@ func QueryOf(t TileConfig) (Query, error) {
 		return q, fmt.Errorf("must be a string or a mapping, not %T", v)
 	}
 	if t.Kind == KindTimeSeries {
-		r, err := ParseDuration(t.Range, DefaultRange)
-		if err != nil {
-			return q, err
-		}
-		q.Range = r
+		q.Range = t.Range
 	}
 	return q, nil
 }

@@ -76,11 +76,7 @@ func Jobs(cfg *board.Config, sources map[string]Source) ([]*Job, error) {
 	byKey := map[string]*Job{}
 	timeouts := map[string]time.Duration{}
 	for _, s := range cfg.Sources {
-		d, err := board.ParseDuration(s.Timeout, board.DefaultTimeout)
-		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", s.ID, err)
-		}
-		timeouts[s.ID] = d
+		timeouts[s.ID] = s.Timeout
 	}
 	for _, b := range cfg.Boards {
 		for _, t := range b.Tiles {
@@ -92,10 +88,7 @@ func Jobs(cfg *board.Config, sources map[string]Source) ([]*Job, error) {
 			if err != nil {
 				return nil, fmt.Errorf("tile %s/%s: %w", b.ID, t.ID, err)
 			}
-			interval, err := board.ParseDuration(t.Interval, board.DefaultInterval)
-			if err != nil {
-				return nil, fmt.Errorf("tile %s/%s: %w", b.ID, t.ID, err)
-			}
+			interval := t.Interval
 			key := q.Key()
 			j, ok := byKey[key]
 			if !ok {

@@ -33,9 +33,9 @@ type client struct {
 	pending  []keyed // newest entry per key, in first-offered order
 	queued   bool    // on the hub's queue or being written by a worker
 	pingDue  bool
-	closing  bool // send a close frame, then close
-	revoked  bool // with closing: the close says 1008 (access revoked), not 1001
-	dead     bool // connection closed: drop everything
+	closing  bool   // send a close frame, then close
+	revoked  string // with closing: the close says 1008 with this reason, not 1001
+	dead     bool   // connection closed: drop everything
 	nextPing time.Time
 	grant    *Grant                // what it was let in with (nil in open mode)
 	keep     func(key string) bool // nil: every key; set before subscribe
@@ -112,16 +112,16 @@ func (c *client) shutdown() bool {
 	return c.claim()
 }
 
-// revoke asks for a policy-violation close frame (access revoked); it
-// reports whether it did (false: closing or closed already) and whether the
-// client must be queued.
-func (c *client) revoke() (revoked, queue bool) {
+// revoke asks for a policy-violation close frame saying why (access
+// revoked, board removed); it reports whether it did (false: closing or
+// closed already) and whether the client must be queued.
+func (c *client) revoke(why string) (revoked, queue bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dead || c.closing {
 		return false, false
 	}
-	c.closing, c.revoked = true, true
+	c.closing, c.revoked = true, why
 	clear(c.pending) // nothing more for it, not even what was already due
 	c.pending = c.pending[:0]
 	return true, c.claim()
@@ -165,8 +165,8 @@ func (c *client) flush(buf []entry) (again bool, _ []entry) {
 	case dead:
 	case closing:
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
-		if revoked {
-			msg = websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "access revoked")
+		if revoked != "" {
+			msg = websocket.FormatCloseMessage(websocket.ClosePolicyViolation, revoked)
 		}
 		c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 		c.kill()

@@ -79,10 +79,7 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no playlist "+id, http.StatusNotFound)
 		return
 	}
-	every, err := board.ParseDuration(pl.Every, 30*time.Second)
-	if err != nil || every <= 0 {
-		every = 30 * time.Second
-	}
+	every := pl.Every
 	q := r.URL.Query()
 	if d, err := board.ParseDuration(q.Get("rotate"), 0); err == nil && d > 0 {
 		every = d
@@ -138,9 +135,6 @@ func (s *Server) ReloadScreens(ids ...string) {
 	s.genMu.Unlock()
 	s.PublishMeta(time.Now())
 }
-
-// SetLive swaps in the state built from a reloaded config.
-func (s *Server) SetLive(l *board.Live) { s.live.Store(l) }
 
 // ForgetTile drops a removed tile's last fragment so new screens of its board
 // are not sent it.
@@ -240,13 +234,4 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 	p.Standup = su
 }
 
-// SetDemoSources replaces the ids of sources whose tiles are labelled DEMO
-// (after a config reload).
-func (s *Server) SetDemoSources(ids []string) { s.demo.Store(&ids) }
-
-func (s *Server) demoSources() []string {
-	if p := s.demo.Load(); p != nil {
-		return *p
-	}
-	return s.opts.DemoSources
-}
+func (s *Server) demoSources() []string { return s.world.DemoSources() }

@@ -20,6 +20,8 @@ import (
 type Hub struct {
 	mu     sync.Mutex
 	boards map[string]*boardHub
+	// known are the boards of the running config (SetBoards); nil: any.
+	known  map[string]bool
 	closed bool
 
 	// Writing: a queue of dirty clients (each at most once) drained by a few
@@ -227,15 +229,62 @@ func (h *Hub) pinger() {
 	}
 }
 
+// board returns a board's state, made on first use; nil for a board that
+// is not in the running config.
 func (h *Hub) board(id string) *boardHub {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	b, ok := h.boards[id]
 	if !ok {
+		if h.known != nil && !h.known[id] {
+			return nil
+		}
 		b = &boardHub{clients: map[*client]struct{}{}, latest: map[string]entry{}}
 		h.boards[id] = b
 	}
 	return b
+}
+
+// SetBoards sets the boards of the running config (at start and after each
+// reload). The hub forgets every other board: its fragments are dropped and
+// its screens closed with 1008, so their pages reload and show that the
+// board no longer exists instead of its last tiles forever. Fragments
+// published for it later (a poll of the previous config finishing) are
+// dropped, and no screen can subscribe to it.
+func (h *Hub) SetBoards(ids []string) {
+	known := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		known[id] = true
+	}
+	h.mu.Lock()
+	h.known = known
+	var gone []*boardHub
+	for id, b := range h.boards {
+		if !known[id] {
+			gone = append(gone, b)
+			delete(h.boards, id)
+		}
+	}
+	h.mu.Unlock()
+	for _, b := range gone {
+		b.mu.Lock()
+		cs := make([]*client, 0, len(b.clients))
+		for c := range b.clients {
+			cs = append(cs, c)
+		}
+		clear(b.clients)
+		clear(b.latest)
+		b.order = nil
+		b.mu.Unlock()
+		for _, c := range cs {
+			// Counted out here: its unsubscribe will find no board.
+			h.viewers.Add(-1)
+			if h.OnViewer != nil {
+				h.OnViewer(-1)
+			}
+			h.revoke(c, "board removed")
+		}
+	}
 }
 
 // Publish replaces the fragment under key on a board and offers it to every
@@ -244,6 +293,9 @@ func (h *Hub) board(id string) *boardHub {
 // It never blocks on a viewer.
 func (h *Hub) Publish(boardID, key string, seq uint64, msg *websocket.PreparedMessage, n int) {
 	b := h.board(boardID)
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if old, ok := b.latest[key]; ok {
@@ -268,7 +320,12 @@ func (h *Hub) Publish(boardID, key string, seq uint64, msg *websocket.PreparedMe
 
 // Forget drops a key from a board (a tile removed by a config reload).
 func (h *Hub) Forget(boardID, key string) {
-	b := h.board(boardID)
+	h.mu.Lock()
+	b := h.boards[boardID]
+	h.mu.Unlock()
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.latest, key)
@@ -287,6 +344,9 @@ func (h *Hub) Forget(boardID, key string) {
 // can never miss an update published while it joins.
 func (h *Hub) subscribe(boardID string, c *client, meta entry) bool {
 	b := h.board(boardID)
+	if b == nil {
+		return false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	// Checked under the board's lock: Close marks the hub closed before it
@@ -321,7 +381,12 @@ func (h *Hub) subscribe(boardID string, c *client, meta entry) bool {
 }
 
 func (h *Hub) unsubscribe(boardID string, c *client) {
-	b := h.board(boardID)
+	h.mu.Lock()
+	b := h.boards[boardID]
+	h.mu.Unlock()
+	if b == nil {
+		return // removed by SetBoards, which counted it out
+	}
 	b.mu.Lock()
 	_, ok := b.clients[c]
 	delete(b.clients, c)
@@ -354,7 +419,7 @@ func (h *Hub) Revoke(allowed func(*Grant) bool) int {
 		}
 		b.mu.Unlock()
 		for _, c := range cs {
-			if !allowed(c.grant) && h.revoke(c) {
+			if !allowed(c.grant) && h.revoke(c, "access revoked") {
 				n++
 			}
 		}
@@ -405,16 +470,17 @@ func (h *Hub) sendClient(c *client, e entry) {
 func (h *Hub) RevokeScreen(screen string) int {
 	n := 0
 	for _, c := range h.clients(func(c *client) bool { return c.screen == screen }) {
-		if h.revoke(c) {
+		if h.revoke(c, "access revoked") {
 			n++
 		}
 	}
 	return n
 }
 
-// revoke closes one viewer with 1008; false if it was closing already.
-func (h *Hub) revoke(c *client) bool {
-	revoked, queue := c.revoke()
+// revoke closes one viewer with 1008 saying why; false if it was closing
+// already.
+func (h *Hub) revoke(c *client, why string) bool {
+	revoked, queue := c.revoke(why)
 	if queue {
 		h.requeue(c) // a claimed client must reach a writer, as in Close
 	}

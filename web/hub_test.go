@@ -366,3 +366,40 @@ func TestScreenJoiningDuringShutdownStartsNoWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestHubForgetsRemovedBoards: after SetBoards without a board, the hub
+// holds nothing of it: its screens are closed with 1008 (their pages reload
+// and learn the board is gone), its fragments are dropped, and a late
+// fragment for it (a poll of the previous config) does not bring it back.
+func TestHubForgetsRemovedBoards(t *testing.T) {
+	h := NewHub()
+	hs := newHubServer(t, h)
+	h.SetBoards([]string{"kept", "gone"})
+	publish(t, h, "kept", "tile-kept-a", 1, "kept-a")
+	publish(t, h, "gone", "tile-gone-a", 2, "gone-a")
+	kept := hs.dial(t, "kept")
+	gone := hs.dial(t, "gone")
+	readN(t, kept, 1)
+	readN(t, gone, 1)
+	boards := func() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.boards) }
+	if n := boards(); n != 2 {
+		t.Fatalf("hub holds %d boards, want 2", n)
+	}
+
+	h.SetBoards([]string{"kept"})
+	gone.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, msg, err := gone.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != "board removed" {
+		t.Fatalf("the removed board's screen got %q, %v; want a 1008 close saying the board was removed", msg, err)
+	}
+	publish(t, h, "gone", "tile-gone-a", 3, "late")
+	if n := boards(); n != 1 {
+		t.Errorf("hub holds %d boards after the removal, want 1", n)
+	}
+	waitFor(t, "one viewer left", func() bool { return h.Viewers() == 1 })
+	publish(t, h, "kept", "tile-kept-a", 4, "kept-b")
+	if got := readN(t, kept, 1); got[0] != "kept-b" {
+		t.Errorf("the kept board's screen got %q", got[0])
+	}
+}

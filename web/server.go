@@ -43,11 +43,31 @@ type Options struct {
 	FrameAncestors []string
 	// Ingress bounds what unauthenticated requests may cost (webhook.go).
 	Ingress IngressLimits
+	// World, when set, is where the server reads the state it shows: a
+	// config reload replaces it as one, so a request never sees the live
+	// state of one config with the demo sources of another. Nil: the live
+	// state and DemoSources given to NewServer, for good.
+	World World
 }
+
+// World is the running config's state as the server reads it.
+type World interface {
+	Live() *board.Live
+	DemoSources() []string // ids of sources whose tiles are labelled DEMO
+}
+
+// fixedWorld is a World that never changes.
+type fixedWorld struct {
+	live *board.Live
+	demo []string
+}
+
+func (w fixedWorld) Live() *board.Live     { return w.live }
+func (w fixedWorld) DemoSources() []string { return w.demo }
 
 // Server serves boards and pushes their changes.
 type Server struct {
-	live    atomic.Pointer[board.Live]
+	world   World
 	hub     *Hub
 	log     *slog.Logger
 	opts    Options
@@ -65,7 +85,6 @@ type Server struct {
 	genMu sync.Mutex
 	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
 
-	demo         atomic.Pointer[[]string] // demo source ids after a config reload
 	feedMu       sync.Mutex
 	standupFeeds []StandupFeed // see AddStandupFeed
 	// standupHistory: see SetStandupHistory.
@@ -80,7 +99,10 @@ type Server struct {
 // NewServer wires routes around live state and a hub.
 func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, opts Options) *Server {
 	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux()}
-	s.live.Store(live)
+	s.world = opts.World
+	if s.world == nil {
+		s.world = fixedWorld{live: live, demo: opts.DemoSources}
+	}
 	s.SetFrameAncestors(opts.FrameAncestors)
 	s.ingress = NewIngress(opts.Ingress, log)
 	s.ingress.clientIP = s.clientIP
@@ -142,7 +164,7 @@ func ContentSecurityPolicy(frameAncestors []string) string {
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Live is the current state.
-func (s *Server) Live() *board.Live { return s.live.Load() }
+func (s *Server) Live() *board.Live { return s.world.Live() }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
@@ -370,7 +392,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// Judged again once subscribed: an access change between the check in
 	// Access.Wrap and the subscription was not seen by its Revoke.
 	if c != nil && acc != nil && !acc.Allows(grant) {
-		s.hub.revoke(c)
+		s.hub.revoke(c, "access revoked")
+	}
+	// Likewise a reload that removed the board since the check above.
+	if _, _, ok := s.Live().Board(id); c != nil && !ok {
+		s.hub.revoke(c, "board removed")
 	}
 }
 

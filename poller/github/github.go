@@ -107,9 +107,9 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 		}
 		httpClient = &http.Client{Transport: rt}
 	}
-	timeout, err := board.ParseDuration(cfg.Timeout, board.DefaultTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("github: timeout: %w", err)
+	timeout := cfg.Timeout
+	if timeout <= 0 { // a config built in code, not parsed
+		timeout = board.DefaultTimeout
 	}
 	base := httpClient.Transport
 	if base == nil {

@@ -58,9 +58,9 @@ func New(ctx context.Context, cfg board.SourceConfig, st Store) (*Source, error)
 			return nil, fmt.Errorf("gitlog: tag_pattern %q: %w", cfg.TagPattern, err)
 		}
 	}
-	timeout, err := board.ParseDuration(cfg.Timeout, board.DefaultTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("gitlog: timeout: %w", err)
+	timeout := cfg.Timeout
+	if timeout <= 0 { // a config built in code, not parsed
+		timeout = board.DefaultTimeout
 	}
 	abs, err := filepath.Abs(cfg.Path)
 	if err != nil {
