@@ -27,9 +27,6 @@ import (
 //go:embed demo.yaml
 var demoConfig []byte
 
-// DemoConfig is the built-in demo's YAML.
-func DemoConfig() []byte { return demoConfig }
-
 // Options configure an App.
 type Options struct {
 	ConfigPath string // "" runs the built-in demo
@@ -70,11 +67,9 @@ type App struct {
 	schedSwap chan struct{}            // a new scheduler is in a.sched
 	reload    reloadState
 
-	// alerts, when alert tiles or receivers exist, stores polled alerts and
-	// gives alert tiles the store's open alerts (hooks_alerts.go).
+	// alerts stores polled alerts and gives alert tiles the store's open
+	// alerts (hooks_alerts.go).
 	alerts *alertsFeature
-
-	adminToken string // resolved admin.token; "" when admin is off
 
 	dirtyMu sync.Mutex
 	dirty   map[board.TileRef]struct{}
@@ -85,10 +80,6 @@ type App struct {
 	// /admin and /readyz show it.
 	storeNote atomic.Pointer[string]
 }
-
-// routeSetups add routes (webhook receivers) to the server once every part
-// exists. Each feature adds its own in an init() of its app/hooks_*.go file.
-var routeSetups []func(a *App) error
 
 // Config is the loaded config.
 func (a *App) Config() *board.Config { return a.cfg.Load() }
@@ -102,27 +93,25 @@ func (a *App) Logger() *slog.Logger { return a.log }
 // Metrics are the board's own metrics.
 func (a *App) Metrics() *web.Metrics { return a.metrics }
 
-// demoAdditions extend the built-in demo with what the machine it runs on
-// offers (the Four Keys of the git checkout it runs in); each feature adds
-// its own in an init().
-var demoAdditions []func(cfg *board.Config)
-
 // LoadConfig reads the config at path, or the built-in demo when path is "".
+// The demo gets the Four Keys of the git checkout it runs in, if any
+// (addGitDemo).
 func LoadConfig(path string) (*board.Config, error) {
 	if path == "" {
-		cfg, err := board.Parse("demo.yaml (built in)", demoConfig, CheckQuery)
+		cfg, err := ParseConfig("demo.yaml (built in)", demoConfig)
 		if err != nil {
 			return nil, err
 		}
-		for _, add := range demoAdditions {
-			add(cfg)
-		}
+		addGitDemo(cfg)
 		return cfg, nil
 	}
-	return board.LoadFile(path, CheckQuery)
+	return board.LoadFile(path, sourceKinds)
 }
 
-// New loads the config, opens the store and builds every part; Run starts them.
+// New builds every part, in this order: the config and its secrets, the
+// store, the live tile state restored from it, the sources and their
+// poller, the hub, and the HTTP server with every route (web/routes.go).
+// Run starts them.
 func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -133,13 +122,29 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Build == "" {
 		opts.Build = BuildID()
 	}
+	if opts.DataDir == "" {
+		opts.DataDir = "."
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:8080"
+	}
 	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{},
 		schedSwap: make(chan struct{}, 1)}
+
+	// The config, its secrets, and who may look.
 	cfg, err := LoadConfig(opts.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
 	a.defaultAccess(cfg)
+	sec, err := resolveSecrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	access, err := a.buildAccess(cfg, opts.Addr, sec.admin)
+	if err != nil {
+		return nil, err
+	}
 	a.cfg.Store(cfg)
 	if opts.ConfigPath != "" {
 		if b, err := os.ReadFile(opts.ConfigPath); err == nil {
@@ -147,36 +152,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		}
 	}
 	a.reload.loadedAt = time.Now()
-	if opts.DataDir == "" {
-		opts.DataDir = "."
-	}
-	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	dbPath := filepath.Join(opts.DataDir, "wallboard.db")
-	a.store, err = store.Open(ctx, dbPath)
-	full := err != nil && diskFull(opts.DataDir, err)
-	if errors.Is(err, store.ErrReadOnly) || full {
-		// A wall display keeps showing live values with a read-only store:
-		// nothing is acknowledged that could not be stored (webhooks get 503).
-		// A full disk is the same (exiting would blank the wall in a crash
-		// loop under a supervisor).
-		ro, roErr := store.OpenReadOnly(ctx, dbPath)
-		if roErr != nil {
-			return nil, err
-		}
-		if full {
-			note := fmt.Sprintf("read-only: the disk holding %s is full (%v); tile state is not saved and webhooks answer 503 until there is room", dbPath, err)
-			a.storeNote.Store(&note)
-			a.log.Error("store is read-only: the disk is full: showing the last state and live values only", "error", err)
-		} else {
-			note := fmt.Sprintf("read-only: %v", err)
-			a.storeNote.Store(&note)
-			a.log.Error("store is read-only: showing live values only", "error", err)
-		}
-		a.store, err = ro, nil
-	}
-	if err != nil {
+
+	// The store, and the tile state it kept.
+	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
 	restored, err := a.store.LoadTiles(ctx)
@@ -186,6 +164,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.live.Store(board.NewLive(cfg, restored))
 
+	// The sources and the poller that asks them.
 	sources, demo, err := a.buildSources(cfg)
 	if err != nil {
 		a.store.Close()
@@ -194,37 +173,45 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.sources = sources
 	jobs, err := poller.Jobs(cfg, sources)
 	if err != nil {
+		closeSources(sources, opts.Sources)
 		a.store.Close()
 		return nil, err
 	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-	access, err := a.buildAccess(cfg, addr)
-	if err != nil {
-		a.store.Close()
-		return nil, err
-	}
-	a.sources = sources
+	a.sched.Store(poller.New(jobs, a.sink, a.log))
+
+	// The hub that pushes to screens, and what the server serves.
 	a.metrics = web.NewMetrics()
 	a.metrics.Registry.MustRegister(buildInfo())
 	a.hub = web.NewHub()
-	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, DemoSources: demo,
-		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress})
-	a.server.Mux().HandleFunc("GET /readyz", a.handleReady)
-	a.sched.Store(poller.New(jobs, a.sink, a.log))
-	for _, setup := range routeSetups {
-		if err := setup(a); err != nil {
-			a.store.Close()
-			return nil, err
-		}
-	}
-
-	a.ln, err = net.Listen("tcp", addr)
+	fleet, err := web.NewFleet(ctx, a.store, a.log)
 	if err != nil {
+		closeSources(sources, opts.Sources)
 		a.store.Close()
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
+		return nil, err
+	}
+	a.alerts = newAlertsFeature(a, sec)
+	events, github := a.fourKeysReceivers(sec)
+	a.server = web.NewServer(a.live.Load(), a.hub, a.metrics, a.log, web.Options{
+		Build: opts.Build, Compression: true, DemoSources: demo,
+		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress,
+		Ready:       http.HandlerFunc(a.handleReady),
+		Fleet:       fleet,
+		AdminStatus: a.ConfigStatus,
+		Receivers:   web.Receivers{Alerts: a.alerts.hooks, Events: events, GitHub: github},
+	})
+	a.server.SetRetroSource(retroSource{a})
+	a.server.AddStandupFeed(storeFeed{a})
+	a.server.SetStandupHistory(a.store)
+	// Alerts still open from before a restart take over their boards.
+	layersCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	a.alerts.publishLayers(layersCtx)
+	cancel()
+
+	a.ln, err = net.Listen("tcp", opts.Addr)
+	if err != nil {
+		closeSources(sources, opts.Sources)
+		a.store.Close()
+		return nil, fmt.Errorf("listen %s: %w", opts.Addr, err)
 	}
 	a.http = &http.Server{
 		Handler:           a.server.Handler(),
@@ -233,6 +220,41 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 	}
 	return a, nil
+}
+
+// openStore opens the store in the data dir. A read-only store, or a full
+// disk, still starts: a wall display keeps showing live values, and nothing
+// is acknowledged that could not be stored (webhooks get 503). Exiting on a
+// full disk would blank the wall in a crash loop under a supervisor.
+func (a *App) openStore(ctx context.Context) error {
+	if err := os.MkdirAll(a.opts.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	dbPath := filepath.Join(a.opts.DataDir, "wallboard.db")
+	st, err := store.Open(ctx, dbPath)
+	if err == nil {
+		a.store = st
+		return nil
+	}
+	full := diskFull(a.opts.DataDir, err)
+	if !errors.Is(err, store.ErrReadOnly) && !full {
+		return err
+	}
+	ro, roErr := store.OpenReadOnly(ctx, dbPath)
+	if roErr != nil {
+		return err
+	}
+	if full {
+		note := fmt.Sprintf("read-only: the disk holding %s is full (%v); tile state is not saved and webhooks answer 503 until there is room", dbPath, err)
+		a.storeNote.Store(&note)
+		a.log.Error("store is read-only: the disk is full: showing the last state and live values only", "error", err)
+	} else {
+		note := fmt.Sprintf("read-only: %v", err)
+		a.storeNote.Store(&note)
+		a.log.Error("store is read-only: showing live values only", "error", err)
+	}
+	a.store = ro
+	return nil
 }
 
 // defaultAccess gives cfg the access mode of Options.Access when it has none.

@@ -19,8 +19,8 @@ import (
 
 // Tile kinds of the alerts feature.
 const (
-	kindAlerts  = "alerts"
-	kindHygiene = "hygiene"
+	kindAlerts  = board.KindAlerts
+	kindHygiene = board.KindHygiene
 )
 
 // defaultTakeover is how long a critical alert fills the screen.
@@ -28,12 +28,6 @@ const defaultTakeover = 60 * time.Second
 
 // defaultNoisyAfter is how many openings in 7 days make an alert noisy.
 const defaultNoisyAfter = 5
-
-func init() {
-	board.RegisterTileKind(kindAlerts)
-	board.RegisterTileKind(kindHygiene)
-	routeSetups = append(routeSetups, setupAlerts)
-}
 
 // alertsFeature connects alert sources, the store, alert tiles and the
 // takeover: polled alert sets and webhook deliveries go into the store, and
@@ -47,61 +41,17 @@ type alertsFeature struct {
 	layers map[string]string // board -> signature of the last published layer
 }
 
-func setupAlerts(a *App) error {
-	cfg := a.Config()
+// newAlertsFeature builds the alert receivers with the config's secrets
+// (their routes are in web/routes.go: each answers 404 while its secret is
+// unset).
+func newAlertsFeature(a *App, sec secrets) *alertsFeature {
 	f := &alertsFeature{a: a, receiver: map[string]bool{}, layers: map[string]string{}}
-	h := &web.AlertHooks{Store: a.Store(), Log: a.Logger(), Stored: f.stored}
-	secret := func(name string, w *board.WebhookConfig) (web.Credentials, error) {
-		var c web.Credentials
-		if w == nil {
-			return c, nil
-		}
-		var err error
-		if c.Token, err = w.Secret.Resolve(); err != nil {
-			return c, fmt.Errorf("webhooks.%s.secret: %w", name, err)
-		}
-		if w.BasicAuth != nil {
-			c.Username = w.BasicAuth.Username
-			if c.Password, err = w.BasicAuth.Password.Resolve(); err != nil {
-				return c, fmt.Errorf("webhooks.%s.basic_auth.password: %w", name, err)
-			}
-			if c.Username == "" || c.Password == "" {
-				return c, fmt.Errorf("webhooks.%s.basic_auth: username and password are both required", name)
-			}
-		}
-		return c, nil
-	}
-	am, err := secret("alertmanager", cfg.Webhooks.Alertmanager)
-	if err != nil {
-		return err
-	}
-	cm, err := secret("cloudmonitoring", cfg.Webhooks.CloudMonitoring)
-	if err != nil {
-		return err
-	}
-	ev, err := secret("events", cfg.Webhooks.Events)
-	if err != nil {
-		return err
-	}
-	h.AlertmanagerToken, h.CloudMonitoringAuth, h.EventsToken = am.Token, cm, ev.Token
-	f.receiver[web.ReceiverAlertmanager] = am.Token != ""
-	f.receiver[web.ReceiverCloudMonitoring] = cm.Token != "" || cm.Username != ""
-	f.receiver[web.ReceiverEvents] = ev.Token != ""
-	f.hooks = h
-
-	// The receivers answer 404 while off, so these routes always exist.
-	mux := a.Server().Mux()
-	limits := web.DefaultWebhookLimits
-	limits.Logger = a.Logger()
-	guard := a.Server().Ingress()
-	mux.Handle("POST /hooks/alertmanager", guard.Webhook(web.ReceiverAlertmanager, limits, h.AuthAlertmanager(), h.Alertmanager()))
-	mux.Handle("POST /hooks/cloudmonitoring", guard.Webhook(web.ReceiverCloudMonitoring, limits, h.AuthCloudMonitoring(), h.CloudMonitoring()))
-	mux.Handle("POST /api/v1/events/alerts", guard.Webhook(web.ReceiverEvents, limits, h.AuthEvents(), h.Events()))
-	a.alerts = f
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f.publishLayers(ctx) // alerts still open from before a restart
-	return nil
+	f.hooks = &web.AlertHooks{Store: a.Store(), Log: a.Logger(), Stored: f.stored,
+		AlertmanagerToken: sec.alertmanager, CloudMonitoringAuth: sec.cloudMonitoring, EventsToken: sec.events}
+	f.receiver[web.ReceiverAlertmanager] = sec.alertmanager != ""
+	f.receiver[web.ReceiverCloudMonitoring] = sec.cloudMonitoring.Token != "" || sec.cloudMonitoring.Username != ""
+	f.receiver[web.ReceiverEvents] = sec.events != ""
+	return f
 }
 
 func (f *alertsFeature) sourceKind(id string) string {

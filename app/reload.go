@@ -164,11 +164,17 @@ func (a *App) reloadFailed(err error) {
 // apply validates config bytes and, when valid, swaps in the new config,
 // state and poller, and tells changed boards' screens to reload.
 func (a *App) apply(ctx context.Context, data []byte) error {
-	cfg, err := board.Parse(a.opts.ConfigPath, data, CheckQuery)
+	cfg, err := ParseConfig(a.opts.ConfigPath, data)
 	if err != nil {
 		return err
 	}
 	a.defaultAccess(cfg)
+	// The new config's secrets, read once: the admin token applies from now
+	// on (see secrets).
+	sec, err := resolveSecrets(cfg)
+	if err != nil {
+		return err
+	}
 	sources, demo, err := a.buildSources(cfg)
 	if err != nil {
 		return err
@@ -183,10 +189,10 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 		return fmt.Errorf("access: listening on %s (not loopback) needs an access mode", a.Addr())
 	}
 	// Viewer access follows the file too: a screen removed from it is
-	// revoked now, not at the next restart. The admin token is kept as it
-	// was at start (it is read without locks).
+	// revoked now, not at the next restart; and so does the admin token,
+	// which Access holds for /admin, the fleet page and /metrics.
 	if acc := a.server.Access(); acc != nil {
-		if err := acc.Update(cfg.Access, a.AdminToken()); err != nil {
+		if err := acc.Update(cfg.Access, sec.admin); err != nil {
 			closeSources(sources, a.sources)
 			return err
 		}

@@ -23,13 +23,6 @@ const retroPostmortemAfter = 5 * fourkeys.Day
 // cover the whole period.
 const retroListed = 4
 
-func init() {
-	routeSetups = append(routeSetups, func(a *App) error {
-		a.Server().SetRetroSource(retroSource{a})
-		return nil
-	})
-}
-
 // retroSource fills /boards/{id}/retro from the store: the Four Keys of
 // every stored deployment and incident, and the alert openings of the
 // config's alert feeds.

@@ -212,8 +212,8 @@ func (a *Access) Allows(g *Grant) bool {
 	return err == nil
 }
 
-// Mode is the access mode in force (open, screens or proxy).
-func (a *Access) Mode() string { return a.pol.Load().mode }
+// adminToken is the admin token of the config in force ("" for none).
+func (a *Access) adminToken() string { return a.pol.Load().admin }
 
 // public reports paths that viewer access does not cover: static files and
 // liveness, the screen link itself, webhooks (authenticated by their own
@@ -233,14 +233,9 @@ func public(path string) bool {
 	return path == "/admin"
 }
 
-// Wrap enforces viewer access on every route except the public ones. It
-// also serves GET /screen/{token}, the screen link.
+// Wrap enforces viewer access on every route except the public ones.
 func (a *Access) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/screen/") {
-			a.handleScreenLink(w, r)
-			return
-		}
 		if public(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
@@ -320,14 +315,9 @@ func (p *accessPolicy) screen(token string) (string, bool) {
 
 // handleScreenLink signs a screen in: GET /screen/{token}[?next=/boards/x].
 func (a *Access) handleScreenLink(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
 	w.Header().Set("Cache-Control", "no-store")
 	p := a.pol.Load()
-	token := strings.TrimPrefix(r.URL.Path, "/screen/")
+	token := r.PathValue("token")
 	if p.mode != board.AccessScreens {
 		http.Error(w, "screen links are not in use (access.mode is "+p.mode+")", http.StatusNotFound)
 		return

@@ -184,47 +184,29 @@ func (f *Fleet) expire(now time.Time) {
 	}
 }
 
-// FleetRoutes adds pairing (GET /pair, GET /pair/wait, POST /pair/hello) and
-// the fleet page with its actions (/admin/screens…, behind the admin token
-// that token() returns, like /admin).
-func (s *Server) FleetRoutes(f *Fleet, token func() (string, error)) {
-	s.fleet = f
-	if acc := s.opts.Access; acc != nil {
-		acc.SetPaired(f.Paired)
-	}
-	s.mux.HandleFunc("GET /pair", s.handlePair)
-	s.mux.HandleFunc("GET /pair/wait", s.handlePairWait)
-	s.mux.HandleFunc("POST /pair/hello", s.handleHello)
-	admin := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			tok, err := token()
-			if err != nil {
-				s.log.Error("admin token unavailable", "error", err)
-				http.Error(w, "admin token unavailable: see the server log", http.StatusServiceUnavailable)
-				return
-			}
-			if tok == "" {
-				http.NotFound(w, r)
-				return
-			}
-			if !adminRequest(r, tok) {
-				w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
-				http.Error(w, "admin token required", http.StatusUnauthorized)
-				return
-			}
-			// Basic auth is sent by the browser on its own: a form posted
-			// from another site must not steer the screens.
-			if r.Method == http.MethodPost && !sameOrigin(r) {
-				http.Error(w, "forbidden: cross-site request", http.StatusForbidden)
-				return
-			}
-			w.Header().Set("Cache-Control", "no-store")
-			h(w, r)
+// fleetAdmin guards the fleet page and its actions with the admin token,
+// like /admin; without an admin token they do not exist (404).
+func (s *Server) fleetAdmin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := s.adminToken()
+		if tok == "" {
+			http.NotFound(w, r)
+			return
 		}
+		if !adminRequest(r, tok) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
+			http.Error(w, "admin token required", http.StatusUnauthorized)
+			return
+		}
+		// Basic auth is sent by the browser on its own: a form posted
+		// from another site must not steer the screens.
+		if r.Method == http.MethodPost && !sameOrigin(r) {
+			http.Error(w, "forbidden: cross-site request", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r)
 	}
-	s.mux.HandleFunc("GET /admin/screens", admin(s.handleFleet))
-	s.mux.HandleFunc("POST /admin/screens/pair", admin(s.handleApprove))
-	s.mux.HandleFunc("POST /admin/screens/{id}/{action}", admin(s.handleSteer))
 }
 
 func sameOrigin(r *http.Request) bool {

@@ -25,7 +25,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wallboard/wallboard/board"
-	"github.com/wallboard/wallboard/static"
 	"github.com/wallboard/wallboard/views"
 )
 
@@ -43,6 +42,12 @@ type Options struct {
 	FrameAncestors []string
 	// Ingress bounds what unauthenticated requests may cost (webhook.go).
 	Ingress IngressLimits
+
+	// What the app builds and the routes serve (routes.go).
+	Ready       http.Handler        // GET /readyz; nil: no route
+	Fleet       *Fleet              // pairing and the fleet page; nil: no routes
+	AdminStatus func() ConfigStatus // what GET /admin shows
+	Receivers   Receivers           // the webhook receivers
 }
 
 // Server serves boards and pushes their changes.
@@ -72,12 +77,12 @@ type Server struct {
 	standupHistory atomic.Pointer[StandupHistory]
 	retro          atomic.Pointer[RetroSource] // see SetRetroSource
 
-	fleet *Fleet // paired screens; nil until FleetRoutes
+	fleet *Fleet // paired screens; nil without pairing
 }
 
 // NewServer wires routes around live state and a hub.
 func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, opts Options) *Server {
-	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux()}
+	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux(), fleet: opts.Fleet}
 	s.live.Store(live)
 	s.SetFrameAncestors(opts.FrameAncestors)
 	s.ingress = NewIngress(opts.Ingress, log)
@@ -93,6 +98,9 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	hub.OnSent = func(n int) { metrics.BytesPushed.Add(float64(n)); metrics.MessagesPushed.Inc() }
 	hub.OnViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
 	hub.OnScreenGone = s.screenDisconnected
+	if acc := opts.Access; acc != nil && opts.Fleet != nil {
+		acc.SetPaired(opts.Fleet.Paired)
+	}
 	if acc := opts.Access; acc != nil {
 		// Revocation bites at once: a screen whose link was removed, or
 		// any viewer the new access rules refuse, loses its websocket now.
@@ -136,32 +144,13 @@ func ContentSecurityPolicy(frameAncestors []string) string {
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + fa
 }
 
-// Mux exposes the route table so other packages (webhooks) can add routes.
+// Mux is the route table (routes.go). Only tools add to it (the load
+// generator's pprof and fetch counter); the product's routes are all in
+// routes.go.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Live is the current state.
 func (s *Server) Live() *board.Live { return s.live.Load() }
-
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /{$}", s.handleIndex)
-	s.mux.HandleFunc("GET /boards/{id}", s.handleBoard)
-	s.mux.HandleFunc("GET /boards/{id}/ws", s.handleWS)
-	s.mux.HandleFunc("GET /boards/{id}/retro", s.handleRetro)
-	s.mux.HandleFunc("GET /playlists/{id}", s.handlePlaylist)
-	s.mux.HandleFunc("GET /api/v1/boards", s.handleAPIBoards)
-	s.mux.HandleFunc("GET /api/v1/boards/{id}", s.handleAPIBoard)
-	// Liveness: the process answers; no dependency is checked, so a
-	// supervisor never restarts a server for a store that is down.
-	alive := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
-	}
-	s.mux.HandleFunc("GET /livez", alive)
-	s.mux.HandleFunc("GET /healthz", alive)
-	s.mux.Handle("GET /metrics", s.metrics.Handler())
-	s.mux.Handle("GET "+static.Prefix, gzipStatic(static.Handler()))
-	s.mux.Handle("GET /favicon.ico", static.Favicon())
-}
 
 // NextSeq orders published messages.
 func (s *Server) NextSeq() uint64 { return s.seq.Add(1) }

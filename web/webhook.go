@@ -600,22 +600,6 @@ func (s *Server) throttleMetricsToken(next http.Handler) http.Handler {
 // Ingress is the server's guard, for receivers mounted on its mux.
 func (s *Server) Ingress() *Ingress { return s.ingress }
 
-// BearerOrBasic reports whether r carries secret as "Authorization: Bearer
-// SECRET", or as the password of HTTP basic auth with the given user (user
-// "" skips the basic form). Constant time.
-func BearerOrBasic(r *http.Request, secret, user string) bool {
-	if AdminAuthorized(r, secret) {
-		return true
-	}
-	if user == "" {
-		return false
-	}
-	u, p, ok := r.BasicAuth()
-	// Both compared, always, so timing tells nothing about which was wrong.
-	uok, pok := SecretEqual(u, user), SecretEqual(p, secret)
-	return ok && uok && pok
-}
-
 // The receivers' credentials, as the guard checks them.
 
 // Auth authenticates GitHub deliveries: a well-formed X-Hub-Signature-256
@@ -638,9 +622,9 @@ func (h *EventsHandler) Auth() WebhookAuth {
 	return WebhookAuth{Request: h.authorized, Challenge: `Bearer realm="wallboard events"`}
 }
 
-// PingAuth authenticates the delivery check: bearer, or basic auth with user.
-func PingAuth(secret, user string) WebhookAuth {
-	return WebhookAuth{Request: func(r *http.Request) bool { return BearerOrBasic(r, secret, user) }, Challenge: `Bearer realm="wallboard"`}
+// pingAuth authenticates the delivery check: the events' bearer token.
+func (h *EventsHandler) pingAuth() WebhookAuth {
+	return WebhookAuth{Request: h.authorized, Challenge: `Bearer realm="wallboard"`}
 }
 
 // AuthAlertmanager authenticates Alertmanager: the bearer token (off without one).
