@@ -46,7 +46,7 @@ func (s *Server) routes() {
 	mux.Handle("GET /metrics", s.metrics.Handler())
 
 	// Embedded files, under content-hashed names.
-	mux.Handle("GET "+static.Prefix, gzipStatic(static.Handler()))
+	mux.Handle("GET /static/", gzipStatic(static.Handler())) // static.Prefix
 	mux.Handle("GET /favicon.ico", static.Favicon())
 
 	// A screen link signs a TV in (access: {mode: screens}).

@@ -60,7 +60,7 @@ var keyLabel = map[string]string{
 }
 
 // Presets, by name.
-var Presets = map[string]Preset{
+var Presets = completePresets(map[string]Preset{
 	// run.googleapis.com/request_count: DELTA, INT64, unit 1, resource
 	// cloud_run_revision (labels service_name, revision_name, location,
 	// configuration_name); metric labels response_code, response_code_class
@@ -230,16 +230,19 @@ var Presets = map[string]Preset{
 		Need:    []string{"subscription"},
 		aligner: monitoringpb.Aggregation_ALIGN_MAX, reducer: monitoringpb.Aggregation_REDUCE_MAX,
 	},
-}
+})
 
-func init() {
-	for name, p := range Presets {
+// completePresets fills what each preset's entry leaves implicit: its name
+// (the key) and a scale of 1.
+func completePresets(m map[string]Preset) map[string]Preset {
+	for name, p := range m {
 		p.Name = name
 		if p.scale == 0 {
 			p.scale = 1
 		}
-		Presets[name] = p
+		m[name] = p
 	}
+	return m
 }
 
 // PresetNames lists the presets, sorted.
