@@ -87,9 +87,6 @@ func (a *App) Config() *board.Config { return a.cfg.Load() }
 // Live is the live tile state.
 func (a *App) Live() *board.Live { return a.live.Load() }
 
-// Logger is the app's logger.
-func (a *App) Logger() *slog.Logger { return a.log }
-
 // Metrics are the board's own metrics.
 func (a *App) Metrics() *web.Metrics { return a.metrics }
 
@@ -120,7 +117,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		opts.Heartbeat = 15 * time.Second
 	}
 	if opts.Build == "" {
-		opts.Build = BuildID()
+		opts.Build = buildID()
 	}
 	if opts.DataDir == "" {
 		opts.DataDir = "."
@@ -292,8 +289,8 @@ func (a *App) Server() *web.Server { return a.server }
 // Store is the open store.
 func (a *App) Store() *store.Store { return a.store }
 
-// Scheduler is the poller.
-func (a *App) Scheduler() *poller.Scheduler { return a.sched.Load() }
+// scheduler is the poller.
+func (a *App) scheduler() *poller.Scheduler { return a.sched.Load() }
 
 // Run serves until ctx is done, then shuts down gracefully: screens get a
 // going-away close, in-flight requests finish, tile state is flushed to the

@@ -17,7 +17,7 @@ import (
 )
 
 // chrome starts Debian's headless Chromium with the flags that keep it off
-// the network (DESIGN.md), sized like a 1080p TV.
+// the network, sized like a 1080p TV.
 func chrome(t *testing.T, w, h int) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")

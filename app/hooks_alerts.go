@@ -46,7 +46,7 @@ type alertsFeature struct {
 // unset).
 func newAlertsFeature(a *App, sec secrets) *alertsFeature {
 	f := &alertsFeature{a: a, receiver: map[string]bool{}, layers: map[string]string{}}
-	f.hooks = &web.AlertHooks{Store: a.Store(), Log: a.Logger(), Stored: f.stored,
+	f.hooks = &web.AlertHooks{Store: a.Store(), Log: a.log, Stored: f.stored,
 		AlertmanagerToken: sec.alertmanager, CloudMonitoringAuth: sec.cloudMonitoring, EventsToken: sec.events}
 	f.receiver[web.ReceiverAlertmanager] = sec.alertmanager != ""
 	f.receiver[web.ReceiverCloudMonitoring] = sec.cloudMonitoring.Token != "" || sec.cloudMonitoring.Username != ""
@@ -64,7 +64,7 @@ func (f *alertsFeature) sourceKind(id string) string {
 }
 
 // checkAlertTile refuses alert and hygiene tiles whose feeds cannot carry
-// alerts, and sources: on other tiles. It runs in CheckQuery, so `wallboard
+// alerts, and sources: on other tiles. It runs in sourceKinds.CheckQuery, so `wallboard
 // check`, start-up and a config reload apply the same rules.
 func checkAlertTile(srcKind string, t board.TileConfig, q board.Query) error {
 	if t.Kind != kindAlerts && t.Kind != kindHygiene {
@@ -136,7 +136,7 @@ func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error, as
 			}
 		}
 		if dropped := len(res.Alerts) - len(polled); dropped > 0 {
-			f.a.Logger().Warn("polled alerts without id ignored", "source", j.Query.Source, "count", dropped)
+			f.a.log.Warn("polled alerts without id ignored", "source", j.Query.Source, "count", dropped)
 		}
 		// Alertmanager's own state is the truth wherever both its feeds
 		// exist: it sends no notification for a silenced or inhibited
@@ -150,7 +150,7 @@ func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error, as
 		changed, err := f.a.Store().SyncPolledFollowers(ctx, j.Query.Source, polled, res.AlertsSuppressed, followers, asked, time.Now())
 		if err != nil {
 			storeErr = err
-			f.a.Logger().Error("storing polled alerts", "source", j.Query.Source, "error", err)
+			f.a.log.Error("storing polled alerts", "source", j.Query.Source, "error", err)
 		} else if changed {
 			f.publishLayers(ctx)
 		}
@@ -230,7 +230,7 @@ func (f *alertsFeature) alertsResult(ctx context.Context, t board.TileConfig, r 
 	out := board.Result{At: r.At, Warnings: append(slices.Clone(r.Warnings), f.warnings(t, storeErr)...)}
 	open, err := f.openAlerts(ctx, f.feeds(t))
 	if err != nil {
-		f.a.Logger().Error("reading open alerts", "error", err)
+		f.a.log.Error("reading open alerts", "error", err)
 		out.Warnings = append(out.Warnings, "alerts: store unreadable")
 		return out
 	}
@@ -302,7 +302,7 @@ func (f *alertsFeature) stored(receiver string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	f.publishLayers(ctx)
-	sched := f.a.Scheduler()
+	sched := f.a.scheduler()
 	if sched == nil {
 		return
 	}
@@ -344,7 +344,7 @@ func (f *alertsFeature) publishLayers(ctx context.Context) {
 		}
 		open, err := f.openAlerts(ctx, ids)
 		if err != nil {
-			f.a.Logger().Error("reading open alerts for the takeover", "board", b.ID, "error", err)
+			f.a.log.Error("reading open alerts for the takeover", "board", b.ID, "error", err)
 			continue
 		}
 		var crit []store.StoredAlert
@@ -375,7 +375,7 @@ func (f *alertsFeature) publishLayers(ctx context.Context) {
 		}
 		f.layers[b.ID] = string(sig)
 		if err := f.a.Server().PublishAlertLayer(l); err != nil {
-			f.a.Logger().Error("publishing alert layer", "board", b.ID, "error", err)
+			f.a.log.Error("publishing alert layer", "board", b.ID, "error", err)
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 // is reloaded.
 func (a *App) fourKeysReceivers(sec secrets) (*web.EventsHandler, *web.GitHubHandler) {
 	kick := func() {
-		if s := a.Scheduler(); s != nil {
+		if s := a.scheduler(); s != nil {
 			for _, src := range a.Config().Sources {
 				if slices.Contains(fourKeysSourceKinds, src.Kind) {
 					s.Kick(src.ID)
@@ -26,11 +26,11 @@ func (a *App) fourKeysReceivers(sec secrets) (*web.EventsHandler, *web.GitHubHan
 	}
 	var events *web.EventsHandler
 	if sec.events != "" {
-		events = web.NewEventsHandler(sec.events, a.Store(), kick, a.Logger())
+		events = web.NewEventsHandler(sec.events, a.Store(), kick, a.log)
 	}
 	var gh *web.GitHubHandler
 	if sec.github != "" {
-		gh = web.NewGitHubHandler(sec.github, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(a.Config(), repo) }, kick, a.Logger())
+		gh = web.NewGitHubHandler(sec.github, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(a.Config(), repo) }, kick, a.log)
 	}
 	return events, gh
 }

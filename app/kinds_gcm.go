@@ -8,5 +8,5 @@ import (
 
 // newGCMSource builds a "gcm" source: Google Cloud Monitoring.
 func newGCMSource(a *App, cfg board.SourceConfig) (poller.Source, error) {
-	return gcm.New(cfg, a.Logger())
+	return gcm.New(cfg, a.log)
 }

@@ -49,7 +49,7 @@ func (a *App) ConfigStatus() web.ConfigStatus {
 	a.reload.mu.Lock()
 	defer a.reload.mu.Unlock()
 	st := web.ConfigStatus{File: a.Config().File, LoadedAt: a.reload.loadedAt, Reloads: a.reload.reloads, ErrorAt: a.reload.errAt,
-		Store: a.StoreNote()}
+		Store: a.storeNoteText()}
 	if a.opts.ConfigPath == "" {
 		st.File = "built-in demo (no -config): not watched"
 	}
@@ -102,16 +102,16 @@ func (a *App) watchConfig(ctx context.Context) {
 			}
 		case <-settle:
 			settle = nil
-			a.CheckConfig(ctx)
+			a.checkConfig(ctx)
 		case <-tick.C:
-			a.CheckConfig(ctx)
+			a.checkConfig(ctx)
 		}
 	}
 }
 
-// CheckConfig reads the config file and applies it when its content changed.
+// checkConfig reads the config file and applies it when its content changed.
 // Only the watch goroutine (or a test, with the watcher idle) calls it.
-func (a *App) CheckConfig(ctx context.Context) {
+func (a *App) checkConfig(ctx context.Context) {
 	b, err := readFile(a.opts.ConfigPath)
 	if err != nil {
 		// Mid-rename or deleted: keep running; the next event or poll retries.

@@ -164,17 +164,6 @@ func (l *Live) Sweep(now time.Time) []TileState {
 	return out
 }
 
-// All returns a copy of every tile's state (for persistence).
-func (l *Live) All() []TileState {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	out := make([]TileState, 0, len(l.tiles))
-	for _, t := range l.tiles {
-		out = append(out, t.state)
-	}
-	return out
-}
-
 // Rebuild makes the state for a reloaded config. A tile that still exists
 // (same board and tile id) and still asks the same source the same query
 // keeps its state (value, series, age, error), so a config edit never blanks

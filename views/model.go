@@ -174,7 +174,7 @@ func (v TileView) AgeText() string {
 func (v TileView) Spark() Spark { return SparkOf(Series(v.State)) }
 
 // AxisSpark is a time series tile's chart: scaled to take in its thresholds,
-// with their lines drawn, and its range printed beside it (SparkLo, SparkHi).
+// with their lines drawn, and its range printed beside it (Spark.Lo, Spark.Hi).
 func (v TileView) AxisSpark() Spark {
 	var th []float64
 	if t := v.Cfg.Thresholds; t != nil {
@@ -317,7 +317,7 @@ func commonPrefix(rows []board.Row) int {
 	return n
 }
 
-// BarPercent is a row's bar length relative to the largest row, 0–100 in 2 % steps.
+// BarClass is the class of a row's bar length relative to the largest row, 0–100 in 2 % steps.
 func (v TileView) BarClass(r board.Row) string {
 	hi := 0.0
 	for _, x := range v.State.Rows {

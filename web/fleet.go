@@ -28,8 +28,8 @@ import (
 	"github.com/wallboard/wallboard/views"
 )
 
-// TVCookie holds a paired screen's credential in the TV's browser.
-const TVCookie = "wallboard_tv"
+// tvCookieName holds a paired screen's credential in the TV's browser.
+const tvCookieName = "wallboard_tv"
 
 // pairCookie ties a TV's browser to the code it shows: only the browser that
 // asked for a code can collect the credential once it is approved, so
@@ -222,7 +222,7 @@ func sameOrigin(r *http.Request) bool {
 }
 
 func tvCookie(r *http.Request) string {
-	if c, err := r.Cookie(TVCookie); err == nil {
+	if c, err := r.Cookie(tvCookieName); err == nil {
 		return c.Value
 	}
 	return ""
@@ -259,14 +259,14 @@ func (s *Server) fleetWrap(next http.Handler) http.Handler {
 			if known {
 				s.log.Info("revoked screen opened a board: sent to pairing", "remote", r.RemoteAddr)
 			}
-			http.SetCookie(w, &http.Cookie{Name: TVCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+			http.SetCookie(w, &http.Cookie{Name: tvCookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 			http.Redirect(w, r, "/pair", http.StatusSeeOther)
 		case r.URL.Path != target:
 			http.Redirect(w, r, target, http.StatusSeeOther)
 		default:
 			// Set again on every page load, like a screen link's cookie, so
 			// it never reaches its Max-Age on a TV that reloads now and then.
-			http.SetCookie(w, &http.Cookie{Name: TVCookie, Value: tok, Path: "/", MaxAge: screenCookieMaxAge,
+			http.SetCookie(w, &http.Cookie{Name: tvCookieName, Value: tok, Path: "/", MaxAge: screenCookieMaxAge,
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 			next.ServeHTTP(w, r)
 		}
@@ -374,7 +374,7 @@ func (s *Server) handlePairWait(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			delete(f.codes, code) // single use: the credential goes out once
-			http.SetCookie(w, &http.Cookie{Name: TVCookie, Value: p.token, Path: "/", MaxAge: screenCookieMaxAge,
+			http.SetCookie(w, &http.Cookie{Name: tvCookieName, Value: p.token, Path: "/", MaxAge: screenCookieMaxAge,
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 			http.SetCookie(w, &http.Cookie{Name: pairCookie, Value: "", Path: "/pair", MaxAge: -1})
 			state = map[string]string{"state": "paired", "url": p.target}
@@ -551,7 +551,7 @@ func (s *Server) handleSteer(w http.ResponseWriter, r *http.Request) {
 // sendCommand pushes a command to every websocket of a screen; it returns
 // how many got it.
 func (s *Server) sendCommand(screen, cmd, arg string) int {
-	e, err := s.render(s.NextSeq(), views.Command(cmd, arg, strconv.FormatInt(time.Now().UnixNano(), 36)))
+	e, err := s.render(s.nextSeq(), views.Command(cmd, arg, strconv.FormatInt(time.Now().UnixNano(), 36)))
 	if err != nil {
 		return 0
 	}
@@ -574,7 +574,7 @@ func (s *Server) screenConnected(c *client, screen, boardID string, r *http.Requ
 	target := sc.Target
 	f.mu.Unlock()
 	if !slices.Contains(s.targetBoards(target), boardID) {
-		if e, err := s.render(s.NextSeq(), views.Command("go", target, strconv.FormatInt(now.UnixNano(), 36))); err == nil {
+		if e, err := s.render(s.nextSeq(), views.Command("go", target, strconv.FormatInt(now.UnixNano(), 36))); err == nil {
 			s.hub.sendClient(c, e)
 		}
 	}

@@ -420,7 +420,7 @@ func TestPlaylistScreenSentToItsTarget(t *testing.T) {
 			waitFor(t, "the screen counted as gone", func() bool { return !e.fleetRow(t, id).Connected })
 		}()
 		waitFor(t, "the screen counted as connected", func() bool { return e.fleetRow(t, id).Connected })
-		if err := e.fleetSrv.publish(boardID, "test-marker", e.fleetSrv.NextSeq(), views.Command("mark", "", "m")); err != nil {
+		if err := e.fleetSrv.publish(boardID, "test-marker", e.fleetSrv.nextSeq(), views.Command("mark", "", "m")); err != nil {
 			t.Fatal(err)
 		}
 		got := ""

@@ -9,9 +9,9 @@ import (
 	"github.com/wallboard/wallboard/views"
 )
 
-// DefaultRetroPeriod is the retro view's period without ?since=: the two
+// defaultRetroPeriod is the retro view's period without ?since=: the two
 // weeks of a KPT cycle.
-const DefaultRetroPeriod = 14 * 24 * time.Hour
+const defaultRetroPeriod = 14 * 24 * time.Hour
 
 // RetroSource fills the retrospective of a board from what the features
 // stored (deployments, incidents, alert openings) for since..until.
@@ -32,7 +32,7 @@ func (s *Server) handleRetro(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no board "+r.PathValue("id"), http.StatusNotFound)
 		return
 	}
-	since := now.Add(-DefaultRetroPeriod)
+	since := now.Add(-defaultRetroPeriod)
 	if v := q.Get("since"); v != "" {
 		if d, err := board.ParseDuration(v, 0); err == nil && d > 0 {
 			since = now.Add(-d)

@@ -21,7 +21,7 @@ type Receivers struct {
 
 // routes registers every HTTP route of Wallboard. This is the one list:
 // a route added anywhere else is a route the route-table test does not
-// know. Viewer access (Access.Wrap) and security headers wrap the whole mux
+// know. Viewer access (Access.wrap) and security headers wrap the whole mux
 // (Handler); public() in access.go lists the paths viewer access skips.
 func (s *Server) routes() {
 	mux, g := s.mux, s.ingress

@@ -68,7 +68,7 @@ type Server struct {
 	ingress     *Ingress // the webhook and admin guard's state (webhook.go)
 
 	genMu sync.Mutex
-	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
+	gens  map[string]uint64 // board id -> config generation (see boardBuild)
 
 	demo         atomic.Pointer[[]string] // demo source ids after a config reload
 	feedMu       sync.Mutex
@@ -99,13 +99,13 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	hub.OnViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
 	hub.OnScreenGone = s.screenDisconnected
 	if acc := opts.Access; acc != nil && opts.Fleet != nil {
-		acc.SetPaired(opts.Fleet.Paired)
+		acc.setPaired(opts.Fleet.Paired)
 	}
 	if acc := opts.Access; acc != nil {
 		// Revocation bites at once: a screen whose link was removed, or
 		// any viewer the new access rules refuse, loses its websocket now.
-		acc.OnUpdate(func() {
-			if n := hub.Revoke(acc.Allows); n > 0 {
+		acc.subscribe(func() {
+			if n := hub.Revoke(acc.allows); n > 0 {
 				log.Info("access changed: websockets closed", "closed", n)
 			}
 		})
@@ -119,7 +119,7 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	if s.opts.Access != nil {
-		h = s.throttleMetricsToken(s.opts.Access.Wrap(h))
+		h = s.throttleMetricsToken(s.opts.Access.wrap(h))
 	}
 	return s.securityHeaders(s.fleetWrap(h))
 }
@@ -129,14 +129,14 @@ func (s *Server) Access() *Access { return s.opts.Access }
 
 // SetFrameAncestors changes who may embed the board (after a config reload).
 func (s *Server) SetFrameAncestors(origins []string) {
-	csp := ContentSecurityPolicy(origins)
+	csp := contentSecurityPolicy(origins)
 	s.csp.Store(&csp)
 }
 
-// ContentSecurityPolicy is the CSP every response carries: only our own
+// contentSecurityPolicy is the CSP every response carries: only our own
 // scripts, styles and connections; no inline script or style, no eval;
 // framing only by the given origins (none when empty).
-func ContentSecurityPolicy(frameAncestors []string) string {
+func contentSecurityPolicy(frameAncestors []string) string {
 	fa := "'none'"
 	if len(frameAncestors) > 0 {
 		fa = strings.Join(frameAncestors, " ")
@@ -152,8 +152,8 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 // Live is the current state.
 func (s *Server) Live() *board.Live { return s.live.Load() }
 
-// NextSeq orders published messages.
-func (s *Server) NextSeq() uint64 { return s.seq.Add(1) }
+// nextSeq orders published messages.
+func (s *Server) nextSeq() uint64 { return s.seq.Add(1) }
 
 // isDemo reports whether a board shows demo data anywhere.
 func (s *Server) isDemo(b board.BoardConfig) bool {
@@ -189,9 +189,9 @@ func (s *Server) PageData(id string, now time.Time, q url.Values) (views.PageDat
 	return p, ok
 }
 
-// Columns is the board's column count: configured, or chosen so that the
+// columnsOf is the board's column count: configured, or chosen so that the
 // tiles fill a 16:9 screen in roughly square cells.
-func Columns(b board.BoardConfig) int {
+func columnsOf(b board.BoardConfig) int {
 	if b.Columns > 0 {
 		return b.Columns
 	}
@@ -327,13 +327,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	acc := s.opts.Access
 	var grant *Grant
 	if acc != nil {
-		grant = acc.Grant(r)
+		grant = acc.grant(r)
 	}
 	conn, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return // Upgrade has replied with the error
 	}
-	meta, err := s.render(s.NextSeq(), views.Meta(id, s.BoardBuild(id), time.Now()))
+	meta, err := s.render(s.nextSeq(), views.Meta(id, s.boardBuild(id), time.Now()))
 	if err != nil {
 		conn.Close()
 		return
@@ -349,8 +349,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.screenConnected(c, v.screen, id, r)
 	}
 	// Judged again once subscribed: an access change between the check in
-	// Access.Wrap and the subscription was not seen by its Revoke.
-	if c != nil && acc != nil && !acc.Allows(grant) {
+	// Access.wrap and the subscription was not seen by its Revoke.
+	if c != nil && acc != nil && !acc.allows(grant) {
 		s.hub.revoke(c)
 	}
 }
@@ -474,13 +474,13 @@ func (s *Server) handleAPIBoard(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	out := APIBoard{Board: b.ID, Title: b.Title, GeneratedAt: now, Tiles: []APITile{}}
 	for i, t := range b.Tiles {
-		out.Tiles = append(out.Tiles, APITileOf(t, states[i], now))
+		out.Tiles = append(out.Tiles, apiTileOf(t, states[i], now))
 	}
 	writeJSON(w, r, out)
 }
 
-// APITileOf converts a tile's state to its JSON form.
-func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
+// apiTileOf converts a tile's state to its JSON form.
+func apiTileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 	a := APITile{ID: t.ID, Kind: t.Kind, Title: t.Title, Unit: t.Unit, Status: st.Status,
 		Stale: st.Stale(now), Error: st.Error, Warnings: st.Warnings, Rows: st.Rows}
 	if st.Value != nil {
@@ -505,10 +505,10 @@ func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 		a.Series = append(a.Series, APIPoint{T: p.T, V: jsonFloat(p.V)})
 	}
 	if st.FourKeys != nil {
-		a.Extra = FourKeysExtra(t.Kind, st.FourKeys)
+		a.Extra = fourKeysExtra(t.Kind, st.FourKeys)
 	}
 	if st.Security != nil {
-		a.Extra = SecurityExtra(st.Security, now)
+		a.Extra = securityExtra(st.Security, now)
 	}
 	return a
 }

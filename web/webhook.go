@@ -44,7 +44,7 @@ import (
 
 // IngressLimits bound what strangers can cost a server before they are
 // authenticated; every receiver of a server and its admin routes share them.
-// Zero fields take the defaults of DefaultIngressLimits.
+// Zero fields take the defaults of defaultIngressLimits.
 type IngressLimits struct {
 	// FailedAuthPerMinute is how many failed webhook authentications a
 	// client address may make per minute, after a burst of FailedAuthBurst;
@@ -71,11 +71,11 @@ type IngressLimits struct {
 	BodyTimeout time.Duration
 }
 
-// DefaultIngressLimits: a sender that gets its secret wrong a few times
+// defaultIngressLimits: a sender that gets its secret wrong a few times
 // learns it from the 401s before it is slowed down; a guesser gets one try a
 // second (webhooks) or one every ten seconds (admin). The body budget holds
 // one GitHub payload of the largest size GitHub sends, and more small ones.
-var DefaultIngressLimits = IngressLimits{
+var defaultIngressLimits = IngressLimits{
 	FailedAuthPerMinute:    60,
 	FailedAuthBurst:        30,
 	AdminFailedPerMinute:   6,
@@ -87,7 +87,7 @@ var DefaultIngressLimits = IngressLimits{
 }
 
 func (l IngressLimits) withDefaults() IngressLimits {
-	d := DefaultIngressLimits
+	d := defaultIngressLimits
 	if l.FailedAuthPerMinute <= 0 {
 		l.FailedAuthPerMinute = d.FailedAuthPerMinute
 	}
@@ -596,9 +596,6 @@ func (s *Server) throttleMetricsToken(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// Ingress is the server's guard, for receivers mounted on its mux.
-func (s *Server) Ingress() *Ingress { return s.ingress }
 
 // The receivers' credentials, as the guard checks them.
 

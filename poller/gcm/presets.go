@@ -245,8 +245,8 @@ func completePresets(m map[string]Preset) map[string]Preset {
 	return m
 }
 
-// PresetNames lists the presets, sorted.
-func PresetNames() []string {
+// presetNames lists the presets, sorted.
+func presetNames() []string {
 	names := make([]string, 0, len(Presets))
 	for n := range Presets {
 		names = append(names, n)
@@ -280,7 +280,7 @@ func applyPreset(pm params, s *spec) error {
 	name := pm.str("preset")
 	p, ok := Presets[name]
 	if !ok {
-		return fmt.Errorf("gcm: preset %q unknown (known: %s)", name, strings.Join(PresetNames(), ", "))
+		return fmt.Errorf("gcm: preset %q unknown (known: %s)", name, strings.Join(presetNames(), ", "))
 	}
 	if pm.has("filter") || pm.has("numerator") || pm.has("denominator") {
 		return fmt.Errorf("gcm: preset %s builds its own filter: remove filter/numerator/denominator", name)
