@@ -18,7 +18,7 @@ func (a *App) fourKeysReceivers(sec secrets) (*web.EventsHandler, *web.GitHubHan
 	kick := func() {
 		if s := a.scheduler(); s != nil {
 			for _, src := range a.Config().Sources {
-				if slices.Contains(fourKeysSourceKinds, src.Kind) {
+				if sourceKinds[src.Kind].FourKeys {
 					s.Kick(src.ID)
 				}
 			}

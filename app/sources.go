@@ -23,6 +23,9 @@ type sourceKind struct {
 	Check func(tile board.TileConfig, q board.Query) error
 	// Demo marks sources whose data is made up (labelled DEMO on screen).
 	Demo bool
+	// FourKeys marks sources whose tiles compute from the store's Four Keys
+	// events: a webhook that stored an event kicks them.
+	FourKeys bool
 }
 
 // sourceKindTable maps a source kind (the kind: of a source in the config)
@@ -41,15 +44,11 @@ var sourceKinds = sourceKindTable{
 	"prometheus":   {New: newPrometheusSource, Check: prom.CheckQuery},
 	"gcm":          {New: newGCMSource, Check: gcm.CheckQuery},
 	"alertmanager": {New: newAlertmanagerSource, Check: alertmanager.CheckQuery},
-	"github":       {New: newGitHubSource, Check: github.CheckQuery},
-	"gitlog":       {New: newGitlogSource, Check: keysrc.CheckQuery},
-	"events":       {New: newEventsSource, Check: keysrc.CheckQuery},
+	"github":       {New: newGitHubSource, Check: github.CheckQuery, FourKeys: true},
+	"gitlog":       {New: newGitlogSource, Check: keysrc.CheckQuery, FourKeys: true},
+	"events":       {New: newEventsSource, Check: keysrc.CheckQuery, FourKeys: true},
 	"webhooks":     {New: newWebhooksSource, Check: checkWebhooksQuery},
 }
-
-// fourKeysSourceKinds are the source kinds whose tiles compute from the
-// store's Four Keys events; a webhook that stored an event kicks them.
-var fourKeysSourceKinds = []string{"github", "gitlog", "events"}
 
 // Names lists the source kinds, sorted.
 func (k sourceKindTable) Names() []string {

@@ -303,10 +303,10 @@ const (
 	KindHygiene = "hygiene"
 )
 
-// TileKinds lists every tile kind a config may name, in the order `wallboard
+// tileKinds lists every tile kind a config may name, in the order `wallboard
 // check` prints them. This is the one list: validation reads it, and views
 // has a component for each.
-var TileKinds = []string{KindStat, KindTimeSeries, KindGauge, KindBar, KindList, KindSecurity,
+var tileKinds = []string{KindStat, KindTimeSeries, KindGauge, KindBar, KindList, KindSecurity,
 	KindFourKeys, KindDeploys, KindPostmortems, KindAlerts, KindHygiene}
 
 // ReservedSourceIDs are the feeds under which webhook receivers store alerts
@@ -647,8 +647,8 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 			default:
 				tiles[t.ID] = max(t.Line, 1)
 			}
-			if !slices.Contains(TileKinds, t.Kind) {
-				add(t.Line, "%s: unknown kind %q (known: %s)", where, t.Kind, strings.Join(TileKinds, ", "))
+			if !slices.Contains(tileKinds, t.Kind) {
+				add(t.Line, "%s: unknown kind %q (known: %s)", where, t.Kind, strings.Join(tileKinds, ", "))
 			}
 			src, ok := sources[t.Source]
 			if t.Source == "" {
