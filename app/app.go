@@ -283,7 +283,7 @@ func (a *App) BaseURL() string {
 	return "http://" + host
 }
 
-// Server is the HTTP side (for tests and webhook wiring).
+// Server is the HTTP side (for tests and tools that add to it).
 func (a *App) Server() *web.Server { return a.server }
 
 // Store is the open store.
