@@ -117,7 +117,7 @@ func TestAccessNonLoopbackNeedsMode(t *testing.T) {
 	} {
 		a := &App{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		cfg := &board.Config{Access: board.AccessConfig{Mode: tc.mode}}
-		_, err := a.buildAccess(cfg, tc.addr)
+		_, err := a.buildAccess(cfg, tc.addr, "")
 		if (err != nil) != tc.wantErr {
 			t.Errorf("addr %s mode %q: err = %v, want error %v", tc.addr, tc.mode, err, tc.wantErr)
 		}

@@ -30,9 +30,6 @@ import (
 //go:embed demo.yaml
 var demoConfig []byte
 
-// DemoConfig is the built-in demo's YAML.
-func DemoConfig() []byte { return demoConfig }
-
 // Options configure an App.
 type Options struct {
 	ConfigPath string // "" runs the built-in demo
@@ -73,8 +70,8 @@ type App struct {
 	world  atomic.Pointer[world]
 	reload reloadState
 
-	// alerts, when alert tiles or receivers exist, stores polled alerts and
-	// gives alert tiles the store's open alerts (hooks_alerts.go).
+	// alerts stores polled alerts and gives alert tiles the store's open
+	// alerts (hooks_alerts.go).
 	alerts *alertsFeature
 
 	// replica is this process's part in a group sharing PostgreSQL (nil
@@ -82,8 +79,6 @@ type App struct {
 	replica *replica.Replica
 	// replicaWrite, replicaApply: the PostgreSQL path's cost (replica.go).
 	replicaWrite, replicaApply prometheus.Histogram
-
-	adminToken string // resolved admin.token; "" when admin is off
 
 	dirtyMu sync.Mutex
 	dirty   map[board.TileRef]struct{}
@@ -98,10 +93,6 @@ type App struct {
 	notReady atomic.Bool
 }
 
-// routeSetups add routes (webhook receivers) to the server once every part
-// exists. Each feature adds its own in an init() of its app/hooks_*.go file.
-var routeSetups []func(a *App) error
-
 // Config is the loaded config.
 func (a *App) Config() *board.Config { return a.world.Load().cfg }
 
@@ -111,34 +102,29 @@ func (a *App) Live() *board.Live { return a.world.Load().live }
 // DemoSources are the ids of the running config's demo sources.
 func (a *App) DemoSources() []string { return a.world.Load().demo }
 
-// Logger is the app's logger.
-func (a *App) Logger() *slog.Logger { return a.log }
-
 // Metrics are the board's own metrics.
 func (a *App) Metrics() *web.Metrics { return a.metrics }
 
-// demoAdditions extend the built-in demo with what the machine it runs on
-// offers (the Four Keys of the git checkout it runs in); each feature adds
-// its own in an init().
-var demoAdditions []func(cfg *board.Config)
-
 // LoadConfig reads the config at path, or the built-in demo when path is "".
+// The demo gets the Four Keys of the git checkout it runs in, if any
+// (addGitDemo).
 func LoadConfig(path string) (*board.Config, error) {
 	if path == "" {
-		cfg, err := board.Parse("demo.yaml (built in)", demoConfig, CheckQuery)
+		cfg, err := ParseConfig("demo.yaml (built in)", demoConfig)
 		if err != nil {
 			return nil, err
 		}
-		for _, add := range demoAdditions {
-			add(cfg)
-		}
-		cfg.FillDefaults() // for what the additions added
+		addGitDemo(cfg)
+		cfg.FillDefaults() // for what addGitDemo added
 		return cfg, nil
 	}
-	return board.LoadFile(path, CheckQuery)
+	return board.LoadFile(path, sourceKinds)
 }
 
-// New loads the config, opens the store and builds every part; Run starts them.
+// New builds every part, in this order: the config and its secrets, the
+// store, the live tile state restored from it, the sources and their
+// poller, the hub, and the HTTP server with every route (web/routes.go).
+// Run starts them.
 func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -147,66 +133,151 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		opts.Heartbeat = 15 * time.Second
 	}
 	if opts.Build == "" {
-		opts.Build = BuildID()
+		opts.Build = buildID()
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = "."
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:8080"
 	}
 	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{}}
+
+	// The config, its secrets, and who may look.
 	cfg, err := LoadConfig(opts.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
 	a.defaultAccess(cfg)
+	sec, err := resolveSecrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	access, err := a.buildAccess(cfg, opts.Addr, sec.admin)
+	if err != nil {
+		return nil, err
+	}
 	if opts.ConfigPath != "" {
 		if b, err := os.ReadFile(opts.ConfigPath); err == nil {
 			a.reload.hash = hashOf(b)
 		}
 	}
 	a.reload.loadedAt = time.Now()
-	if opts.DataDir == "" {
-		opts.DataDir = "."
-	}
-	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	target, password, err := storeTarget(opts, cfg)
-	if err != nil {
+
+	// The store, and the tile state it kept.
+	if err := a.openStore(ctx, cfg); err != nil {
 		return nil, err
+	}
+	restored, err := a.store.LoadTiles(ctx)
+	if err != nil {
+		// Some stored tiles are unreadable: start with what could be read.
+		a.log.Warn("restoring tile state", "error", err)
+	}
+
+	// The world: the config's live state, its sources and their poller
+	// (started by Run, replaced as one by a reload).
+	w, err := a.newWorld(cfg, board.NewLive(cfg, restored))
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.world.Store(w)
+	fail := func(err error) (*App, error) {
+		a.retire(w)
+		a.store.Close()
+		return nil, err
+	}
+
+	// The hub that pushes to screens, and what the server serves.
+	a.metrics = web.NewMetrics()
+	a.metrics.Registry.MustRegister(buildInfo())
+	a.registerReplicaMetrics()
+	a.hub = web.NewHub()
+	a.hub.SetBoards(boardIDs(cfg))
+	fleet, err := web.NewFleet(ctx, a.store, a.log)
+	if err != nil {
+		return fail(err)
+	}
+	a.alerts = newAlertsFeature(a, sec)
+	events, github := a.fourKeysReceivers(sec)
+	a.server = web.NewServer(w.live, a.hub, a.metrics, a.log, web.Options{
+		Build: opts.Build, Compression: true, World: a,
+		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress,
+		Ready:       http.HandlerFunc(a.handleReady),
+		Fleet:       fleet,
+		AdminStatus: a.ConfigStatus,
+		Receivers:   web.Receivers{Alerts: a.alerts.hooks, Events: events, GitHub: github},
+	})
+	a.server.SetRetroSource(retroSource{a})
+	a.server.AddStandupFeed(storeFeed{a})
+	a.server.SetStandupHistory(a.store)
+	// Alerts still open from before a restart take over their boards.
+	layersCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	a.alerts.publishLayers(layersCtx)
+	cancel()
+
+	a.ln, err = net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fail(fmt.Errorf("listen %s: %w", opts.Addr, err))
+	}
+	a.http = &http.Server{
+		Handler:           a.server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	return a, nil
+}
+
+// openStore opens the store: the -store value, else the config's store:,
+// else wallboard.db in the data directory (storeTarget).
+//
+// A PostgreSQL store that cannot be opened stops the start: a supervisor
+// restarts the replica while the others serve. A read-only SQLite store, or
+// a full disk, still starts: a wall display keeps showing live values, and
+// nothing is acknowledged that could not be stored (webhooks get 503).
+// Exiting on a full disk would blank the wall in a crash loop under a
+// supervisor.
+func (a *App) openStore(ctx context.Context, cfg *board.Config) error {
+	if err := os.MkdirAll(a.opts.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	target, password, err := storeTarget(a.opts, cfg)
+	if err != nil {
+		return err
 	}
 	if store.IsPostgresURL(target) {
-		// A PostgreSQL store that cannot be opened stops the start: a
-		// supervisor restarts the replica while the others serve.
 		if a.store, err = store.OpenPostgres(ctx, target, password); err != nil {
-			return nil, err
+			return err
 		}
 		a.log.Info("store: PostgreSQL", "url", board.Redact(target))
-		return a.build(ctx, cfg)
+		return nil
 	}
 	dbPath := target
-	a.store, err = store.Open(ctx, dbPath)
-	full := err != nil && diskFull(filepath.Dir(dbPath), err)
-	if errors.Is(err, store.ErrReadOnly) || full {
-		// A wall display keeps showing live values with a read-only store:
-		// nothing is acknowledged that could not be stored (webhooks get 503).
-		// A full disk is the same (exiting would blank the wall in a crash
-		// loop under a supervisor).
-		ro, roErr := store.OpenReadOnly(ctx, dbPath)
-		if roErr != nil {
-			return nil, err
-		}
-		if full {
-			note := fmt.Sprintf("read-only: the disk holding %s is full (%v); tile state is not saved and webhooks answer 503 until there is room", dbPath, err)
-			a.storeNote.Store(&note)
-			a.log.Error("store is read-only: the disk is full: showing the last state and live values only", "error", err)
-		} else {
-			note := fmt.Sprintf("read-only: %v", err)
-			a.storeNote.Store(&note)
-			a.log.Error("store is read-only: showing live values only", "error", err)
-		}
-		a.store, err = ro, nil
+	st, err := store.Open(ctx, dbPath)
+	if err == nil {
+		a.store = st
+		return nil
 	}
-	if err != nil {
-		return nil, err
+	full := diskFull(filepath.Dir(dbPath), err)
+	if !errors.Is(err, store.ErrReadOnly) && !full {
+		return err
 	}
-	return a.build(ctx, cfg)
+	ro, roErr := store.OpenReadOnly(ctx, dbPath)
+	if roErr != nil {
+		return err
+	}
+	if full {
+		note := fmt.Sprintf("read-only: the disk holding %s is full (%v); tile state is not saved and webhooks answer 503 until there is room", dbPath, err)
+		a.storeNote.Store(&note)
+		a.log.Error("store is read-only: the disk is full: showing the last state and live values only", "error", err)
+	} else {
+		note := fmt.Sprintf("read-only: %v", err)
+		a.storeNote.Store(&note)
+		a.log.Error("store is read-only: showing live values only", "error", err)
+	}
+	a.store = ro
+	return nil
 }
 
 // storeTarget is the store New opens: the -store value, else the config's
@@ -241,61 +312,6 @@ func StoreProblems(cfg *board.Config) []board.Problem {
 	return nil
 }
 
-// build makes every part around the open store; New's second half.
-func (a *App) build(ctx context.Context, cfg *board.Config) (*App, error) {
-	opts := a.opts
-	restored, err := a.store.LoadTiles(ctx)
-	if err != nil {
-		// Some stored tiles are unreadable: start with what could be read.
-		a.log.Warn("restoring tile state", "error", err)
-	}
-	w, err := a.newWorld(cfg, board.NewLive(cfg, restored))
-	if err != nil {
-		a.store.Close()
-		return nil, err
-	}
-	a.world.Store(w)
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-	access, err := a.buildAccess(cfg, addr)
-	if err != nil {
-		a.retire(w)
-		a.store.Close()
-		return nil, err
-	}
-	a.metrics = web.NewMetrics()
-	a.metrics.Registry.MustRegister(buildInfo())
-	a.registerReplicaMetrics()
-	a.hub = web.NewHub()
-	a.hub.SetBoards(boardIDs(cfg))
-	a.server = web.NewServer(w.live, a.hub, a.metrics, a.log, web.Options{Build: opts.Build, Compression: true, World: a,
-		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress})
-	a.server.Mux().HandleFunc("GET /readyz", a.handleReady)
-	for _, setup := range routeSetups {
-		if err := setup(a); err != nil {
-			a.retire(w)
-			a.store.Close()
-			return nil, err
-		}
-	}
-
-	a.ln, err = net.Listen("tcp", addr)
-	if err != nil {
-		a.retire(w)
-		a.store.Close()
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
-	}
-	a.http = &http.Server{
-		Handler:           a.server.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
-	}
-	return a, nil
-}
-
 // defaultAccess gives cfg the access mode of Options.Access when it has none.
 func (a *App) defaultAccess(cfg *board.Config) {
 	if cfg.Access.Mode == "" {
@@ -325,14 +341,14 @@ func (a *App) BaseURL() string {
 	return "http://" + host
 }
 
-// Server is the HTTP side (for tests and webhook wiring).
+// Server is the HTTP side (for tests and tools that add to it).
 func (a *App) Server() *web.Server { return a.server }
 
 // Store is the open store.
 func (a *App) Store() *store.Store { return a.store }
 
-// Scheduler is the poller of the running config.
-func (a *App) Scheduler() *poller.Scheduler { return a.world.Load().sched }
+// scheduler is the poller of the running config.
+func (a *App) scheduler() *poller.Scheduler { return a.world.Load().sched }
 
 // Run serves until ctx is done, then shuts down gracefully: screens get a
 // going-away close, in-flight requests finish, tile state is flushed to the

@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// BuildID identifies this binary: the VCS revision when built from a checkout,
+// buildID identifies this binary: the VCS revision when built from a checkout,
 // else a hash of the executable. Screens reload once when it changes.
-var BuildID = sync.OnceValue(func() string {
+var buildID = sync.OnceValue(func() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		rev, dirty := "", false
 		for _, s := range bi.Settings {
@@ -39,10 +39,10 @@ var BuildID = sync.OnceValue(func() string {
 })
 
 // Version says which build this is: the module version, the build id the
-// screens see (BuildID) and the Go version, e.g.
+// screens see (buildID) and the Go version, e.g.
 // "wallboard v1.4.0 (build 3f2a9c1d0b7e, go1.25.1)".
 func Version() string {
-	return fmt.Sprintf("wallboard %s (build %s, %s)", moduleVersion(), BuildID(), runtime.Version())
+	return fmt.Sprintf("wallboard %s (build %s, %s)", moduleVersion(), buildID(), runtime.Version())
 }
 
 // moduleVersion is the module version go install recorded ("(devel)" for a
@@ -58,7 +58,7 @@ func moduleVersion() string {
 // which build runs (the page says it too, in its wb-build meta).
 func buildInfo() prometheus.Collector {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "wallboard_build_info", Help: "Which build runs (always 1).",
-		ConstLabels: prometheus.Labels{"version": moduleVersion(), "build": BuildID(), "goversion": runtime.Version()}})
+		ConstLabels: prometheus.Labels{"version": moduleVersion(), "build": buildID(), "goversion": runtime.Version()}})
 	g.Set(1)
 	return g
 }

@@ -23,11 +23,11 @@ func TestMetricsBuildInfo(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no wallboard_build_info gauge in /metrics:\n%.2000s", body)
 	}
-	if m[1] != BuildID() || m[2] != runtime.Version() {
-		t.Errorf("build_info = %q, want build %q and %s", m[0], BuildID(), runtime.Version())
+	if m[1] != buildID() || m[2] != runtime.Version() {
+		t.Errorf("build_info = %q, want build %q and %s", m[0], buildID(), runtime.Version())
 	}
 	_, page := getStatus(t, base+"/boards/ops")
-	if !regexp.MustCompile(`<meta name="wb-build" content="` + regexp.QuoteMeta(BuildID()) + `"`).MatchString(page) {
-		t.Errorf("the page does not carry the build id %q", BuildID())
+	if !regexp.MustCompile(`<meta name="wb-build" content="` + regexp.QuoteMeta(buildID()) + `"`).MatchString(page) {
+		t.Errorf("the page does not carry the build id %q", buildID())
 	}
 }

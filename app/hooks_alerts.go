@@ -19,18 +19,12 @@ import (
 
 // Tile kinds of the alerts feature.
 const (
-	kindAlerts  = "alerts"
-	kindHygiene = "hygiene"
+	kindAlerts  = board.KindAlerts
+	kindHygiene = board.KindHygiene
 )
 
 // defaultNoisyAfter is how many openings in 7 days make an alert noisy.
 const defaultNoisyAfter = 5
-
-func init() {
-	board.RegisterTileKind(kindAlerts)
-	board.RegisterTileKind(kindHygiene)
-	routeSetups = append(routeSetups, setupAlerts)
-}
 
 // alertsFeature connects alert sources, the store, alert tiles and the
 // takeover: polled alert sets and webhook deliveries go into the store, and
@@ -44,64 +38,20 @@ type alertsFeature struct {
 	layers map[string]string // board -> signature of the last published layer
 }
 
-func setupAlerts(a *App) error {
-	cfg := a.Config()
+// newAlertsFeature builds the alert receivers with the config's secrets
+// (their routes are in web/routes.go: each answers 404 while its secret is
+// unset).
+func newAlertsFeature(a *App, sec secrets) *alertsFeature {
 	f := &alertsFeature{a: a, receiver: map[string]bool{}, layers: map[string]string{}}
-	h := &web.AlertHooks{Store: a.Store(), Log: a.Logger(), Stored: func(receiver string) {
+	f.hooks = &web.AlertHooks{Store: a.Store(), Log: a.log, Stored: func(receiver string) {
 		f.stored(receiver)
 		a.announce(stepAlerts + receiver) // every replica's takeover follows
-	}}
-	secret := func(name string, w *board.WebhookConfig) (web.Credentials, error) {
-		var c web.Credentials
-		if w == nil {
-			return c, nil
-		}
-		var err error
-		if c.Token, err = w.Secret.Resolve(); err != nil {
-			return c, fmt.Errorf("webhooks.%s.secret: %w", name, err)
-		}
-		if w.BasicAuth != nil {
-			c.Username = w.BasicAuth.Username
-			if c.Password, err = w.BasicAuth.Password.Resolve(); err != nil {
-				return c, fmt.Errorf("webhooks.%s.basic_auth.password: %w", name, err)
-			}
-			if c.Username == "" || c.Password == "" {
-				return c, fmt.Errorf("webhooks.%s.basic_auth: username and password are both required", name)
-			}
-		}
-		return c, nil
-	}
-	am, err := secret("alertmanager", cfg.Webhooks.Alertmanager)
-	if err != nil {
-		return err
-	}
-	cm, err := secret("cloudmonitoring", cfg.Webhooks.CloudMonitoring)
-	if err != nil {
-		return err
-	}
-	ev, err := secret("events", cfg.Webhooks.Events)
-	if err != nil {
-		return err
-	}
-	h.AlertmanagerToken, h.CloudMonitoringAuth, h.EventsToken = am.Token, cm, ev.Token
-	f.receiver[web.ReceiverAlertmanager] = am.Token != ""
-	f.receiver[web.ReceiverCloudMonitoring] = cm.Token != "" || cm.Username != ""
-	f.receiver[web.ReceiverEvents] = ev.Token != ""
-	f.hooks = h
-
-	// The receivers answer 404 while off, so these routes always exist.
-	mux := a.Server().Mux()
-	limits := web.DefaultWebhookLimits
-	limits.Logger = a.Logger()
-	guard := a.Server().Ingress()
-	mux.Handle("POST /hooks/alertmanager", guard.Webhook(web.ReceiverAlertmanager, limits, h.AuthAlertmanager(), h.Alertmanager()))
-	mux.Handle("POST /hooks/cloudmonitoring", guard.Webhook(web.ReceiverCloudMonitoring, limits, h.AuthCloudMonitoring(), h.CloudMonitoring()))
-	mux.Handle("POST /api/v1/events/alerts", guard.Webhook(web.ReceiverEvents, limits, h.AuthEvents(), h.Events()))
-	a.alerts = f
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f.publishLayers(ctx) // alerts still open from before a restart
-	return nil
+	},
+		AlertmanagerToken: sec.alertmanager, CloudMonitoringAuth: sec.cloudMonitoring, EventsToken: sec.events}
+	f.receiver[web.ReceiverAlertmanager] = sec.alertmanager != ""
+	f.receiver[web.ReceiverCloudMonitoring] = sec.cloudMonitoring.Token != "" || sec.cloudMonitoring.Username != ""
+	f.receiver[web.ReceiverEvents] = sec.events != ""
+	return f
 }
 
 func (f *alertsFeature) sourceKind(id string) string {
@@ -114,7 +64,7 @@ func (f *alertsFeature) sourceKind(id string) string {
 }
 
 // checkAlertTile refuses alert and hygiene tiles whose feeds cannot carry
-// alerts, and sources: on other tiles. It runs in CheckQuery, so `wallboard
+// alerts, and sources: on other tiles. It runs in sourceKinds.CheckQuery, so `wallboard
 // check`, start-up and a config reload apply the same rules.
 func checkAlertTile(srcKind string, t board.TileConfig, q board.Query) error {
 	if t.Kind != kindAlerts && t.Kind != kindHygiene {
@@ -186,7 +136,7 @@ func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error, as
 			}
 		}
 		if dropped := len(res.Alerts) - len(polled); dropped > 0 {
-			f.a.Logger().Warn("polled alerts without id ignored", "source", j.Query.Source, "count", dropped)
+			f.a.log.Warn("polled alerts without id ignored", "source", j.Query.Source, "count", dropped)
 		}
 		// Alertmanager's own state is the truth wherever both its feeds
 		// exist: it sends no notification for a silenced or inhibited
@@ -200,7 +150,7 @@ func (f *alertsFeature) afterPoll(j *poller.Job, res board.Result, err error, as
 		changed, err := f.a.Store().SyncPolledFollowers(ctx, j.Query.Source, polled, res.AlertsSuppressed, followers, asked, time.Now())
 		if err != nil {
 			storeErr = err
-			f.a.Logger().Error("storing polled alerts", "source", j.Query.Source, "error", err)
+			f.a.log.Error("storing polled alerts", "source", j.Query.Source, "error", err)
 		} else if changed {
 			f.publishLayers(ctx)
 		}
@@ -280,7 +230,7 @@ func (f *alertsFeature) alertsResult(ctx context.Context, t board.TileConfig, r 
 	out := board.Result{At: r.At, Warnings: append(slices.Clone(r.Warnings), f.warnings(t, storeErr)...)}
 	open, err := f.openAlerts(ctx, f.feeds(t))
 	if err != nil {
-		f.a.Logger().Error("reading open alerts", "error", err)
+		f.a.log.Error("reading open alerts", "error", err)
 		out.Warnings = append(out.Warnings, "alerts: store unreadable")
 		return out
 	}
@@ -352,7 +302,7 @@ func (f *alertsFeature) stored(receiver string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	f.publishLayers(ctx)
-	sched := f.a.Scheduler()
+	sched := f.a.scheduler()
 	if sched == nil {
 		return
 	}
@@ -394,7 +344,7 @@ func (f *alertsFeature) publishLayers(ctx context.Context) {
 		}
 		open, err := f.openAlerts(ctx, ids)
 		if err != nil {
-			f.a.Logger().Error("reading open alerts for the takeover", "board", b.ID, "error", err)
+			f.a.log.Error("reading open alerts for the takeover", "board", b.ID, "error", err)
 			continue
 		}
 		var crit []store.StoredAlert
@@ -424,7 +374,7 @@ func (f *alertsFeature) publishLayers(ctx context.Context) {
 		}
 		f.layers[b.ID] = string(sig)
 		if err := f.a.Server().PublishAlertLayer(l); err != nil {
-			f.a.Logger().Error("publishing alert layer", "board", b.ID, "error", err)
+			f.a.log.Error("publishing alert layer", "board", b.ID, "error", err)
 		}
 	}
 }

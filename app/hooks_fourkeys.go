@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -10,47 +9,25 @@ import (
 	"github.com/wallboard/wallboard/web"
 )
 
-// fourKeysKinds are the source kinds whose tiles compute from the store's
-// Four Keys events; a webhook that stored an event kicks them.
-var fourKeysKinds = []string{"github", "gitlog", "events"}
-
-func init() {
-	routeSetups = append(routeSetups, setupFourKeysHooks)
-}
-
-// setupFourKeysHooks mounts POST /api/v1/events/{deployments,incidents} and
-// POST /hooks/github, each only when its secret is configured (no secret:
-// the route does not exist, 404).
-//
-// Secrets are read once, at start; the sources kicked and the repositories'
-// settings follow the config as it is reloaded.
-func setupFourKeysHooks(a *App) error {
-	cfg := a.Config()
+// fourKeysReceivers builds the receivers of the Four Keys' events: the
+// generic events (deployments, incidents and their delivery check) and
+// GitHub, each nil when its secret is not configured (no route: 404). The
+// sources they kick and the repositories' settings follow the config as it
+// is reloaded.
+func (a *App) fourKeysReceivers(sec secrets) (*web.EventsHandler, *web.GitHubHandler) {
 	kick := func() {
 		a.kickFourKeys()
 		a.announce(stepFourKeys) // the holder of those polls may be another replica
 	}
-	if wh := cfg.Webhooks.Events; wh != nil && wh.Secret != nil {
-		tok, err := wh.Secret.Resolve()
-		if err != nil {
-			return fmt.Errorf("webhooks.events.secret: %w", err)
-		}
-		limits := web.DefaultWebhookLimits
-		limits.Logger = a.Logger()
-		web.NewEventsHandler(tok, a.Store(), kick, a.Logger()).Register(a.Server().Mux(), a.Server().Ingress(), limits)
+	var events *web.EventsHandler
+	if sec.events != "" {
+		events = web.NewEventsHandler(sec.events, a.Store(), kick, a.log)
 	}
-	if wh := cfg.Webhooks.GitHub; wh != nil && wh.Secret != nil {
-		secret, err := wh.Secret.Resolve()
-		if err != nil {
-			return fmt.Errorf("webhooks.github.secret: %w", err)
-		}
-		h := web.NewGitHubHandler(secret, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(a.Config(), repo) }, kick, a.Logger())
-		limits := web.DefaultWebhookLimits
-		limits.Logger = a.Logger()
-		limits.MaxBytes = web.MaxGitHubBody // push payloads of large pushes exceed 1 MiB
-		a.Server().Mux().Handle("POST /hooks/github", a.Server().Ingress().Webhook("github", limits, h.Auth(), h))
+	var gh *web.GitHubHandler
+	if sec.github != "" {
+		gh = web.NewGitHubHandler(sec.github, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(a.Config(), repo) }, kick, a.log)
 	}
-	return nil
+	return events, gh
 }
 
 // githubSettings reads a repository's settings from the github source that

@@ -9,17 +9,13 @@ import (
 	"github.com/wallboard/wallboard/poller/keysrc"
 )
 
-// Source kind "events": the Four Keys from whatever the webhooks stored
-// (generic events and GitHub). It has no backend of its own to poll.
-func init() {
-	kinds["events"] = sourceKind{
-		New: func(a *App, cfg board.SourceConfig) (poller.Source, error) {
-			set, err := board.FourKeysOf(cfg)
-			if err != nil {
-				return nil, fmt.Errorf("events: %w", err)
-			}
-			return &keysrc.Computer{Store: a.Store(), Scope: fourkeys.Scope{Service: cfg.Service}, PostmortemLabel: cfg.PostmortemLabel, Settings: set}, nil
-		},
-		Check: keysrc.CheckQuery,
+// newEventsSource builds an "events" source: the Four Keys from whatever
+// the webhooks stored (generic events and GitHub). It has no backend of its
+// own to poll.
+func newEventsSource(a *App, cfg board.SourceConfig) (poller.Source, error) {
+	set, err := board.FourKeysOf(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
 	}
+	return &keysrc.Computer{Store: a.Store(), Scope: fourkeys.Scope{Service: cfg.Service}, PostmortemLabel: cfg.PostmortemLabel, Settings: set}, nil
 }

@@ -6,11 +6,7 @@ import (
 	"github.com/wallboard/wallboard/poller/gcm"
 )
 
-func init() {
-	kinds["gcm"] = sourceKind{
-		New: func(a *App, cfg board.SourceConfig) (poller.Source, error) {
-			return gcm.New(cfg, a.Logger())
-		},
-		Check: gcm.CheckQuery,
-	}
+// newGCMSource builds a "gcm" source: Google Cloud Monitoring.
+func newGCMSource(a *App, cfg board.SourceConfig) (poller.Source, error) {
+	return gcm.New(cfg, a.log)
 }

@@ -10,20 +10,14 @@ import (
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/poller/gitlog"
-	"github.com/wallboard/wallboard/poller/keysrc"
 )
 
-// Source kind "gitlog": the Four Keys of a local clone, no credentials.
-func init() {
-	kinds["gitlog"] = sourceKind{
-		New: func(a *App, cfg board.SourceConfig) (poller.Source, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			return gitlog.New(ctx, cfg, a.Store())
-		},
-		Check: keysrc.CheckQuery,
-	}
-	demoAdditions = append(demoAdditions, addGitDemo)
+// newGitlogSource builds a "gitlog" source: the Four Keys of a local clone,
+// no credentials.
+func newGitlogSource(a *App, cfg board.SourceConfig) (poller.Source, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return gitlog.New(ctx, cfg, a.Store())
 }
 
 // addGitDemo adds the Four Keys of the git checkout wallboard runs in to

@@ -6,17 +6,12 @@ import (
 	"github.com/wallboard/wallboard/poller/prom"
 )
 
-// The prometheus kind: PromQL tiles against Prometheus and servers speaking
-// its query API (docs/prometheus.md).
-func init() {
-	kinds["prometheus"] = sourceKind{
-		New: func(_ *App, cfg board.SourceConfig) (poller.Source, error) {
-			s, err := prom.New(cfg)
-			if err != nil {
-				return nil, err // not a typed nil inside the interface
-			}
-			return s, nil
-		},
-		Check: prom.CheckQuery,
+// newPrometheusSource builds a "prometheus" source: PromQL tiles against
+// Prometheus and servers speaking its query API (docs/prometheus.md).
+func newPrometheusSource(_ *App, cfg board.SourceConfig) (poller.Source, error) {
+	s, err := prom.New(cfg)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
 	}
+	return s, nil
 }

@@ -11,18 +11,18 @@ import (
 	"github.com/wallboard/wallboard/web"
 )
 
-func init() {
-	kinds["webhooks"] = sourceKind{
-		New: func(a *App, cfg board.SourceConfig) (poller.Source, error) {
-			return webhookAlerts{st: a.Store()}, nil
-		},
-		Check: func(t board.TileConfig, q board.Query) error {
-			if q.Text != "" || len(q.Params) > 0 {
-				return fmt.Errorf("webhooks: a webhooks source takes no query (it shows what the alert receivers stored)")
-			}
-			return nil
-		},
+// newWebhooksSource builds a "webhooks" source: the alerts the webhook
+// receivers stored.
+func newWebhooksSource(a *App, _ board.SourceConfig) (poller.Source, error) {
+	return webhookAlerts{st: a.Store()}, nil
+}
+
+// checkWebhooksQuery refuses a query on a webhooks source.
+func checkWebhooksQuery(_ board.TileConfig, q board.Query) error {
+	if q.Text != "" || len(q.Params) > 0 {
+		return fmt.Errorf("webhooks: a webhooks source takes no query (it shows what the alert receivers stored)")
 	}
+	return nil
 }
 
 // webhookAlerts is the source of alerts that arrive by webhook: a poll reads

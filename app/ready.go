@@ -15,8 +15,8 @@ import (
 // storeRetry is how often a read-only store is tried for writing again.
 const storeRetry = 5 * time.Second
 
-// StoreNote says why the store is read-only ("" when it is writable).
-func (a *App) StoreNote() string {
+// storeNoteText says why the store is read-only ("" when it is writable).
+func (a *App) storeNoteText() string {
 	if p := a.storeNote.Load(); p != nil {
 		return *p
 	}
@@ -79,7 +79,7 @@ func (a *App) handleReady(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if note := a.StoreNote(); note != "" {
+	if note := a.storeNoteText(); note != "" {
 		w.Write([]byte("degraded: store " + note + "\n"))
 		return
 	}

@@ -51,7 +51,7 @@ func (a *App) ConfigStatus() web.ConfigStatus {
 	a.reload.mu.Lock()
 	defer a.reload.mu.Unlock()
 	st := web.ConfigStatus{File: a.Config().File, LoadedAt: a.reload.loadedAt, Reloads: a.reload.reloads, ErrorAt: a.reload.errAt,
-		Store: a.StoreNote()}
+		Store: a.storeNoteText()}
 	if a.opts.ConfigPath == "" {
 		st.File = "built-in demo (no -config): not watched"
 	}
@@ -104,16 +104,16 @@ func (a *App) watchConfig(ctx context.Context) {
 			}
 		case <-settle:
 			settle = nil
-			a.CheckConfig(ctx)
+			a.checkConfig(ctx)
 		case <-tick.C:
-			a.CheckConfig(ctx)
+			a.checkConfig(ctx)
 		}
 	}
 }
 
-// CheckConfig reads the config file and applies it when its content changed.
+// checkConfig reads the config file and applies it when its content changed.
 // Only the watch goroutine (or a test, with the watcher idle) calls it.
-func (a *App) CheckConfig(ctx context.Context) {
+func (a *App) checkConfig(ctx context.Context) {
 	b, err := readFile(a.opts.ConfigPath)
 	if err != nil {
 		// Mid-rename or deleted: keep running; the next event or poll retries.
@@ -167,11 +167,17 @@ func (a *App) reloadFailed(err error) {
 // swaps it in as one, retires the old one, and tells changed boards'
 // screens to reload.
 func (a *App) apply(ctx context.Context, data []byte) error {
-	cfg, err := board.Parse(a.opts.ConfigPath, data, CheckQuery)
+	cfg, err := ParseConfig(a.opts.ConfigPath, data)
 	if err != nil {
 		return err
 	}
 	a.defaultAccess(cfg)
+	// The new config's secrets, read once: the admin token applies from now
+	// on (see secrets).
+	sec, err := resolveSecrets(cfg)
+	if err != nil {
+		return err
+	}
 	if cfg.Access.Mode == "" && !web.IsLoopback(a.Addr()) {
 		return fmt.Errorf("access: listening on %s (not loopback) needs an access mode", a.Addr())
 	}
@@ -181,10 +187,10 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 		return err
 	}
 	// Viewer access follows the file too: a screen removed from it is
-	// revoked now, not at the next restart. The admin token is kept as it
-	// was at start (it is read without locks).
+	// revoked now, not at the next restart; and so does the admin token,
+	// which Access holds for /admin, the fleet page and /metrics.
 	if acc := a.server.Access(); acc != nil {
-		if err := acc.Update(cfg.Access, a.AdminToken()); err != nil {
+		if err := acc.Update(cfg.Access, sec.admin); err != nil {
 			a.retire(w)
 			return err
 		}

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +37,7 @@ func (a *App) startReplica(ctx context.Context, conn *pgx.ConnConfig) error {
 		Conn: conn,
 		Log:  a.log,
 		OnAcquire: func(key string) {
-			if s := a.Scheduler(); s != nil {
+			if s := a.scheduler(); s != nil {
 				s.KickJob(key)
 			}
 		},
@@ -210,9 +209,9 @@ func (a *App) runStep(ctx context.Context, step string) {
 // kickFourKeys polls the sources whose tiles compute from the store's Four
 // Keys events (only the lease holders' polls run).
 func (a *App) kickFourKeys() {
-	if s := a.Scheduler(); s != nil {
+	if s := a.scheduler(); s != nil {
 		for _, src := range a.Config().Sources {
-			if slices.Contains(fourKeysKinds, src.Kind) {
+			if sourceKinds[src.Kind].FourKeys {
 				s.Kick(src.ID)
 			}
 		}

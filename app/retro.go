@@ -19,13 +19,6 @@ import (
 // cover the whole period.
 const retroListed = 4
 
-func init() {
-	routeSetups = append(routeSetups, func(a *App) error {
-		a.Server().SetRetroSource(retroSource{a})
-		return nil
-	})
-}
-
 // retroSource fills /boards/{id}/retro from the store: the Four Keys of
 // every stored deployment and incident, and the alert openings of the
 // config's alert feeds.
@@ -201,7 +194,7 @@ func retroKeysSource(cfg *board.Config, boardID string) board.SourceConfig {
 			continue
 		}
 		for _, t := range b.Tiles {
-			if s, ok := byID[t.Source]; ok && (t.Kind == views.KindFourKeys || t.Kind == views.KindDeploys || t.Kind == views.KindPostmortems) {
+			if s, ok := byID[t.Source]; ok && (t.Kind == board.KindFourKeys || t.Kind == board.KindDeploys || t.Kind == board.KindPostmortems) {
 				return s
 			}
 		}

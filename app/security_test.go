@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller/github/githubtest"
 	"github.com/wallboard/wallboard/web"
 )
@@ -96,7 +95,7 @@ func boardStatus(t *testing.T, base, boardID, tile string) string {
 	return ""
 }
 
-// `wallboard check` (board.Parse with CheckQuery) refuses a security tile
+// `wallboard check` (ParseConfig) refuses a security tile
 // on another source kind and a bad security query, with the tile's line.
 func TestSecurityTileChecked(t *testing.T) {
 	for _, tc := range []struct{ tile, want string }{
@@ -112,13 +111,13 @@ boards:
     tiles:
       - %s
 `, tc.tile)
-		_, err := board.Parse("c.yaml", []byte(cfg), CheckQuery)
+		_, err := ParseConfig("c.yaml", []byte(cfg))
 		if err == nil || !strings.Contains(err.Error(), "c.yaml:7:") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want c.yaml:7: … %q", tc.tile, err, tc.want)
 		}
 	}
 	ok := "sources:\n  - {id: gh, kind: github, repos: [org/api]}\nboards:\n  - id: b\n    tiles:\n      - {id: s, kind: security, source: gh, query: {repo: org/api, critical_after: 3d}}\n"
-	if _, err := board.Parse("c.yaml", []byte(ok), CheckQuery); err != nil {
+	if _, err := ParseConfig("c.yaml", []byte(ok)); err != nil {
 		t.Errorf("a good security tile refused: %v", err)
 	}
 }

@@ -10,14 +10,6 @@ import (
 	"github.com/wallboard/wallboard/views"
 )
 
-func init() {
-	routeSetups = append(routeSetups, func(a *App) error {
-		a.server.AddStandupFeed(storeFeed{a})
-		a.server.SetStandupHistory(a.Store())
-		return nil
-	})
-}
-
 // storeFeed lists, for a board's standup view, what the store recorded in
 // the period: deployments and incidents (of the services the board's tiles
 // name, else of every service) and the openings and closings of the alerts

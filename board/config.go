@@ -414,33 +414,35 @@ type Thresholds struct {
 	Direction string   `yaml:"direction"` // higher-is-worse (default) or lower-is-worse
 }
 
-// Tile kinds the views know how to draw.
+// Tile kinds: how a tile draws its data. Each has a templ component in views.
 const (
 	KindStat       = "stat"
 	KindTimeSeries = "timeseries"
 	KindGauge      = "gauge"
 	KindBar        = "bar"
 	KindList       = "list"
+	// KindSecurity: see baseline.go.
+
+	// The Four Keys of the deployments and incidents a source stored.
+	KindFourKeys    = "fourkeys"
+	KindDeploys     = "deploys"
+	KindPostmortems = "postmortems"
+
+	// Open alerts (with the takeover of a critical one) and their hygiene.
+	KindAlerts  = "alerts"
+	KindHygiene = "hygiene"
 )
 
-// TileKinds lists every tile kind a config may name. Other packages (alerts,
-// four keys) add theirs with RegisterTileKind at init.
-var tileKinds = []string{KindStat, KindTimeSeries, KindGauge, KindBar, KindList, KindSecurity}
-
-// RegisterTileKind makes a tile kind known to config validation.
-func RegisterTileKind(kind string) {
-	if !slices.Contains(tileKinds, kind) {
-		tileKinds = append(tileKinds, kind)
-	}
-}
+// tileKinds lists every tile kind a config may name, in the order `wallboard
+// check` prints them. This is the one list: validation reads it, and views
+// has a component for each.
+var tileKinds = []string{KindStat, KindTimeSeries, KindGauge, KindBar, KindList, KindSecurity,
+	KindFourKeys, KindDeploys, KindPostmortems, KindAlerts, KindHygiene}
 
 // ReservedSourceIDs are the feeds under which webhook receivers store alerts
 // (web.AlertReceivers). A polled source with one of these ids would close the
 // webhook's alerts at every poll, so they cannot be source ids.
 var ReservedSourceIDs = []string{"alertmanager-webhook", "cloudmonitoring", "events"}
-
-// SourceKinds lists the source kinds a config may name.
-var SourceKinds = []string{"demo", "prometheus", "gcm", "alertmanager", "github", "gitlog", "webhooks", "events"}
 
 // Direction values for thresholds.
 const (
@@ -459,8 +461,17 @@ const (
 	DefaultEvery         = 30 * time.Second // a playlist's time per board
 )
 
-// CheckQueryFunc validates a tile's query for its source's kind; nil accepts all.
-type CheckQueryFunc func(src SourceConfig, tile TileConfig, q Query) error
+// SourceKinds is what validation needs from the build: the source kinds it
+// can build and how each checks a tile's query. The app declares them once
+// (app/sources.go); validation and `wallboard check` read them from there.
+// A nil SourceKinds accepts every kind and query (tests of the file's shape).
+type SourceKinds interface {
+	// Names lists the source kinds, in the order error messages print them.
+	Names() []string
+	// CheckQuery validates a tile's query for its source's kind, without
+	// connecting to anything.
+	CheckQuery(src SourceConfig, tile TileConfig, q Query) error
+}
 
 // Problem is one thing wrong with a config, with where it is.
 type Problem struct {
@@ -506,7 +517,7 @@ func (e *ConfigError) Error() string {
 }
 
 // LoadFile reads and validates a config file.
-func LoadFile(path string, check CheckQueryFunc) (*Config, error) {
+func LoadFile(path string, kinds SourceKinds) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -522,12 +533,12 @@ func LoadFile(path string, check CheckQueryFunc) (*Config, error) {
 			return nil, &ConfigError{Problems: []Problem{{File: path, Msg: fmt.Sprintf("%d bytes: a config file may be at most %d bytes (1 MiB)", fi.Size(), MaxConfigBytes)}}}
 		}
 	}
-	return Parse(path, b, check)
+	return Parse(path, b, kinds)
 }
 
 // Parse decodes and validates config bytes; name is used in error messages.
 // It reports every problem it can find, each as "file:line: what".
-func Parse(name string, data []byte, check CheckQueryFunc) (cfg *Config, err error) {
+func Parse(name string, data []byte, kinds SourceKinds) (cfg *Config, err error) {
 	// go-yaml v1.19.2 panics on some malformed documents (a tag before a
 	// sequence item, found by FuzzParse). A config file must never crash the
 	// server or `wallboard check`: report it as what it is, a bad file.
@@ -536,10 +547,10 @@ func Parse(name string, data []byte, check CheckQueryFunc) (cfg *Config, err err
 			cfg, err = nil, &ConfigError{Problems: []Problem{{File: name, Msg: fmt.Sprintf("the YAML cannot be read (the parser failed: %v); check its indentation and tags", r)}}}
 		}
 	}()
-	return parse(name, data, check)
+	return parse(name, data, kinds)
 }
 
-func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
+func parse(name string, data []byte, kinds SourceKinds) (*Config, error) {
 	// Bound the cost first: size and nesting before the parser sees the
 	// bytes, alias expansion before the decoder expands anything.
 	if p := checkLimits(name, data); p != nil {
@@ -565,7 +576,7 @@ func parse(name string, data []byte, check CheckQueryFunc) (*Config, error) {
 	cfg.File = name
 	cfg.secrets = secrets
 	cfg.fillLines(file)
-	probs = append(probs, cfg.validate(check)...)
+	probs = append(probs, cfg.validate(kinds)...)
 	if len(probs) > 0 {
 		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 		return nil, &ConfigError{Problems: probs, file: name, secrets: secrets}
@@ -762,7 +773,7 @@ func lineOfKey(file *ast.File, path, key string) int {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
-func (c *Config) validate(check CheckQueryFunc) []Problem {
+func (c *Config) validate(kinds SourceKinds) []Problem {
 	var probs []Problem
 	add := func(line int, format string, args ...any) {
 		probs = append(probs, Problem{File: c.File, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -780,8 +791,8 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 		case slices.Contains(ReservedSourceIDs, s.ID):
 			add(s.Line, "source id %q is reserved for the alerts its webhook receiver stores; choose another", s.ID)
 		}
-		if !slices.Contains(SourceKinds, s.Kind) {
-			add(s.Line, "source %q: unknown kind %q (known: %s)", s.ID, s.Kind, strings.Join(SourceKinds, ", "))
+		if kinds != nil && !slices.Contains(kinds.Names(), s.Kind) {
+			add(s.Line, "source %q: unknown kind %q (known: %s)", s.ID, s.Kind, strings.Join(kinds.Names(), ", "))
 		}
 		if d, err := ParseDuration(s.TimeoutText, DefaultTimeout); err != nil {
 			add(s.Line, "source %q: timeout: %v", s.ID, err)
@@ -931,10 +942,10 @@ func (c *Config) validate(check CheckQueryFunc) []Problem {
 			if t.Limit < 0 {
 				add(t.Line, "%s: limit %d: must not be negative", where, t.Limit)
 			}
-			if ok && check != nil {
+			if ok && kinds != nil {
 				q, err := QueryOf(*t)
 				if err == nil {
-					err = check(src, *t, q)
+					err = kinds.CheckQuery(src, *t, q)
 				}
 				if err != nil {
 					add(t.Line, "%s: query: %v", where, err)

@@ -96,7 +96,7 @@ func (l *Live) Apply(ref TileRef, res Result, err error, now time.Time) (TileSta
 	t.state = t.state.Apply(res, err, t.cfg.Thresholds, now)
 	if err == nil {
 		t.state = severalForOne(t.state, t.cfg.Kind)
-		if f := kindStatus[t.cfg.Kind]; f != nil {
+		if f := tileKindStatus[t.cfg.Kind]; f != nil {
 			if s, ok := f(t.state.Result); ok {
 				t.state.Status = s
 			}
@@ -186,17 +186,6 @@ func (l *Live) Sweep(now time.Time) []TileState {
 	return out
 }
 
-// All returns a copy of every tile's state (for persistence).
-func (l *Live) All() []TileState {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	out := make([]TileState, 0, len(l.tiles))
-	for _, t := range l.tiles {
-		out = append(out, t.state)
-	}
-	return out
-}
-
 // Rebuild makes the state for a reloaded config. A tile that still exists
 // (same board and tile id) and still asks the same query (QueryKey, as the
 // poller decides) keeps its state (value, series, age, error), so a config edit never blanks
@@ -224,10 +213,23 @@ func (l *Live) Rebuild(cfg *Config) *Live {
 	return n
 }
 
-// kindStatus judges tiles of a kind whose status is not their value's
-// (the postmortems tile: warn while one is due, critical once overdue).
-var kindStatus = map[string]func(Result) (Status, bool){}
+// tileKindStatus judges tiles of a kind whose status is not their value's.
+// The function returns ok=false to keep the value's judgement.
+var tileKindStatus = map[string]func(Result) (Status, bool){
+	KindPostmortems: postmortemStatus,
+}
 
-// RegisterKindStatus sets how tiles of kind are judged after a successful
-// poll; f returns ok=false to keep the value's judgement. Call at init.
-func RegisterKindStatus(kind string, f func(Result) (Status, bool)) { kindStatus[kind] = f }
+// postmortemStatus judges a postmortems tile: critical when a postmortem is
+// overdue, a warning while one is due, ok when none is.
+func postmortemStatus(res Result) (Status, bool) {
+	r := res.FourKeys
+	switch {
+	case r == nil:
+		return "", false
+	case r.PostmortemsOverdue() > 0:
+		return StatusCritical, true
+	case len(r.PostmortemsDue) > 0:
+		return StatusWarn, true
+	}
+	return StatusOK, true
+}

@@ -28,12 +28,6 @@ type Source interface {
 	Fetch(ctx context.Context, q board.Query) (board.Result, error)
 }
 
-// QueryChecker is implemented by sources that can tell a bad query at config
-// load time (so `wallboard check` reports it with its line).
-type QueryChecker interface {
-	CheckQuery(tile board.TileConfig, q board.Query) error
-}
-
 // RetryAfterError is implemented by errors that say when to try again (HTTP
 // 429/403 with Retry-After, gRPC RESOURCE_EXHAUSTED); the poller waits at
 // least that long.
@@ -309,22 +303,22 @@ func (s *Scheduler) poll(ctx, held context.Context, j *Job) error {
 	return err
 }
 
-// RecoveryGrace bounds the back-off: a failing query is polled again at
-// most one interval plus RecoveryGrace after its last poll, so a tile shows
+// recoveryGrace bounds the back-off: a failing query is polled again at
+// most one interval plus recoveryGrace after its last poll, so a tile shows
 // its source's recovery within that long (unless the source itself asked for
 // a longer wait with Retry-After).
-const RecoveryGrace = 30 * time.Second
+const recoveryGrace = 30 * time.Second
 
 // NextDelay is the wait before the next poll: the interval with ±10 % jitter
 // after a success; after n consecutive failures, the interval doubled n-1
-// times, capped at interval + RecoveryGrace (and at maxGap when that is
+// times, capped at interval + recoveryGrace (and at maxGap when that is
 // shorter, though never below the interval), jitter included; never less
 // than a Retry-After the source was given (jittered above it, never below).
 func NextDelay(interval time.Duration, failures int, err error, maxGap time.Duration) time.Duration {
 	d := interval
 	limit := interval
 	if failures > 0 {
-		limit = min(max(maxGap, interval), interval+RecoveryGrace)
+		limit = min(max(maxGap, interval), interval+recoveryGrace)
 		for i := 1; i < failures && d < limit; i++ {
 			d *= 2
 		}

@@ -99,7 +99,7 @@ func TestNextDelay(t *testing.T) {
 			t.Fatalf("3rd failure delay %v, want about 40s", d)
 		}
 		if d := NextDelay(10*time.Second, 30, errors.New("x"), 5*time.Minute); !within(d, 40*time.Second) || d > 40*time.Second {
-			t.Fatalf("capped delay %v, want about 40s (interval + RecoveryGrace) and never more", d)
+			t.Fatalf("capped delay %v, want about 40s (interval + recoveryGrace) and never more", d)
 		}
 		if d := NextDelay(10*time.Minute, 4, errors.New("x"), 5*time.Minute); !within(d, 10*time.Minute) {
 			t.Fatalf("an interval above the cap is the cap: %v", d)
@@ -184,7 +184,7 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // TestBackoffRecoversWithinIntervalPlusGrace pins the recovery promise: after
 // any number of failures the next poll is at most one interval plus
-// RecoveryGrace away, so a tile recovers within that long after its source
+// recoveryGrace away, so a tile recovers within that long after its source
 // does (a Retry-After the source was given is the only thing that waits longer).
 func TestBackoffRecoversWithinIntervalPlusGrace(t *testing.T) {
 	for _, interval := range []time.Duration{time.Second, 10 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, time.Hour} {

@@ -33,13 +33,18 @@ var files embed.FS
 // Prefix is where the files are served.
 const Prefix = "/static/"
 
-var (
-	hashed = map[string]string{} // "wallboard.css" -> "wallboard.1a2b3c4d5e.css"
-	byHash = map[string]string{} // the reverse
-	served = map[string][]byte{} // "wallboard.css" -> the bytes served (minified for our own CSS/JS)
-)
+// assets are the embedded files as served, built once when the package is
+// loaded: what the server serves never changes while it runs.
+var assets = buildAssets()
 
-func init() {
+type assetTable struct {
+	hashed map[string]string // "wallboard.css" -> "wallboard.1a2b3c4d5e.css"
+	byHash map[string]string // the reverse
+	served map[string][]byte // "wallboard.css" -> the bytes served (minified for our own CSS/JS)
+}
+
+func buildAssets() assetTable {
+	t := assetTable{hashed: map[string]string{}, byHash: map[string]string{}, served: map[string][]byte{}}
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -48,15 +53,15 @@ func init() {
 		if err != nil {
 			return err
 		}
-		if b, err = Minify(p, b); err != nil {
+		if b, err = minifyFile(p, b); err != nil {
 			return err
 		}
 		sum := sha256.Sum256(b)
 		ext := path.Ext(p)
 		h := strings.TrimSuffix(p, ext) + "." + hex.EncodeToString(sum[:5]) + ext
-		hashed[p] = h
-		byHash[h] = p
-		served[p] = b
+		t.hashed[p] = h
+		t.byHash[h] = p
+		t.served[p] = b
 		return nil
 	})
 	if err != nil {
@@ -65,12 +70,13 @@ func init() {
 		// that imports the package.
 		panic("static: " + err.Error())
 	}
+	return t
 }
 
-// Minify returns the bytes served for the embedded file name given its
+// minifyFile returns the bytes served for the embedded file name given its
 // source: the project's own .css and .js minified, anything else (the
 // vendored, already minified htmx files, the icon) unchanged.
-func Minify(name string, src []byte) ([]byte, error) {
+func minifyFile(name string, src []byte) ([]byte, error) {
 	if strings.HasPrefix(name, "vendor/") {
 		return src, nil
 	}
@@ -97,7 +103,7 @@ func Minify(name string, src []byte) ([]byte, error) {
 // It panics on a name that is not embedded: that is a programming error caught
 // by any test that renders a page.
 func URL(name string) string {
-	h, ok := hashed[name]
+	h, ok := assets.hashed[name]
 	if !ok {
 		panic("static: no file " + name)
 	}
@@ -108,12 +114,12 @@ func URL(name string) string {
 // immutable cache; unknown names are 404.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, ok := byHash[strings.TrimPrefix(r.URL.Path, Prefix)]
+		name, ok := assets.byHash[strings.TrimPrefix(r.URL.Path, Prefix)]
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
-		b := served[name]
+		b := assets.served[name]
 		switch path.Ext(name) {
 		case ".css":
 			w.Header().Set("Content-Type", "text/css; charset=utf-8")
@@ -134,20 +140,6 @@ func Favicon() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/svg+xml")
 		w.Header().Set("Cache-Control", "public, max-age=86400")
-		w.Write(served["favicon.svg"])
+		w.Write(assets.served["favicon.svg"])
 	})
 }
-
-// Read returns an embedded file's bytes as served (for benchmarks of page
-// weight and tests).
-func Read(name string) ([]byte, error) {
-	b, ok := served[name]
-	if !ok {
-		return nil, fmt.Errorf("read static file %s: %w", name, fs.ErrNotExist)
-	}
-	return b, nil
-}
-
-// Source returns an embedded file's bytes as written in the source tree,
-// before minifying.
-func Source(name string) ([]byte, error) { return files.ReadFile(name) }

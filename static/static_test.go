@@ -17,7 +17,7 @@ func TestOwnFilesServedMinified(t *testing.T) {
 	h := Handler()
 	for _, name := range []string{"wallboard.css", "wallboard.js", "pair.js", "vendor/htmx-2.0.11.min.js", "vendor/htmx-ext-ws-2.0.4.min.js"} {
 		t.Run(name, func(t *testing.T) {
-			src, err := Source(name)
+			src, err := files.ReadFile(name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,7 +38,7 @@ func TestOwnFilesServedMinified(t *testing.T) {
 				}
 				return
 			}
-			want, err := Minify(name, src)
+			want, err := minifyFile(name, src)
 			if err != nil {
 				t.Fatal(err)
 			}

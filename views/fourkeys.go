@@ -10,35 +10,6 @@ import (
 	"github.com/wallboard/wallboard/fourkeys"
 )
 
-// Tile kinds of the Four Keys (registered with board in init).
-const (
-	KindFourKeys    = "fourkeys"
-	KindDeploys     = "deploys"
-	KindPostmortems = "postmortems"
-)
-
-func init() {
-	board.RegisterTileKind(KindFourKeys)
-	board.RegisterTileKind(KindDeploys)
-	board.RegisterTileKind(KindPostmortems)
-	board.RegisterKindStatus(KindPostmortems, PostmortemStatus)
-}
-
-// PostmortemStatus judges a postmortems tile: critical when a postmortem is
-// overdue, a warning while one is due, ok when none is.
-func PostmortemStatus(res board.Result) (board.Status, bool) {
-	r := res.FourKeys
-	switch {
-	case r == nil:
-		return "", false
-	case r.PostmortemsOverdue() > 0:
-		return board.StatusCritical, true
-	case len(r.PostmortemsDue) > 0:
-		return board.StatusWarn, true
-	}
-	return board.StatusOK, true
-}
-
 // KeyCell is one of the four keys as the panel shows it.
 type KeyCell struct {
 	Name string // "Deploys", "Lead time", … (short, for the tile)
@@ -416,7 +387,7 @@ func PostmortemsDueOf(tiles []TileView) []PostmortemRow {
 	seen := map[string]bool{}
 	for _, v := range tiles {
 		r := v.Report()
-		if v.Cfg.Kind != KindPostmortems || r == nil {
+		if v.Cfg.Kind != board.KindPostmortems || r == nil {
 			continue
 		}
 		rows := v.PostmortemRows()

@@ -22,7 +22,7 @@ func TestFourKeysPanelReadsAtAGlance(t *testing.T) {
 		LeadTime: d(6 * time.Hour), ChangeFailureRate: f(0.02), TimeToRestore: nil}
 	rep := &fourkeys.Report{Current: cur, Previous: prev, Trend: make([]fourkeys.Metrics, fourkeys.TrendWeeks),
 		Benchmarks: fourkeys.Benchmarks, AttributionWindow: 6 * time.Hour}
-	v := NewTileView("b", board.TileConfig{ID: "k", Kind: KindFourKeys}, board.TileState{Result: board.Result{FourKeys: rep}, UpdatedAt: now}, now, English)
+	v := NewTileView("b", board.TileConfig{ID: "k", Kind: board.KindFourKeys}, board.TileState{Result: board.Result{FourKeys: rep}, UpdatedAt: now}, now, English)
 	cells := v.KeyCells()
 	want := []struct{ value, tier, delta string }{
 		{"3.4 / day", "elite", "▲ +1 / day vs previous 30 d"},
@@ -62,7 +62,7 @@ func TestFourKeysWithoutBenchmarksShowNoTier(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	cur := fourkeys.Metrics{Window: fourkeys.LastDays(now, 30*fourkeys.Day), DeploymentsPerDay: f(3.4), ChangeFailureRate: f(0), Deployments: 102}
 	rep := &fourkeys.Report{Current: cur, Previous: fourkeys.Metrics{Window: cur.Window.Previous()}, Trend: make([]fourkeys.Metrics, fourkeys.TrendWeeks)}
-	v := NewTileView("b", board.TileConfig{ID: "k", Kind: KindFourKeys}, board.TileState{Result: board.Result{FourKeys: rep}, UpdatedAt: now}, now, English)
+	v := NewTileView("b", board.TileConfig{ID: "k", Kind: board.KindFourKeys}, board.TileState{Result: board.Result{FourKeys: rep}, UpdatedAt: now}, now, English)
 	var buf bytes.Buffer
 	if err := Tile(v).Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestDeployFeedMarksRework(t *testing.T) {
 	rep := &fourkeys.Report{Recent: []fourkeys.DeploymentLead{
 		{Deployment: fourkeys.Deployment{ID: "fix", Service: "api", SHA: "abc1234", FinishedAt: now.Add(-time.Hour)}, Rework: true},
 	}}
-	v := NewTileView("b", board.TileConfig{ID: "d", Kind: KindDeploys}, board.TileState{Result: board.Result{FourKeys: rep}, UpdatedAt: now}, now, English)
+	v := NewTileView("b", board.TileConfig{ID: "d", Kind: board.KindDeploys}, board.TileState{Result: board.Result{FourKeys: rep}, UpdatedAt: now}, now, English)
 	var buf bytes.Buffer
 	if err := Tile(v).Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)

@@ -204,7 +204,7 @@ func (v TileView) AgeText() string {
 func (v TileView) Spark() Spark { return SparkOf(Series(v.State)) }
 
 // AxisSpark is a time series tile's chart: scaled to take in its thresholds,
-// with their lines drawn, and its range printed beside it (SparkLo, SparkHi).
+// with their lines drawn, and its range printed beside it (Spark.Lo, Spark.Hi).
 func (v TileView) AxisSpark() Spark {
 	var th []float64
 	if t := v.Cfg.Thresholds; t != nil {

@@ -107,6 +107,3 @@ func (v TileView) SecSecrets() string {
 	}
 	return strings.Join(parts, " · ")
 }
-
-// KindSecurity is the security tile's kind (board.KindSecurity).
-const KindSecurity = board.KindSecurity

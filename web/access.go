@@ -26,8 +26,8 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// ScreenCookie holds a screen link's token in the browser of a screen.
-const ScreenCookie = "wallboard_screen"
+// screenCookieName holds a screen link's token in the browser of a screen.
+const screenCookieName = "wallboard_screen"
 
 // screenCookieMaxAge is as far as browsers allow (Chrome caps Max-Age at 400
 // days); the cookie is set again on every page load, so a TV that reloads
@@ -36,9 +36,9 @@ const screenCookieMaxAge = 400 * 24 * 60 * 60
 
 // Identity headers of authenticating proxies (see identityHeader).
 const (
-	HeaderIAPEmail    = "X-Goog-Authenticated-User-Email"
-	HeaderIAPJWT      = "X-Goog-IAP-JWT-Assertion"
-	HeaderForwardMail = "X-Forwarded-Email"
+	headerIAPEmail    = "X-Goog-Authenticated-User-Email"
+	headerIAPJWT      = "X-Goog-IAP-JWT-Assertion"
+	headerForwardMail = "X-Forwarded-Email"
 	iapIssuer         = "https://cloud.google.com/iap"
 )
 
@@ -51,15 +51,15 @@ type Access struct {
 	client *http.Client // fetches a JWKS URL
 
 	hookMu   sync.Mutex
-	onUpdate []func() // run after every Update (see OnUpdate)
+	onUpdate []func() // run after every Update (see subscribe)
 
-	// paired looks up a TV paired at /pair by its credential (SetPaired).
+	// paired looks up a TV paired at /pair by its credential (setPaired).
 	paired atomic.Pointer[func(token string) (name string, ok bool)]
 }
 
-// SetPaired lets screens paired at /pair in, in screens mode, by the
-// credential in their TVCookie.
-func (a *Access) SetPaired(f func(token string) (string, bool)) { a.paired.Store(&f) }
+// setPaired lets screens paired at /pair in, in screens mode, by the
+// credential in their tvCookieName.
+func (a *Access) setPaired(f func(token string) (string, bool)) { a.paired.Store(&f) }
 
 type accessPolicy struct {
 	mode    string
@@ -105,13 +105,13 @@ func (a *Access) Update(cfg board.AccessConfig, adminToken string) error {
 	// The identity header: the configured one only; with IAP verified,
 	// IAP's own; otherwise either default, but never both at once (see
 	// identityHeader).
-	p.headers = []string{HeaderIAPEmail, HeaderForwardMail}
+	p.headers = []string{headerIAPEmail, headerForwardMail}
 	if pc := cfg.Proxy; pc != nil {
 		switch {
 		case pc.Header != "":
 			p.headers = []string{pc.Header}
 		case pc.IAP != nil:
-			p.headers = []string{HeaderIAPEmail}
+			p.headers = []string{headerIAPEmail}
 		}
 		for _, e := range pc.Allow {
 			p.allow = append(p.allow, strings.ToLower(e))
@@ -142,15 +142,15 @@ func (a *Access) Update(cfg board.AccessConfig, adminToken string) error {
 	return nil
 }
 
-// OnUpdate runs f after every Update, once the new rules are in force: the
+// subscribe runs f after every Update, once the new rules are in force: the
 // server closes the websockets the new rules no longer let in.
-func (a *Access) OnUpdate(f func()) {
+func (a *Access) subscribe(f func()) {
 	a.hookMu.Lock()
 	defer a.hookMu.Unlock()
 	a.onUpdate = append(a.onUpdate, f)
 }
 
-// Grant is what a websocket viewer was let in with: its address and the
+// grant is what a websocket viewer was let in with: its address and the
 // credentials of its upgrade request (the screen cookie, or the proxy's
 // identity headers), kept so the connection can be judged again when the
 // rules change. Nil in open mode (there was nothing to check). About 100
@@ -161,20 +161,20 @@ type Grant struct {
 	at     time.Time
 }
 
-// Grant records what r, a request that passed the viewer check, was let in
+// grant records what r, a request that passed the viewer check, was let in
 // with.
-func (a *Access) Grant(r *http.Request) *Grant {
+func (a *Access) grant(r *http.Request) *Grant {
 	p := a.pol.Load()
 	g := &Grant{remote: r.RemoteAddr, at: time.Now()}
 	switch p.mode {
 	case board.AccessScreens:
-		for _, name := range []string{ScreenCookie, TVCookie} {
+		for _, name := range []string{screenCookieName, tvCookieName} {
 			if c, err := r.Cookie(name); err == nil {
 				g.hdr = append(g.hdr, "Cookie", name+"="+c.Value)
 			}
 		}
 	case board.AccessProxy:
-		names := []string{HeaderIAPEmail, HeaderForwardMail, HeaderIAPJWT}
+		names := []string{headerIAPEmail, headerForwardMail, headerIAPJWT}
 		for _, n := range p.headers {
 			if !slices.Contains(names, http.CanonicalHeaderKey(n)) {
 				names = append(names, http.CanonicalHeaderKey(n))
@@ -191,10 +191,10 @@ func (a *Access) Grant(r *http.Request) *Grant {
 	return g
 }
 
-// Allows reports whether the rules in force still let in a viewer that was
+// allows reports whether the rules in force still let in a viewer that was
 // let in with g. A signed IAP assertion is judged as of the time of the
 // grant: it expires within minutes while the connection may live for days.
-func (a *Access) Allows(g *Grant) bool {
+func (a *Access) allows(g *Grant) bool {
 	p := a.pol.Load()
 	if p.mode == board.AccessOpen {
 		return true
@@ -212,8 +212,8 @@ func (a *Access) Allows(g *Grant) bool {
 	return err == nil
 }
 
-// Mode is the access mode in force (open, screens or proxy).
-func (a *Access) Mode() string { return a.pol.Load().mode }
+// adminToken is the admin token of the config in force ("" for none).
+func (a *Access) adminToken() string { return a.pol.Load().admin }
 
 // public reports paths that viewer access does not cover: static files and
 // liveness, the screen link itself, webhooks (authenticated by their own
@@ -233,14 +233,9 @@ func public(path string) bool {
 	return path == "/admin"
 }
 
-// Wrap enforces viewer access on every route except the public ones. It
-// also serves GET /screen/{token}, the screen link.
-func (a *Access) Wrap(next http.Handler) http.Handler {
+// wrap enforces viewer access on every route except the public ones.
+func (a *Access) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/screen/") {
-			a.handleScreenLink(w, r)
-			return
-		}
 		if public(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
@@ -261,7 +256,7 @@ func (a *Access) Wrap(next http.Handler) http.Handler {
 		if p.mode == board.AccessScreens && r.Method == http.MethodGet && !isUpgrade(r) {
 			// Refresh the cookie so it never reaches its Max-Age on a
 			// screen that reloads now and then.
-			if c, err := r.Cookie(ScreenCookie); err == nil {
+			if c, err := r.Cookie(screenCookieName); err == nil {
 				a.setScreenCookie(w, r, p, c.Value)
 			}
 		}
@@ -273,9 +268,9 @@ func isUpgrade(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
-// Viewer reports who r is (a screen name, an e-mail, or "open"), or why it
+// who reports who r is (a screen name, an e-mail, or "open"), or why it
 // is refused.
-func (a *Access) Viewer(r *http.Request) (string, error) { return a.viewer(r, a.pol.Load()) }
+func (a *Access) who(r *http.Request) (string, error) { return a.viewer(r, a.pol.Load()) }
 
 func (a *Access) viewer(r *http.Request, p *accessPolicy) (string, error) {
 	return a.viewerAt(r, p, time.Time{})
@@ -289,13 +284,13 @@ func (a *Access) viewerAt(r *http.Request, p *accessPolicy, at time.Time) (strin
 		return "open", nil
 	case board.AccessScreens:
 		if f := a.paired.Load(); f != nil {
-			if c, err := r.Cookie(TVCookie); err == nil && c.Value != "" {
+			if c, err := r.Cookie(tvCookieName); err == nil && c.Value != "" {
 				if name, ok := (*f)(c.Value); ok {
 					return "paired:" + name, nil
 				}
 			}
 		}
-		c, err := r.Cookie(ScreenCookie)
+		c, err := r.Cookie(screenCookieName)
 		if err != nil || c.Value == "" {
 			return "", errors.New("this screen is not signed in: open its screen link (/screen/TOKEN)")
 		}
@@ -320,14 +315,9 @@ func (p *accessPolicy) screen(token string) (string, bool) {
 
 // handleScreenLink signs a screen in: GET /screen/{token}[?next=/boards/x].
 func (a *Access) handleScreenLink(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
 	w.Header().Set("Cache-Control", "no-store")
 	p := a.pol.Load()
-	token := strings.TrimPrefix(r.URL.Path, "/screen/")
+	token := r.PathValue("token")
 	if p.mode != board.AccessScreens {
 		http.Error(w, "screen links are not in use (access.mode is "+p.mode+")", http.StatusNotFound)
 		return
@@ -350,7 +340,7 @@ func (a *Access) handleScreenLink(w http.ResponseWriter, r *http.Request) {
 
 func (a *Access) setScreenCookie(w http.ResponseWriter, r *http.Request, p *accessPolicy, token string) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     ScreenCookie,
+		Name:     screenCookieName,
 		Value:    token,
 		Path:     "/",
 		MaxAge:   screenCookieMaxAge,
@@ -400,11 +390,11 @@ func (a *Access) proxyIdentity(r *http.Request, p *accessPolicy, at time.Time) (
 		return "", err
 	}
 	if p.iap != nil {
-		jwts := r.Header.Values(HeaderIAPJWT)
+		jwts := r.Header.Values(headerIAPJWT)
 		if len(jwts) > 1 {
-			return "", errors.New("iap assertion: " + HeaderIAPJWT + " sent more than once")
+			return "", errors.New("iap assertion: " + headerIAPJWT + " sent more than once")
 		}
-		claimed, err := a.verifyIAP(r.Context(), p, r.Header.Get(HeaderIAPJWT), at)
+		claimed, err := a.verifyIAP(r.Context(), p, r.Header.Get(headerIAPJWT), at)
 		if err != nil {
 			return "", fmt.Errorf("iap assertion: %w", err)
 		}
@@ -461,7 +451,7 @@ func identityHeader(h http.Header, names []string) (string, error) {
 // e-mail claim.
 func (a *Access) verifyIAP(ctx context.Context, p *accessPolicy, raw string, at time.Time) (string, error) {
 	if raw == "" {
-		return "", errors.New("missing " + HeaderIAPJWT)
+		return "", errors.New("missing " + headerIAPJWT)
 	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {

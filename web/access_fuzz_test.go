@@ -50,12 +50,12 @@ func FuzzIAPAssertion(f *testing.F) {
 		r := httptest.NewRequest("GET", "/boards/ops", nil)
 		r.RemoteAddr = "192.0.2.1:4000"
 		if assertion != "" {
-			r.Header.Set(HeaderIAPJWT, assertion)
+			r.Header.Set(headerIAPJWT, assertion)
 		}
 		if email != "" {
-			r.Header.Set(HeaderIAPEmail, email)
+			r.Header.Set(headerIAPEmail, email)
 		}
-		if who, err := acc.Viewer(r); err == nil {
+		if who, err := acc.who(r); err == nil {
 			t.Fatalf("let in %q with a token not signed by the configured key", who)
 		}
 	})

@@ -40,7 +40,7 @@ func TestGrantJudgedAgainOnUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	updates := 0
-	acc.OnUpdate(func() { updates++ })
+	acc.subscribe(func() { updates++ })
 
 	// An assertion that was valid an hour ago, when the screen connected.
 	then := time.Now().Add(-time.Hour)
@@ -56,14 +56,14 @@ func TestGrantJudgedAgainOnUpdate(t *testing.T) {
 	}
 	r := httptest.NewRequest("GET", "/boards/ops/ws", nil)
 	r.RemoteAddr = "192.0.2.1:4000"
-	r.Header.Set(HeaderIAPJWT, tok)
-	g := acc.Grant(r)
+	r.Header.Set(headerIAPJWT, tok)
+	g := acc.grant(r)
 	g.at = then
 
-	if _, err := acc.Viewer(r); err == nil {
+	if _, err := acc.who(r); err == nil {
 		t.Fatal("a new request with the expired assertion was let in")
 	}
-	if !acc.Allows(g) {
+	if !acc.allows(g) {
 		t.Fatal("the screen let in an hour ago is refused under unchanged rules")
 	}
 	for _, tc := range []struct {
@@ -81,11 +81,11 @@ func TestGrantJudgedAgainOnUpdate(t *testing.T) {
 		if err := acc.Update(tc.cfg, ""); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got := acc.Allows(g); got != tc.want {
-			t.Errorf("%s: Allows = %v, want %v", tc.name, got, tc.want)
+		if got := acc.allows(g); got != tc.want {
+			t.Errorf("%s: allows = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	if updates != 6 {
-		t.Errorf("OnUpdate hooks ran %d times for 6 updates", updates)
+		t.Errorf("subscribe hooks ran %d times for 6 updates", updates)
 	}
 }

@@ -33,57 +33,62 @@ func adminRequest(r *http.Request, token string) bool {
 	return ok && SecretEqual(pw, token)
 }
 
-// AdminRoutes adds GET /admin (the config's state and last error) and
-// POST /api/v1/reload-screens (every screen reloads its page), both behind
-// the admin token that token() returns ("" turns them off: 404).
-func (s *Server) AdminRoutes(status func() ConfigStatus, token func() (string, error)) {
-	guard := func(w http.ResponseWriter, r *http.Request) bool {
-		tok, err := token()
-		if err != nil {
-			s.log.Error("admin token unavailable", "error", err)
-			w.Header().Set("Retry-After", "5")
-			http.Error(w, "admin token unavailable: see the server log", http.StatusServiceUnavailable)
-			return false
-		}
+// adminToken is the admin token of the config in force ("" when admin: is
+// off). Access holds it, resolved once per config load, so the admin pages,
+// the fleet page and /metrics always agree on it.
+func (s *Server) adminToken() string {
+	if s.opts.Access == nil {
+		return ""
+	}
+	return s.opts.Access.adminToken()
+}
+
+// admin guards GET /admin and POST /api/v1/reload-screens with the admin
+// token; without one they do not exist (404).
+func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := s.adminToken()
 		if tok == "" {
 			http.NotFound(w, r)
-			return false
+			return
 		}
 		// Throttled before the token is compared: a guesser over its budget
 		// learns nothing, not even from the right token.
 		ip, now := s.ingress.clientIP(r), time.Now()
 		if wait := s.ingress.admin.blocked(ip, now); wait > 0 {
 			tooMany(w, wait, "too many wrong admin tokens from your address, retry later")
-			return false
+			return
 		}
 		if !adminRequest(r, tok) {
 			s.ingress.admin.fail(ip, now)
 			w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
 			http.Error(w, "admin token required", http.StatusUnauthorized)
-			return false
+			return
 		}
-		return true
+		h(w, r)
 	}
-	s.mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
-		if !guard(w, r) {
-			return
-		}
-		st := status()
-		w.Header().Set("Cache-Control", "no-store")
-		if strings.Contains(r.Header.Get("Accept"), "application/json") {
-			writeJSON(w, r, st)
-			return
-		}
-		writeHTML(w, r, http.StatusOK, views.Admin(views.AdminData{
-			File: st.File, LoadedAt: st.LoadedAt, Reloads: st.Reloads, Problems: st.Problems, ErrorAt: st.ErrorAt, Store: st.Store,
-		}))
-	})
-	s.mux.HandleFunc("POST /api/v1/reload-screens", func(w http.ResponseWriter, r *http.Request) {
-		if !guard(w, r) {
-			return
-		}
-		s.ReloadScreens()
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"reloading": s.hub.Viewers()})
-	})
+}
+
+// handleAdmin shows the config's state and its last error (GET /admin).
+func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
+	var st ConfigStatus
+	if s.opts.AdminStatus != nil {
+		st = s.opts.AdminStatus()
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+		writeJSON(w, r, st)
+		return
+	}
+	writeHTML(w, r, http.StatusOK, views.Admin(views.AdminData{
+		File: st.File, LoadedAt: st.LoadedAt, Reloads: st.Reloads, Problems: st.Problems, ErrorAt: st.ErrorAt, Store: st.Store,
+	}))
+}
+
+// handleReloadScreens makes every screen reload its page
+// (POST /api/v1/reload-screens).
+func (s *Server) handleReloadScreens(w http.ResponseWriter, r *http.Request) {
+	s.ReloadScreens()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"reloading": s.hub.Viewers()})
 }

@@ -72,9 +72,9 @@ func keysJSON(m fourkeys.Metrics, tiered bool) map[string]any {
 	}
 }
 
-// FourKeysExtra is the "extra" object of the fourkeys, deploys and
+// fourKeysExtra is the "extra" object of the fourkeys, deploys and
 // postmortems tiles in GET /api/v1/boards/{id}.
-func FourKeysExtra(kind string, r *fourkeys.Report) map[string]any {
+func fourKeysExtra(kind string, r *fourkeys.Report) map[string]any {
 	switch kind {
 	case "deploys":
 		deps := []map[string]any{}

@@ -6,11 +6,11 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// SecurityExtra is the "extra" object of a security tile in GET
+// securityExtra is the "extra" object of a security tile in GET
 // /api/v1/boards/{id}: open alerts by severity in total and per repository,
 // secret scanning (null where the token may not read it), and the oldest
 // open critical and high with their ages in seconds at now.
-func SecurityExtra(r *board.SecurityReport, now time.Time) map[string]any {
+func securityExtra(r *board.SecurityReport, now time.Time) map[string]any {
 	age := func(t time.Time) any {
 		if t.IsZero() {
 			return nil

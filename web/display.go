@@ -38,7 +38,7 @@ func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q ur
 		}
 		bv := views.BoardView{
 			Board: b, Demo: s.isDemo(b), Theme: theme, Text: text,
-			WSPath: "/boards/" + b.ID + "/ws", Columns: Columns(b), Build: s.BoardBuild(b.ID),
+			WSPath: "/boards/" + b.ID + "/ws", Columns: columnsOf(b), Build: s.boardBuild(b.ID),
 		}
 		if b.Night != nil {
 			bv.Night = b.Night.From + "-" + b.Night.To
@@ -100,10 +100,10 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	writeHTML(w, r, http.StatusOK, views.Page(p))
 }
 
-// BoardBuild is the build id a board's screens compare with the one pushed
+// boardBuild is the build id a board's screens compare with the one pushed
 // over the websocket: the server build, plus the board's config generation
 // once a config reload (or an admin) asked its screens to reload.
-func (s *Server) BoardBuild(id string) string {
+func (s *Server) boardBuild(id string) string {
 	s.genMu.Lock()
 	g := s.gens[id]
 	s.genMu.Unlock()

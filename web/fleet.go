@@ -28,8 +28,8 @@ import (
 	"github.com/wallboard/wallboard/views"
 )
 
-// TVCookie holds a paired screen's credential in the TV's browser.
-const TVCookie = "wallboard_tv"
+// tvCookieName holds a paired screen's credential in the TV's browser.
+const tvCookieName = "wallboard_tv"
 
 // pairCookie ties a TV's browser to the code it shows: only the browser that
 // asked for a code can collect the credential once it is approved, so
@@ -184,47 +184,29 @@ func (f *Fleet) expire(now time.Time) {
 	}
 }
 
-// FleetRoutes adds pairing (GET /pair, GET /pair/wait, POST /pair/hello) and
-// the fleet page with its actions (/admin/screens…, behind the admin token
-// that token() returns, like /admin).
-func (s *Server) FleetRoutes(f *Fleet, token func() (string, error)) {
-	s.fleet = f
-	if acc := s.opts.Access; acc != nil {
-		acc.SetPaired(f.Paired)
-	}
-	s.mux.HandleFunc("GET /pair", s.handlePair)
-	s.mux.HandleFunc("GET /pair/wait", s.handlePairWait)
-	s.mux.HandleFunc("POST /pair/hello", s.handleHello)
-	admin := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			tok, err := token()
-			if err != nil {
-				s.log.Error("admin token unavailable", "error", err)
-				http.Error(w, "admin token unavailable: see the server log", http.StatusServiceUnavailable)
-				return
-			}
-			if tok == "" {
-				http.NotFound(w, r)
-				return
-			}
-			if !adminRequest(r, tok) {
-				w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
-				http.Error(w, "admin token required", http.StatusUnauthorized)
-				return
-			}
-			// Basic auth is sent by the browser on its own: a form posted
-			// from another site must not steer the screens.
-			if r.Method == http.MethodPost && !sameOrigin(r) {
-				http.Error(w, "forbidden: cross-site request", http.StatusForbidden)
-				return
-			}
-			w.Header().Set("Cache-Control", "no-store")
-			h(w, r)
+// fleetAdmin guards the fleet page and its actions with the admin token,
+// like /admin; without an admin token they do not exist (404).
+func (s *Server) fleetAdmin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := s.adminToken()
+		if tok == "" {
+			http.NotFound(w, r)
+			return
 		}
+		if !adminRequest(r, tok) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
+			http.Error(w, "admin token required", http.StatusUnauthorized)
+			return
+		}
+		// Basic auth is sent by the browser on its own: a form posted
+		// from another site must not steer the screens.
+		if r.Method == http.MethodPost && !sameOrigin(r) {
+			http.Error(w, "forbidden: cross-site request", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r)
 	}
-	s.mux.HandleFunc("GET /admin/screens", admin(s.handleFleet))
-	s.mux.HandleFunc("POST /admin/screens/pair", admin(s.handleApprove))
-	s.mux.HandleFunc("POST /admin/screens/{id}/{action}", admin(s.handleSteer))
 }
 
 func sameOrigin(r *http.Request) bool {
@@ -240,7 +222,7 @@ func sameOrigin(r *http.Request) bool {
 }
 
 func tvCookie(r *http.Request) string {
-	if c, err := r.Cookie(TVCookie); err == nil {
+	if c, err := r.Cookie(tvCookieName); err == nil {
 		return c.Value
 	}
 	return ""
@@ -277,14 +259,14 @@ func (s *Server) fleetWrap(next http.Handler) http.Handler {
 			if known {
 				s.log.Info("revoked screen opened a board: sent to pairing", "remote", r.RemoteAddr)
 			}
-			http.SetCookie(w, &http.Cookie{Name: TVCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+			http.SetCookie(w, &http.Cookie{Name: tvCookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 			http.Redirect(w, r, "/pair", http.StatusSeeOther)
 		case r.URL.Path != target:
 			http.Redirect(w, r, target, http.StatusSeeOther)
 		default:
 			// Set again on every page load, like a screen link's cookie, so
 			// it never reaches its Max-Age on a TV that reloads now and then.
-			http.SetCookie(w, &http.Cookie{Name: TVCookie, Value: tok, Path: "/", MaxAge: screenCookieMaxAge,
+			http.SetCookie(w, &http.Cookie{Name: tvCookieName, Value: tok, Path: "/", MaxAge: screenCookieMaxAge,
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 			next.ServeHTTP(w, r)
 		}
@@ -392,7 +374,7 @@ func (s *Server) handlePairWait(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			delete(f.codes, code) // single use: the credential goes out once
-			http.SetCookie(w, &http.Cookie{Name: TVCookie, Value: p.token, Path: "/", MaxAge: screenCookieMaxAge,
+			http.SetCookie(w, &http.Cookie{Name: tvCookieName, Value: p.token, Path: "/", MaxAge: screenCookieMaxAge,
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 			http.SetCookie(w, &http.Cookie{Name: pairCookie, Value: "", Path: "/pair", MaxAge: -1})
 			state = map[string]string{"state": "paired", "url": p.target}
@@ -575,7 +557,7 @@ func (s *Server) handleSteer(w http.ResponseWriter, r *http.Request) {
 // sendCommand pushes a command to every websocket of a screen; it returns
 // how many got it.
 func (s *Server) sendCommand(screen, cmd, arg string) int {
-	e, err := s.render(s.NextSeq(), views.Command(cmd, arg, strconv.FormatInt(time.Now().UnixNano(), 36)))
+	e, err := s.render(s.nextSeq(), views.Command(cmd, arg, strconv.FormatInt(time.Now().UnixNano(), 36)))
 	if err != nil {
 		return 0
 	}
@@ -598,7 +580,7 @@ func (s *Server) screenConnected(c *client, screen, boardID string, r *http.Requ
 	target := sc.Target
 	f.mu.Unlock()
 	if !slices.Contains(s.targetBoards(target), boardID) {
-		if e, err := s.render(s.NextSeq(), views.Command("go", target, strconv.FormatInt(now.UnixNano(), 36))); err == nil {
+		if e, err := s.render(s.nextSeq(), views.Command("go", target, strconv.FormatInt(now.UnixNano(), 36))); err == nil {
 			s.hub.sendClient(c, e)
 		}
 	}

@@ -51,14 +51,19 @@ func startFleetAccess(t *testing.T, acc *Access) *fleetEnv {
 	cfg := &board.Config{Boards: []board.BoardConfig{{ID: "ops", Title: "Ops"}, {ID: "team", Title: "Team"}, {ID: "lab", Title: "Lab"}},
 		Playlists: []board.Playlist{{ID: "office", Boards: []string{"ops", "team"}}}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := NewServer(board.NewLive(cfg, nil), NewHub(), NewMetrics(), log, Options{Access: acc})
+	if acc == nil {
+		var err error
+		if acc, err = NewAccess(board.AccessConfig{Mode: board.AccessOpen}, fleetAdmin, log); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f, err := NewFleet(context.Background(), st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &fleetEnv{fleet: f, now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
 	f.now = func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
-	s.FleetRoutes(f, func() (string, error) { return fleetAdmin, nil })
+	s := NewServer(board.NewLive(cfg, nil), NewHub(), NewMetrics(), log, Options{Access: acc, Fleet: f})
 	e.fleetSrv = s
 	e.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(e.srv.Close)
@@ -268,7 +273,7 @@ func TestBrowserOf(t *testing.T) {
 // In screens mode a paired TV is let in by its own credential, /pair is
 // open to a TV without one, and a revoked TV is sent back to /pair.
 func TestPairedScreenInScreensMode(t *testing.T) {
-	acc, err := NewAccess(board.AccessConfig{Mode: board.AccessScreens}, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	acc, err := NewAccess(board.AccessConfig{Mode: board.AccessScreens}, fleetAdmin, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +420,7 @@ func TestPlaylistScreenSentToItsTarget(t *testing.T) {
 			waitFor(t, "the screen counted as gone", func() bool { return !e.fleetRow(t, id).Connected })
 		}()
 		waitFor(t, "the screen counted as connected", func() bool { return e.fleetRow(t, id).Connected })
-		if err := e.fleetSrv.publish(boardID, "test-marker", e.fleetSrv.NextSeq(), views.Command("mark", "", "m")); err != nil {
+		if err := e.fleetSrv.publish(boardID, "test-marker", e.fleetSrv.nextSeq(), views.Command("mark", "", "m")); err != nil {
 			t.Fatal(err)
 		}
 		got := ""

@@ -35,13 +35,6 @@ func NewEventsHandler(token string, st TxRunner, kick func(), log *slog.Logger) 
 	return &EventsHandler{token: token, store: st, kick: kick, log: log}
 }
 
-// Register adds the two routes to mux, behind the shared webhook guard g
-// (authentication first, body limit).
-func (h *EventsHandler) Register(mux *http.ServeMux, g *Ingress, limits WebhookLimits) {
-	mux.Handle("POST /api/v1/events/deployments", g.Webhook("events-deployments", limits, h.Auth(), http.HandlerFunc(h.deployments)))
-	mux.Handle("POST /api/v1/events/incidents", g.Webhook("events-incidents", limits, h.Auth(), http.HandlerFunc(h.incidents)))
-}
-
 // DeploymentEvent is the JSON body of POST /api/v1/events/deployments.
 type DeploymentEvent struct {
 	ID         string        `json:"id"`

@@ -60,8 +60,7 @@ func post(t *testing.T, h http.Handler, path string, hdr map[string]string, body
 func TestDeployEventsWebhook(t *testing.T) {
 	s := testStore(t)
 	var kicks atomic.Int32
-	mux := http.NewServeMux()
-	NewEventsHandler("s3cret", s, func() { kicks.Add(1) }, quietLog()).Register(mux, NewIngress(IngressLimits{}, quietLog()), DefaultWebhookLimits)
+	mux := serveReceivers(Receivers{Events: NewEventsHandler("s3cret", s, func() { kicks.Add(1) }, quietLog())})
 	auth := map[string]string{"Authorization": "Bearer s3cret", "Content-Type": "application/json"}
 	dep := []byte(`{"id":"deploy-7","service":"api","repo":"org/api","sha":"ABCDEF1234567","finished_at":"2026-11-25T10:00:00+09:00",
 		"author":"alice","changes":[{"sha":"c1","authored_at":"2026-11-24T22:00:00Z"}]}`)

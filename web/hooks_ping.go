@@ -19,26 +19,21 @@ type txStore interface {
 	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
 }
 
-// PingReceiver is the name of the delivery check receiver in the deliveries table.
-const PingReceiver = "ping"
+// pingReceiver is the name of the delivery check receiver in the deliveries table.
+const pingReceiver = "ping"
 
-// PingLimits are the ping receiver's limits: small bodies.
-var PingLimits = WebhookLimits{MaxBytes: 4 << 10}
+// pingLimits are the ping receiver's limits: small bodies.
+var pingLimits = WebhookLimits{MaxBytes: 4 << 10}
 
-// PingHandler serves POST /api/v1/events/ping, the delivery check endpoint:
+// pingHandler serves POST /api/v1/events/ping, the delivery check endpoint:
 // a sender (or an operator with curl) checks that it can reach the board,
 // that its secret is right, and that a delivery is stored durably and only
 // once. Body: {"id": "delivery id", "note": "optional text"}. It answers 200
 // {"id", "stored": true} for a first delivery and "stored": false for a
 // redelivery, only after the transaction committed. Wrap it in the guard
-// (Ingress.Webhook with PingAuth).
-func PingHandler(st txStore, secret, basicUser string, log *slog.Logger) http.Handler {
+// (Ingress.Webhook with EventsHandler.pingAuth), which authenticates it.
+func pingHandler(st txStore, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !BearerOrBasic(r, secret, basicUser) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="wallboard"`)
-			http.Error(w, "ping: missing or wrong secret", http.StatusUnauthorized)
-			return
-		}
 		var in struct {
 			ID   string `json:"id"`
 			Note string `json:"note"`
@@ -65,7 +60,7 @@ func PingHandler(st txStore, secret, basicUser string, log *slog.Logger) http.Ha
 		first := false
 		err := st.InTx(r.Context(), func(tx *sql.Tx) error {
 			var err error
-			if first, err = store.FirstDelivery(r.Context(), tx, PingReceiver, in.ID, now); err != nil || !first {
+			if first, err = store.FirstDelivery(r.Context(), tx, pingReceiver, in.ID, now); err != nil || !first {
 				return err
 			}
 			return store.RecordPing(r.Context(), tx, in.ID, in.Note, now)

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/wallboard/wallboard/board"
 )
 
 // failingStore refuses every transaction, as a full or read-only disk does.
@@ -18,26 +20,24 @@ func (failingStore) InTx(context.Context, func(*sql.Tx) error) error {
 	return errors.New("store: disk full")
 }
 
-// receiversBehindGuard mounts every receiver behind the guard, as the app
-// does, on a real HTTP server; st is their store.
+// receiversBehindGuard serves every receiver through the server's route
+// table, as the app does, on a real HTTP server; st is their store.
 func receiversBehindGuard(t *testing.T, st TxRunner) string {
 	t.Helper()
-	g := NewIngress(IngressLimits{}, quietLog())
-	mux := http.NewServeMux()
-	gh := NewGitHubHandler("gh-secret", st, nil, nil, quietLog())
-	mux.Handle("POST /hooks/github", g.Webhook("github", WebhookLimits{MaxBytes: MaxGitHubBody}, gh.Auth(), gh))
-	NewEventsHandler("ev-token", st, nil, quietLog()).Register(mux, g, DefaultWebhookLimits)
 	ah := &AlertHooks{Store: st, Log: quietLog(), AlertmanagerToken: "am-token",
 		CloudMonitoringAuth: Credentials{Token: "cm-token"}, EventsToken: "ev-token"}
-	mux.Handle("POST /hooks/alertmanager", g.Webhook(ReceiverAlertmanager, DefaultWebhookLimits, ah.AuthAlertmanager(), ah.Alertmanager()))
-	mux.Handle("POST /hooks/cloudmonitoring", g.Webhook(ReceiverCloudMonitoring, DefaultWebhookLimits, ah.AuthCloudMonitoring(), ah.CloudMonitoring()))
-	mux.Handle("POST /api/v1/events/alerts", g.Webhook(ReceiverEvents, DefaultWebhookLimits, ah.AuthEvents(), ah.Events()))
-	if tx, ok := st.(txStore); ok {
-		mux.Handle("POST /api/v1/events/ping", g.Webhook(PingReceiver, PingLimits, PingAuth("ev-token", ""), PingHandler(tx, "ev-token", "", quietLog())))
-	}
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(serveReceivers(Receivers{
+		Alerts: ah,
+		Events: NewEventsHandler("ev-token", st, nil, quietLog()),
+		GitHub: NewGitHubHandler("gh-secret", st, nil, nil, quietLog()),
+	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// serveReceivers is a server with no boards and the given receivers.
+func serveReceivers(rc Receivers) http.Handler {
+	return NewServer(board.NewLive(&board.Config{}, nil), NewHub(), NewMetrics(), quietLog(), Options{Receivers: rc}).Handler()
 }
 
 type hook struct {

@@ -20,7 +20,7 @@ import (
 // read older state then always carries a lower number than one that read
 // newer state, so the hub never lets the older fragment replace the newer.
 func (s *Server) PublishTile(ref board.TileRef, now time.Time) error {
-	seq := s.NextSeq()
+	seq := s.nextSeq()
 	live := s.Live()
 	cfg, st, ok := live.Tile(ref)
 	if !ok {
@@ -35,8 +35,8 @@ func (s *Server) PublishTile(ref board.TileRef, now time.Time) error {
 // heartbeat that lets screens tell a live connection from a dead one.
 func (s *Server) PublishMeta(now time.Time) {
 	for _, b := range s.Live().Config().Boards {
-		seq := s.NextSeq()
-		s.publish(b.ID, metaKey, seq, views.Meta(b.ID, s.BoardBuild(b.ID), now))
+		seq := s.nextSeq()
+		s.publish(b.ID, metaKey, seq, views.Meta(b.ID, s.boardBuild(b.ID), now))
 	}
 }
 

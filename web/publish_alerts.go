@@ -11,5 +11,5 @@ const alertLayerKey = "alert-layer"
 func (s *Server) PublishAlertLayer(l views.AlertLayerView) error {
 	// Callers serialise layer publishing (alertsFeature.mu), so numbering here
 	// keeps their order.
-	return s.publish(l.Board, alertLayerKey, s.NextSeq(), views.AlertLayer(l))
+	return s.publish(l.Board, alertLayerKey, s.nextSeq(), views.AlertLayer(l))
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wallboard/wallboard/board"
-	"github.com/wallboard/wallboard/static"
 	"github.com/wallboard/wallboard/views"
 )
 
@@ -48,6 +47,12 @@ type Options struct {
 	// state of one config with the demo sources of another. Nil: the live
 	// state and DemoSources given to NewServer, for good.
 	World World
+
+	// What the app builds and the routes serve (routes.go).
+	Ready       http.Handler        // GET /readyz; nil: no route
+	Fleet       *Fleet              // pairing and the fleet page; nil: no routes
+	AdminStatus func() ConfigStatus // what GET /admin shows
+	Receivers   Receivers           // the webhook receivers
 }
 
 // World is the running config's state as the server reads it.
@@ -83,7 +88,7 @@ type Server struct {
 	ingress     *Ingress // the webhook and admin guard's state (webhook.go)
 
 	genMu sync.Mutex
-	gens  map[string]uint64 // board id -> config generation (see BoardBuild)
+	gens  map[string]uint64 // board id -> config generation (see boardBuild)
 
 	feedMu       sync.Mutex
 	standupFeeds []StandupFeed // see AddStandupFeed
@@ -91,14 +96,14 @@ type Server struct {
 	standupHistory atomic.Pointer[StandupHistory]
 	retro          atomic.Pointer[RetroSource] // see SetRetroSource
 
-	fleet *Fleet // paired screens; nil until FleetRoutes
+	fleet *Fleet // paired screens; nil without pairing
 	// fleetChanged runs after this process changed the fleet (replicas).
 	fleetChanged func(step string)
 }
 
 // NewServer wires routes around live state and a hub.
 func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, opts Options) *Server {
-	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux()}
+	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux(), fleet: opts.Fleet}
 	s.world = opts.World
 	if s.world == nil {
 		s.world = fixedWorld{live: live, demo: opts.DemoSources}
@@ -117,11 +122,14 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	hub.OnSent = func(n int) { metrics.BytesPushed.Add(float64(n)); metrics.MessagesPushed.Inc() }
 	hub.OnViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
 	hub.OnScreenGone = s.screenDisconnected
+	if acc := opts.Access; acc != nil && opts.Fleet != nil {
+		acc.setPaired(opts.Fleet.Paired)
+	}
 	if acc := opts.Access; acc != nil {
 		// Revocation bites at once: a screen whose link was removed, or
 		// any viewer the new access rules refuse, loses its websocket now.
-		acc.OnUpdate(func() {
-			if n := hub.Revoke(acc.Allows); n > 0 {
+		acc.subscribe(func() {
+			if n := hub.Revoke(acc.allows); n > 0 {
 				log.Info("access changed: websockets closed", "closed", n)
 			}
 		})
@@ -135,7 +143,7 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	if s.opts.Access != nil {
-		h = s.throttleMetricsToken(s.opts.Access.Wrap(h))
+		h = s.throttleMetricsToken(s.opts.Access.wrap(h))
 	}
 	return s.securityHeaders(s.fleetWrap(h))
 }
@@ -145,14 +153,14 @@ func (s *Server) Access() *Access { return s.opts.Access }
 
 // SetFrameAncestors changes who may embed the board (after a config reload).
 func (s *Server) SetFrameAncestors(origins []string) {
-	csp := ContentSecurityPolicy(origins)
+	csp := contentSecurityPolicy(origins)
 	s.csp.Store(&csp)
 }
 
-// ContentSecurityPolicy is the CSP every response carries: only our own
+// contentSecurityPolicy is the CSP every response carries: only our own
 // scripts, styles and connections; no inline script or style, no eval;
 // framing only by the given origins (none when empty).
-func ContentSecurityPolicy(frameAncestors []string) string {
+func contentSecurityPolicy(frameAncestors []string) string {
 	fa := "'none'"
 	if len(frameAncestors) > 0 {
 		fa = strings.Join(frameAncestors, " ")
@@ -160,35 +168,16 @@ func ContentSecurityPolicy(frameAncestors []string) string {
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + fa
 }
 
-// Mux exposes the route table so other packages (webhooks) can add routes.
+// Mux is the route table (routes.go). Only tools add to it (the load
+// generator's pprof and fetch counter); the product's routes are all in
+// routes.go.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Live is the current state.
 func (s *Server) Live() *board.Live { return s.world.Live() }
 
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /{$}", s.handleIndex)
-	s.mux.HandleFunc("GET /boards/{id}", s.handleBoard)
-	s.mux.HandleFunc("GET /boards/{id}/ws", s.handleWS)
-	s.mux.HandleFunc("GET /boards/{id}/retro", s.handleRetro)
-	s.mux.HandleFunc("GET /playlists/{id}", s.handlePlaylist)
-	s.mux.HandleFunc("GET /api/v1/boards", s.handleAPIBoards)
-	s.mux.HandleFunc("GET /api/v1/boards/{id}", s.handleAPIBoard)
-	// Liveness: the process answers; no dependency is checked, so a
-	// supervisor never restarts a server for a store that is down.
-	alive := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
-	}
-	s.mux.HandleFunc("GET /livez", alive)
-	s.mux.HandleFunc("GET /healthz", alive)
-	s.mux.Handle("GET /metrics", s.metrics.Handler())
-	s.mux.Handle("GET "+static.Prefix, gzipStatic(static.Handler()))
-	s.mux.Handle("GET /favicon.ico", static.Favicon())
-}
-
-// NextSeq orders published messages.
-func (s *Server) NextSeq() uint64 { return s.seq.Add(1) }
+// nextSeq orders published messages.
+func (s *Server) nextSeq() uint64 { return s.seq.Add(1) }
 
 // isDemo reports whether a board shows demo data anywhere.
 func (s *Server) isDemo(b board.BoardConfig) bool {
@@ -230,9 +219,9 @@ func (s *Server) PageData(id string, now time.Time, q url.Values) (views.PageDat
 	return p, ok
 }
 
-// Columns is the board's column count: configured, or chosen so that the
+// columnsOf is the board's column count: configured, or chosen so that the
 // tiles fill a 16:9 screen in roughly square cells.
-func Columns(b board.BoardConfig) int {
+func columnsOf(b board.BoardConfig) int {
 	if b.Columns > 0 {
 		return b.Columns
 	}
@@ -368,13 +357,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	acc := s.opts.Access
 	var grant *Grant
 	if acc != nil {
-		grant = acc.Grant(r)
+		grant = acc.grant(r)
 	}
 	conn, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return // Upgrade has replied with the error
 	}
-	meta, err := s.render(s.NextSeq(), views.Meta(id, s.BoardBuild(id), time.Now()))
+	meta, err := s.render(s.nextSeq(), views.Meta(id, s.boardBuild(id), time.Now()))
 	if err != nil {
 		conn.Close()
 		return
@@ -390,8 +379,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.screenConnected(c, v.screen, id, r)
 	}
 	// Judged again once subscribed: an access change between the check in
-	// Access.Wrap and the subscription was not seen by its Revoke.
-	if c != nil && acc != nil && !acc.Allows(grant) {
+	// Access.wrap and the subscription was not seen by its Revoke.
+	if c != nil && acc != nil && !acc.allows(grant) {
 		s.hub.revoke(c, "access revoked")
 	}
 	// Likewise a reload that removed the board since the check above.
@@ -519,13 +508,13 @@ func (s *Server) handleAPIBoard(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	out := APIBoard{Board: b.ID, Title: b.Title, GeneratedAt: now, Tiles: []APITile{}}
 	for i, t := range b.Tiles {
-		out.Tiles = append(out.Tiles, APITileOf(t, states[i], now))
+		out.Tiles = append(out.Tiles, apiTileOf(t, states[i], now))
 	}
 	writeJSON(w, r, out)
 }
 
-// APITileOf converts a tile's state to its JSON form.
-func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
+// apiTileOf converts a tile's state to its JSON form.
+func apiTileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 	a := APITile{ID: t.ID, Kind: t.Kind, Title: t.Title, Unit: t.Unit, Status: st.Status,
 		Stale: st.Stale(now), Error: st.Error, Warnings: st.Warnings, Rows: st.Rows}
 	if st.Value != nil {
@@ -550,10 +539,10 @@ func APITileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 		a.Series = append(a.Series, APIPoint{T: p.T, V: jsonFloat(p.V)})
 	}
 	if st.FourKeys != nil {
-		a.Extra = FourKeysExtra(t.Kind, st.FourKeys)
+		a.Extra = fourKeysExtra(t.Kind, st.FourKeys)
 	}
 	if st.Security != nil {
-		a.Extra = SecurityExtra(st.Security, now)
+		a.Extra = securityExtra(st.Security, now)
 	}
 	return a
 }

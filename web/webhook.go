@@ -44,7 +44,7 @@ import (
 
 // IngressLimits bound what strangers can cost a server before they are
 // authenticated; every receiver of a server and its admin routes share them.
-// Zero fields take the defaults of DefaultIngressLimits.
+// Zero fields take the defaults of defaultIngressLimits.
 type IngressLimits struct {
 	// FailedAuthPerMinute is how many failed webhook authentications a
 	// client address may make per minute, after a burst of FailedAuthBurst;
@@ -71,11 +71,11 @@ type IngressLimits struct {
 	BodyTimeout time.Duration
 }
 
-// DefaultIngressLimits: a sender that gets its secret wrong a few times
+// defaultIngressLimits: a sender that gets its secret wrong a few times
 // learns it from the 401s before it is slowed down; a guesser gets one try a
 // second (webhooks) or one every ten seconds (admin). The body budget holds
 // one GitHub payload of the largest size GitHub sends, and more small ones.
-var DefaultIngressLimits = IngressLimits{
+var defaultIngressLimits = IngressLimits{
 	FailedAuthPerMinute:    60,
 	FailedAuthBurst:        30,
 	AdminFailedPerMinute:   6,
@@ -87,7 +87,7 @@ var DefaultIngressLimits = IngressLimits{
 }
 
 func (l IngressLimits) withDefaults() IngressLimits {
-	d := DefaultIngressLimits
+	d := defaultIngressLimits
 	if l.FailedAuthPerMinute <= 0 {
 		l.FailedAuthPerMinute = d.FailedAuthPerMinute
 	}
@@ -597,25 +597,6 @@ func (s *Server) throttleMetricsToken(next http.Handler) http.Handler {
 	})
 }
 
-// Ingress is the server's guard, for receivers mounted on its mux.
-func (s *Server) Ingress() *Ingress { return s.ingress }
-
-// BearerOrBasic reports whether r carries secret as "Authorization: Bearer
-// SECRET", or as the password of HTTP basic auth with the given user (user
-// "" skips the basic form). Constant time.
-func BearerOrBasic(r *http.Request, secret, user string) bool {
-	if AdminAuthorized(r, secret) {
-		return true
-	}
-	if user == "" {
-		return false
-	}
-	u, p, ok := r.BasicAuth()
-	// Both compared, always, so timing tells nothing about which was wrong.
-	uok, pok := SecretEqual(u, user), SecretEqual(p, secret)
-	return ok && uok && pok
-}
-
 // The receivers' credentials, as the guard checks them.
 
 // Auth authenticates GitHub deliveries: a well-formed X-Hub-Signature-256
@@ -638,9 +619,9 @@ func (h *EventsHandler) Auth() WebhookAuth {
 	return WebhookAuth{Request: h.authorized, Challenge: `Bearer realm="wallboard events"`}
 }
 
-// PingAuth authenticates the delivery check: bearer, or basic auth with user.
-func PingAuth(secret, user string) WebhookAuth {
-	return WebhookAuth{Request: func(r *http.Request) bool { return BearerOrBasic(r, secret, user) }, Challenge: `Bearer realm="wallboard"`}
+// pingAuth authenticates the delivery check: the events' bearer token.
+func (h *EventsHandler) pingAuth() WebhookAuth {
+	return WebhookAuth{Request: h.authorized, Challenge: `Bearer realm="wallboard"`}
 }
 
 // AuthAlertmanager authenticates Alertmanager: the bearer token (off without one).

@@ -60,11 +60,9 @@ func New(o Options) (*Source, error) {
 	return &Source{base: u, client: c, token: o.Token, user: o.Username, pass: o.Password, headers: o.Headers}, nil
 }
 
-// CheckQuery accepts an empty query or the mapping {alerts: open}: an
-// Alertmanager source has one thing to poll, its open alerts.
-func (s *Source) CheckQuery(t board.TileConfig, q board.Query) error { return CheckQuery(t, q) }
-
-// CheckQuery validates a tile's query for an alertmanager source.
+// CheckQuery validates a tile's query for an alertmanager source: an empty
+// query or the mapping {alerts: open}, since an Alertmanager source has one
+// thing to poll, its open alerts.
 func CheckQuery(t board.TileConfig, q board.Query) error {
 	if q.Text != "" {
 		return fmt.Errorf("alertmanager: a query string means nothing here (%q); leave it out or use {alerts: open}", q.Text)

@@ -7,8 +7,8 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// TestAlertsCycle: the critical demo alert is open from AlertOpensAfter to
-// AlertOpensAfter+AlertOpenFor of every cycle, with a next action; the
+// TestAlertsCycle: the critical demo alert is open from alertOpensAfter to
+// alertOpensAfter+alertOpenFor of every cycle, with a next action; the
 // warning is always open.
 func TestAlertsCycle(t *testing.T) {
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
@@ -24,9 +24,9 @@ func TestAlertsCycle(t *testing.T) {
 		at   time.Duration
 		open bool
 	}{
-		{0, false}, {AlertOpensAfter - time.Second, false}, {AlertOpensAfter, true},
-		{AlertOpensAfter + AlertOpenFor - time.Second, true}, {AlertOpensAfter + AlertOpenFor, false},
-		{AlertCycle + AlertOpensAfter + time.Second, true},
+		{0, false}, {alertOpensAfter - time.Second, false}, {alertOpensAfter, true},
+		{alertOpensAfter + alertOpenFor - time.Second, true}, {alertOpensAfter + alertOpenFor, false},
+		{alertCycle + alertOpensAfter + time.Second, true},
 	} {
 		a := crit(c.at)
 		if (a != nil) != c.open {

@@ -16,8 +16,8 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// Signals the demo source answers, by query text.
-var Signals = []string{"requests", "latency_p50", "latency_p95", "latency_p99", "error_ratio", "cpu", "memory", "queue_age", "services", "instances", "alerts"}
+// signals the demo source answers, by query text.
+var signals = []string{"requests", "latency_p50", "latency_p95", "latency_p99", "error_ratio", "cpu", "memory", "queue_age", "services", "instances", "alerts"}
 
 // Source is the demo source. Now is injectable for tests; Start anchors the
 // demo alert's cycle (see Alerts).
@@ -31,8 +31,8 @@ func New() *Source { return &Source{Now: time.Now, Start: time.Now()} }
 
 // CheckQuery refuses signals the demo does not know.
 func (s *Source) CheckQuery(_ board.TileConfig, q board.Query) error {
-	if !slices.Contains(Signals, q.Text) {
-		return fmt.Errorf("demo signal %q unknown (known: %v)", q.Text, Signals)
+	if !slices.Contains(signals, q.Text) {
+		return fmt.Errorf("demo signal %q unknown (known: %v)", q.Text, signals)
 	}
 	return nil
 }
@@ -130,14 +130,14 @@ func incidentLevel(sec, seed float64) float64 {
 	return math.Sin(p / length * math.Pi)
 }
 
-// The demo alert's cycle: a critical alert opens AlertOpensAfter into each
-// AlertCycle (counted from the source's start) and resolves AlertOpenFor
+// The demo alert's cycle: a critical alert opens alertOpensAfter into each
+// alertCycle (counted from the source's start) and resolves alertOpenFor
 // later, so a newcomer sees the takeover within seconds of `make run`, then
 // the banner, then the board without it.
 const (
-	AlertCycle      = 3 * time.Minute
-	AlertOpensAfter = 10 * time.Second
-	AlertOpenFor    = 100 * time.Second
+	alertCycle      = 3 * time.Minute
+	alertOpensAfter = 10 * time.Second
+	alertOpenFor    = 100 * time.Second
 )
 
 // Alerts are the demo's open alerts at now: a warning that stays open, and
@@ -151,9 +151,9 @@ func Alerts(start, now time.Time) []board.Alert {
 	if start.IsZero() || now.Before(start) {
 		return out
 	}
-	n := now.Sub(start) / AlertCycle
-	opened := start.Add(n*AlertCycle + AlertOpensAfter)
-	if !now.Before(opened) && now.Before(opened.Add(AlertOpenFor)) {
+	n := now.Sub(start) / alertCycle
+	opened := start.Add(n*alertCycle + alertOpensAfter)
+	if !now.Before(opened) && now.Before(opened.Add(alertOpenFor)) {
 		out = append(out, board.Alert{
 			ID: "demo-checkout-5xx", Source: "demo", Title: "Checkout 5xx above 5 %", Severity: board.SeverityCritical,
 			State: board.AlertOpen, StartedAt: opened, Resource: "checkout",

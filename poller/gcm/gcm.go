@@ -42,14 +42,14 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// DefaultRequestsPerMinute is the request budget of a source when the config
+// defaultRequestsPerMinute is the request budget of a source when the config
 // gives none: a twentieth of Cloud Monitoring's default read quota of 6,000
 // requests per minute per project, so a wall never starves other tools.
-const DefaultRequestsPerMinute = 300
+const defaultRequestsPerMinute = 300
 
-// DefaultQuotaBackoff is how long to wait after RESOURCE_EXHAUSTED (or an
+// defaultQuotaBackoff is how long to wait after RESOURCE_EXHAUSTED (or an
 // HTTP 429) that did not say how long.
-const DefaultQuotaBackoff = time.Minute
+const defaultQuotaBackoff = time.Minute
 
 // pageSize asks for large pages: fewer requests per poll.
 const pageSize = 1000
@@ -96,7 +96,7 @@ func New(cfg board.SourceConfig, _ *slog.Logger) (*Source, error) {
 	}
 	rpm := cfg.RequestsPerMinute
 	if rpm == 0 {
-		rpm = DefaultRequestsPerMinute
+		rpm = defaultRequestsPerMinute
 	}
 	s := &Source{
 		id: cfg.ID, project: "projects/" + cfg.Project, cfg: cfg, rpm: rpm, now: time.Now,
@@ -251,9 +251,6 @@ func credentialsOption(path string) (option.ClientOption, error) {
 	return option.WithAuthCredentialsFile(t, path), nil
 }
 
-// CheckQuery implements poller.QueryChecker.
-func (s *Source) CheckQuery(t board.TileConfig, q board.Query) error { return CheckQuery(t, q) }
-
 // Fetch runs one tile query.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
 	sp, err := parse(q)
@@ -283,11 +280,11 @@ func (s *Source) metrics(ctx context.Context, cl *clients, sp *spec, rng time.Du
 	if rng > 0 {
 		lookback = rng
 		if period == 0 {
-			period = max(DefaultAlignmentPeriod, (rng / seriesPoints).Truncate(time.Minute))
+			period = max(defaultAlignmentPeriod, (rng / seriesPoints).Truncate(time.Minute))
 		}
 	}
 	if period == 0 {
-		period = DefaultAlignmentPeriod
+		period = defaultAlignmentPeriod
 	}
 	m := &mapping{}
 	// Ratios sum each side per group_by group (see sumSeries); other
@@ -409,14 +406,14 @@ func (s *Source) apiError(what string, err error) error {
 	// REST first: googleapi errors also carry a gRPC status.
 	var ge *googleapi.Error
 	if errors.As(err, &ge) && ge.Code == http.StatusTooManyRequests {
-		after := DefaultQuotaBackoff
+		after := defaultQuotaBackoff
 		if secs, perr := strconv.Atoi(ge.Header.Get("Retry-After")); perr == nil && secs > 0 {
 			after = time.Duration(secs) * time.Second
 		}
 		return &RetryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (HTTP 429), retrying in %s: %w", what, after, err)}
 	}
 	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted {
-		after := DefaultQuotaBackoff
+		after := defaultQuotaBackoff
 		for _, d := range st.Details() {
 			if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil && ri.GetRetryDelay().AsDuration() > 0 {
 				after = ri.GetRetryDelay().AsDuration()

@@ -360,7 +360,7 @@ func TestResourceExhaustedBacksOffAndRecovers(t *testing.T) {
 		}
 		return &monitoringpb.ListTimeSeriesResponse{TimeSeries: []*monitoringpb.TimeSeries{series1(nil, nil, pt(at(9), dbl(1)))}}, nil
 	})
-	if _, err = s.Fetch(context.Background(), q); !errors.As(err, &ra) || ra.RetryAfter() != DefaultQuotaBackoff {
+	if _, err = s.Fetch(context.Background(), q); !errors.As(err, &ra) || ra.RetryAfter() != defaultQuotaBackoff {
 		t.Fatalf("err = %v, want the default back-off", err)
 	}
 	exhausted.Store(false)
@@ -555,7 +555,7 @@ func TestNewNeedsProjectAndNoNetwork(t *testing.T) {
 }
 
 func TestPresetsAreComplete(t *testing.T) {
-	for _, name := range PresetNames() {
+	for _, name := range presetNames() {
 		p := Presets[name]
 		if p.Name != name || p.Metric == "" || p.Resource == "" || p.Unit == "" || p.Doc == "" || len(p.Need) == 0 {
 			t.Errorf("preset %s is incomplete: %+v", name, p)

@@ -60,7 +60,7 @@ var keyLabel = map[string]string{
 }
 
 // Presets, by name.
-var Presets = map[string]Preset{
+var Presets = completePresets(map[string]Preset{
 	// run.googleapis.com/request_count: DELTA, INT64, unit 1, resource
 	// cloud_run_revision (labels service_name, revision_name, location,
 	// configuration_name); metric labels response_code, response_code_class
@@ -230,20 +230,23 @@ var Presets = map[string]Preset{
 		Need:    []string{"subscription"},
 		aligner: monitoringpb.Aggregation_ALIGN_MAX, reducer: monitoringpb.Aggregation_REDUCE_MAX,
 	},
-}
+})
 
-func init() {
-	for name, p := range Presets {
+// completePresets fills what each preset's entry leaves implicit: its name
+// (the key) and a scale of 1.
+func completePresets(m map[string]Preset) map[string]Preset {
+	for name, p := range m {
 		p.Name = name
 		if p.scale == 0 {
 			p.scale = 1
 		}
-		Presets[name] = p
+		m[name] = p
 	}
+	return m
 }
 
-// PresetNames lists the presets, sorted.
-func PresetNames() []string {
+// presetNames lists the presets, sorted.
+func presetNames() []string {
 	names := make([]string, 0, len(Presets))
 	for n := range Presets {
 		names = append(names, n)
@@ -277,7 +280,7 @@ func applyPreset(pm params, s *spec) error {
 	name := pm.str("preset")
 	p, ok := Presets[name]
 	if !ok {
-		return fmt.Errorf("gcm: preset %q unknown (known: %s)", name, strings.Join(PresetNames(), ", "))
+		return fmt.Errorf("gcm: preset %q unknown (known: %s)", name, strings.Join(presetNames(), ", "))
 	}
 	if pm.has("filter") || pm.has("numerator") || pm.has("denominator") {
 		return fmt.Errorf("gcm: preset %s builds its own filter: remove filter/numerator/denominator", name)

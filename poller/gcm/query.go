@@ -52,8 +52,8 @@ type spec struct {
 
 // Defaults for a metric query.
 const (
-	DefaultAlignmentPeriod = 60 * time.Second
-	DefaultLookback        = 5 * time.Minute
+	defaultAlignmentPeriod = 60 * time.Second
+	defaultLookback        = 5 * time.Minute
 	// seriesPoints is how many points a timeseries tile gets when the
 	// alignment period is not given: range / seriesPoints, at least 60 s.
 	seriesPoints = 60
@@ -282,7 +282,7 @@ func parseAggregation(p params, s *spec) error {
 	if s.period != 0 && s.period < time.Second {
 		return fmt.Errorf("gcm: alignment_period %s: use at least 1s (Cloud Monitoring wants 60s or more for most metrics)", s.period)
 	}
-	if s.lookback, err = p.duration("lookback", DefaultLookback); err != nil {
+	if s.lookback, err = p.duration("lookback", defaultLookback); err != nil {
 		return err
 	}
 	if s.lookback < time.Minute {
@@ -347,7 +347,7 @@ func parseSLO(p params, s *spec) error {
 	if s.period, err = p.duration("alignment_period", 0); err != nil {
 		return err
 	}
-	if s.lookback, err = p.duration("lookback", DefaultLookback); err != nil {
+	if s.lookback, err = p.duration("lookback", defaultLookback); err != nil {
 		return err
 	}
 	if s.lookback < time.Minute {

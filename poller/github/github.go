@@ -161,11 +161,6 @@ func (s *Source) ServiceOf(repo string) string { return s.settingsOf(repo).Servi
 
 func (s *Source) settingsOf(repo string) RepoSettings { return SettingsOf(s.cfg, repo) }
 
-// CheckQuery validates a tile query.
-func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error {
-	return CheckQuery(tile, q)
-}
-
 func checkFourKeysQuery(tile board.TileConfig, q board.Query) error {
 	return keysrc.CheckQuery(tile, q)
 }

@@ -93,11 +93,6 @@ func New(ctx context.Context, cfg board.SourceConfig, st Store) (*Source, error)
 // Service is the service name its deployments carry.
 func (s *Source) Service() string { return s.service }
 
-// CheckQuery validates a tile query.
-func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error {
-	return keysrc.CheckQuery(tile, q)
-}
-
 // Fetch brings the store up to date with the repository, then computes the
 // tile's Four Keys from the store.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
@@ -329,15 +324,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-// IsWorkTree reports whether dir is inside a git work tree (used to add the
-// repository's own Four Keys to the demo).
-func IsWorkTree(ctx context.Context, dir string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-inside-work-tree")
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
-	out, err := cmd.Output()
-	return err == nil && strings.TrimSpace(string(out)) == "true"
 }

@@ -114,7 +114,7 @@ func FuzzDecodeResponse(f *testing.F) {
 				t.Fatalf("rows not sorted: %v before %v", a, b)
 			}
 		}
-		if len(res.Rows) > MaxRows {
+		if len(res.Rows) > maxRows {
 			t.Fatalf("%d rows", len(res.Rows))
 		}
 	})

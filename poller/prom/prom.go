@@ -37,9 +37,9 @@ import (
 )
 
 const (
-	// MaxRows bounds the rows kept from a grouped query; a tile shows a
+	// maxRows bounds the rows kept from a grouped query; a tile shows a
 	// handful and the rest would only fill the store.
-	MaxRows = 100
+	maxRows = 100
 	// rangePoints is about how many points a range query asks for.
 	rangePoints = 120
 )
@@ -105,11 +105,6 @@ func (s *Source) Close() error {
 	}
 	return nil
 }
-
-// CheckQuery refuses what is certainly not a usable PromQL tile query. Full
-// parsing is left to the server (the PromQL parser is a large dependency);
-// its parse error is shown on the tile.
-func (s *Source) CheckQuery(tile board.TileConfig, q board.Query) error { return CheckQuery(tile, q) }
 
 // CheckQuery is Source.CheckQuery without a source (for `wallboard check`).
 func CheckQuery(_ board.TileConfig, q board.Query) error {
@@ -471,10 +466,10 @@ func compareRows(a, b board.Row) int {
 }
 
 func limitRows(rows []board.Row) ([]board.Row, []string) {
-	if len(rows) <= MaxRows {
+	if len(rows) <= maxRows {
 		return rows, nil
 	}
-	return rows[:MaxRows], []string{fmt.Sprintf("%d series: showing the top %d", len(rows), MaxRows)}
+	return rows[:maxRows], []string{fmt.Sprintf("%d series: showing the top %d", len(rows), maxRows)}
 }
 
 // respInfo carries what the client library does not return: the HTTP status
