@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -89,14 +88,10 @@ boards:
 func TestReloadClosesOldSourcesAfterTheirPolls(t *testing.T) {
 	var hold, closedUnder atomic.Bool
 	held := make(chan struct{}, 1)
-	kinds["closing"] = sourceKind{New: func(*App, board.SourceConfig) (poller.Source, error) {
+	sourceKinds["closing"] = sourceKind{New: func(*App, board.SourceConfig) (poller.Source, error) {
 		return &closingSource{hold: &hold, held: held, closed: make(chan struct{}), closedUnder: &closedUnder}, nil
 	}}
-	board.SourceKinds = append(board.SourceKinds, "closing")
-	t.Cleanup(func() {
-		delete(kinds, "closing")
-		board.SourceKinds = slices.DeleteFunc(board.SourceKinds, func(k string) bool { return k == "closing" })
-	})
+	t.Cleanup(func() { delete(sourceKinds, "closing") })
 
 	r := start(t, fmt.Sprintf(closingConfig, 0), t.TempDir(), nil)
 	c := dial(t, r.Addr(), "sys")

@@ -126,7 +126,7 @@ func TestJapaneseFourKeysAndRetroHaveNoEnglish(t *testing.T) {
 	for i, c := range []struct {
 		kind string
 		rep  *fourkeys.Report
-	}{{KindFourKeys, rep}, {KindFourKeys, &noFeed}, {KindDeploys, rep}, {KindPostmortems, rep}, {KindPostmortems, &noneDue}} {
+	}{{board.KindFourKeys, rep}, {board.KindFourKeys, &noFeed}, {board.KindDeploys, rep}, {board.KindPostmortems, rep}, {board.KindPostmortems, &noneDue}} {
 		bv.Tiles = append(bv.Tiles, NewTileView("ja", board.TileConfig{ID: string(rune('a' + i)), Kind: c.kind, Title: "指標"}, st(c.rep), now, Japanese))
 	}
 	render := func(c templ.Component) string {
