@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	wbalerts "github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/app"
 	"github.com/wallboard/wallboard/app/apptest"
-	"github.com/wallboard/wallboard/web"
 )
 
 // startApp runs a wallboard with the given config until the test ends.
@@ -242,7 +242,7 @@ receivers:
 			strings.HasPrefix(rows[1], "QueueBacklog|warning"), fmt.Sprint(rows)
 	})
 	eventually(t, 20*time.Second, "alerts arrive through the Alertmanager webhook", func() (bool, string) {
-		open, err := a.Store().OpenAlerts(context.Background(), []string{web.ReceiverAlertmanager})
+		open, err := a.Store().OpenAlerts(context.Background(), []string{wbalerts.ReceiverAlertmanager})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -269,7 +269,7 @@ receivers:
 		return len(rows) == 0, fmt.Sprint(rows)
 	})
 	eventually(t, 20*time.Second, "resolved alerts close through the webhook", func() (bool, string) {
-		open, err := a.Store().OpenAlerts(context.Background(), []string{web.ReceiverAlertmanager, "am"})
+		open, err := a.Store().OpenAlerts(context.Background(), []string{wbalerts.ReceiverAlertmanager, "am"})
 		if err != nil {
 			return false, err.Error()
 		}

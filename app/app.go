@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/store"
@@ -71,8 +72,8 @@ type App struct {
 	reload    reloadState
 
 	// alerts, when alert tiles or receivers exist, stores polled alerts and
-	// gives alert tiles the store's open alerts (hooks_alerts.go).
-	alerts *alertsFeature
+	// gives alert tiles the store's open alerts (package alerts).
+	alerts *alerts.Alerts
 
 	adminToken string // resolved admin.token; "" when admin is off
 
@@ -291,6 +292,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { a.runScheduler(ctx) })
+	wg.Go(func() { a.kickFourKeys(ctx) })
 	wg.Go(func() { a.watchConfig(ctx) })
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
@@ -353,7 +355,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 	now := time.Now()
 	tileResult := func(_ board.TileRef, r board.Result) board.Result { return r }
 	if a.alerts != nil {
-		tileResult = a.alerts.afterPoll(j, res, err, now.Add(-took))
+		tileResult = a.alerts.AfterPoll(j, res, err, now.Add(-took))
 	}
 	live := a.Live()
 	for _, ref := range j.Tiles {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,19 +23,11 @@ func init() {
 // POST /hooks/github, each only when its secret is configured (no secret:
 // the route does not exist, 404).
 //
-// Secrets are read once, at start; the sources kicked and the repositories'
-// settings follow the config as it is reloaded.
+// Secrets are read once, at start; the repositories' settings follow the
+// config as it is reloaded. The receivers only store: the store signals
+// what they stored (kickFourKeys).
 func setupFourKeysHooks(a *App) error {
 	cfg := a.Config()
-	kick := func() {
-		if s := a.Scheduler(); s != nil {
-			for _, src := range a.Config().Sources {
-				if slices.Contains(fourKeysKinds, src.Kind) {
-					s.Kick(src.ID)
-				}
-			}
-		}
-	}
 	if wh := cfg.Webhooks.Events; wh != nil && wh.Secret != nil {
 		tok, err := wh.Secret.Resolve()
 		if err != nil {
@@ -42,14 +35,14 @@ func setupFourKeysHooks(a *App) error {
 		}
 		limits := web.DefaultWebhookLimits
 		limits.Logger = a.Logger()
-		web.NewEventsHandler(tok, a.Store(), kick, a.Logger()).Register(a.Server().Mux(), a.Server().Ingress(), limits)
+		web.NewEventsHandler(tok, a.Store(), a.Logger()).Register(a.Server().Mux(), a.Server().Ingress(), limits)
 	}
 	if wh := cfg.Webhooks.GitHub; wh != nil && wh.Secret != nil {
 		secret, err := wh.Secret.Resolve()
 		if err != nil {
 			return fmt.Errorf("webhooks.github.secret: %w", err)
 		}
-		h := web.NewGitHubHandler(secret, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(a.Config(), repo) }, kick, a.Logger())
+		h := web.NewGitHubHandler(secret, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(a.Config(), repo) }, a.Logger())
 		limits := web.DefaultWebhookLimits
 		limits.Logger = a.Logger()
 		limits.MaxBytes = web.MaxGitHubBody // push payloads of large pushes exceed 1 MiB
@@ -67,4 +60,26 @@ func githubSettings(cfg *board.Config, repo string) web.GitHubRepoSettings {
 		}
 	}
 	return web.GitHubRepoSettings{}
+}
+
+// kickFourKeys polls the sources whose tiles compute from the store's Four
+// Keys events each time a webhook stored some, until ctx ends; the sources
+// kicked follow the config as it is reloaded.
+func (a *App) kickFourKeys(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.store.FourKeysStored():
+		}
+		s := a.Scheduler()
+		if s == nil {
+			continue
+		}
+		for _, src := range a.Config().Sources {
+			if slices.Contains(fourKeysKinds, src.Kind) {
+				s.Kick(src.ID)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/poller/demo"
@@ -30,7 +31,7 @@ var kinds = map[string]sourceKind{
 
 // CheckQuery validates a tile's query for its source kind.
 func CheckQuery(src board.SourceConfig, tile board.TileConfig, q board.Query) error {
-	if err := checkAlertTile(src.Kind, tile, q); err != nil {
+	if err := alerts.CheckTile(src.Kind, tile, q); err != nil {
 		return err
 	}
 	if err := checkSecurityTile(src.Kind, tile); err != nil {

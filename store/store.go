@@ -42,6 +42,8 @@ type Store struct {
 	conn *switchConnector
 	// writer queues this process's write transactions (see writeGate).
 	writer writeGate
+	// fourKeys signals Four Keys events stored by a webhook delivery.
+	fourKeys signal
 }
 
 // Open opens (creating if needed) the database at path and brings its schema

@@ -2,7 +2,7 @@ package web
 
 import (
 	"bytes"
-	"database/sql"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/wallboard/wallboard/fourkeys"
-	"github.com/wallboard/wallboard/store"
 )
 
 // EventsHandler receives the generic deployment and incident webhooks
@@ -21,18 +20,21 @@ import (
 // CI system or shell script can report the Four Keys' events.
 type EventsHandler struct {
 	token string // bearer token (compared by SecretEqual, in constant time)
-	store TxRunner
-	kick  func() // after a commit: recompute the Four Keys tiles now
+	store EventsStore
 	log   *slog.Logger
+}
+
+// EventsStore stores the generic events durably (package store, which then
+// has the Four Keys tiles recomputed).
+type EventsStore interface {
+	RecordDeploymentEvent(ctx context.Context, source string, d fourkeys.Deployment, cs []fourkeys.Change) error
+	RecordIncidentEvent(ctx context.Context, source string, in fourkeys.Incident) error
 }
 
 // NewEventsHandler answers requests bearing `Authorization: Bearer <token>`.
 // token must not be empty: without one the receiver is off (no route).
-func NewEventsHandler(token string, st TxRunner, kick func(), log *slog.Logger) *EventsHandler {
-	if kick == nil {
-		kick = func() {}
-	}
-	return &EventsHandler{token: token, store: st, kick: kick, log: log}
+func NewEventsHandler(token string, st EventsStore, log *slog.Logger) *EventsHandler {
+	return &EventsHandler{token: token, store: st, log: log}
 }
 
 // Register adds the two routes to mux, behind the shared webhook guard g
@@ -213,18 +215,11 @@ func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "deployment: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	err = h.store.InTx(r.Context(), func(tx *sql.Tx) error {
-		if err := store.UpsertDeployment(r.Context(), tx, "events", d); err != nil {
-			return err
-		}
-		return store.UpsertChanges(r.Context(), tx, d, cs)
-	})
-	if err != nil {
+	if err := h.store.RecordDeploymentEvent(r.Context(), "events", d, cs); err != nil {
 		h.log.Error("events webhook: storing deployment", "id", d.ID, "error", err)
 		http.Error(w, "could not store the deployment; retry", http.StatusServiceUnavailable)
 		return
 	}
-	h.kick()
 	writeAccepted(w, http.StatusOK, map[string]any{"stored": "deployment", "id": d.ID, "changes": len(cs)})
 }
 
@@ -243,13 +238,11 @@ func (h *EventsHandler) incidents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "incident: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	err = h.store.InTx(r.Context(), func(tx *sql.Tx) error { return store.UpsertIncident(r.Context(), tx, "events", in) })
-	if err != nil {
+	if err := h.store.RecordIncidentEvent(r.Context(), "events", in); err != nil {
 		h.log.Error("events webhook: storing incident", "id", in.ID, "error", err)
 		http.Error(w, "could not store the incident; retry", http.StatusServiceUnavailable)
 		return
 	}
-	h.kick()
 	writeAccepted(w, http.StatusOK, map[string]any{"stored": "incident", "id": in.ID})
 }
 
