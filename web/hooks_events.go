@@ -180,26 +180,6 @@ func decodeStrict(body []byte, v any) error {
 
 func (h *EventsHandler) authorized(r *http.Request) bool { return BearerAuthorized(r, h.token) }
 
-// readBody is the body the guard (Webhook) read, or reads it within the size
-// limit, writing the error response itself; ok=false means the request is
-// answered.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	if b, ok := guardedBody(r); ok {
-		return b, true
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			http.Error(w, fmt.Sprintf("body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
-			return nil, false
-		}
-		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
-		return nil, false
-	}
-	return body, true
-}
-
 func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wallboard events"`)
@@ -244,12 +224,4 @@ func (h *EventsHandler) incidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeAccepted(w, http.StatusOK, map[string]any{"stored": "incident", "id": in.ID})
-}
-
-// writeAccepted answers a webhook that was stored (200) or ignored (202).
-func writeAccepted(w http.ResponseWriter, code int, v any) {
-	b, _ := json.Marshal(v) // maps of strings and ints always marshal
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
 }

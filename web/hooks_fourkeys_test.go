@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-github/v82/github"
-
 	"github.com/wallboard/wallboard/fourkeys"
 	ghsrc "github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/store"
@@ -332,13 +330,13 @@ func TestGitHubWebhook(t *testing.T) {
 }
 
 // FuzzGitHubPayload feeds GitHub's example payloads, mutated, through the
-// parser and the converters: nothing may panic, and whatever they accept
-// must be storable.
+// receiver's parser (package github's mapping, shared with the poll):
+// nothing may panic, and whatever it accepts must be storable.
 func FuzzGitHubPayload(f *testing.F) {
 	// The event name is chosen from the ones the receiver handles by a
 	// byte: a mutated name is only ever unknown, and the fuzzer spent its
 	// time on inputs ParseWebHook refuses at once.
-	events := []string{"deployment_status", "push", "issues", "workflow_run"}
+	events := ghsrc.WebhookEvents
 	for _, name := range []string{"deployment_status.success", "deployment_status.in_progress", "push.master", "push.tag", "issues.labeled", "issues.opened", "workflow_run.completed.success"} {
 		event := strings.SplitN(name, ".", 2)[0]
 		f.Add(byte(slices.Index(events, event)), githubFixture(f, name))
@@ -347,22 +345,21 @@ func FuzzGitHubPayload(f *testing.F) {
 		return GitHubRepoSettings{Service: "svc", Environment: "production", Workflow: "test", IncidentLabel: "bug"}
 	}
 	f.Fuzz(func(t *testing.T, which byte, body []byte) {
-		p, err := github.ParseWebHook(events[int(which)%len(events)], body)
+		ev, err := ghsrc.ParseWebhook(events[int(which)%len(events)], body, settings)
 		if err != nil {
 			return
 		}
-		switch ev := p.(type) {
-		case *github.DeploymentStatusEvent:
-			if d, ok, err := ghsrc.DeploymentFromStatus(ev, settings); ok && (err != nil || d.ID == "" || d.FinishedAt.IsZero()) {
-				t.Fatalf("accepted an unusable deployment %+v", d)
-			}
-		case *github.WorkflowRunEvent:
-			if d, ok, err := ghsrc.DeploymentFromRun(ev, settings); ok && (err != nil || d.ID == "" || d.FinishedAt.IsZero()) {
-				t.Fatalf("accepted an unusable deployment %+v", d)
-			}
-		case *github.IssuesEvent:
-			if in, ok, err := ghsrc.IncidentFromIssue(ev.GetRepo().GetFullName(), ev.GetIssue(), settings); ok && (err != nil || in.ID == "" || in.StartedAt.IsZero()) {
-				t.Fatalf("accepted an unusable incident %+v", in)
+		if d := ev.Deployment; d != nil && (d.ID == "" || d.Service == "" || d.FinishedAt.IsZero()) {
+			t.Fatalf("accepted an unusable deployment %+v", *d)
+		}
+		if in := ev.Incident; in != nil && (in.ID == "" || in.StartedAt.IsZero()) {
+			t.Fatalf("accepted an unusable incident %+v", *in)
+		}
+		if p := ev.Push; p != nil {
+			for _, c := range p.Commits {
+				if p.Repo == "" || c.SHA == "" || c.AuthoredAt.IsZero() {
+					t.Fatalf("accepted an unusable push %+v", *p)
+				}
 			}
 		}
 	})
