@@ -92,7 +92,7 @@ type Alerts struct {
 	log      *slog.Logger
 	receiver map[string]bool // webhook receiver id -> configured
 
-	mu     sync.Mutex        // serialises publishLayers
+	mu     sync.Mutex        // serialises PublishLayers
 	layers map[string]string // board -> signature of the last published layer
 }
 

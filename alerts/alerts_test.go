@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -143,5 +144,13 @@ func TestTilesShowEachAlertOnce(t *testing.T) {
 	hyg := tile(board.TileRef{Board: "ops", Tile: "hygiene"}, board.Result{})
 	if len(hyg.Rows) != 1 || hyg.Rows[0].Label != "Disk full" || hyg.Rows[0].Text != "no next action" {
 		t.Fatalf("hygiene tile rows %+v, want Disk full without a next action", hyg.Rows)
+	}
+}
+
+// The config refuses the receivers' ids as source ids: both lists name
+// the same feeds.
+func TestReceiversAreReservedSourceIDs(t *testing.T) {
+	if !slices.Equal(Receivers, board.ReservedSourceIDs) {
+		t.Errorf("alert receivers %v, reserved source ids %v: want the same", Receivers, board.ReservedSourceIDs)
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
-	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/web"
 )
@@ -42,24 +40,13 @@ func setupFourKeysHooks(a *App) error {
 		if err != nil {
 			return fmt.Errorf("webhooks.github.secret: %w", err)
 		}
-		h := web.NewGitHubHandler(secret, a.Store(), func(repo string) web.GitHubRepoSettings { return githubSettings(a.Config(), repo) }, a.Logger())
+		h := web.NewGitHubHandler(secret, a.Store(), func(repo string) web.GitHubRepoSettings { return github.SettingsIn(a.Config(), repo) }, a.Logger())
 		limits := web.DefaultWebhookLimits
 		limits.Logger = a.Logger()
 		limits.MaxBytes = web.MaxGitHubBody // push payloads of large pushes exceed 1 MiB
 		a.Server().Mux().Handle("POST /hooks/github", a.Server().Ingress().Webhook("github", limits, h.Auth(), h))
 	}
 	return nil
-}
-
-// githubSettings reads a repository's settings from the github source that
-// lists it (the first one), or returns the defaults; the rule is the poll's.
-func githubSettings(cfg *board.Config, repo string) web.GitHubRepoSettings {
-	for _, s := range cfg.Sources {
-		if s.Kind == "github" && slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
-			return github.SettingsOf(s, repo)
-		}
-	}
-	return web.GitHubRepoSettings{}
 }
 
 // kickFourKeys polls the sources whose tiles compute from the store's Four

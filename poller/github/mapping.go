@@ -51,6 +51,18 @@ func SettingsOf(cfg board.SourceConfig, repo string) RepoSettings {
 	return RepoSettings{Service: svc, Environment: cfg.Environment, Workflow: cfg.Workflow, IncidentLabel: cfg.IncidentLabel}.WithDefaults(repo)
 }
 
+// SettingsIn is the settings of repo in cfg: those of the first github
+// source that lists it, or the defaults. A webhook delivery and the poll
+// then map the same repository alike.
+func SettingsIn(cfg *board.Config, repo string) RepoSettings {
+	for _, s := range cfg.Sources {
+		if s.Kind == "github" && slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
+			return SettingsOf(s, repo)
+		}
+	}
+	return RepoSettings{}.WithDefaults(repo)
+}
+
 // BadPayloadError is a payload that parses but lacks what its event needs.
 type BadPayloadError struct{ Msg string }
 
