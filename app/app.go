@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -375,6 +376,32 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		a.dirtyMu.Lock()
 		a.dirty[ref] = struct{}{}
 		a.dirtyMu.Unlock()
+	}
+}
+
+// fourKeysKinds are the source kinds whose tiles compute from the store's
+// Four Keys events; a webhook that stored an event kicks them.
+var fourKeysKinds = []string{"github", "gitlog", "events"}
+
+// kickFourKeys polls the sources whose tiles compute from the store's Four
+// Keys events each time a webhook stored some, until ctx ends; the sources
+// kicked follow the config as it is reloaded.
+func (a *App) kickFourKeys(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.store.FourKeysStored():
+		}
+		s := a.Scheduler()
+		if s == nil {
+			continue
+		}
+		for _, src := range a.Config().Sources {
+			if slices.Contains(fourKeysKinds, src.Kind) {
+				s.Kick(src.ID)
+			}
+		}
 	}
 }
 

@@ -1,17 +1,11 @@
 package app
 
 import (
-	"context"
 	"fmt"
-	"slices"
 
 	"github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/web"
 )
-
-// fourKeysKinds are the source kinds whose tiles compute from the store's
-// Four Keys events; a webhook that stored an event kicks them.
-var fourKeysKinds = []string{"github", "gitlog", "events"}
 
 func init() {
 	routeSetups = append(routeSetups, setupFourKeysHooks)
@@ -47,26 +41,4 @@ func setupFourKeysHooks(a *App) error {
 		a.Server().Mux().Handle("POST /hooks/github", a.Server().Ingress().Webhook("github", limits, h.Auth(), h))
 	}
 	return nil
-}
-
-// kickFourKeys polls the sources whose tiles compute from the store's Four
-// Keys events each time a webhook stored some, until ctx ends; the sources
-// kicked follow the config as it is reloaded.
-func (a *App) kickFourKeys(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.store.FourKeysStored():
-		}
-		s := a.Scheduler()
-		if s == nil {
-			continue
-		}
-		for _, src := range a.Config().Sources {
-			if slices.Contains(fourKeysKinds, src.Kind) {
-				s.Kick(src.ID)
-			}
-		}
-	}
 }
