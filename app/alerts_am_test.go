@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	wbalerts "github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/app"
 	"github.com/wallboard/wallboard/app/apptest"
 	"github.com/wallboard/wallboard/web"
@@ -242,7 +243,7 @@ receivers:
 			strings.HasPrefix(rows[1], "QueueBacklog|warning"), fmt.Sprint(rows)
 	})
 	eventually(t, 20*time.Second, "alerts arrive through the Alertmanager webhook", func() (bool, string) {
-		open, err := a.Store().OpenAlerts(context.Background(), []string{web.ReceiverAlertmanager})
+		open, err := a.Store().OpenAlerts(context.Background(), []string{wbalerts.ReceiverAlertmanager})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -269,7 +270,7 @@ receivers:
 		return len(rows) == 0, fmt.Sprint(rows)
 	})
 	eventually(t, 20*time.Second, "resolved alerts close through the webhook", func() (bool, string) {
-		open, err := a.Store().OpenAlerts(context.Background(), []string{web.ReceiverAlertmanager, "am"})
+		open, err := a.Store().OpenAlerts(context.Background(), []string{wbalerts.ReceiverAlertmanager, "am"})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -280,5 +281,95 @@ receivers:
 		if tl.ID == "alerts" && (tl.Status != "ok" || tl.Error != "") {
 			t.Errorf("alerts tile after resolve: status %s error %q", tl.Status, tl.Error)
 		}
+	}
+}
+
+// wholeTile is a tile as the API shows it, without what only says when it
+// was computed (the two feeds are polled at different instants).
+func wholeTile(t *testing.T, tl web.APITile) string {
+	t.Helper()
+	tl.UpdatedAt, tl.At, tl.AgeSeconds = nil, nil, nil
+	b, err := json.MarshalIndent(tl, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Issue 13 (one home): the same Alertmanager alerts, polled from a real
+// Alertmanager and pushed by its webhook, give identical tiles (value,
+// status, rows, warnings) and identical alert lists on the page.
+func TestAlertmanagerWebhookEqualsPoll(t *testing.T) {
+	const token = "am-equal-token"
+	secret := writeSecret(t, token)
+	amPort := freePort(t)
+	am := fmt.Sprintf("http://127.0.0.1:%d", amPort)
+	a := startApp(t, fmt.Sprintf(`
+sources:
+  - id: am
+    kind: alertmanager
+    url: %s
+  - id: hooks
+    kind: webhooks
+webhooks:
+  alertmanager:
+    secret: {file: %s}
+boards:
+  - id: pushed
+    title: Pushed
+    tiles:
+      - {id: alerts, kind: alerts, title: Alerts, source: hooks, sources: [alertmanager-webhook], interval: 1s}
+  - id: polled
+    title: Polled
+    tiles:
+      - {id: alerts, kind: alerts, title: Alerts, source: am, interval: 1s}
+`, am, secret))
+	amBase := startAlertmanagerOn(t, amPort, fmt.Sprintf(`
+route:
+  receiver: wallboard
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: wallboard
+    webhook_configs:
+      - url: http://%s/hooks/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: %s
+`, a.Addr(), token))
+	start := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	postAlerts(t, amBase, []amAlert{
+		{
+			Labels: map[string]string{"alertname": "CheckoutDown", "severity": "critical", "service": "checkout", "instance": "checkout-1"},
+			Annotations: map[string]string{"summary": "checkout returns 503",
+				"description": "Roll back the last checkout deploy.", "runbook_url": "https://runbooks.example.com/checkout"},
+			StartsAt: start, GeneratorURL: "http://prometheus.example.com/graph?g0.expr=up",
+		},
+		{
+			Labels:   map[string]string{"alertname": "QueueBacklog", "severity": "warning", "service": "mailer"},
+			StartsAt: start.Add(-time.Hour),
+		},
+		{
+			Labels:      map[string]string{"alertname": "NoSeverity", "job": "batch"},
+			Annotations: map[string]string{"summary": "batch is late"},
+			StartsAt:    start.Add(-2 * time.Minute),
+		},
+	})
+	var pushed, polled web.APITile
+	eventually(t, 20*time.Second, "both tiles with the three alerts", func() (bool, string) {
+		pushed, polled = boardTiles(t, a, "pushed")["alerts"], boardTiles(t, a, "polled")["alerts"]
+		return len(pushed.Rows) == 3 && len(polled.Rows) == 3, fmt.Sprintf("pushed %d rows, polled %d rows", len(pushed.Rows), len(polled.Rows))
+	})
+	if p, q := wholeTile(t, pushed), wholeTile(t, polled); p != q {
+		t.Errorf("the same alerts differ:\npushed %s\npolled %s", p, q)
+	}
+	pushedHTML := alertList.FindString(getHTML(t, a, "pushed"))
+	polledHTML := alertList.FindString(getHTML(t, a, "polled"))
+	if pushedHTML == "" || pushedHTML != polledHTML {
+		t.Errorf("the same alerts render differently:\npushed %s\npolled %s", pushedHTML, polledHTML)
 	}
 }

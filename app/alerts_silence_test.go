@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/app"
-	"github.com/wallboard/wallboard/web"
 )
 
 // amSilence creates a silence through Alertmanager's API and returns its id.
@@ -126,7 +126,7 @@ receivers:
 	// Both feeds have both alerts, the list shows them once, the critical
 	// one takes over.
 	eventually(t, 20*time.Second, "both feeds see both alerts", func() (bool, string) {
-		got := openTitles(t, a, "am", web.ReceiverAlertmanager)
+		got := openTitles(t, a, "am", alerts.ReceiverAlertmanager)
 		want := []string{"alertmanager-webhook:CheckoutDown", "alertmanager-webhook:QueueBacklog", "am:CheckoutDown", "am:QueueBacklog"}
 		return slices.Equal(got, want), fmt.Sprint(got)
 	})
@@ -153,10 +153,10 @@ receivers:
 	canary := amAlert{Labels: map[string]string{"alertname": "DiskFilling", "severity": "warning", "service": "db"}, StartsAt: start}
 	postAlerts(t, amBase, []amAlert{canary})
 	eventually(t, 20*time.Second, "a later alert arrives through both feeds", func() (bool, string) {
-		got := openTitles(t, a, "am", web.ReceiverAlertmanager)
+		got := openTitles(t, a, "am", alerts.ReceiverAlertmanager)
 		return slices.Contains(got, "am:DiskFilling") && slices.Contains(got, "alertmanager-webhook:DiskFilling"), fmt.Sprint(got)
 	})
-	if got := openTitles(t, a, "am", web.ReceiverAlertmanager); slices.Contains(got, "am:CheckoutDown") || slices.Contains(got, "alertmanager-webhook:CheckoutDown") {
+	if got := openTitles(t, a, "am", alerts.ReceiverAlertmanager); slices.Contains(got, "am:CheckoutDown") || slices.Contains(got, "alertmanager-webhook:CheckoutDown") {
 		t.Fatalf("resolved while silenced, CheckoutDown is open again: %v", got)
 	}
 	rows := tileRows(getBoard(t, a, "oncall"), "alerts")
@@ -172,7 +172,7 @@ receivers:
 	payments := amAlert{Labels: map[string]string{"alertname": "PaymentsDown", "severity": "critical", "service": "payments"}, StartsAt: start}
 	postAlerts(t, amBase, []amAlert{payments})
 	eventually(t, 20*time.Second, "PaymentsDown takes over through both feeds", func() (bool, string) {
-		got := openTitles(t, a, "am", web.ReceiverAlertmanager)
+		got := openTitles(t, a, "am", alerts.ReceiverAlertmanager)
 		layer := alertLayer(t, a.Addr(), "oncall")
 		return slices.Contains(got, "am:PaymentsDown") && slices.Contains(got, "alertmanager-webhook:PaymentsDown") && strings.Contains(layer, "PaymentsDown"),
 			fmt.Sprintf("open %v layer %q", got, layer)
@@ -284,7 +284,7 @@ receivers:
 			t.Errorf("tile lacks %s: %s", want, polled)
 		}
 	}
-	if open := openTitles(t, a, "am", web.ReceiverAlertmanager); len(open) != 4 {
+	if open := openTitles(t, a, "am", alerts.ReceiverAlertmanager); len(open) != 4 {
 		t.Errorf("each feed must hold both alerts: %v", open)
 	}
 }

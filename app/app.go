@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/replica"
@@ -70,9 +71,9 @@ type App struct {
 	world  atomic.Pointer[world]
 	reload reloadState
 
-	// alerts stores polled alerts and gives alert tiles the store's open
-	// alerts (hooks_alerts.go).
-	alerts *alertsFeature
+	// alerts, when alert tiles or receivers exist, stores polled alerts and
+	// gives alert tiles the store's open alerts (package alerts).
+	alerts *alerts.Alerts
 
 	// replica is this process's part in a group sharing PostgreSQL (nil
 	// when it runs alone on SQLite): see replica.go.
@@ -198,7 +199,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	a.alerts = newAlertsFeature(a, sec)
+	var alertHooks *web.AlertHooks
+	a.alerts, alertHooks = newAlerts(a, sec)
 	events, github := a.fourKeysReceivers(sec)
 	a.server = web.NewServer(w.live, a.hub, a.metrics, a.log, web.Options{
 		Build: opts.Build, Compression: true, World: a,
@@ -206,14 +208,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Ready:       http.HandlerFunc(a.handleReady),
 		Fleet:       fleet,
 		AdminStatus: a.ConfigStatus,
-		Receivers:   web.Receivers{Alerts: a.alerts.hooks, Events: events, GitHub: github},
+		Receivers:   web.Receivers{Alerts: alertHooks, Events: events, GitHub: github},
 	})
 	a.server.SetRetroSource(retroSource{a})
 	a.server.AddStandupFeed(storeFeed{a})
 	a.server.SetStandupHistory(a.store)
 	// Alerts still open from before a restart take over their boards.
 	layersCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	a.alerts.publishLayers(layersCtx)
+	a.alerts.PublishLayers(layersCtx)
 	cancel()
 
 	a.ln, err = net.Listen("tcp", opts.Addr)
@@ -375,6 +377,7 @@ func (a *App) Run(ctx context.Context) error {
 	// (watchConfig), each stopped by the reload that replaces it.
 	a.world.Load().start(ctx, a.leases())
 	var wg sync.WaitGroup
+	wg.Go(func() { a.watchFourKeys(ctx) })
 	wg.Go(func() { a.watchConfig(ctx) })
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
@@ -440,7 +443,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 	now := time.Now()
 	tileResult := func(_ board.TileRef, r board.Result) board.Result { return r }
 	if a.alerts != nil {
-		tileResult = a.alerts.afterPoll(j, res, err, now.Add(-took))
+		tileResult = a.alerts.AfterPoll(j, res, err, now.Add(-took))
 	}
 	live := a.Live()
 	var saved []board.TileState // replicas: written for the others
@@ -469,6 +472,22 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 	}
 	if a.replica != nil {
 		a.saveResult(j, saved)
+	}
+}
+
+// watchFourKeys, each time a webhook stored Four Keys events, polls the
+// sources whose tiles compute from them, here and (through a notice) on
+// every other replica, until ctx ends. Deliveries in quick succession fold
+// into one kick.
+func (a *App) watchFourKeys(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.store.FourKeysStored():
+		}
+		a.kickFourKeys()
+		a.announce(stepFourKeys) // the holder of those polls may be another replica
 	}
 }
 

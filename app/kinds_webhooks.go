@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/poller/alertmanager"
 	"github.com/wallboard/wallboard/store"
-	"github.com/wallboard/wallboard/web"
 )
 
 // newWebhooksSource builds a "webhooks" source: the alerts the webhook
@@ -31,7 +31,7 @@ func checkWebhooksQuery(_ board.TileConfig, q board.Query) error {
 type webhookAlerts struct{ st *store.Store }
 
 func (w webhookAlerts) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
-	open, err := w.st.OpenAlerts(ctx, web.AlertReceivers)
+	open, err := w.st.OpenAlerts(ctx, alerts.Receivers)
 	if err != nil {
 		return board.Result{}, err
 	}

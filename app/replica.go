@@ -163,7 +163,7 @@ func (a *App) onNotice(n replica.Notice) {
 			}
 			if _, changed := live.Set(st, now); changed {
 				a.server.PublishTile(ref, now)
-				if tc.Kind == kindAlerts {
+				if tc.Kind == board.KindAlerts {
 					alertTiles = true
 				}
 			}
@@ -180,7 +180,7 @@ func (a *App) onNotice(n replica.Notice) {
 	if alertTiles && a.alerts != nil {
 		// The holder's poll may have opened or closed alerts: the
 		// takeover of this replica's screens follows.
-		a.alerts.publishLayers(ctx)
+		a.alerts.PublishLayers(ctx)
 	}
 }
 
@@ -197,7 +197,7 @@ func (a *App) runStep(ctx context.Context, step string) {
 		a.kickFourKeys()
 	case strings.HasPrefix(step, stepAlerts):
 		if a.alerts != nil {
-			a.alerts.stored(strings.TrimPrefix(step, stepAlerts))
+			a.alerts.Stored(strings.TrimPrefix(step, stepAlerts))
 		}
 	case strings.HasPrefix(step, stepFleet):
 		if err := a.server.ApplyFleetChange(ctx, strings.TrimPrefix(step, stepFleet)); err != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/poller/alertmanager"
@@ -63,7 +64,7 @@ func (k sourceKindTable) Names() []string {
 // CheckQuery validates a tile's query for its source kind, and the rules
 // that tie tile kinds to source kinds (alert and security tiles).
 func (k sourceKindTable) CheckQuery(src board.SourceConfig, tile board.TileConfig, q board.Query) error {
-	if err := checkAlertTile(src.Kind, tile, q); err != nil {
+	if err := alerts.CheckTile(src.Kind, tile, q); err != nil {
 		return err
 	}
 	if err := checkSecurityTile(src.Kind, tile); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/views"
 )
@@ -35,8 +36,8 @@ func (f storeFeed) StandupItems(ctx context.Context, boardID string, since, unti
 			}
 		}
 		feeds := []string{t.Source}
-		if f.a.alerts != nil && (t.Kind == kindAlerts || t.Kind == kindHygiene) {
-			feeds = f.a.alerts.feeds(t)
+		if f.a.alerts != nil && (t.Kind == alerts.KindAlerts || t.Kind == alerts.KindHygiene) {
+			feeds = f.a.alerts.Feeds(t)
 		}
 		for _, s := range feeds {
 			if s != "" && !slices.Contains(sources, s) {

@@ -440,7 +440,7 @@ var tileKinds = []string{KindStat, KindTimeSeries, KindGauge, KindBar, KindList,
 	KindFourKeys, KindDeploys, KindPostmortems, KindAlerts, KindHygiene}
 
 // ReservedSourceIDs are the feeds under which webhook receivers store alerts
-// (web.AlertReceivers). A polled source with one of these ids would close the
+// (alerts.Receivers). A polled source with one of these ids would close the
 // webhook's alerts at every poll, so they cannot be source ids.
 var ReservedSourceIDs = []string{"alertmanager-webhook", "cloudmonitoring", "events"}
 

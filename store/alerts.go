@@ -526,3 +526,35 @@ func SortAlerts(as []StoredAlert) {
 		return a.ID < b.ID
 	})
 }
+
+// RecordAlertDelivery stores one alert webhook delivery of receiver in one
+// transaction: each alert's event under Source receiver (RecordAlert). A
+// keyed delivery (the sender's own id) seen before is not applied again and
+// is a duplicate. A delivery id made up from the body is applied anyway,
+// since repeating an event changes nothing and the same body may be the
+// same alert opening again: it is a duplicate only when seen before and it
+// changed nothing. When it returns nil the delivery is durable.
+func (s *Store) RecordAlertDelivery(ctx context.Context, receiver, delivery string, keyed bool, alerts []board.Alert, now time.Time) (duplicate bool, err error) {
+	first, changed := false, false
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		changed = false
+		first, err = FirstDelivery(ctx, tx, receiver, delivery, now)
+		if err != nil || (!first && keyed) {
+			return err
+		}
+		for _, a := range alerts {
+			a.Source = receiver
+			c, err := RecordAlert(ctx, tx, a, now)
+			if err != nil {
+				return err
+			}
+			changed = changed || c
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return !first && (keyed || !changed), nil
+}

@@ -610,3 +610,185 @@ func DeleteIncident(ctx context.Context, tx Execer, id string, updatedAt time.Ti
 	}
 	return nil
 }
+
+// Push is commits pushed to a repository's default branch, oldest first;
+// Before is the branch's head before them.
+type Push struct {
+	Repo    string
+	Before  string
+	Commits []PushedCommit
+}
+
+// GitHubEvent is what one GitHub delivery means for the Four Keys, as
+// package github maps it; at most one part is set, none when the delivery
+// changes nothing here (a staging deployment, a tag push).
+type GitHubEvent struct {
+	// Deployment is a deployment's success: its changes are linked from
+	// the pushes stored before and after it.
+	Deployment *fourkeys.Deployment
+	Push       *Push
+	Incident   *fourkeys.Incident
+	// NotIncident is the id of an incident that no longer is one (its
+	// issue lost the label, or was deleted or transferred), as of
+	// NotIncidentAt: an older report of it does not bring it back.
+	NotIncident   string
+	NotIncidentAt time.Time
+}
+
+// RecordGitHubDelivery stores one GitHub delivery under source in one
+// transaction, once per delivery id: stored is how many events it
+// stored (0: none concern the Four Keys), duplicate that the delivery was
+// stored before (nothing is applied again). When it returns nil the
+// delivery is durable, and FourKeysStored signals when it stored events. Deliveries may come in any order: the stored result
+// is the same.
+func (s *Store) RecordGitHubDelivery(ctx context.Context, source, delivery string, ev GitHubEvent, now time.Time) (stored int, duplicate bool, err error) {
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		first, err := FirstDelivery(ctx, tx, source, delivery, now)
+		if err != nil || !first {
+			duplicate = !first
+			return err
+		}
+		stored, err = recordGitHub(ctx, tx, source, ev)
+		return err
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if stored > 0 {
+		s.fourKeys.notify()
+	}
+	return stored, duplicate, nil
+}
+
+func recordGitHub(ctx context.Context, tx Execer, source string, ev GitHubEvent) (int, error) {
+	switch {
+	case ev.Deployment != nil:
+		return 1, storeLinked(ctx, tx, source, *ev.Deployment)
+	case ev.Push != nil:
+		if len(ev.Push.Commits) == 0 {
+			return 0, nil
+		}
+		key := strings.ToLower(ev.Push.Repo)
+		if err := RecordPush(ctx, tx, key, ev.Push.Before, ev.Push.Commits); err != nil {
+			return 0, err
+		}
+		oldest := ev.Push.Commits[0].AuthoredAt
+		for _, c := range ev.Push.Commits {
+			if c.AuthoredAt.Before(oldest) {
+				oldest = c.AuthoredAt
+			}
+		}
+		// Deployments that arrived before these commits get their changes now.
+		// A day of slack: author clocks may be ahead of the deployment's.
+		waiting, err := UnlinkedDeployments(ctx, tx, key, oldest.Add(-fourkeys.Day))
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range waiting {
+			if err := link(ctx, tx, d); err != nil {
+				return 0, err
+			}
+		}
+		return len(ev.Push.Commits), nil
+	case ev.Incident != nil:
+		return 1, UpsertIncident(ctx, tx, source, *ev.Incident)
+	case ev.NotIncident != "":
+		return 0, DeleteIncident(ctx, tx, ev.NotIncident, ev.NotIncidentAt)
+	}
+	return 0, nil
+}
+
+// storeLinked stores d (its first success counts) and links the changes of
+// d, of the deployment after it, and of the one that was after it before
+// (when d's time moved earlier): every deployment whose previous deployment
+// may have changed.
+func storeLinked(ctx context.Context, tx Execer, source string, d fourkeys.Deployment) error {
+	old, existed, err := DeploymentByID(ctx, tx, d.ID)
+	if err != nil {
+		return err
+	}
+	if err := UpsertDeployment(ctx, tx, source, d); err != nil {
+		return err
+	}
+	cur, _, err := DeploymentByID(ctx, tx, d.ID)
+	if err != nil {
+		return err
+	}
+	if err := link(ctx, tx, cur); err != nil {
+		return err
+	}
+	times := []time.Time{cur.FinishedAt}
+	if existed && !old.FinishedAt.Equal(cur.FinishedAt) {
+		times = append(times, old.FinishedAt)
+	}
+	for _, t := range times {
+		next, ok, err := NextDeployment(ctx, tx, cur.Service, t)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := link(ctx, tx, next); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// link sets the changes of stored deployment d to the commits pushed
+// between the previous deployment of its service and it. The first
+// deployment of a service has none; when the commits between are not all
+// known yet, d waits (unlinked) for the push that completes them, keeping
+// what it has.
+func link(ctx context.Context, tx Execer, d fourkeys.Deployment) error {
+	if !strings.HasPrefix(d.ID, "github:") {
+		return nil // another source's deployment: its changes are its own
+	}
+	prev, ok, err := PreviousDeployment(ctx, tx, d.Service, d.FinishedAt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := MarkUnlinked(ctx, tx, d.ID, d.Repo, false); err != nil {
+			return err
+		}
+		return ReplaceChanges(ctx, tx, d, nil)
+	}
+	commits, ok, err := PushedBetween(ctx, tx, strings.ToLower(d.Repo), prev.SHA, d.SHA)
+	if err != nil {
+		return err
+	}
+	if err := MarkUnlinked(ctx, tx, d.ID, d.Repo, !ok); err != nil || !ok {
+		return err
+	}
+	cs := make([]fourkeys.Change, 0, len(commits))
+	for _, c := range commits {
+		cs = append(cs, fourkeys.Change{SHA: c.SHA, Service: d.Service, AuthoredAt: c.AuthoredAt, DeploymentID: d.ID})
+	}
+	return ReplaceChanges(ctx, tx, d, cs)
+}
+
+// RecordDeploymentEvent stores a deployment reported by the generic events
+// webhook under source, with the changes it names, in one transaction.
+func (s *Store) RecordDeploymentEvent(ctx context.Context, source string, d fourkeys.Deployment, cs []fourkeys.Change) error {
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if err := UpsertDeployment(ctx, tx, source, d); err != nil {
+			return err
+		}
+		return UpsertChanges(ctx, tx, d, cs)
+	})
+	if err == nil {
+		s.fourKeys.notify()
+	}
+	return err
+}
+
+// RecordIncidentEvent stores an incident reported by the generic events
+// webhook under source, replacing an earlier report of the same id.
+func (s *Store) RecordIncidentEvent(ctx context.Context, source string, in fourkeys.Incident) error {
+	err := s.InTx(ctx, func(tx *sql.Tx) error { return UpsertIncident(ctx, tx, source, in) })
+	if err == nil {
+		s.fourKeys.notify()
+	}
+	return err
+}

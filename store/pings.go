@@ -15,3 +15,17 @@ func RecordPing(ctx context.Context, tx *sql.Tx, id, note string, now time.Time)
 	}
 	return nil
 }
+
+// RecordPingDelivery stores one delivery of the delivery check, once per
+// id: first is false for a redelivery (nothing is stored again). When it
+// returns nil the delivery is durable.
+func (s *Store) RecordPingDelivery(ctx context.Context, receiver, id, note string, now time.Time) (first bool, err error) {
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if first, err = FirstDelivery(ctx, tx, receiver, id, now); err != nil || !first {
+			return err
+		}
+		return RecordPing(ctx, tx, id, note, now)
+	})
+	return first, err
+}

@@ -53,6 +53,8 @@ type Store struct {
 	conn *switchConnector
 	// writer queues this process's write transactions (see writeGate).
 	writer writeGate
+	// fourKeys signals Four Keys events stored by a webhook delivery.
+	fourKeys signal
 }
 
 // Open opens the store target names and brings its schema up to date: a

@@ -35,6 +35,30 @@ func (g *writeGate) acquire(ctx context.Context) error {
 
 func (g *writeGate) release() { <-g.ch }
 
+// signal is a level-triggered notification: any number of notify calls
+// before the receiver looks fold into one, and notify never blocks.
+type signal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (g *signal) c() chan struct{} {
+	g.once.Do(func() { g.ch = make(chan struct{}, 1) })
+	return g.ch
+}
+
+func (g *signal) notify() {
+	select {
+	case g.c() <- struct{}{}:
+	default:
+	}
+}
+
+// FourKeysStored receives after webhook deliveries stored Four Keys events
+// (deployments, changes, incidents): the tiles that compute from them are
+// then out of date. Deliveries in quick succession fold into one receive.
+func (s *Store) FourKeysStored() <-chan struct{} { return s.fourKeys.c() }
+
 // InTx runs fn in a transaction and commits it; when InTx returns nil the
 // writes are durable (SQLite: synchronous=FULL; PostgreSQL: COMMIT returned
 // with synchronous_commit on), which is when a webhook may answer 2xx.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,48 +13,36 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller/alertmanager"
 	"github.com/wallboard/wallboard/poller/gcm"
-	"github.com/wallboard/wallboard/store"
 )
-
-// Alert webhook receiver ids: the Source of the alerts they store, and the
-// receiver names of their deliveries.
-const (
-	ReceiverAlertmanager    = "alertmanager-webhook"
-	ReceiverCloudMonitoring = "cloudmonitoring"
-	ReceiverEvents          = "events"
-)
-
-// AlertReceivers lists the alert webhook receivers.
-var AlertReceivers = []string{ReceiverAlertmanager, ReceiverCloudMonitoring, ReceiverEvents}
 
 // alertIDField names, per receiver, the payload field an alert's id comes
 // from, so a refusal says what the sender must shorten.
 var alertIDField = map[string]string{
-	ReceiverAlertmanager:    "fingerprint",
-	ReceiverCloudMonitoring: "incident.incident_id",
-	ReceiverEvents:          "id",
+	alerts.ReceiverAlertmanager:    "fingerprint",
+	alerts.ReceiverCloudMonitoring: "incident.incident_id",
+	alerts.ReceiverEvents:          "id",
 }
 
 // MaxWebhookBody is the largest webhook body accepted (413 above).
 const MaxWebhookBody = 1 << 20
 
-// TxRunner runs fn in a transaction that is durable when it returns nil.
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
+// AlertDeliveries store alert webhook deliveries durably and show them
+// (package alerts, over the store): duplicate reports a delivery that
+// changed nothing (see store.Store.RecordAlertDelivery).
+type AlertDeliveries interface {
+	RecordAlertDelivery(ctx context.Context, receiver, delivery string, keyed bool, list []board.Alert, now time.Time) (duplicate bool, err error)
 }
 
 // AlertHooks receives alerts by webhook: from Alertmanager, Cloud
 // Monitoring notification channels, and the generic incident endpoint.
 // A receiver whose credentials are empty is off and answers 404.
 type AlertHooks struct {
-	Store TxRunner
-	Log   *slog.Logger
-	// Stored is called after a new delivery is committed, with the
-	// receiver id, so the board can show it at once.
-	Stored func(receiver string)
+	Alerts AlertDeliveries
+	Log    *slog.Logger
 	Now    func() time.Time
 
 	AlertmanagerToken   string // bearer token
@@ -93,7 +80,7 @@ func (h *AlertHooks) Alertmanager() http.Handler {
 			unauthorized(w, `Bearer realm="wallboard"`)
 			return
 		}
-		h.receive(w, r, ReceiverAlertmanager, alertmanager.ParseWebhook)
+		h.receive(w, r, alerts.ReceiverAlertmanager, alertmanager.ParseWebhook)
 	})
 }
 
@@ -109,7 +96,7 @@ func (h *AlertHooks) CloudMonitoring() http.Handler {
 			unauthorized(w, `Basic realm="wallboard"`)
 			return
 		}
-		h.receive(w, r, ReceiverCloudMonitoring, func(b []byte) ([]board.Alert, error) {
+		h.receive(w, r, alerts.ReceiverCloudMonitoring, func(b []byte) ([]board.Alert, error) {
 			// One mapping with the polled incidents: the source package's.
 			a, err := gcm.ParseWebhook(b)
 			if err != nil {
@@ -148,7 +135,7 @@ func (h *AlertHooks) Events() http.Handler {
 			unauthorized(w, `Bearer realm="wallboard"`)
 			return
 		}
-		h.receive(w, r, ReceiverEvents, ParseEventAlerts)
+		h.receive(w, r, alerts.ReceiverEvents, ParseEventAlerts)
 	})
 }
 
@@ -168,14 +155,14 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 	if !ok {
 		return
 	}
-	alerts, err := parse(body)
+	list, err := parse(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	// One length check for every vendor's alert id (fingerprint, incident
 	// id, event id), whichever package mapped it.
-	for i, a := range alerts {
+	for i, a := range list {
 		if err := checkID(fmt.Sprintf("%s: alerts[%d].%s", receiver, i, alertIDField[receiver]), a.ID); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -197,36 +184,14 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 		sum := sha256.Sum256(body)
 		delivery = "sha256:" + hex.EncodeToString(sum[:]) + "@" + strconv.FormatInt(now.Unix()/600, 10)
 	}
-	first, changed := false, false
-	err = h.Store.InTx(r.Context(), func(tx *sql.Tx) error {
-		var err error
-		changed = false
-		first, err = store.FirstDelivery(r.Context(), tx, receiver, delivery, now)
-		if err != nil || (!first && keyed) {
-			// The sender's own delivery id: a redelivery of that event.
-			return err
-		}
-		for _, a := range alerts {
-			a.Source = receiver
-			c, err := store.RecordAlert(r.Context(), tx, a, now)
-			if err != nil {
-				return err
-			}
-			changed = changed || c
-		}
-		return nil
-	})
+	duplicate, err := h.Alerts.RecordAlertDelivery(r.Context(), receiver, delivery, keyed, list, now)
 	if err != nil {
 		h.Log.Error("webhook not stored", "receiver", receiver, "error", err)
 		http.Error(w, "not stored, retry", http.StatusServiceUnavailable)
 		return
 	}
-	duplicate := !first && (keyed || !changed)
-	if !duplicate && h.Stored != nil {
-		h.Stored(receiver)
-	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, "{\"stored\":%d,\"duplicate\":%t}\n", len(alerts), duplicate)
+	fmt.Fprintf(w, "{\"stored\":%d,\"duplicate\":%t}\n", len(list), duplicate)
 }
 
 // EventAlert is the JSON of the generic incident webhook

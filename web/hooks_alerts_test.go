@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/store"
 )
@@ -32,8 +33,7 @@ func newHookEnv(t *testing.T, h *AlertHooks) *hookEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &hookEnv{st: st}
-	h.Store, h.Log = st, slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.Stored = func(string) { e.stored.Add(1) }
+	h.Alerts, h.Log = countingAlerts{st, &e.stored}, slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	mux.Handle("POST /hooks/alertmanager", h.Alertmanager())
 	mux.Handle("POST /hooks/cloudmonitoring", h.CloudMonitoring())
@@ -41,6 +41,21 @@ func newHookEnv(t *testing.T, h *AlertHooks) *hookEnv {
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// countingAlerts stores deliveries and counts those that were not
+// duplicates (each would update the board).
+type countingAlerts struct {
+	st     *store.Store
+	stored *atomic.Int32
+}
+
+func (c countingAlerts) RecordAlertDelivery(ctx context.Context, receiver, delivery string, keyed bool, list []board.Alert, now time.Time) (bool, error) {
+	dup, err := c.st.RecordAlertDelivery(ctx, receiver, delivery, keyed, list, now)
+	if err == nil && !dup {
+		c.stored.Add(1)
+	}
+	return dup, err
 }
 
 func fixture(t testing.TB, name string) []byte {
@@ -114,7 +129,7 @@ func TestCloudMonitoringWebhook(t *testing.T) {
 	if code, body := e.post(t, "/hooks/cloudmonitoring", open, map[string]string{"Authorization": basic("gcm", "pw")}); code != 200 {
 		t.Fatalf("open (basic auth): HTTP %d %s", code, body)
 	}
-	a, ok, err := e.st.Alert(context.Background(), ReceiverCloudMonitoring, "projects/shop-prod/alerts/0.nqz7x3j2ab1c")
+	a, ok, err := e.st.Alert(context.Background(), alerts.ReceiverCloudMonitoring, "projects/shop-prod/alerts/0.nqz7x3j2ab1c")
 	if err != nil || !ok {
 		t.Fatalf("alert not stored: %v", err)
 	}
@@ -154,7 +169,7 @@ func TestCloudMonitoringOpenThenClose(t *testing.T) {
 	if code, body := e.post(t, "/hooks/cloudmonitoring?token=s3cret", fixture(t, "cloudmonitoring/open.json"), nil); code != 200 {
 		t.Fatalf("open: HTTP %d %s", code, body)
 	}
-	open, err := e.st.OpenAlerts(context.Background(), []string{ReceiverCloudMonitoring})
+	open, err := e.st.OpenAlerts(context.Background(), []string{alerts.ReceiverCloudMonitoring})
 	if err != nil || len(open) != 1 {
 		t.Fatalf("open alerts = %v, %v", open, err)
 	}
@@ -164,7 +179,7 @@ func TestCloudMonitoringOpenThenClose(t *testing.T) {
 	if code, body := e.post(t, "/hooks/cloudmonitoring?token=s3cret", fixture(t, "cloudmonitoring/closed.json"), nil); code != 200 {
 		t.Fatalf("closed: HTTP %d %s", code, body)
 	}
-	open, _ = e.st.OpenAlerts(context.Background(), []string{ReceiverCloudMonitoring})
+	open, _ = e.st.OpenAlerts(context.Background(), []string{alerts.ReceiverCloudMonitoring})
 	if len(open) != 0 {
 		t.Fatalf("still open after close: %+v", open)
 	}
@@ -197,7 +212,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	if code, body := e.post(t, "/hooks/alertmanager", firing, map[string]string{"Authorization": "Bearer amtok"}); code != 200 {
 		t.Fatalf("firing: HTTP %d %s", code, body)
 	}
-	open, err := e.st.OpenAlerts(context.Background(), []string{ReceiverAlertmanager})
+	open, err := e.st.OpenAlerts(context.Background(), []string{alerts.ReceiverAlertmanager})
 	if err != nil || len(open) != 2 {
 		t.Fatalf("open = %+v, %v", open, err)
 	}
@@ -210,7 +225,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	if code, body := e.post(t, "/hooks/alertmanager", fixture(t, "alertmanager/resolved.json"), map[string]string{"Authorization": "Bearer amtok"}); code != 200 {
 		t.Fatalf("resolved: HTTP %d %s", code, body)
 	}
-	open, _ = e.st.OpenAlerts(context.Background(), []string{ReceiverAlertmanager})
+	open, _ = e.st.OpenAlerts(context.Background(), []string{alerts.ReceiverAlertmanager})
 	if len(open) != 1 || open[0].ID != "d15cf1111a1b2c3d" {
 		t.Fatalf("after resolve: %+v", open)
 	}
@@ -231,7 +246,7 @@ func TestAlertEventsWebhook(t *testing.T) {
 	if code, b := e.post(t, "/api/v1/events/alerts", []byte(`{"id":"db-primary","state":"closed"}`), hdr); code != 200 || !strings.Contains(b, `"duplicate":true`) {
 		t.Fatalf("redelivery: HTTP %d %s", code, b)
 	}
-	open, _ := e.st.OpenAlerts(context.Background(), []string{ReceiverEvents})
+	open, _ := e.st.OpenAlerts(context.Background(), []string{alerts.ReceiverEvents})
 	if len(open) != 1 || open[0].NextAction != "Fail over to db-2: make failover" {
 		t.Fatalf("open = %+v", open)
 	}
@@ -239,7 +254,7 @@ func TestAlertEventsWebhook(t *testing.T) {
 	if code, b := e.post(t, "/api/v1/events/alerts", []byte(`{"id":"db-primary","state":"closed","ended_at":"2026-11-25T10:20:00Z"}`), hdr); code != 200 {
 		t.Fatalf("close: HTTP %d %s", code, b)
 	}
-	a, _, _ := e.st.Alert(context.Background(), ReceiverEvents, "db-primary")
+	a, _, _ := e.st.Alert(context.Background(), alerts.ReceiverEvents, "db-primary")
 	if a.State != board.AlertClosed || a.Severity != board.SeverityCritical {
 		t.Fatalf("after close: %+v", a)
 	}
@@ -266,7 +281,7 @@ func TestKeylessRepeatCloseClosesTheNextOccurrence(t *testing.T) {
 	}
 	closeBody := []byte(`{"id":"db-primary","state":"closed"}`)
 	state := func() board.AlertState {
-		a, _, _ := e.st.Alert(context.Background(), ReceiverEvents, "db-primary")
+		a, _, _ := e.st.Alert(context.Background(), alerts.ReceiverEvents, "db-primary")
 		return a.State
 	}
 

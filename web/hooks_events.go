@@ -2,7 +2,7 @@ package web
 
 import (
 	"bytes"
-	"database/sql"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/wallboard/wallboard/fourkeys"
-	"github.com/wallboard/wallboard/store"
 )
 
 // EventsHandler receives the generic deployment and incident webhooks
@@ -21,18 +20,22 @@ import (
 // CI system or shell script can report the Four Keys' events.
 type EventsHandler struct {
 	token string // bearer token (compared by SecretEqual, in constant time)
-	store TxRunner
-	kick  func() // after a commit: recompute the Four Keys tiles now
+	store EventsStore
 	log   *slog.Logger
+}
+
+// EventsStore stores the generic events durably (package store, which then
+// has the Four Keys tiles recomputed).
+type EventsStore interface {
+	RecordDeploymentEvent(ctx context.Context, source string, d fourkeys.Deployment, cs []fourkeys.Change) error
+	RecordIncidentEvent(ctx context.Context, source string, in fourkeys.Incident) error
+	PingStore // the delivery check, served with the events' token
 }
 
 // NewEventsHandler answers requests bearing `Authorization: Bearer <token>`.
 // token must not be empty: without one the receiver is off (no route).
-func NewEventsHandler(token string, st TxRunner, kick func(), log *slog.Logger) *EventsHandler {
-	if kick == nil {
-		kick = func() {}
-	}
-	return &EventsHandler{token: token, store: st, kick: kick, log: log}
+func NewEventsHandler(token string, st EventsStore, log *slog.Logger) *EventsHandler {
+	return &EventsHandler{token: token, store: st, log: log}
 }
 
 // DeploymentEvent is the JSON body of POST /api/v1/events/deployments.
@@ -171,26 +174,6 @@ func decodeStrict(body []byte, v any) error {
 
 func (h *EventsHandler) authorized(r *http.Request) bool { return BearerAuthorized(r, h.token) }
 
-// readBody is the body the guard (Webhook) read, or reads it within the size
-// limit, writing the error response itself; ok=false means the request is
-// answered.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	if b, ok := guardedBody(r); ok {
-		return b, true
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			http.Error(w, fmt.Sprintf("body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
-			return nil, false
-		}
-		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
-		return nil, false
-	}
-	return body, true
-}
-
 func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wallboard events"`)
@@ -206,18 +189,11 @@ func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "deployment: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	err = h.store.InTx(r.Context(), func(tx *sql.Tx) error {
-		if err := store.UpsertDeployment(r.Context(), tx, "events", d); err != nil {
-			return err
-		}
-		return store.UpsertChanges(r.Context(), tx, d, cs)
-	})
-	if err != nil {
+	if err := h.store.RecordDeploymentEvent(r.Context(), "events", d, cs); err != nil {
 		h.log.Error("events webhook: storing deployment", "id", d.ID, "error", err)
 		http.Error(w, "could not store the deployment; retry", http.StatusServiceUnavailable)
 		return
 	}
-	h.kick()
 	writeAccepted(w, http.StatusOK, map[string]any{"stored": "deployment", "id": d.ID, "changes": len(cs)})
 }
 
@@ -236,20 +212,10 @@ func (h *EventsHandler) incidents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "incident: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	err = h.store.InTx(r.Context(), func(tx *sql.Tx) error { return store.UpsertIncident(r.Context(), tx, "events", in) })
-	if err != nil {
+	if err := h.store.RecordIncidentEvent(r.Context(), "events", in); err != nil {
 		h.log.Error("events webhook: storing incident", "id", in.ID, "error", err)
 		http.Error(w, "could not store the incident; retry", http.StatusServiceUnavailable)
 		return
 	}
-	h.kick()
 	writeAccepted(w, http.StatusOK, map[string]any{"stored": "incident", "id": in.ID})
-}
-
-// writeAccepted answers a webhook that was stored (200) or ignored (202).
-func writeAccepted(w http.ResponseWriter, code int, v any) {
-	b, _ := json.Marshal(v) // maps of strings and ints always marshal
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
 }

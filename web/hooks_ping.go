@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -10,13 +9,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/wallboard/wallboard/store"
 )
 
-// txStore is what a webhook receiver needs of the store.
-type txStore interface {
-	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
+// PingStore stores deliveries of the delivery check, once per id, durably
+// when it returns nil (package store).
+type PingStore interface {
+	RecordPingDelivery(ctx context.Context, receiver, id, note string, now time.Time) (first bool, err error)
 }
 
 // pingReceiver is the name of the delivery check receiver in the deliveries table.
@@ -32,7 +30,7 @@ var pingLimits = WebhookLimits{MaxBytes: 4 << 10}
 // {"id", "stored": true} for a first delivery and "stored": false for a
 // redelivery, only after the transaction committed. Wrap it in the guard
 // (Ingress.Webhook with EventsHandler.pingAuth), which authenticates it.
-func pingHandler(st txStore, log *slog.Logger) http.Handler {
+func pingHandler(st PingStore, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			ID   string `json:"id"`
@@ -56,15 +54,7 @@ func pingHandler(st txStore, log *slog.Logger) http.Handler {
 			http.Error(w, "ping: note must be valid UTF-8 of at most 1000 bytes", http.StatusBadRequest)
 			return
 		}
-		now := time.Now()
-		first := false
-		err := st.InTx(r.Context(), func(tx *sql.Tx) error {
-			var err error
-			if first, err = store.FirstDelivery(r.Context(), tx, pingReceiver, in.ID, now); err != nil || !first {
-				return err
-			}
-			return store.RecordPing(r.Context(), tx, in.ID, in.Note, now)
-		})
+		first, err := st.RecordPingDelivery(r.Context(), pingReceiver, in.ID, in.Note, time.Now())
 		if err != nil {
 			// Not acknowledged: the sender retries with the same id.
 			log.Error("ping: storing delivery", "error", err)

@@ -31,7 +31,7 @@ func FuzzPingHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { st.Close() })
-	h := serveReceivers(Receivers{Events: NewEventsHandler("secret", st, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	h := serveReceivers(Receivers{Events: NewEventsHandler("secret", st, slog.New(slog.NewTextHandler(io.Discard, nil)))})
 	for _, s := range []string{`{"id":"d-1","note":"hello"}`, `{"id":""}`, `{"id":"x","extra":1}`, `[]`, `{"id":"` + "\xff" + `"}`, ``} {
 		f.Add([]byte(s), true)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/static"
 )
 
@@ -74,9 +75,9 @@ func (s *Server) routes() {
 	limits.Logger = s.log
 	rc := s.opts.Receivers
 	if h := rc.Alerts; h != nil {
-		mux.Handle("POST /hooks/alertmanager", g.Webhook(ReceiverAlertmanager, limits, h.AuthAlertmanager(), h.Alertmanager()))
-		mux.Handle("POST /hooks/cloudmonitoring", g.Webhook(ReceiverCloudMonitoring, limits, h.AuthCloudMonitoring(), h.CloudMonitoring()))
-		mux.Handle("POST /api/v1/events/alerts", g.Webhook(ReceiverEvents, limits, h.AuthEvents(), h.Events()))
+		mux.Handle("POST /hooks/alertmanager", g.Webhook(alerts.ReceiverAlertmanager, limits, h.AuthAlertmanager(), h.Alertmanager()))
+		mux.Handle("POST /hooks/cloudmonitoring", g.Webhook(alerts.ReceiverCloudMonitoring, limits, h.AuthCloudMonitoring(), h.CloudMonitoring()))
+		mux.Handle("POST /api/v1/events/alerts", g.Webhook(alerts.ReceiverEvents, limits, h.AuthEvents(), h.Events()))
 	}
 	if h := rc.Events; h != nil {
 		mux.Handle("POST /api/v1/events/deployments", g.Webhook("events-deployments", limits, h.Auth(), http.HandlerFunc(h.deployments)))

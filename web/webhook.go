@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -322,6 +323,34 @@ func (g *Ingress) Webhook(name string, limits WebhookLimits, auth WebhookAuth, h
 		r.ContentLength = int64(len(body))
 		h.ServeHTTP(w, r)
 	})
+}
+
+// readBody is the body the guard (Webhook) read, or reads it within the size
+// limit, writing the error response itself; ok=false means the request is
+// answered.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if b, ok := guardedBody(r); ok {
+		return b, true
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			http.Error(w, fmt.Sprintf("body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// writeAccepted answers a webhook that was stored (200) or ignored (202).
+func writeAccepted(w http.ResponseWriter, code int, v any) {
+	b, _ := json.Marshal(v) // maps of strings and ints always marshal
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
 }
 
 // readAtMost reads the whole body into one buffer: of exactly its length

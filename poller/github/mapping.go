@@ -1,7 +1,6 @@
 package github
 
 import (
-	"context"
 	"fmt"
 	"path"
 	"slices"
@@ -50,6 +49,18 @@ func SettingsOf(cfg board.SourceConfig, repo string) RepoSettings {
 		svc = repo
 	}
 	return RepoSettings{Service: svc, Environment: cfg.Environment, Workflow: cfg.Workflow, IncidentLabel: cfg.IncidentLabel}.WithDefaults(repo)
+}
+
+// SettingsIn is the settings of repo in cfg: those of the first github
+// source that lists it, or the defaults. A webhook delivery and the poll
+// then map the same repository alike.
+func SettingsIn(cfg *board.Config, repo string) RepoSettings {
+	for _, s := range cfg.Sources {
+		if s.Kind == "github" && slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
+			return SettingsOf(s, repo)
+		}
+	}
+	return RepoSettings{}.WithDefaults(repo)
 }
 
 // BadPayloadError is a payload that parses but lacks what its event needs.
@@ -170,156 +181,83 @@ func IncidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.I
 	return in, true, nil
 }
 
-// ApplyWebhook stores what a parsed webhook payload (github.ParseWebHook)
-// means for the Four Keys, in the caller's transaction, under source; it
-// returns how many events were stored (0: not relevant, e.g. a staging
-// deployment). Deliveries may come in any order and more than once: the
-// stored result is the same.
-func ApplyWebhook(ctx context.Context, tx store.Execer, source string, payload any, settings Settings) (int, error) {
+// WebhookEvents are the events a delivery may carry Four Keys events in;
+// any other is acknowledged and ignored.
+var WebhookEvents = []string{"deployment_status", "push", "issues", "workflow_run"}
+
+// ParseWebhook maps one webhook delivery (its X-GitHub-Event and body) to
+// what it means for the Four Keys, through the mapping the poll uses. An
+// error is a BadPayloadError (malformed JSON, or a payload without what its
+// event needs).
+func ParseWebhook(event string, body []byte, settings Settings) (store.GitHubEvent, error) {
+	payload, err := gh.ParseWebHook(event, body)
+	if err != nil {
+		return store.GitHubEvent{}, BadPayloadError{fmt.Sprintf("malformed JSON: %v", err)}
+	}
 	switch ev := payload.(type) {
 	case *gh.DeploymentStatusEvent:
 		d, ok, err := DeploymentFromStatus(ev, settings)
 		if err != nil || !ok {
-			return 0, err
+			return store.GitHubEvent{}, err
 		}
-		return 1, storeLinked(ctx, tx, source, d)
+		return store.GitHubEvent{Deployment: &d}, nil
 	case *gh.WorkflowRunEvent:
 		d, ok, err := DeploymentFromRun(ev, settings)
 		if err != nil || !ok {
-			return 0, err
+			return store.GitHubEvent{}, err
 		}
-		return 1, storeLinked(ctx, tx, source, d)
+		return store.GitHubEvent{Deployment: &d}, nil
 	case *gh.PushEvent:
-		repo := ev.GetRepo().GetFullName()
-		if repo == "" {
-			return 0, BadPayloadError{"repository.full_name: required"}
+		p, ok, err := pushOf(ev)
+		if err != nil || !ok {
+			return store.GitHubEvent{}, err
 		}
-		if ev.GetRef() != "refs/heads/"+ev.GetRepo().GetDefaultBranch() {
-			return 0, nil // tags and other branches have not reached production
-		}
-		var cs []store.PushedCommit
-		var oldest time.Time
-		for i, c := range ev.Commits {
-			at := c.GetTimestamp().Time
-			if c.GetAuthor() != nil && c.GetAuthor().Date != nil {
-				at = c.GetAuthor().GetDate().Time
-			}
-			if c.GetID() == "" || at.IsZero() {
-				return 0, BadPayloadError{fmt.Sprintf("commits[%d]: id and timestamp are required", i)}
-			}
-			cs = append(cs, store.PushedCommit{SHA: c.GetID(), AuthoredAt: at})
-			if oldest.IsZero() || at.Before(oldest) {
-				oldest = at
-			}
-		}
-		if len(cs) == 0 {
-			return 0, nil
-		}
-		key := strings.ToLower(repo)
-		if err := store.RecordPush(ctx, tx, key, ev.GetBefore(), cs); err != nil {
-			return 0, err
-		}
-		// Deployments that arrived before these commits get their changes now.
-		// A day of slack: author clocks may be ahead of the deployment's.
-		waiting, err := store.UnlinkedDeployments(ctx, tx, key, oldest.Add(-fourkeys.Day))
-		if err != nil {
-			return 0, err
-		}
-		for _, d := range waiting {
-			if err := link(ctx, tx, d); err != nil {
-				return 0, err
-			}
-		}
-		return len(cs), nil
+		return store.GitHubEvent{Push: &p}, nil
 	case *gh.IssuesEvent:
 		repo := ev.GetRepo().GetFullName()
 		in, ok, err := IncidentFromIssue(repo, ev.GetIssue(), settings)
 		if err != nil {
-			return 0, err
+			return store.GitHubEvent{}, err
 		}
-		if !ok || ev.GetAction() == "deleted" || ev.GetAction() == "transferred" {
-			// No longer an incident here (label removed, issue gone): forget
-			// it, so a mislabelled issue stops counting.
-			if !ev.GetIssue().IsPullRequest() && ev.GetIssue().GetNumber() != 0 {
-				at := ev.GetIssue().GetUpdatedAt().Time
-				if ev.GetAction() == "deleted" || ev.GetAction() == "transferred" {
-					at = time.UnixMilli(1<<53 - 1) // gone for good: no report revives it
-				}
-				return 0, store.DeleteIncident(ctx, tx, fourkeys.GitHubIssueID(repo, ev.GetIssue().GetNumber()), at)
-			}
-			return 0, nil
+		gone := ev.GetAction() == "deleted" || ev.GetAction() == "transferred"
+		if ok && !gone {
+			return store.GitHubEvent{Incident: &in}, nil
 		}
-		return 1, store.UpsertIncident(ctx, tx, source, in)
+		// No longer an incident here (label removed, issue gone): forget
+		// it, so a mislabelled issue stops counting.
+		if ev.GetIssue().IsPullRequest() || ev.GetIssue().GetNumber() == 0 {
+			return store.GitHubEvent{}, nil
+		}
+		at := ev.GetIssue().GetUpdatedAt().Time
+		if gone {
+			at = time.UnixMilli(1<<53 - 1) // gone for good: no report revives it
+		}
+		return store.GitHubEvent{NotIncident: fourkeys.GitHubIssueID(repo, ev.GetIssue().GetNumber()), NotIncidentAt: at}, nil
 	}
-	return 0, nil
+	return store.GitHubEvent{}, nil
 }
 
-// storeLinked stores d (its first success counts) and links the changes of
-// d, of the deployment after it, and of the one that was after it before
-// (when d's time moved earlier): every deployment whose previous deployment
-// may have changed.
-func storeLinked(ctx context.Context, tx store.Execer, source string, d fourkeys.Deployment) error {
-	old, existed, err := store.DeploymentByID(ctx, tx, d.ID)
-	if err != nil {
-		return err
+// pushOf is the commits a push event brought to the default branch; ok is
+// false for tags, other branches and empty pushes (nothing reached
+// production).
+func pushOf(ev *gh.PushEvent) (store.Push, bool, error) {
+	repo := ev.GetRepo().GetFullName()
+	if repo == "" {
+		return store.Push{}, false, BadPayloadError{"repository.full_name: required"}
 	}
-	if err := store.UpsertDeployment(ctx, tx, source, d); err != nil {
-		return err
+	if ev.GetRef() != "refs/heads/"+ev.GetRepo().GetDefaultBranch() {
+		return store.Push{}, false, nil
 	}
-	cur, _, err := store.DeploymentByID(ctx, tx, d.ID)
-	if err != nil {
-		return err
-	}
-	if err := link(ctx, tx, cur); err != nil {
-		return err
-	}
-	times := []time.Time{cur.FinishedAt}
-	if existed && !old.FinishedAt.Equal(cur.FinishedAt) {
-		times = append(times, old.FinishedAt)
-	}
-	for _, t := range times {
-		next, ok, err := store.NextDeployment(ctx, tx, cur.Service, t)
-		if err != nil {
-			return err
+	p := store.Push{Repo: repo, Before: ev.GetBefore()}
+	for i, c := range ev.Commits {
+		at := c.GetTimestamp().Time
+		if c.GetAuthor() != nil && c.GetAuthor().Date != nil {
+			at = c.GetAuthor().GetDate().Time
 		}
-		if ok {
-			if err := link(ctx, tx, next); err != nil {
-				return err
-			}
+		if c.GetID() == "" || at.IsZero() {
+			return store.Push{}, false, BadPayloadError{fmt.Sprintf("commits[%d]: id and timestamp are required", i)}
 		}
+		p.Commits = append(p.Commits, store.PushedCommit{SHA: c.GetID(), AuthoredAt: at})
 	}
-	return nil
-}
-
-// link sets the changes of stored deployment d to the commits pushed
-// between the previous deployment of its service and it. The first
-// deployment of a service has none; when the commits between are not all
-// known yet, d waits (unlinked) for the push that completes them, keeping
-// what it has.
-func link(ctx context.Context, tx store.Execer, d fourkeys.Deployment) error {
-	if !strings.HasPrefix(d.ID, "github:") {
-		return nil // another source's deployment: its changes are its own
-	}
-	prev, ok, err := store.PreviousDeployment(ctx, tx, d.Service, d.FinishedAt)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if err := store.MarkUnlinked(ctx, tx, d.ID, d.Repo, false); err != nil {
-			return err
-		}
-		return store.ReplaceChanges(ctx, tx, d, nil)
-	}
-	commits, ok, err := store.PushedBetween(ctx, tx, strings.ToLower(d.Repo), prev.SHA, d.SHA)
-	if err != nil {
-		return err
-	}
-	if err := store.MarkUnlinked(ctx, tx, d.ID, d.Repo, !ok); err != nil || !ok {
-		return err
-	}
-	cs := make([]fourkeys.Change, 0, len(commits))
-	for _, c := range commits {
-		cs = append(cs, fourkeys.Change{SHA: c.SHA, Service: d.Service, AuthoredAt: c.AuthoredAt, DeploymentID: d.ID})
-	}
-	return store.ReplaceChanges(ctx, tx, d, cs)
+	return p, len(p.Commits) > 0, nil
 }
