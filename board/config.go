@@ -637,6 +637,9 @@ func (c *Config) secretFields() []secretField {
 	if c.Admin != nil {
 		add("$.admin.token", "admin.token", c.Admin.Token)
 	}
+	if c.Store != nil {
+		add("$.store.password", "store.password", c.Store.Password)
+	}
 	return out
 }
 

@@ -2,6 +2,7 @@ package board
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -306,5 +307,49 @@ boards:
 	}
 	if probs := cfg.SecretProblems(); len(probs) != 1 || probs[0].String() != "wb.yaml:10: sources.token: environment variable WB_TEST_NO_SUCH_VARIABLE is not set" {
 		t.Errorf("SecretProblems = %v", probs)
+	}
+}
+
+// TestEverySecretFieldIsLoaded walks the Config type: every *Secret it can
+// hold must be one secretFields lists, or it would be read on use rather
+// than once per load, and `wallboard check` would not report it missing
+// (store.password slipped through that way).
+func TestEverySecretFieldIsLoaded(t *testing.T) {
+	secretType := reflect.TypeOf(&Secret{})
+	var fill func(v reflect.Value) int
+	fill = func(v reflect.Value) int {
+		n := 0
+		switch v.Kind() {
+		case reflect.Pointer:
+			if v.Type() == secretType {
+				v.Set(reflect.ValueOf(&Secret{Env: "WB_TEST_NEVER_SET"}))
+				return 1
+			}
+			if v.Type().Elem().Kind() != reflect.Struct {
+				return 0
+			}
+			v.Set(reflect.New(v.Type().Elem()))
+			return fill(v.Elem())
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if f := v.Field(i); f.CanSet() {
+					n += fill(f)
+				}
+			}
+		case reflect.Slice:
+			if v.Type().Elem().Kind() == reflect.Struct || v.Type().Elem().Kind() == reflect.Pointer {
+				v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+				n += fill(v.Index(0))
+			}
+		}
+		return n
+	}
+	var cfg Config
+	total := fill(reflect.ValueOf(&cfg).Elem())
+	if total == 0 {
+		t.Fatal("found no secret fields: the walk is broken")
+	}
+	if got := len(cfg.secretFields()); got != total {
+		t.Errorf("the config type holds %d secrets, secretFields lists %d", total, got)
 	}
 }
