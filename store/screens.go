@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -46,31 +47,45 @@ func (s *Store) UpdateScreen(ctx context.Context, sc Screen) error {
 	return nil
 }
 
+// screenCols are the columns scanScreen reads, in its order.
+const screenCols = `id, name, token_sha256, target, lobby, created_at, revoked_at`
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanScreen(r rowScanner) (Screen, error) {
+	var sc Screen
+	var hash []byte
+	var lobby int
+	var created int64
+	var revoked sql.NullInt64
+	if err := r.Scan(&sc.ID, &sc.Name, &hash, &sc.Target, &lobby, &created, &revoked); err != nil {
+		return sc, err
+	}
+	if len(hash) != len(sc.TokenSHA256) {
+		return sc, fmt.Errorf("screen %s: bad token hash", sc.ID)
+	}
+	copy(sc.TokenSHA256[:], hash)
+	sc.Lobby = lobby == 1
+	sc.CreatedAt = time.UnixMilli(created)
+	if revoked.Valid {
+		sc.Revoked = time.UnixMilli(revoked.Int64)
+	}
+	return sc, nil
+}
+
 // Screens returns every paired screen, revoked ones included, oldest first.
 func (s *Store) Screens(ctx context.Context) ([]Screen, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, name, token_sha256, target, lobby, created_at, revoked_at FROM screens ORDER BY created_at, id`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+screenCols+` FROM screens ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: screens: %w", err)
 	}
 	defer rows.Close()
 	var out []Screen
 	for rows.Next() {
-		var sc Screen
-		var hash []byte
-		var lobby int
-		var created int64
-		var revoked sql.NullInt64
-		if err := rows.Scan(&sc.ID, &sc.Name, &hash, &sc.Target, &lobby, &created, &revoked); err != nil {
+		sc, err := scanScreen(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: screens: %w", err)
-		}
-		if len(hash) != len(sc.TokenSHA256) {
-			return nil, fmt.Errorf("store: screens: screen %s: bad token hash", sc.ID)
-		}
-		copy(sc.TokenSHA256[:], hash)
-		sc.Lobby = lobby == 1
-		sc.CreatedAt = time.UnixMilli(created)
-		if revoked.Valid {
-			sc.Revoked = time.UnixMilli(revoked.Int64)
 		}
 		out = append(out, sc)
 	}
@@ -78,6 +93,19 @@ func (s *Store) Screens(ctx context.Context) ([]Screen, error) {
 		return nil, fmt.Errorf("store: screens: %w", err)
 	}
 	return out, nil
+}
+
+// ScreenByToken is the screen whose credential hashes to hash, revoked or
+// not (ErrNoScreen: none).
+func (s *Store) ScreenByToken(ctx context.Context, hash [32]byte) (Screen, error) {
+	sc, err := scanScreen(s.DB.QueryRowContext(ctx, `SELECT `+screenCols+` FROM screens WHERE token_sha256 = ?`, hash[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sc, ErrNoScreen
+	}
+	if err != nil {
+		return sc, fmt.Errorf("store: screen by token: %w", err)
+	}
+	return sc, nil
 }
 
 func boolInt(b bool) int {
