@@ -382,6 +382,10 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
 	wg.Go(func() { a.recoverStore(ctx) })
+	if a.replica != nil {
+		// Every replica's fleet page shows the screens connected here.
+		wg.Go(func() { a.server.SharePresence(ctx, a.replica.ID()) })
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.ln) }()
 

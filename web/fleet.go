@@ -4,6 +4,10 @@ package web
 // code that an admin approves at /admin/screens; it then holds its own
 // credential (a cookie; only its SHA-256 is stored) and the fleet page shows
 // and steers every paired screen over the screen's own websocket.
+//
+// Pending codes live in the store, not in this process: replicas behind a
+// load balancer share them, so the TV's /pair and /pair/wait and the
+// admin's approval may each reach a different replica.
 
 import (
 	"context"
@@ -11,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,7 +38,9 @@ const tvCookieName = "wallboard_tv"
 
 // pairCookie ties a TV's browser to the code it shows: only the browser that
 // asked for a code can collect the credential once it is approved, so
-// knowing (or guessing) a code gives nobody a credential.
+// knowing (or guessing) a code gives nobody a credential. Its value (the
+// nonce, 32 random bytes) becomes the screen's credential on approval, and
+// the code is derived from it (codeOf): the store keeps only hashes of both.
 const pairCookie = "wallboard_pair"
 
 // Pairing limits.
@@ -51,6 +58,10 @@ const (
 	// pairCodesPerAddr is how many unexpired codes one address may hold:
 	// a TV needs one, so a loop asking for codes cannot fill the table.
 	pairCodesPerAddr = 4
+	// pairCodesMax is how many unexpired codes the store holds in all,
+	// whoever asked: many addresses together cannot grow the table past
+	// it (new codes are refused until some expire).
+	pairCodesMax = 1000
 	// identifyFor is how long "which TV is this?" shows the name.
 	identifyFor = 10 * time.Second
 )
@@ -68,9 +79,14 @@ type Fleet struct {
 	mu      sync.Mutex
 	screens map[string]*fleetScreen // id -> screen
 	byHash  map[[32]byte]string     // credential hash -> id
-	codes   map[string]*pairing     // code -> pending pairing
-	fails   map[string][]time.Time  // address -> wrong codes in the window
 	now     func() time.Time
+
+	// replica names this process in the store's presence rows; "" while
+	// it runs alone (SharePresence not running).
+	replica string
+	// seen receives when a screen's live state changed (SharePresence
+	// writes it); never blocks.
+	seen chan struct{}
 }
 
 type fleetScreen struct {
@@ -85,21 +101,14 @@ type fleetScreen struct {
 	ua, build  string
 	autoplay   *bool
 	identUntil time.Time
-}
-
-type pairing struct {
-	code    string
-	nonce   [32]byte // SHA-256 of the TV's pairCookie
-	addr    string
-	expires time.Time
-	token   string // set on approval; handed to the TV once
-	target  string
+	// dirty: the live state changed since SharePresence last wrote it.
+	dirty bool
 }
 
 // NewFleet loads the paired screens from st.
 func NewFleet(ctx context.Context, st *store.Store, log *slog.Logger) (*Fleet, error) {
 	f := &Fleet{st: st, log: log, screens: map[string]*fleetScreen{}, byHash: map[[32]byte]string{},
-		codes: map[string]*pairing{}, fails: map[string][]time.Time{}, now: time.Now}
+		now: time.Now, seen: make(chan struct{}, 1)}
 	list, err := st.Screens(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
@@ -128,15 +137,52 @@ func (f *Fleet) lookup(token string) (sc *fleetScreen, known bool) {
 	return sc, true
 }
 
+// resolve is lookup by a credential, asking the store when this process
+// does not know it: a screen paired on another replica a moment ago, whose
+// notice has not arrived (or was lost). valid is false for a revoked
+// screen; known reports a credential that was issued, valid or not.
+func (f *Fleet) resolve(ctx context.Context, token string) (sc store.Screen, valid, known bool) {
+	if token == "" {
+		return sc, false, false
+	}
+	f.mu.Lock()
+	if x, known := f.lookup(token); known {
+		if x != nil {
+			sc, valid = x.Screen, true
+		}
+		f.mu.Unlock()
+		return sc, valid, true
+	}
+	f.mu.Unlock()
+	got, err := f.st.ScreenByToken(ctx, sha256.Sum256([]byte(token)))
+	if err != nil {
+		if !errors.Is(err, store.ErrNoScreen) {
+			f.log.Warn("fleet: looking up a screen credential", "error", err)
+		}
+		return sc, false, false
+	}
+	f.mu.Lock()
+	f.learn(got)
+	f.mu.Unlock()
+	return got, got.Revoked.IsZero(), true
+}
+
+// learn adds or updates a screen read from the store. f.mu held.
+func (f *Fleet) learn(sc store.Screen) {
+	if old := f.screens[sc.ID]; old != nil {
+		old.Screen = sc
+		return
+	}
+	f.screens[sc.ID] = &fleetScreen{Screen: sc}
+	f.byHash[sc.TokenSHA256] = sc.ID
+}
+
 // Paired reports the name of the valid screen holding token (for Access).
 func (f *Fleet) Paired(token string) (string, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	sc, _ := f.lookup(token)
-	if sc == nil {
-		return "", false
-	}
-	return sc.Name, true
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	sc, valid, _ := f.resolve(ctx, token)
+	return sc.Name, valid
 }
 
 func randomToken(n int) string {
@@ -145,16 +191,22 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func newCode() string {
+// codeOf is the code a TV holding pairing nonce shows: derived from the
+// nonce, so a reload shows the same code while the store keeps only its
+// hash, and unguessable as the nonce is random. Knowing the code tells
+// nothing of the nonce (SHA-256 is one-way).
+func codeOf(nonce string) string {
+	h := sha256.Sum256([]byte("wallboard pairing code\x00" + nonce))
 	b := make([]byte, pairCodeLen)
-	rand.Read(b)
 	for i := range b {
 		// 256 % 29 leaves a small bias towards the first letters; it costs
 		// well under one bit of the ~29 bits a code has.
-		b[i] = pairAlphabet[int(b[i])%len(pairAlphabet)]
+		b[i] = pairAlphabet[int(h[i])%len(pairAlphabet)]
 	}
 	return string(b)
 }
+
+func hashString(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 // normCode upper-cases a typed code and drops spaces and dashes.
 func normCode(s string) string {
@@ -165,23 +217,6 @@ func normCode(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// expire drops codes past their time and failures out of the window. f.mu held.
-func (f *Fleet) expire(now time.Time) {
-	for c, p := range f.codes {
-		if now.After(p.expires) {
-			delete(f.codes, c)
-		}
-	}
-	for a, ts := range f.fails {
-		ts = slices.DeleteFunc(ts, func(t time.Time) bool { return now.Sub(t) > pairFailWindow })
-		if len(ts) == 0 {
-			delete(f.fails, a)
-		} else {
-			f.fails[a] = ts
-		}
-	}
 }
 
 // fleetAdmin guards the fleet page and its actions with the admin token,
@@ -244,16 +279,11 @@ func (s *Server) fleetWrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		f.mu.Lock()
-		sc, known := f.lookup(tok)
-		target := ""
-		if sc != nil {
-			target = sc.Target
-		}
-		f.mu.Unlock()
+		sc, valid, known := f.resolve(r.Context(), tok)
+		target := sc.Target
 		w.Header().Set("Cache-Control", "no-store")
 		switch {
-		case sc == nil:
+		case !valid:
 			// Revoked (or a credential from another server): forget it and
 			// show a new code, so someone can pair it again.
 			if known {
@@ -280,62 +310,62 @@ func (s *Server) fleetPage(p *views.PageData, r *http.Request) {
 	if f == nil {
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if sc, _ := f.lookup(tvCookie(r)); sc != nil {
+	if sc, valid, _ := f.resolve(r.Context(), tvCookie(r)); valid {
 		p.Screen, p.Lobby = sc.Name, sc.Lobby
 	}
 }
 
 func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
 	f := s.fleet
+	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")
 	now := f.now()
-	f.mu.Lock()
-	if sc, _ := f.lookup(tvCookie(r)); sc != nil {
-		target := sc.Target
-		f.mu.Unlock()
-		http.Redirect(w, r, target, http.StatusSeeOther)
+	if sc, valid, _ := f.resolve(ctx, tvCookie(r)); valid {
+		http.Redirect(w, r, sc.Target, http.StatusSeeOther)
 		return
 	}
-	f.expire(now)
+	show := func(nonce string, expires time.Time) {
+		code := codeOf(nonce)
+		approve := baseURL(r) + "/admin/screens?code=" + code
+		writeHTML(w, r, http.StatusOK, views.Pair(views.PairData{Code: code, ApproveURL: approve, Expires: expires, Build: s.opts.Build}))
+	}
 	// The same browser reloading keeps its code.
-	var p *pairing
 	if c, err := r.Cookie(pairCookie); err == nil && c.Value != "" {
-		h := sha256.Sum256([]byte(c.Value))
-		for _, x := range f.codes {
-			if x.nonce == h && x.token == "" {
-				p = x
-			}
+		p, err := f.st.PairingByNonce(ctx, hashString(c.Value), now)
+		if err == nil && p.ScreenID == "" {
+			show(c.Value, p.Expires)
+			return
 		}
 	}
-	if p == nil {
-		addr := s.clientKey(r)
-		n := 0
-		for _, x := range f.codes {
-			if x.addr == addr {
-				n++
-			}
-		}
-		if n >= pairCodesPerAddr {
-			f.mu.Unlock()
+	addr := s.clientKey(r)
+	// A new code is drawn again in the rare case it is already waiting.
+	for range 8 {
+		nonce := randomToken(32)
+		p := store.Pairing{CodeSHA256: hashString(codeOf(nonce)), NonceSHA256: hashString(nonce), Addr: addr, Expires: now.Add(pairCodeTTL)}
+		err := f.st.AddPairing(ctx, p, now, pairCodesPerAddr, pairCodesMax)
+		switch {
+		case errors.Is(err, store.ErrCodeTaken):
+			continue
+		case errors.Is(err, store.ErrTooManyFromAddr):
 			w.Header().Set("Retry-After", strconv.Itoa(int(pairCodeTTL.Seconds())))
 			http.Error(w, "too many pairing codes from this address: use one of the codes shown, or wait", http.StatusTooManyRequests)
 			return
+		case errors.Is(err, store.ErrTooManyPairings):
+			s.log.Warn("pairing: the store holds its limit of waiting codes", "limit", pairCodesMax, "remote", addr)
+			w.Header().Set("Retry-After", strconv.Itoa(int(pairCodeTTL.Seconds())))
+			http.Error(w, "too many pairing codes waiting: try again in a few minutes", http.StatusTooManyRequests)
+			return
+		case err != nil:
+			s.log.Error("pairing: store", "error", err)
+			http.Error(w, "pairing code not stored: see the server log", http.StatusServiceUnavailable)
+			return
 		}
-		nonce := randomToken(32)
-		p = &pairing{nonce: sha256.Sum256([]byte(nonce)), addr: addr, expires: now.Add(pairCodeTTL)}
-		for p.code == "" || f.codes[p.code] != nil {
-			p.code = newCode()
-		}
-		f.codes[p.code] = p
 		http.SetCookie(w, &http.Cookie{Name: pairCookie, Value: nonce, Path: "/pair", MaxAge: int(pairCodeTTL.Seconds()),
 			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		show(nonce, p.Expires)
+		return
 	}
-	code, expires := p.code, p.expires
-	f.mu.Unlock()
-	approve := baseURL(r) + "/admin/screens?code=" + code
-	writeHTML(w, r, http.StatusOK, views.Pair(views.PairData{Code: code, ApproveURL: approve, Expires: expires, Build: s.opts.Build}))
+	http.Error(w, "no free pairing code: try again", http.StatusServiceUnavailable)
 }
 
 // baseURL is how the browser reached us (for the QR code's approve URL).
@@ -358,29 +388,41 @@ func (s *Server) clientKey(r *http.Request) string {
 // code) or "paired" with the URL to go to, once, setting the credential.
 func (s *Server) handlePairWait(w http.ResponseWriter, r *http.Request) {
 	f := s.fleet
+	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")
 	state := map[string]string{"state": "expired"}
 	c, err := r.Cookie(pairCookie)
-	if err == nil && c.Value != "" {
-		h := sha256.Sum256([]byte(c.Value))
-		f.mu.Lock()
-		f.expire(f.now())
-		for code, p := range f.codes {
-			if p.nonce != h {
-				continue
-			}
-			if p.token == "" {
-				state["state"] = "waiting"
-				break
-			}
-			delete(f.codes, code) // single use: the credential goes out once
-			http.SetCookie(w, &http.Cookie{Name: tvCookieName, Value: p.token, Path: "/", MaxAge: screenCookieMaxAge,
+	if err != nil || c.Value == "" {
+		writeJSON(w, r, state)
+		return
+	}
+	nonce, now := hashString(c.Value), f.now()
+	p, err := f.st.PairingByNonce(ctx, nonce, now)
+	if err == nil && p.ScreenID != "" {
+		// Single use: the row goes with the collection.
+		var sc store.Screen
+		if sc, err = f.st.CollectPairing(ctx, nonce, now); err == nil {
+			f.mu.Lock()
+			f.learn(sc)
+			f.mu.Unlock()
+			// The credential is the nonce this browser already holds: it
+			// moves to a cookie every page sends.
+			http.SetCookie(w, &http.Cookie{Name: tvCookieName, Value: c.Value, Path: "/", MaxAge: screenCookieMaxAge,
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 			http.SetCookie(w, &http.Cookie{Name: pairCookie, Value: "", Path: "/pair", MaxAge: -1})
-			state = map[string]string{"state": "paired", "url": p.target}
-			break
+			writeJSON(w, r, map[string]string{"state": "paired", "url": sc.Target})
+			return
 		}
-		f.mu.Unlock()
+	}
+	switch {
+	case err == nil:
+		state["state"] = "waiting"
+	case errors.Is(err, store.ErrNoPairing):
+	default:
+		// The page tries again on anything but JSON.
+		s.log.Error("pairing: store", "error", err)
+		http.Error(w, "pairing state not read: see the server log", http.StatusServiceUnavailable)
+		return
 	}
 	writeJSON(w, r, state)
 }
@@ -389,6 +431,7 @@ func (s *Server) handlePairWait(w http.ResponseWriter, r *http.Request) {
 // target (/boards/ID or /playlists/ID) and lobby.
 func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	f := s.fleet
+	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
@@ -407,37 +450,42 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	code := normCode(r.PostForm.Get("code"))
 	addr := s.clientKey(r)
 	now := f.now()
-	f.mu.Lock()
-	f.expire(now)
-	if len(f.fails[addr]) >= pairFailLimit {
-		f.mu.Unlock()
+	// Wrong codes are counted in the store: the limit holds across
+	// replicas.
+	fails, err := f.st.PairFailures(ctx, addr, now.Add(-pairFailWindow))
+	if err != nil {
+		s.log.Error("pairing: store", "error", err)
+		http.Error(w, "pairing not checked: see the server log", http.StatusServiceUnavailable)
+		return
+	}
+	if fails >= pairFailLimit {
 		s.log.Warn("pairing: too many wrong codes", "remote", addr)
 		w.Header().Set("Retry-After", strconv.Itoa(int(pairFailWindow.Seconds())))
 		http.Error(w, "too many wrong codes from this address: try again later", http.StatusTooManyRequests)
 		return
 	}
-	p := f.codes[code]
-	if p == nil || p.token != "" || len(code) != pairCodeLen {
-		f.fails[addr] = append(f.fails[addr], now)
-		f.mu.Unlock()
+	sc := store.Screen{ID: randomToken(6), Name: name, Target: target, Lobby: r.PostForm.Get("lobby") != "", CreatedAt: now}
+	err = store.ErrNoPairing
+	if len(code) == pairCodeLen {
+		// Stored before the TV is told: a credential that is handed out
+		// is always one a restart (and every replica) knows.
+		sc, err = f.st.ApprovePairing(ctx, hashString(code), sc, now)
+	}
+	switch {
+	case errors.Is(err, store.ErrNoPairing):
+		if err := f.st.AddPairFailure(ctx, addr, now, now.Add(-pairFailWindow)); err != nil {
+			s.log.Error("pairing: store", "error", err)
+		}
 		s.log.Info("pairing: code refused", "remote", addr)
 		http.Error(w, errCodeRefused, http.StatusForbidden)
 		return
-	}
-	token := randomToken(32)
-	sc := store.Screen{ID: randomToken(6), Name: name, TokenSHA256: sha256.Sum256([]byte(token)), Target: target,
-		Lobby: r.PostForm.Get("lobby") != "", CreatedAt: now}
-	// Stored before the TV is told: a credential that is handed out is
-	// always one a restart still knows.
-	if err := f.st.AddScreen(r.Context(), sc); err != nil {
-		f.mu.Unlock()
+	case err != nil:
 		s.log.Error("pairing: store", "error", err)
 		http.Error(w, "pairing not stored: see the server log", http.StatusServiceUnavailable)
 		return
 	}
-	p.token, p.target = token, target
-	f.screens[sc.ID] = &fleetScreen{Screen: sc}
-	f.byHash[sc.TokenSHA256] = sc.ID
+	f.mu.Lock()
+	f.learn(sc)
 	f.mu.Unlock()
 	s.fleetChange(StepScreens)
 	s.log.Info("screen paired", "screen", sc.ID, "name", name, "target", target)
@@ -490,6 +538,15 @@ func (s *Server) handleSteer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, action := r.PathValue("id"), r.PathValue("action")
+	f.mu.Lock()
+	_, ok := f.screens[id]
+	f.mu.Unlock()
+	if !ok {
+		// Paired on another replica, and its notice not here (yet).
+		if err := s.ApplyFleetChange(r.Context(), StepScreens); err != nil {
+			s.log.Warn("fleet: reloading screens", "error", err)
+		}
+	}
 	f.mu.Lock()
 	sc := f.screens[id]
 	if sc == nil || !sc.Revoked.IsZero() {
@@ -593,6 +650,7 @@ func (s *Server) screenConnected(c *client, screen, boardID string, r *http.Requ
 	if sc.ua == "" {
 		sc.ua = browserOf(r.UserAgent())
 	}
+	f.changed(sc)
 }
 
 func (s *Server) screenDisconnected(screen string) {
@@ -605,6 +663,7 @@ func (s *Server) screenDisconnected(screen string) {
 			sc.conns = 0
 			sc.lostSince = f.now()
 		}
+		f.changed(sc)
 	}
 }
 
@@ -615,9 +674,7 @@ func (s *Server) wsScreen(r *http.Request) string {
 	if f == nil {
 		return ""
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if sc, _ := f.lookup(tvCookie(r)); sc != nil {
+	if sc, valid, _ := f.resolve(r.Context(), tvCookie(r)); valid {
 		return sc.ID
 	}
 	return ""
@@ -640,9 +697,11 @@ func (s *Server) handleHello(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad report: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	tok := tvCookie(r)
+	f.resolve(r.Context(), tok) // learns a screen paired on another replica
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	sc, _ := f.lookup(tvCookie(r))
+	sc, _ := f.lookup(tok)
 	if sc == nil {
 		http.Error(w, "forbidden: not a paired screen", http.StatusForbidden)
 		return
@@ -655,6 +714,7 @@ func (s *Server) handleHello(w http.ResponseWriter, r *http.Request) {
 	}
 	sc.ua = browserOf(r.UserAgent())
 	sc.beat = f.now()
+	f.changed(sc)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -697,7 +757,7 @@ func browserOf(ua string) string {
 // handleFleet is the fleet page (?part=table: only the table, which the
 // page fetches again every 2 s).
 func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
-	d := s.fleetData(r.URL.Query().Get("code"))
+	d := s.fleetData(r.Context(), r.URL.Query().Get("code"))
 	if r.URL.Query().Get("part") == "table" {
 		writeHTML(w, r, http.StatusOK, views.FleetTable(d))
 		return
@@ -709,7 +769,7 @@ func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
 	writeHTML(w, r, http.StatusOK, views.Fleet(d))
 }
 
-func (s *Server) fleetData(code string) views.FleetData {
+func (s *Server) fleetData(ctx context.Context, code string) views.FleetData {
 	f := s.fleet
 	cfg := s.Live().Config()
 	d := views.FleetData{Code: normCode(code), Now: f.now()}
@@ -723,6 +783,7 @@ func (s *Server) fleetData(code string) views.FleetData {
 		d.Targets = append(d.Targets, views.FleetTarget{Path: "/playlists/" + p.ID, Title: "Playlist: " + p.ID})
 	}
 	now := f.now()
+	remote := f.othersPresence(ctx, now)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, sc := range f.screens {
@@ -736,6 +797,9 @@ func (s *Server) fleetData(code string) views.FleetData {
 			if now.Sub(t) <= 24*time.Hour {
 				v.Reconnects++
 			}
+		}
+		for _, p := range remote[sc.ID] {
+			mergePresence(&v, p, now)
 		}
 		v.Reconnects = max(v.Reconnects-1, 0) // the first open is a connect, not a reconnect
 		d.Screens = append(d.Screens, v)

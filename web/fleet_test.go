@@ -369,7 +369,7 @@ func TestPairedScreenCommandsAndLostSince(t *testing.T) {
 
 func (e *fleetEnv) fleetRow(t *testing.T, id string) views.FleetScreen {
 	t.Helper()
-	for _, s := range e.fleetSrv.fleetData("").Screens {
+	for _, s := range e.fleetSrv.fleetData(context.Background(), "").Screens {
 		if s.ID == id {
 			return s
 		}
