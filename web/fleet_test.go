@@ -43,7 +43,14 @@ func startFleet(t *testing.T) *fleetEnv { return startFleetAccess(t, nil) }
 
 func startFleetAccess(t *testing.T, acc *Access) *fleetEnv {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	return startFleetOn(t, acc, filepath.Join(t.TempDir(), "w.db"))
+}
+
+// startFleetOn is startFleetAccess on the store at path: two of them on one
+// path stand for two replicas sharing a database.
+func startFleetOn(t *testing.T, acc *Access, path string) *fleetEnv {
+	t.Helper()
+	st, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,5 +450,49 @@ func TestPlaylistScreenSentToItsTarget(t *testing.T) {
 	}
 	if m := firstCmd("lab"); !strings.Contains(m, `data-arg="/playlists/office"`) {
 		t.Errorf("another board was not sent to the playlist: %q", m)
+	}
+}
+
+// Two servers on one store stand for two replicas: a code shown by A is
+// approved on B and collected on A; B's fleet page shows the screen
+// connected to A, then lost once A stops writing (gone without a word).
+func TestFleetPresenceAcrossServers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	a, b := startFleetOn(t, nil, path), startFleetOn(t, nil, path)
+	b.fleet.now = a.fleet.now // one clock
+	ctxA, stopA := context.WithCancel(context.Background())
+	ctxB, stopB := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.fleetSrv.SharePresence(ctxA, "A") })
+	wg.Go(func() { b.fleetSrv.SharePresence(ctxB, "B") })
+	t.Cleanup(func() { stopA(); stopB(); wg.Wait() })
+
+	tv, code := a.tv(t)
+	st, body := b.approve(t, code, fleetAdmin)
+	if st != 200 {
+		t.Fatalf("approve A's code on B: %d %s", st, body)
+	}
+	var got struct{ ID string }
+	json.Unmarshal([]byte(body), &got)
+	if s := waitState(t, tv, a.srv.URL); s["state"] != "paired" {
+		t.Fatalf("A's wait after B approved: %v, want paired", s)
+	}
+	u, _ := url.Parse(a.srv.URL)
+	hdr := http.Header{}
+	for _, c := range tv.Jar.Cookies(u) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(a.srv.URL, "http")+"/boards/ops/ws", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	waitFor(t, "B's fleet page showing the screen connected to A", func() bool { return b.fleetRow(t, got.ID).Connected })
+
+	stopA()
+	a.advance(presenceStale + time.Second)
+	row := b.fleetRow(t, got.ID)
+	if row.Connected || row.State() != "lost since 09:00" {
+		t.Errorf("B's fleet page after A stopped writing: %q (connected %v), want lost since 09:00", row.State(), row.Connected)
 	}
 }
