@@ -14,9 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -419,53 +417,6 @@ func getBoard(p *proc) (boardJSON, error) {
 }
 
 var codeRE = regexp.MustCompile(`id="pair-code"[^>]*>([A-Z0-9]{6})<`)
-
-// pair pairs a new TV through replica p (code shown by p, approved on p's
-// fleet page) and returns its credential as a Cookie header value and its
-// screen id.
-func pair(t testing.TB, p *proc, name string) (cookie, id string) {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	tv := &http.Client{Jar: jar}
-	resp, err := tv.Get("http://" + p.addr + "/pair")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := codeRE.FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no pairing code on %s/pair: %.300s", p.name, body)
-	}
-	form := url.Values{"code": {string(m[1])}, "name": {name}, "target": {"/boards/ops"}}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+p.addr+"/admin/screens/pair", strings.NewReader(form.Encode()))
-	req.SetBasicAuth("admin", adminToken)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got struct{ ID string }
-	json.NewDecoder(resp.Body).Decode(&got)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || got.ID == "" {
-		t.Fatalf("approving the code on %s: HTTP %d", p.name, resp.StatusCode)
-	}
-	resp, err = tv.Get("http://" + p.addr + "/pair/wait")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	u, _ := url.Parse("http://" + p.addr + "/")
-	for _, c := range jar.Cookies(u) {
-		if c.Name == "wallboard_tv" {
-			return c.Name + "=" + c.Value, got.ID
-		}
-	}
-	t.Fatalf("no credential after pairing on %s", p.name)
-	return "", ""
-}
 
 // steer runs a fleet action (reload, revoke, ...) on screen id through p.
 func steer(t testing.TB, p *proc, id, action string) {
