@@ -76,18 +76,10 @@ func (f *Fleet) Reload(ctx context.Context) ([]string, error) {
 	var revoked []string
 	for _, sc := range list {
 		old, ok := f.screens[sc.ID]
-		if !ok {
-			f.screens[sc.ID] = &fleetScreen{Screen: sc}
-			f.byHash[sc.TokenSHA256] = sc.ID
-			if !sc.Revoked.IsZero() {
-				revoked = append(revoked, sc.ID)
-			}
-			continue
-		}
-		if old.Revoked.IsZero() && !sc.Revoked.IsZero() {
+		if !sc.Revoked.IsZero() && (!ok || old.Revoked.IsZero()) {
 			revoked = append(revoked, sc.ID)
 		}
-		old.Screen = sc
+		f.learn(sc)
 	}
 	return revoked, nil
 }
