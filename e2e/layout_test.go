@@ -156,6 +156,9 @@ const layoutJS = `(() => {
       let q = el.getBoundingClientRect();
       if (!el.matches('.tier')) { const rg = document.createRange(); rg.selectNodeContents(el); q = rg.getBoundingClientRect(); }
       if (q.width === 0) return;
+      // A box clips what does not fit it (a tier badge cut in half).
+      const e = el.getBoundingClientRect();
+      if (e.bottom > box.bottom + 1 || e.right > box.right + 1) problems.push(k.closest('.tile').id + ': ' + name(el) + ' cut by its Four Keys box (' + [e.right, e.bottom].map(Math.round) + ' vs ' + [box.right, box.bottom].map(Math.round) + ')');
       l = Math.min(l, q.left); t = Math.min(t, q.top); r = Math.max(r, q.right); b = Math.max(b, q.bottom);
     });
     const w = Math.min(box.width, 2 * box.height);
