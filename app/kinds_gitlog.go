@@ -46,12 +46,13 @@ func addGitDemo(cfg *board.Config) {
 		},
 	})
 	// The team board shows the same Four Keys and feed beside the demo's
-	// health and alerts.
+	// health and alerts; the Four Keys get two rows, so that five values
+	// with their tiers are read from across the room even at 960x540.
 	playlist := []string{cfg.Boards[0].ID, "delivery"}
 	for i := range cfg.Boards {
 		if b := &cfg.Boards[i]; b.ID == "team" {
 			b.Tiles = append(b.Tiles,
-				board.TileConfig{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys (git history)", Source: "git", Interval: time.Minute, Span: 2},
+				board.TileConfig{ID: "fourkeys", Kind: "fourkeys", Title: "Four Keys (git history)", Source: "git", Interval: time.Minute, Span: 2, RowSpan: 2},
 				board.TileConfig{ID: "deploys", Kind: "deploys", Title: "Latest merges", Source: "git", Interval: time.Minute, Span: 2, Limit: 4},
 			)
 			playlist = append(playlist, b.ID)

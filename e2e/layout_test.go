@@ -36,7 +36,7 @@ const layoutJS = `(() => {
     if (fs < minFont) { minFont = fs; minFontEl = name(el) + ' "' + el.textContent.trim().slice(0, 30) + '"'; }
     if (cs.display === 'inline') return; // no box of its own: its parent is checked
     const cutX = el.scrollWidth > el.clientWidth + 1, cutY = el.scrollHeight > el.clientHeight + 1;
-    const numeric = el.matches('.value, .row-value, .clock');
+    const numeric = el.matches('.value, .row-value, .clock, .key-value');
     const titled = el.closest('[title]') && el.closest('[title]').getAttribute('title') !== '';
     // Lines clamped with an ellipsis (line-clamp) are an intended
     // shortening when the whole text is in a title attribute.
@@ -44,10 +44,13 @@ const layoutJS = `(() => {
     if (cutY && !clamped) problems.push(where + ': ' + name(el) + ' cut vertically (' + el.scrollHeight + ' > ' + el.clientHeight + ')');
     if (cutX) {
       if (numeric || cs.textOverflow !== 'ellipsis' || !titled) problems.push(where + ': ' + name(el) + ' cut horizontally without ellipsis and title: "' + el.textContent.trim().slice(0, 40) + '"');
+      // A heading names what is shown: it takes a second line before it
+      // gives way to an ellipsis (data rows may be shortened on one line).
+      else if (el.matches('.title-text, .key-name') && !clamped) problems.push(where + ': heading ' + name(el) + ' shortened on one line: "' + el.textContent.trim().slice(0, 40) + '"');
     }
   };
   const result = extra => {
-    const r = Object.assign({problems, minFont, minFontEl, minValue: Infinity, tiles: 0, H, W}, extra || {});
+    const r = Object.assign({problems, minFont, minFontEl, minValue: Infinity, minKeyFill: -1, tiles: 0, H, W}, extra || {});
     if (!isFinite(r.minValue)) r.minValue = -1; // no main number on this page
     if (!isFinite(r.minFont)) r.minFont = -1;
     return r;
@@ -120,12 +123,55 @@ const layoutJS = `(() => {
       });
     });
   });
+  // No hole in the grid: every cell of every row in use holds a tile
+  // (later tiles fill holes, and the server widens a tile into a hole that
+  // no later tile can fill).
+  const grid = board.querySelector('.grid');
+  if (grid && tiles.length) {
+    const gs = getComputedStyle(grid), gr = grid.getBoundingClientRect();
+    const centres = (tracks, start, gap) => {
+      const out = [];
+      let at = start;
+      tracks.trim().split(/\s+/).forEach(w => { out.push(at + parseFloat(w) / 2); at += parseFloat(w) + gap; });
+      return out;
+    };
+    const xs = centres(gs.gridTemplateColumns, gr.left + parseFloat(gs.paddingLeft), parseFloat(gs.columnGap) || 0);
+    const ys = centres(gs.gridTemplateRows, gr.top + parseFloat(gs.paddingTop), parseFloat(gs.rowGap) || 0);
+    const empty = [];
+    ys.forEach((y, r) => xs.forEach((x, c) => {
+      if (!rects.some(q => x > q.left && x < q.right && y > q.top && y < q.bottom)) empty.push('row ' + (r + 1) + ' column ' + (c + 1));
+    }));
+    if (empty.length) problems.push('grid of ' + xs.length + 'x' + ys.length + ' leaves ' + empty.length + ' cells empty: ' + empty.join(', '));
+  }
+  // How much of each Four Keys box its text covers: the bounding box of
+  // the text itself (not of its full-width lines; the trend line not
+  // counted), as a share of the box. Short text cannot fill a long strip:
+  // a box is counted at most twice as wide as it is high.
+  let minKeyFill = Infinity, minKeyFillEl = '';
+  board.querySelectorAll('.tile .key').forEach(k => {
+    const box = k.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) return;
+    let l = Infinity, t = Infinity, r = -Infinity, b = -Infinity;
+    k.querySelectorAll('.key-name, .key-value, .tier, .key-count, .key-delta').forEach(el => {
+      let q = el.getBoundingClientRect();
+      if (!el.matches('.tier')) { const rg = document.createRange(); rg.selectNodeContents(el); q = rg.getBoundingClientRect(); }
+      if (q.width === 0) return;
+      // A box clips what does not fit it (a tier badge cut in half).
+      const e = el.getBoundingClientRect();
+      if (e.bottom > box.bottom + 1 || e.right > box.right + 1) problems.push(k.closest('.tile').id + ': ' + name(el) + ' cut by its Four Keys box (' + [e.right, e.bottom].map(Math.round) + ' vs ' + [box.right, box.bottom].map(Math.round) + ')');
+      l = Math.min(l, q.left); t = Math.min(t, q.top); r = Math.max(r, q.right); b = Math.max(b, q.bottom);
+    });
+    const w = Math.min(box.width, 2 * box.height);
+    const fill = r > l ? Math.min(Math.min(r, box.right) - l, w) * (Math.min(b, box.bottom) - t) / (w * box.height) : 0;
+    if (fill < minKeyFill) { minKeyFill = fill; minKeyFillEl = k.closest('.tile').id + ' "' + (k.querySelector('.key-name') || {}).textContent + '"'; }
+  });
+  if (!isFinite(minKeyFill)) minKeyFill = -1;
   let minValue = Infinity, minValueEl = '';
   board.querySelectorAll('.tile .value, .tile .key-value').forEach(el => {
     const fs = parseFloat(getComputedStyle(el).fontSize);
     if (fs < minValue) { minValue = fs; minValueEl = el.closest('.tile').id + ' ' + name(el); }
   });
-  return result({minValue, minValueEl, tiles: tiles.length});
+  return result({minValue, minValueEl, minKeyFill, minKeyFillEl, tiles: tiles.length});
 })()`
 
 type layoutReport struct {
@@ -134,9 +180,13 @@ type layoutReport struct {
 	MinFontEl  string   `json:"minFontEl"`
 	MinValue   float64  `json:"minValue"` // smallest main number (.value, .key-value), px
 	MinValueEl string   `json:"minValueEl"`
-	Tiles      int      `json:"tiles"` // -1 on a page without tiles (index, takeover, standup)
-	Takeover   bool     `json:"takeover"`
-	H, W       float64
+	// MinKeyFill is the smallest share of a Four Keys box that its text
+	// covers (0-1); -1 without Four Keys.
+	MinKeyFill   float64 `json:"minKeyFill"`
+	MinKeyFillEl string  `json:"minKeyFillEl"`
+	Tiles        int     `json:"tiles"` // -1 on a page without tiles (index, takeover, standup)
+	Takeover     bool    `json:"takeover"`
+	H, W         float64
 }
 
 var screens = []struct {
@@ -161,6 +211,10 @@ const minFontShare = 0.012
 // the screen's shorter side.
 const minValueShare = 0.035
 
+// minKeyFill is the smallest share of a Four Keys box its text may cover:
+// below it the box is mostly empty and its value smaller than it could be.
+const minKeyFill = 0.15
+
 // checkScreen measures the page as it is now at the current size and fails
 // on any layout problem, text under the minimum size or contrast below
 // 4.5:1. It saves a screenshot when something is wrong (and at 1080p).
@@ -183,6 +237,10 @@ func checkScreen(t *testing.T, b *Browser, what string, w, h int) layoutReport {
 		bad = true
 		t.Errorf("%s: smallest main number %.1f px (%s) is below %.1f px", what, rep.MinValue, rep.MinValueEl, min)
 	}
+	if rep.MinKeyFill >= 0 && rep.MinKeyFill < minKeyFill {
+		bad = true
+		t.Errorf("%s: the text of a Four Keys box (%s) covers %.0f %% of it, want at least %.0f %%", what, rep.MinKeyFillEl, 100*rep.MinKeyFill, 100*minKeyFill)
+	}
 	var items []contrastItem
 	b.Eval(contrastJS, &items)
 	var low []string
@@ -204,7 +262,7 @@ func checkScreen(t *testing.T, b *Browser, what string, w, h int) layoutReport {
 	if bad || (w == 1920 && h == 1080) {
 		b.Screenshot(strings.NewReplacer(" ", "-", "/", "-").Replace(what))
 	}
-	t.Logf("%s: %d tiles, smallest text %.1f px (%s), smallest number %.1f px", what, rep.Tiles, rep.MinFont, rep.MinFontEl, rep.MinValue)
+	t.Logf("%s: %d tiles, smallest text %.1f px (%s), smallest number %.1f px, Four Keys fill %.2f", what, rep.Tiles, rep.MinFont, rep.MinFontEl, rep.MinValue, rep.MinKeyFill)
 	return rep
 }
 
@@ -291,13 +349,18 @@ boards:
 }
 
 // checkLayout loads url once and checks it at every screen size (resizing
-// the same tab, as a TV's browser would render it at its size).
-func checkLayout(t *testing.T, b *Browser, url, prefix string) {
+// the same tab, as a TV's browser would render it at its size). setup, when
+// not "", is a JS expression polled until true before measuring: what
+// brings the page into the state to measure.
+func checkLayout(t *testing.T, b *Browser, url, prefix, setup string) {
 	t.Helper()
 	b.Open(url, screens[0].w, screens[0].h)
 	// Every tile has data (the demo polls every 2-10 s) so the real
 	// numbers, not "waiting for data", are measured.
 	b.WaitJS(`document.querySelectorAll('.board:not([hidden]) .tile .nodata').length === 0 && document.querySelectorAll('.board:not([hidden]) .tile[data-updated="0"]').length === 0`, 30*time.Second)
+	if setup != "" {
+		b.WaitJS(setup, 30*time.Second)
+	}
 	for _, sc := range screens {
 		b.Resize(sc.w, sc.h)
 		rep := checkScreen(t, b, prefix+" "+sc.name, sc.w, sc.h)
@@ -311,12 +374,21 @@ func checkLayout(t *testing.T, b *Browser, url, prefix string) {
 func TestLayoutDemoFitsEveryScreen(t *testing.T) {
 	s := StartServer(t, ServerOptions{})
 	b := StartBrowser(t)
-	checkLayout(t, b, s.Base+"/boards/demo", "demo")
+	checkLayout(t, b, s.Base+"/boards/demo", "demo", "")
 	b.Resize(1920, 1080)
 	b.SmallScreenshot("docs-demo", 0.5) // docs/display.md shows it
-	checkLayout(t, b, s.Base+"/boards/demo?theme=light", "demo-light")
+	checkLayout(t, b, s.Base+"/boards/demo?theme=light", "demo-light", "")
 	// Run inside this git checkout, the demo adds the Four Keys of its history.
-	checkLayout(t, b, s.Base+"/boards/delivery", "delivery")
+	checkLayout(t, b, s.Base+"/boards/delivery", "delivery", "")
+	// The team board: health, alerts, Four Keys and merges on one screen,
+	// with the demo's critical alert (open 10 s after start) as the banner
+	// it turns into when its takeover is over.
+	checkLayout(t, b, s.Base+"/boards/team", "team", `(() => {
+	  const l = document.querySelector('.alert-layer:not([hidden])');
+	  if (!l) return false;
+	  l.setAttribute('data-takeover', '0');
+	  return l.classList.contains('is-banner') && document.querySelectorAll('#tile-team-fourkeys .key').length === 5;
+	})()`)
 }
 
 // An automatic layout (no columns), long titles, wide and tall tiles, and a
@@ -358,7 +430,7 @@ boards:
 `
 	s := StartServer(t, ServerOptions{Config: cfg})
 	b := StartBrowser(t)
-	checkLayout(t, b, s.Base+"/boards/auto", "auto-ja")
+	checkLayout(t, b, s.Base+"/boards/auto", "auto-ja", "")
 	var titled bool
 	b.Eval(`(() => { const el = document.querySelector('.board-title'); return el.scrollWidth > el.clientWidth && el.getAttribute('title').includes('shortened with an ellipsis'); })()`, &titled)
 	if !titled {

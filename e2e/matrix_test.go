@@ -70,7 +70,7 @@ func matrixConfig(secret string) string {
       - {id: req, kind: stat, title: ` + prefix + `Requests, source: fake, query: requests, unit: req/s, interval: 1s}
       - {id: queue, kind: stat, title: ` + prefix + `Queue age, source: fake, query: queue_age, unit: s, interval: 1s}
       - {id: never, kind: stat, title: ` + prefix + `Checkout errors, source: fake, query: error_ratio, unit: ratio, interval: 5s}
-      - {id: cpu, kind: gauge, title: ` + prefix + `CPU, source: fake, query: cpu, unit: ratio, interval: 5s, thresholds: {warn: 0.75, critical: 0.9}}
+      - {id: cpu, kind: gauge, title: ` + prefix + `CPU of the checkout nodes, source: fake, query: cpu, unit: ratio, interval: 5s, thresholds: {warn: 0.75, critical: 0.9}}
       - {id: lat, kind: timeseries, title: ` + prefix + `Latency p99, source: fake, query: latency_p99, unit: s, interval: 5s, span: 2, thresholds: {warn: 0.3, critical: 0.5}}
       - {id: endpoints, kind: bar, title: ` + prefix + `Busiest endpoints, source: fake, query: instances, unit: req/s, interval: 5s}
       - {id: alerts, kind: alerts, title: ` + prefix + `Alerts, source: hooks}
@@ -116,6 +116,10 @@ boards:
     tiles:
       - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 4, row_span: 2}
       - {id: deploys, kind: deploys, title: Latest deployments, source: dora, interval: 1h, span: 4, limit: 5}
+  - id: keys
+    title: Four Keys alone
+    tiles:
+      - {id: keys, kind: fourkeys, title: Four Keys, source: dora, interval: 1h, span: 2}
   - id: delivery-ja
     title: デリバリー
     locale: ja
@@ -205,6 +209,8 @@ func TestLayoutEveryStateEverySize(t *testing.T) {
 		// The Four Keys tile and the deploy feed, as the demo's delivery
 		// board lays them out, in English and Japanese.
 		{"fourkeys", "/boards/delivery", boardReady + ` && document.querySelector('#tile-delivery-keys .key-count')`, ""},
+		// A Four Keys tile alone at span 2: the whole screen for it.
+		{"fourkeys-alone", "/boards/keys", boardReady + ` && document.querySelector('#tile-keys-keys .key-count')`, ""},
 		{"fourkeys-ja", "/boards/delivery-ja", boardReady + ` && document.querySelector('#tile-delivery-ja-keys .key-count')`, ""},
 		{"retro", "/boards/delivery/retro", `document.querySelectorAll('.retro-view li').length >= 10`, ""},
 		{"retro-ja", "/boards/delivery-ja/retro", `document.querySelectorAll('.retro-view li').length >= 10 && document.documentElement.lang === 'ja'`, ""},

@@ -59,6 +59,6 @@ boards:
 `
 	s := StartServer(t, ServerOptions{Config: cfg, Sources: map[string]poller.Source{"gh": securityFake{}}})
 	b := StartBrowser(t)
-	checkLayout(t, b, s.Base+"/boards/sec", "security")
-	checkLayout(t, b, s.Base+"/boards/sec-ja", "security-ja")
+	checkLayout(t, b, s.Base+"/boards/sec", "security", "")
+	checkLayout(t, b, s.Base+"/boards/sec-ja", "security-ja", "")
 }

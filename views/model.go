@@ -101,6 +101,9 @@ type TileView struct {
 	State board.TileState
 	Now   time.Time
 	Text  Text
+	// Place is the tile's spans in its board's grid (Pack); the zero
+	// Place is the configured span.
+	Place Place
 }
 
 // NewTileView prepares a tile for rendering at time now.
@@ -152,10 +155,11 @@ func (v TileView) Classes() string {
 	if v.State.Error != "" {
 		c += " is-error"
 	}
-	span := max(v.Cfg.Span, 1)
 	rows := max(v.Cfg.RowSpan, 1)
-	c += " span-" + strconv.Itoa(span) + " rows-" + strconv.Itoa(rows)
-	return c
+	if v.Place.Span == 0 {
+		return c + " span-" + strconv.Itoa(max(v.Cfg.Span, 1)) + " rows-" + strconv.Itoa(rows)
+	}
+	return c + " span-" + strconv.Itoa(v.Place.Span) + " pspan-" + strconv.Itoa(v.Place.PortraitSpan) + " rows-" + strconv.Itoa(rows)
 }
 
 // Value is the formatted current value.

@@ -670,7 +670,7 @@ func boardSection(p PageData, b BoardView, hidden bool) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var39 = []any{"grid", colsClass(b.Columns)}
+				var templ_7745c5c3_Var39 = []any{"grid", gridClasses(b.Columns)}
 				templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var39...)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

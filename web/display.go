@@ -51,8 +51,11 @@ func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q ur
 			p.Boards = append(p.Boards, bv)
 			continue
 		}
+		places := views.Pack(b.Tiles, bv.Columns)
 		for i, t := range b.Tiles {
-			bv.Tiles = append(bv.Tiles, views.NewTileView(b.ID, t, states[i], now, text))
+			v := views.NewTileView(b.ID, t, states[i], now, text)
+			v.Place = places[i]
+			bv.Tiles = append(bv.Tiles, v)
 		}
 		p.Boards = append(p.Boards, bv)
 	}
