@@ -152,10 +152,18 @@ func (v TileView) Classes() string {
 	if v.State.Error != "" {
 		c += " is-error"
 	}
+	return c
+}
+
+// CellClasses are the classes of the grid cell that holds the tile: its
+// place in the grid. The cell, not the tile, is the grid item because
+// Chromium never lays out a grid item apart from its grid: a tile inside a
+// cell is a relayout boundary (contain: strict), so an update lays out that
+// tile only, not the grid with every tile in it.
+func (v TileView) CellClasses() string {
 	span := max(v.Cfg.Span, 1)
 	rows := max(v.Cfg.RowSpan, 1)
-	c += " span-" + strconv.Itoa(span) + " rows-" + strconv.Itoa(rows)
-	return c
+	return "cell span-" + strconv.Itoa(span) + " rows-" + strconv.Itoa(rows)
 }
 
 // Value is the formatted current value.
