@@ -299,6 +299,39 @@
     d.shouldSwap = false;
   });
 
+  // A message of tile updates and heartbeats only (nearly every message)
+  // does not go through htmx: htmx parses each message into a new document
+  // (two, counting its template's) and runs every element through its swap
+  // and event machinery, the larger part of the page's script time per
+  // message. Such elements carry no hx- or ws- attribute, so htmx would have
+  // nothing to wire up in them. The page parses the message into one
+  // template kept for it, patches the elements in place, and says
+  // htmx:wsAfterMessage as htmx would. Anything else (an alert layer, the
+  // standup's parts, a screen command, an element not on the page) goes
+  // through htmx as before.
+  var inbox = document.createElement('template');
+  var HTMX_ATTR = /\s(data-)?(hx|ws)-/;
+  body.addEventListener('htmx:wsBeforeMessage', function (e) {
+    var msg = e.detail.message;
+    if (typeof msg !== 'string' || HTMX_ATTR.test(msg)) return;
+    inbox.innerHTML = msg;
+    var els = inbox.content.children, pairs = [], i;
+    for (i = 0; i < els.length; i++) {
+      var nu = els[i], old = nu.id ? document.getElementById(nu.id) : null;
+      if (!old || old.tagName !== nu.tagName || !(old.classList.contains('tile') || old.classList.contains('wb-meta'))) {
+        pairs = [];
+        break;
+      }
+      pairs.push(old, nu);
+    }
+    if (pairs.length) {
+      e.preventDefault();
+      for (i = 0; i < pairs.length; i += 2) patch(pairs[i], pairs[i + 1]);
+    }
+    inbox.content.textContent = ''; // not innerHTML = '': that runs the parser again
+    if (pairs.length) htmx.trigger(e.target, 'htmx:wsAfterMessage', { message: msg, socketWrapper: e.detail.socketWrapper });
+  });
+
   // Rotation: show one section at a time for data-rotate-ms each. The clock
   // of a board's turn only runs while no alert takeover is visible.
   var rotateMs = +body.getAttribute('data-rotate-ms') || 0;

@@ -155,11 +155,21 @@ func (v TileView) Classes() string {
 	if v.State.Error != "" {
 		c += " is-error"
 	}
+	return c
+}
+
+// CellClasses are the classes of the grid cell that holds the tile: its
+// place in the grid (landscape and portrait spans, rows). The cell, not the
+// tile, is the grid item because Chromium never lays out a grid item apart
+// from its grid: a tile inside a cell is a relayout boundary (contain:
+// strict), so an update lays out that tile only, not the grid with every
+// tile in it.
+func (v TileView) CellClasses() string {
 	rows := max(v.Cfg.RowSpan, 1)
 	if v.Place.Span == 0 {
-		return c + " span-" + strconv.Itoa(max(v.Cfg.Span, 1)) + " rows-" + strconv.Itoa(rows)
+		return "cell span-" + strconv.Itoa(max(v.Cfg.Span, 1)) + " rows-" + strconv.Itoa(rows)
 	}
-	return c + " span-" + strconv.Itoa(v.Place.Span) + " pspan-" + strconv.Itoa(v.Place.PortraitSpan) + " rows-" + strconv.Itoa(rows)
+	return "cell span-" + strconv.Itoa(v.Place.Span) + " pspan-" + strconv.Itoa(v.Place.PortraitSpan) + " rows-" + strconv.Itoa(rows)
 }
 
 // Value is the formatted current value.
