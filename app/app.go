@@ -441,7 +441,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		a.log.Info("poll recovered", "source", src, "tiles", len(j.Tiles))
 	}
 	now := time.Now()
-	tileResult := func(_ board.TileRef, r board.Result) board.Result { return r }
+	tileResult := func(_ board.TileConfig, r board.Result) board.Result { return r }
 	if a.alerts != nil {
 		tileResult = a.alerts.AfterPoll(j, res, err, now.Add(-took))
 	}
@@ -457,7 +457,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		if board.QueryKey(tc) != j.Key {
 			continue
 		}
-		st, ok := live.Apply(ref, tileResult(ref, res), err, now)
+		st, ok := live.Apply(ref, tileResult(tc, res), err, now)
 		if !ok {
 			continue
 		}
