@@ -168,12 +168,12 @@ func (f *Alerts) Feeds(t board.TileConfig) []string {
 }
 
 // AfterPoll stores a complete polled alert set, then returns what each tile
-// of the job shows: alert tiles the store's open alerts of their feeds,
-// hygiene tiles their findings, other tiles the poll's result unchanged.
-// asked is when the poll sent its request.
-func (f *Alerts) AfterPoll(j *poller.Job, res board.Result, err error, asked time.Time) func(board.TileRef, board.Result) board.Result {
+// of the job shows, given the tile's config: alert tiles the store's open
+// alerts of their feeds, hygiene tiles their findings, other tiles the
+// poll's result unchanged. asked is when the poll sent its request.
+func (f *Alerts) AfterPoll(j *poller.Job, res board.Result, err error, asked time.Time) func(board.TileConfig, board.Result) board.Result {
 	if err != nil {
-		return func(_ board.TileRef, r board.Result) board.Result { return r }
+		return func(_ board.TileConfig, r board.Result) board.Result { return r }
 	}
 	var storeErr error
 	if res.AlertsComplete && f.sourceKind(j.Query.Source) != "webhooks" {
@@ -206,11 +206,7 @@ func (f *Alerts) AfterPoll(j *poller.Job, res board.Result, err error, asked tim
 		}
 		cancel()
 	}
-	return func(ref board.TileRef, r board.Result) board.Result {
-		cfg, _, ok := f.world.Live().Tile(ref)
-		if !ok {
-			return r
-		}
+	return func(cfg board.TileConfig, r board.Result) board.Result {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		switch cfg.Kind {

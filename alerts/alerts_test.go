@@ -137,11 +137,19 @@ func TestTilesShowEachAlertOnce(t *testing.T) {
 	}
 	job := &poller.Job{Query: board.Query{Source: "am"}}
 	tile := a.AfterPoll(job, board.Result{}, nil, now)
-	got := tile(board.TileRef{Board: "ops", Tile: "alerts"}, board.Result{})
+	tileCfg := func(id string) board.TileConfig {
+		t.Helper()
+		cfg, _, ok := a.world.Live().Tile(board.TileRef{Board: "ops", Tile: id})
+		if !ok {
+			t.Fatalf("no tile ops/%s", id)
+		}
+		return cfg
+	}
+	got := tile(tileCfg("alerts"), board.Result{})
 	if len(got.Alerts) != 2 || len(got.Rows) != 2 {
 		t.Fatalf("alert tile: %d alerts, %d rows; want each of the 2 alerts once: %+v", len(got.Alerts), len(got.Rows), got.Rows)
 	}
-	hyg := tile(board.TileRef{Board: "ops", Tile: "hygiene"}, board.Result{})
+	hyg := tile(tileCfg("hygiene"), board.Result{})
 	if len(hyg.Rows) != 1 || hyg.Rows[0].Label != "Disk full" || hyg.Rows[0].Text != "no next action" {
 		t.Fatalf("hygiene tile rows %+v, want Disk full without a next action", hyg.Rows)
 	}

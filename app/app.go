@@ -203,7 +203,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.alerts, alertHooks = newAlerts(a, sec)
 	events, github := a.fourKeysReceivers(sec)
 	a.server = web.NewServer(w.live, a.hub, a.metrics, a.log, web.Options{
-		Build: opts.Build, Compression: true, World: a,
+		Build: opts.Build, Compression: true, DemoSources: w.demo,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress,
 		Ready:       http.HandlerFunc(a.handleReady),
 		Fleet:       fleet,
@@ -445,7 +445,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		a.log.Info("poll recovered", "source", src, "tiles", len(j.Tiles))
 	}
 	now := time.Now()
-	tileResult := func(_ board.TileRef, r board.Result) board.Result { return r }
+	tileResult := func(_ board.TileConfig, r board.Result) board.Result { return r }
 	if a.alerts != nil {
 		tileResult = a.alerts.AfterPoll(j, res, err, now.Add(-took))
 	}
@@ -461,7 +461,7 @@ func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duratio
 		if board.QueryKey(tc) != j.Key {
 			continue
 		}
-		st, ok := live.Apply(ref, tileResult(ref, res), err, now)
+		st, ok := live.Apply(ref, tileResult(tc, res), err, now)
 		if !ok {
 			continue
 		}
@@ -492,6 +492,19 @@ func (a *App) watchFourKeys(ctx context.Context) {
 		}
 		a.kickFourKeys()
 		a.announce(stepFourKeys) // the holder of those polls may be another replica
+	}
+}
+
+// kickFourKeys polls the sources whose tiles compute from the store's Four
+// Keys events (only the lease holders' polls run): after a delivery here
+// (watchFourKeys), or another replica's (runStep).
+func (a *App) kickFourKeys() {
+	w := a.world.Load()
+	if w.sched == nil {
+		return
+	}
+	for _, id := range w.fourKeys {
+		w.sched.Kick(id)
 	}
 }
 

@@ -274,3 +274,66 @@ boards:
 		return v != nil && v.(float64) == 2
 	})
 }
+
+// A GitHub delivery is mapped with the settings of the config the server
+// shows now: after a reload that changes a repository's environment, a
+// deployment in the old one no longer counts.
+func TestGitHubWebhookSettingsFollowReload(t *testing.T) {
+	t.Setenv("WB_TEST_GH_SECRET", "hook-secret")
+	config := func(env string) string {
+		return `
+sources:
+  - id: dora
+    kind: events
+  - {id: gh, kind: github, repos: [Codertocat/Hello-World], environment: ` + env + `}
+webhooks:
+  github:
+    secret: {env: WB_TEST_GH_SECRET}
+boards:
+  - id: ship
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, query: {repo: Codertocat/Hello-World}, interval: 1h}
+`
+	}
+	r := start(t, config("production"), t.TempDir(), nil)
+	fixture, err := os.ReadFile(filepath.Join("..", "web", "testdata", "github", "deployment_status.success.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// stored delivers a production deployment and says how many events the
+	// receiver stored of it.
+	stored := func(delivery string, id int) float64 {
+		t.Helper()
+		var m map[string]any
+		json.Unmarshal(fixture, &m)
+		m["deployment"].(map[string]any)["id"] = id
+		body, _ := json.Marshal(m)
+		mac := hmac.New(sha256.New, []byte("hook-secret"))
+		mac.Write(body)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+r.Addr()+"/hooks/github", bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "deployment_status")
+		req.Header.Set("X-GitHub-Delivery", delivery)
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("delivery %s: status %d, %v", delivery, resp.StatusCode, err)
+		}
+		n, _ := out["stored"].(float64)
+		return n
+	}
+	if n := stored("a", 1); n != 1 {
+		t.Fatalf("a production deployment with environment: production: stored %v, want 1", n)
+	}
+	if err := os.WriteFile(r.opts.ConfigPath, []byte(config("staging")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the reload", func() bool { return r.ConfigStatus().Reloads == 1 })
+	if n := stored("b", 2); n != 0 {
+		t.Errorf("a production deployment after the reload to environment: staging: stored %v, want 0", n)
+	}
+}

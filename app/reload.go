@@ -197,6 +197,7 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 	}
 	a.server.SetFrameAncestors(cfg.Access.FrameAncestors)
 	a.world.Store(w)
+	a.server.SetWorld(w.live, w.demo)
 	// Before anything is published for the new boards; screens of removed
 	// boards are told now.
 	a.hub.SetBoards(boardIDs(cfg))
@@ -287,7 +288,10 @@ type world struct {
 	live    *board.Live
 	sources map[string]poller.Source
 	demo    []string // ids of the sources whose data is made up
-	sched   *poller.Scheduler
+	// fourKeys are the ids of the sources whose tiles compute from the
+	// store's Four Keys events: a stored delivery kicks them.
+	fourKeys []string
+	sched    *poller.Scheduler
 
 	// Set by start, by the goroutine that later calls stop.
 	cancel context.CancelFunc
@@ -301,7 +305,7 @@ func (a *App) newWorld(cfg *board.Config, live *board.Live) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &world{cfg: cfg, live: live, sources: sources, demo: demo}
+	w := &world{cfg: cfg, live: live, sources: sources, demo: demo, fourKeys: fourKeysSources(cfg)}
 	jobs, err := poller.Jobs(cfg, sources)
 	if err != nil {
 		a.retire(w)

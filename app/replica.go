@@ -205,15 +205,3 @@ func (a *App) runStep(ctx context.Context, step string) {
 		}
 	}
 }
-
-// kickFourKeys polls the sources whose tiles compute from the store's Four
-// Keys events (only the lease holders' polls run).
-func (a *App) kickFourKeys() {
-	if s := a.scheduler(); s != nil {
-		for _, src := range a.Config().Sources {
-			if sourceKinds[src.Kind].FourKeys {
-				s.Kick(src.ID)
-			}
-		}
-	}
-}

@@ -92,6 +92,19 @@ func checkSecurityTile(srcKind string, t board.TileConfig) error {
 	return nil
 }
 
+// fourKeysSources lists the ids of cfg's sources whose tiles compute from
+// the store's Four Keys events (Options.Sources' replacements included: the
+// config's kind decides).
+func fourKeysSources(cfg *board.Config) []string {
+	var ids []string
+	for _, sc := range cfg.Sources {
+		if sourceKinds[sc.Kind].FourKeys {
+			ids = append(ids, sc.ID)
+		}
+	}
+	return ids
+}
+
 // buildSources builds every source of cfg (or takes the test's from
 // Options.Sources) and lists the ids of the demo ones.
 func (a *App) buildSources(cfg *board.Config) (map[string]poller.Source, []string, error) {

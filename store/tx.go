@@ -54,11 +54,6 @@ func (g *signal) notify() {
 	}
 }
 
-// FourKeysStored receives after webhook deliveries stored Four Keys events
-// (deployments, changes, incidents): the tiles that compute from them are
-// then out of date. Deliveries in quick succession fold into one receive.
-func (s *Store) FourKeysStored() <-chan struct{} { return s.fourKeys.c() }
-
 // InTx runs fn in a transaction and commits it; when InTx returns nil the
 // writes are durable (SQLite: synchronous=FULL; PostgreSQL: COMMIT returned
 // with synchronous_commit on), which is when a webhook may answer 2xx.

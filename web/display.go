@@ -237,4 +237,4 @@ func (s *Server) addStandup(p *views.PageData, now time.Time, q url.Values) {
 	p.Standup = su
 }
 
-func (s *Server) demoSources() []string { return s.world.DemoSources() }
+func (s *Server) demoSources() []string { return s.world.Load().demo }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v82/github"
 
+	"github.com/wallboard/wallboard/board"
 	ghsrc "github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/store"
 )
@@ -39,12 +40,23 @@ type GitHubHandler struct {
 }
 
 // NewGitHubHandler builds the receiver; secret must not be empty (without
-// one the endpoint is off: no route). settings may be nil (defaults).
+// one the endpoint is off: no route). settings may be nil: the server then
+// maps each delivery with the settings of the config it shows (withConfig).
 func NewGitHubHandler(secret string, st GitHubDeliveries, settings func(repo string) GitHubRepoSettings, log *slog.Logger) *GitHubHandler {
-	if settings == nil {
-		settings = func(string) GitHubRepoSettings { return GitHubRepoSettings{} }
-	}
 	return &GitHubHandler{secret: []byte(secret), store: st, settings: settings, log: log, now: time.Now}
+}
+
+// withConfig is h mapping each delivery with the repositories' settings of
+// cfg(), read per delivery so that they follow config reloads (those of the
+// first github source that lists the repository, else the defaults: as the
+// poll maps it). A handler given its own settings is kept as it is.
+func (h *GitHubHandler) withConfig(cfg func() *board.Config) *GitHubHandler {
+	if h.settings != nil {
+		return h
+	}
+	c := *h
+	c.settings = func(repo string) GitHubRepoSettings { return ghsrc.SettingsIn(cfg(), repo) }
+	return &c
 }
 
 func (h *GitHubHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/wallboard/wallboard/alerts"
+	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/static"
 )
 
@@ -89,7 +90,8 @@ func (s *Server) routes() {
 	if h := rc.GitHub; h != nil {
 		gh := limits
 		gh.MaxBytes = MaxGitHubBody // the payloads of large pushes exceed 1 MiB
-		mux.Handle("POST /hooks/github", g.Webhook("github", gh, h.Auth(), h))
+		config := func() *board.Config { return s.Live().Config() }
+		mux.Handle("POST /hooks/github", g.Webhook("github", gh, h.Auth(), h.withConfig(config)))
 	}
 }
 

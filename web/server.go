@@ -42,12 +42,6 @@ type Options struct {
 	FrameAncestors []string
 	// Ingress bounds what unauthenticated requests may cost (webhook.go).
 	Ingress IngressLimits
-	// World, when set, is where the server reads the state it shows: a
-	// config reload replaces it as one, so a request never sees the live
-	// state of one config with the demo sources of another. Nil: the live
-	// state and DemoSources given to NewServer, for good.
-	World World
-
 	// What the app builds and the routes serve (routes.go).
 	Ready       http.Handler        // GET /readyz; nil: no route
 	Fleet       *Fleet              // pairing and the fleet page; nil: no routes
@@ -55,24 +49,18 @@ type Options struct {
 	Receivers   Receivers           // the webhook receivers
 }
 
-// World is the running config's state as the server reads it.
-type World interface {
-	Live() *board.Live
-	DemoSources() []string // ids of sources whose tiles are labelled DEMO
-}
-
-// fixedWorld is a World that never changes.
-type fixedWorld struct {
+// shown is the running config's state as the server shows it: its live
+// state and the ids of its demo sources (labelled DEMO). A reload replaces
+// it as one (SetWorld), so a request never sees the live state of one
+// config with the demo sources of another.
+type shown struct {
 	live *board.Live
 	demo []string
 }
 
-func (w fixedWorld) Live() *board.Live     { return w.live }
-func (w fixedWorld) DemoSources() []string { return w.demo }
-
 // Server serves boards and pushes their changes.
 type Server struct {
-	world   World
+	world   atomic.Pointer[shown]
 	hub     *Hub
 	log     *slog.Logger
 	opts    Options
@@ -104,10 +92,7 @@ type Server struct {
 // NewServer wires routes around live state and a hub.
 func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, opts Options) *Server {
 	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux(), fleet: opts.Fleet}
-	s.world = opts.World
-	if s.world == nil {
-		s.world = fixedWorld{live: live, demo: opts.DemoSources}
-	}
+	s.SetWorld(live, opts.DemoSources)
 	s.SetFrameAncestors(opts.FrameAncestors)
 	s.ingress = NewIngress(opts.Ingress, log)
 	s.ingress.clientIP = s.clientIP
@@ -174,7 +159,14 @@ func contentSecurityPolicy(frameAncestors []string) string {
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Live is the current state.
-func (s *Server) Live() *board.Live { return s.world.Live() }
+func (s *Server) Live() *board.Live { return s.world.Load().live }
+
+// SetWorld makes live, and demo as the ids of its demo sources, what the
+// server shows from now on (app calls it when a reload swapped the config
+// in): the server holds its state and never asks the app for it.
+func (s *Server) SetWorld(live *board.Live, demo []string) {
+	s.world.Store(&shown{live: live, demo: demo})
+}
 
 // nextSeq orders published messages.
 func (s *Server) nextSeq() uint64 { return s.seq.Add(1) }
