@@ -218,6 +218,24 @@ const (
 	recordSep = "\x1e"
 )
 
+// records splits git's output into records of exactly n fields each; git
+// ends every record with recordSep and a newline of its own.
+func records(out []byte, n int) ([][]string, error) {
+	var recs [][]string
+	for _, rec := range strings.Split(string(out), recordSep) {
+		rec = strings.TrimLeft(rec, "\n")
+		if rec == "" {
+			continue
+		}
+		f := strings.Split(rec, fieldSep)
+		if len(f) != n {
+			return nil, fmt.Errorf("unexpected line %q", rec)
+		}
+		recs = append(recs, f)
+	}
+	return recs, nil
+}
+
 // tagDeployments lists tags matching the pattern, oldest first. A tag's
 // time is its tagger date (annotated) or its commit's committer date
 // (lightweight): git's creatordate.
@@ -227,16 +245,12 @@ func (s *Source) tagDeployments(ctx context.Context) ([]deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlog: list tags: %w", err)
 	}
+	recs, err := records(out, 7)
+	if err != nil {
+		return nil, fmt.Errorf("gitlog: list tags: %w", err)
+	}
 	var deps []deployment
-	for _, rec := range strings.Split(string(out), recordSep) {
-		rec = strings.TrimLeft(rec, "\n")
-		if rec == "" {
-			continue
-		}
-		f := strings.Split(rec, fieldSep)
-		if len(f) != 7 {
-			return nil, fmt.Errorf("gitlog: list tags: unexpected line %q", rec)
-		}
+	for _, f := range recs {
 		name := f[0]
 		if ok, _ := path.Match(s.pattern, name); !ok {
 			continue
@@ -269,16 +283,12 @@ func (s *Source) mergeDeployments(ctx context.Context) ([]deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlog: merges onto %s: %w", s.branchRef(), err)
 	}
+	recs, err := records(out, 3)
+	if err != nil {
+		return nil, fmt.Errorf("gitlog: merges: %w", err)
+	}
 	var deps []deployment
-	for _, rec := range strings.Split(string(out), recordSep) {
-		rec = strings.TrimLeft(rec, "\n")
-		if rec == "" {
-			continue
-		}
-		f := strings.Split(rec, fieldSep)
-		if len(f) != 3 {
-			return nil, fmt.Errorf("gitlog: merges: unexpected line %q", rec)
-		}
+	for _, f := range recs {
 		at, err := time.Parse(time.RFC3339, f[1])
 		if err != nil {
 			return nil, fmt.Errorf("gitlog: merge %s: date %q: %w", f[0], f[1], err)
@@ -298,16 +308,12 @@ func (s *Source) changes(ctx context.Context, prev, sha string, d fourkeys.Deplo
 	if err != nil {
 		return nil, fmt.Errorf("gitlog: commits %.12s..%.12s: %w", prev, sha, err)
 	}
+	recs, err := records(out, 2)
+	if err != nil {
+		return nil, fmt.Errorf("gitlog: commits: %w", err)
+	}
 	var cs []fourkeys.Change
-	for _, rec := range strings.Split(string(out), recordSep) {
-		rec = strings.TrimLeft(rec, "\n")
-		if rec == "" {
-			continue
-		}
-		f := strings.Split(rec, fieldSep)
-		if len(f) != 2 {
-			return nil, fmt.Errorf("gitlog: commits: unexpected line %q", rec)
-		}
+	for _, f := range recs {
 		at, err := time.Parse(time.RFC3339, f[1])
 		if err != nil {
 			return nil, fmt.Errorf("gitlog: commit %s: date %q: %w", f[0], f[1], err)
