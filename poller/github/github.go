@@ -237,10 +237,7 @@ func (s *Source) syncOne(ctx context.Context, r *repoState) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := s.now()
-	s.mu.Lock()
-	pause, pauseErr := s.pauseUntil, s.pauseErr
-	s.mu.Unlock()
-	if now.Before(pause) {
+	if pauseErr := s.paused(now); pauseErr != nil {
 		r.err = pauseErr // the limit is the client's: every repository waits
 		return r.err
 	}
@@ -250,15 +247,32 @@ func (s *Source) syncOne(ctx context.Context, r *repoState) error {
 	r.lastSync, r.err = now, nil
 	if err := s.syncRepo(ctx, r, now); err != nil {
 		r.err = fmt.Errorf("github: %s: %w", r.full, err)
-		var ra *RetryAfterError
-		if errors.As(err, &ra) {
-			s.mu.Lock()
-			s.pauseUntil, s.pauseErr = now.Add(ra.after), r.err
-			s.mu.Unlock()
-		}
+		s.pauseOnRetryAfter(err, now, r.err)
 		return r.err
 	}
 	return nil
+}
+
+// paused is the error GitHub's request to wait failed with while that wait
+// lasts past now, nil otherwise.
+func (s *Source) paused(now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Before(s.pauseUntil) {
+		return s.pauseErr // set with pauseUntil, never nil
+	}
+	return nil
+}
+
+// pauseOnRetryAfter pauses every repository's calls when err is GitHub
+// asking the client to wait; reported is what they fail with meanwhile.
+func (s *Source) pauseOnRetryAfter(err error, now time.Time, reported error) {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		s.mu.Lock()
+		s.pauseUntil, s.pauseErr = now.Add(ra.after), reported
+		s.mu.Unlock()
+	}
 }
 
 // syncRepo stores what is new in r. What it fetched before a failure is
@@ -311,38 +325,31 @@ func (s *Source) deployments(ctx context.Context, r *repoState, now time.Time) (
 		older := false
 		for _, d := range deps {
 			id := fourkeys.GitHubDeploymentID(r.full, d.GetID())
+			// The last successful deployment before the backfill horizon
+			// is stored too: it is the compare base of the first one after
+			// it, whose changes would otherwise be lost.
+			base := false
 			if d.GetCreatedAt().Before(r.since) {
 				older = true // newest first: the rest are older still
 				if r.based {
 					break
 				}
-				// The last successful deployment before the backfill
-				// horizon is stored too: it is the compare base of the
-				// first one after it, whose changes would otherwise be lost.
-				if !r.done[id] {
-					at, ok, err := s.successAt(ctx, r, d.GetID())
-					if err != nil {
-						return out, err
-					}
-					if !ok {
-						continue
-					}
-					out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
+				base = true
+			}
+			if !r.done[id] {
+				at, ok, err := s.successAt(ctx, r, d.GetID())
+				if err != nil {
+					return out, err
 				}
+				if !ok {
+					continue // not successful: no deployment, and no base
+				}
+				out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
+			}
+			if base {
 				r.based = true
 				break
 			}
-			if r.done[id] {
-				continue
-			}
-			at, ok, err := s.successAt(ctx, r, d.GetID())
-			if err != nil {
-				return out, err
-			}
-			if !ok {
-				continue
-			}
-			out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
 		}
 		if older && r.based || resp.NextPage == 0 {
 			break

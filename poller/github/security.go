@@ -141,10 +141,7 @@ func (s *Source) securityOf(ctx context.Context, r *repoState, now time.Time) (*
 	st := s.secStateOf(r)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s.mu.Lock()
-	pause, pauseErr := s.pauseUntil, s.pauseErr
-	s.mu.Unlock()
-	if now.Before(pause) {
+	if pauseErr := s.paused(now); pauseErr != nil {
 		st.err = pauseErr // the limit is the client's: every repository waits
 		return st.report, st.err
 	}
@@ -155,12 +152,7 @@ func (s *Source) securityOf(ctx context.Context, r *repoState, now time.Time) (*
 	rep, err := s.readSecurity(ctx, r)
 	if err != nil {
 		st.err = fmt.Errorf("github: %s: %w", r.full, err)
-		var ra *RetryAfterError
-		if errors.As(err, &ra) {
-			s.mu.Lock()
-			s.pauseUntil, s.pauseErr = now.Add(ra.after), st.err
-			s.mu.Unlock()
-		}
+		s.pauseOnRetryAfter(err, now, st.err)
 		return st.report, st.err
 	}
 	st.report, st.err = rep, nil
