@@ -300,11 +300,7 @@ func (b BoardConfig) RetroPeriod() time.Duration {
 	if b.Retro == nil {
 		return DefaultRetroPeriod
 	}
-	d, err := ParseDuration(b.Retro.Period, DefaultRetroPeriod)
-	if err != nil || d <= 0 {
-		return DefaultRetroPeriod
-	}
-	return d
+	return positiveDuration(b.Retro.Period, DefaultRetroPeriod)
 }
 
 // RetroRefresh is how often the board's retro view re-fetches itself.
@@ -312,9 +308,15 @@ func (b BoardConfig) RetroRefresh() time.Duration {
 	if b.Retro == nil {
 		return DefaultRetroRefresh
 	}
-	d, err := ParseDuration(b.Retro.Refresh, DefaultRetroRefresh)
+	return positiveDuration(b.Retro.Refresh, DefaultRetroRefresh)
+}
+
+// positiveDuration is the duration s writes, or def where s is empty,
+// invalid or not positive (validation has reported the invalid ones).
+func positiveDuration(s string, def time.Duration) time.Duration {
+	d, err := ParseDuration(s, def)
 	if err != nil || d <= 0 {
-		return DefaultRetroRefresh
+		return def
 	}
 	return d
 }
