@@ -55,9 +55,15 @@ func UpsertDeployment(ctx context.Context, tx Execer, source string, d fourkeys.
 
 // DeploymentByID is the stored deployment id, ok=false if none.
 func DeploymentByID(ctx context.Context, q Execer, id string) (fourkeys.Deployment, bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments WHERE id = ?`, id)
+	return oneDeployment(ctx, q, "deployment "+id, `WHERE id = ?`, id)
+}
+
+// oneDeployment is the first deployment selected by tail (the WHERE clause
+// and what follows it), ok=false if none; what names the lookup in errors.
+func oneDeployment(ctx context.Context, q Execer, what, tail string, args ...any) (fourkeys.Deployment, bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments `+tail, args...)
 	if err != nil {
-		return fourkeys.Deployment{}, false, fmt.Errorf("store: deployment %s: %w", id, err)
+		return fourkeys.Deployment{}, false, fmt.Errorf("store: %s: %w", what, err)
 	}
 	ds, err := scanDeployments(rows)
 	if err != nil || len(ds) == 0 {
@@ -69,16 +75,8 @@ func DeploymentByID(ctx context.Context, q Execer, id string) (fourkeys.Deployme
 // NextDeployment is the earliest deployment of service finished after t,
 // or ok=false when there is none.
 func NextDeployment(ctx context.Context, q Execer, service string, t time.Time) (fourkeys.Deployment, bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
-		WHERE service = ? AND finished_at > ? ORDER BY finished_at, id LIMIT 1`, service, ms(t))
-	if err != nil {
-		return fourkeys.Deployment{}, false, fmt.Errorf("store: next deployment of %s: %w", service, err)
-	}
-	ds, err := scanDeployments(rows)
-	if err != nil || len(ds) == 0 {
-		return fourkeys.Deployment{}, false, err
-	}
-	return ds[0], true, nil
+	return oneDeployment(ctx, q, "next deployment of "+service,
+		`WHERE service = ? AND finished_at > ? ORDER BY finished_at, id LIMIT 1`, service, ms(t))
 }
 
 // UpsertChanges stores the changes deployment d shipped; their time and
@@ -188,31 +186,15 @@ func UpsertIncident(ctx context.Context, tx Execer, source string, in fourkeys.I
 // PreviousDeployment is the latest deployment of service finished before t,
 // or ok=false when there is none (t's deployment is the first).
 func PreviousDeployment(ctx context.Context, q Execer, service string, t time.Time) (fourkeys.Deployment, bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
-		WHERE service = ? AND finished_at < ? ORDER BY finished_at DESC, id DESC LIMIT 1`, service, ms(t))
-	if err != nil {
-		return fourkeys.Deployment{}, false, fmt.Errorf("store: previous deployment of %s: %w", service, err)
-	}
-	ds, err := scanDeployments(rows)
-	if err != nil || len(ds) == 0 {
-		return fourkeys.Deployment{}, false, err
-	}
-	return ds[0], true, nil
+	return oneDeployment(ctx, q, "previous deployment of "+service,
+		`WHERE service = ? AND finished_at < ? ORDER BY finished_at DESC, id DESC LIMIT 1`, service, ms(t))
 }
 
 // LatestDeployment is the newest deployment reported by source, if any
 // (pollers resume from it).
 func (s *Store) LatestDeployment(ctx context.Context, source string) (fourkeys.Deployment, bool, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
-		WHERE source = ? ORDER BY finished_at DESC, id DESC LIMIT 1`, source)
-	if err != nil {
-		return fourkeys.Deployment{}, false, fmt.Errorf("store: latest deployment of %s: %w", source, err)
-	}
-	ds, err := scanDeployments(rows)
-	if err != nil || len(ds) == 0 {
-		return fourkeys.Deployment{}, false, err
-	}
-	return ds[0], true, nil
+	return oneDeployment(ctx, s.DB, "latest deployment of "+source,
+		`WHERE source = ? ORDER BY finished_at DESC, id DESC LIMIT 1`, source)
 }
 
 func scanDeployments(rows *sql.Rows) ([]fourkeys.Deployment, error) {
@@ -355,17 +337,9 @@ func (s *Store) loadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 	// Changes are distinct by (deployment, sha) in the table: their shas
 	// need not be read, only the deployment and the author date.
 	ev.ChangesDistinct = true
-	q := `SELECT dep, authored_at FROM changes WHERE deployed_at >= ? AND deployed_at < ?`
-	args := []any{ms(from), ms(to)}
-	if scope.Service != "" {
-		q += ` AND service = ?`
-		args = append(args, scope.Service)
-	}
-	if scope.Repo != "" {
-		q += ` AND lower(repo) = lower(?)`
-		args = append(args, scope.Repo)
-	}
-	rows, err = tx.QueryContext(ctx, q, args...)
+	where, args := scopeWhere(scope)
+	rows, err = tx.QueryContext(ctx, `SELECT dep, authored_at FROM changes WHERE deployed_at >= ? AND deployed_at < ?`+where,
+		append([]any{ms(from), ms(to)}, args...)...)
 	if err != nil {
 		return ev, fmt.Errorf("store: load changes: %w", err)
 	}
@@ -425,21 +399,28 @@ func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end t
 	return fourkeys.ComputeWith(ev, scope, w, opt), nil
 }
 
-// HasIncidents reports whether any incident of scope is stored (an
-// incident feed covers it).
-func (s *Store) HasIncidents(ctx context.Context, scope fourkeys.Scope) (bool, error) {
-	q := `SELECT EXISTS (SELECT 1 FROM incidents WHERE 1 = 1`
+// scopeWhere is the SQL condition (to add with AND, in a table with service
+// and repo columns) that keeps rows of scope, and its arguments.
+func scopeWhere(scope fourkeys.Scope) (string, []any) {
+	var where string
 	var args []any
 	if scope.Service != "" {
-		q += ` AND service = ?`
+		where += ` AND service = ?`
 		args = append(args, scope.Service)
 	}
 	if scope.Repo != "" {
-		q += ` AND lower(repo) = lower(?)`
+		where += ` AND lower(repo) = lower(?)`
 		args = append(args, scope.Repo)
 	}
+	return where, args
+}
+
+// HasIncidents reports whether any incident of scope is stored (an
+// incident feed covers it).
+func (s *Store) HasIncidents(ctx context.Context, scope fourkeys.Scope) (bool, error) {
+	where, args := scopeWhere(scope)
 	var ok bool
-	if err := s.DB.QueryRowContext(ctx, q+`)`, args...).Scan(&ok); err != nil {
+	if err := s.DB.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM incidents WHERE 1 = 1`+where+`)`, args...).Scan(&ok); err != nil {
 		return false, fmt.Errorf("store: incidents of %+v: %w", scope, err)
 	}
 	return ok, nil
