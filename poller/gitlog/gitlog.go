@@ -90,13 +90,10 @@ func New(ctx context.Context, cfg board.SourceConfig, st Store) (*Source, error)
 	return s, nil
 }
 
-// Service is the service name its deployments carry.
-func (s *Source) Service() string { return s.service }
-
 // Fetch brings the store up to date with the repository, then computes the
 // tile's Four Keys from the store.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
-	if err := s.Sync(ctx); err != nil {
+	if err := s.sync(ctx); err != nil {
 		return board.Result{}, err
 	}
 	return s.keys.Fetch(ctx, q)
@@ -130,8 +127,8 @@ type deployment struct {
 	at                time.Time
 }
 
-// Sync writes the deployments and changes found in the repository.
-func (s *Source) Sync(ctx context.Context) error {
+// sync writes the deployments and changes found in the repository.
+func (s *Source) sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sig, err := s.refsSignature(ctx)
