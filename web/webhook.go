@@ -594,6 +594,18 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 	return ip
 }
 
+// adminBudget answers 429 when the client's address is over its budget of
+// wrong admin tokens (false); else it gives the address and time to charge a
+// wrong token to.
+func (s *Server) adminBudget(w http.ResponseWriter, r *http.Request) (netip.Addr, time.Time, bool) {
+	ip, now := s.ingress.clientIP(r), time.Now()
+	if wait := s.ingress.admin.blocked(ip, now); wait > 0 {
+		tooMany(w, wait, "too many wrong admin tokens from your address, retry later")
+		return ip, now, false
+	}
+	return ip, now, true
+}
+
 // throttleMetricsToken counts a wrong bearer token on /metrics (which also
 // takes the admin token, for Prometheus) as a wrong admin token, so /metrics
 // is no way around the admin throttle. Requests without a bearer token pass
@@ -606,9 +618,8 @@ func (s *Server) throttleMetricsToken(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ip, now := s.ingress.clientIP(r), time.Now()
-		if wait := s.ingress.admin.blocked(ip, now); wait > 0 {
-			tooMany(w, wait, "too many wrong admin tokens from your address, retry later")
+		ip, now, ok := s.adminBudget(w, r)
+		if !ok {
 			return
 		}
 		if !AdminAuthorized(r, admin) {
