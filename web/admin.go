@@ -59,7 +59,11 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if !adminRequest(r, tok) {
-			s.ingress.admin.fail(ip, now)
+			// A request without credentials (a browser's first, before
+			// its login prompt) guesses nothing and spends no budget.
+			if r.Header.Get("Authorization") != "" {
+				s.ingress.admin.fail(ip, now)
+			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
 			http.Error(w, "admin token required", http.StatusUnauthorized)
 			return
