@@ -42,8 +42,8 @@ const (
 // Receivers lists the alert webhook receivers.
 var Receivers = []string{ReceiverAlertmanager, ReceiverCloudMonitoring, ReceiverEvents}
 
-// DefaultNoisyAfter is how many openings in 7 days make an alert noisy.
-const DefaultNoisyAfter = 5
+// defaultNoisyAfter is how many openings in 7 days make an alert noisy.
+const defaultNoisyAfter = 5
 
 // Store is what alerts need of the store.
 type Store interface {
@@ -321,7 +321,7 @@ func (f *Alerts) hygieneResult(ctx context.Context, t board.TileConfig, r board.
 	}
 	limit := t.NoisyAfter
 	if limit == 0 {
-		limit = DefaultNoisyAfter
+		limit = defaultNoisyAfter
 	}
 	ops, err := f.store.Openings(ctx, ids, time.Now().Add(-7*24*time.Hour))
 	if err != nil {
@@ -344,7 +344,7 @@ func (f *Alerts) hygieneResult(ctx context.Context, t board.TileConfig, r board.
 // RecordAlertDelivery stores one webhook delivery of receiver (see
 // store.Store.RecordAlertDelivery); once a new one is committed, takeovers
 // change at once and the tiles fed by that receiver (and only their
-// queries) are polled now, at most once per poller.KickGap.
+// queries) are polled now, at most once per the scheduler's kick gap.
 func (f *Alerts) RecordAlertDelivery(ctx context.Context, receiver, delivery string, keyed bool, alerts []board.Alert, now time.Time) (bool, error) {
 	duplicate, err := f.store.RecordAlertDelivery(ctx, receiver, delivery, keyed, alerts, now)
 	if err != nil || duplicate {

@@ -262,7 +262,7 @@ type BoardConfig struct {
 	Standup *Standup `yaml:"standup"` // optional daily standup time
 	// Retro sets the retrospective view (/boards/{id}/retro): its period
 	// and how often it re-fetches itself.
-	Retro *RetroConfig `yaml:"retro"`
+	Retro *retroConfig `yaml:"retro"`
 	// Benchmarks turns the Four Keys tiers of this board's tiles on
 	// ("dora-2024") or off ("none"); it wins over the source's setting.
 	// Empty: the source's.
@@ -279,8 +279,8 @@ type BoardConfig struct {
 	Line int `yaml:"-"`
 }
 
-// RetroConfig is a board's retrospective view.
-type RetroConfig struct {
+// retroConfig is a board's retrospective view.
+type retroConfig struct {
 	// Period is how far back the view looks without ?since=; default 14d
 	// (a KPT cycle), 1d to 90d.
 	Period string `yaml:"period"`
@@ -291,30 +291,32 @@ type RetroConfig struct {
 
 // Retro defaults and limits.
 const (
-	DefaultRetroPeriod  = 14 * 24 * time.Hour
-	DefaultRetroRefresh = time.Minute
+	defaultRetroPeriod  = 14 * 24 * time.Hour
+	defaultRetroRefresh = time.Minute
 )
 
-// RetroPeriod is the board's retro period (DefaultRetroPeriod unless set).
+// RetroPeriod is the board's retro period (defaultRetroPeriod unless set).
 func (b BoardConfig) RetroPeriod() time.Duration {
 	if b.Retro == nil {
-		return DefaultRetroPeriod
+		return defaultRetroPeriod
 	}
-	d, err := ParseDuration(b.Retro.Period, DefaultRetroPeriod)
-	if err != nil || d <= 0 {
-		return DefaultRetroPeriod
-	}
-	return d
+	return positiveDuration(b.Retro.Period, defaultRetroPeriod)
 }
 
 // RetroRefresh is how often the board's retro view re-fetches itself.
 func (b BoardConfig) RetroRefresh() time.Duration {
 	if b.Retro == nil {
-		return DefaultRetroRefresh
+		return defaultRetroRefresh
 	}
-	d, err := ParseDuration(b.Retro.Refresh, DefaultRetroRefresh)
+	return positiveDuration(b.Retro.Refresh, defaultRetroRefresh)
+}
+
+// positiveDuration is the duration s writes, or def where s is empty,
+// invalid or not positive (validation has reported the invalid ones).
+func positiveDuration(s string, def time.Duration) time.Duration {
+	d, err := ParseDuration(s, def)
 	if err != nil || d <= 0 {
-		return DefaultRetroRefresh
+		return def
 	}
 	return d
 }
@@ -387,7 +389,7 @@ type TileConfig struct {
 	// Interval is how often the query is polled; default 30s.
 	Interval time.Duration `yaml:"-"`
 	// Freshness is how old the tile's data may get before it says it is
-	// stale; default 3 × Interval plus its source kind's DataDelay.
+	// stale; default 3 × Interval plus its source kind's dataDelay.
 	Freshness time.Duration `yaml:"-"`
 	// Range is the series lookback of timeseries tiles; default 1h.
 	Range      time.Duration `yaml:"-"`
@@ -446,19 +448,19 @@ var ReservedSourceIDs = []string{"alertmanager-webhook", "cloudmonitoring", "eve
 
 // Direction values for thresholds.
 const (
-	HigherIsWorse = "higher-is-worse"
+	higherIsWorse = "higher-is-worse"
 	LowerIsWorse  = "lower-is-worse"
 )
 
 // Defaults.
 const (
-	DefaultInterval      = 30 * time.Second
+	defaultInterval      = 30 * time.Second
 	DefaultTimeout       = 10 * time.Second
-	DefaultRange         = time.Hour
-	MinInterval          = time.Second
-	DefaultFreshnessMult = 3
-	DefaultTakeover      = 60 * time.Second
-	DefaultEvery         = 30 * time.Second // a playlist's time per board
+	defaultRange         = time.Hour
+	minInterval          = time.Second
+	defaultFreshnessMult = 3
+	defaultTakeover      = 60 * time.Second
+	defaultEvery         = 30 * time.Second // a playlist's time per board
 )
 
 // SourceKinds is what validation needs from the build: the source kinds it
@@ -524,13 +526,13 @@ func LoadFile(path string, kinds SourceKinds) (*Config, error) {
 	}
 	defer f.Close()
 	// One byte more than the limit is enough to know a file is too large.
-	b, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if len(b) > MaxConfigBytes {
+	if len(b) > maxConfigBytes {
 		if fi, err := f.Stat(); err == nil {
-			return nil, &ConfigError{Problems: []Problem{{File: path, Msg: fmt.Sprintf("%d bytes: a config file may be at most %d bytes (1 MiB)", fi.Size(), MaxConfigBytes)}}}
+			return nil, &ConfigError{Problems: []Problem{{File: path, Msg: fmt.Sprintf("%d bytes: a config file may be at most %d bytes (1 MiB)", fi.Size(), maxConfigBytes)}}}
 		}
 	}
 	return Parse(path, b, kinds)
@@ -841,7 +843,7 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 		if b.Locale != "" && b.Locale != "en" && b.Locale != "ja" {
 			add(b.Line, "board %q: locale %q: use en or ja", b.ID, b.Locale)
 		}
-		if d, err := ParseDuration(b.TakeoverText, DefaultTakeover); err != nil {
+		if d, err := ParseDuration(b.TakeoverText, defaultTakeover); err != nil {
 			add(b.Line, "board %q: takeover: %v", b.ID, err)
 		} else {
 			b.Takeover = d
@@ -862,21 +864,21 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 			}
 		}
 		if b.Retro != nil {
-			if d, err := ParseDuration(b.Retro.Period, DefaultRetroPeriod); err != nil {
+			if d, err := ParseDuration(b.Retro.Period, defaultRetroPeriod); err != nil {
 				add(b.Line, "board %q: retro: period: %v", b.ID, err)
 			} else if d < 24*time.Hour || d > 90*24*time.Hour {
 				add(b.Line, "board %q: retro: period %s: use 1d to 90d", b.ID, b.Retro.Period)
 			}
-			if d, err := ParseDuration(b.Retro.Refresh, DefaultRetroRefresh); err != nil {
+			if d, err := ParseDuration(b.Retro.Refresh, defaultRetroRefresh); err != nil {
 				add(b.Line, "board %q: retro: refresh: %v", b.ID, err)
 			} else if d < 2*time.Second || d > time.Hour {
 				add(b.Line, "board %q: retro: refresh %s: use 2s to 1h", b.ID, b.Retro.Refresh)
 			}
 		}
 		switch strings.ToLower(strings.TrimSpace(b.Benchmarks)) {
-		case "", BenchmarksDORA2024, BenchmarksNone:
+		case "", benchmarksDORA2024, benchmarksNone:
 		default:
-			add(b.Line, "board %q: benchmarks %q: use %s or %s", b.ID, b.Benchmarks, BenchmarksDORA2024, BenchmarksNone)
+			add(b.Line, "board %q: benchmarks %q: use %s or %s", b.ID, b.Benchmarks, benchmarksDORA2024, benchmarksNone)
 		}
 		if b.Columns < 0 || b.Columns > 12 {
 			add(b.Line, "board %q: columns %d: use 1 to 12", b.ID, b.Columns)
@@ -907,11 +909,11 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 			} else if !ok {
 				add(t.Line, "%s: unknown source %q", where, t.Source)
 			}
-			interval, err := ParseDuration(t.IntervalText, DefaultInterval)
+			interval, err := ParseDuration(t.IntervalText, defaultInterval)
 			if err != nil {
 				add(t.Line, "%s: interval: %v", where, err)
-			} else if interval < MinInterval {
-				add(t.Line, "%s: interval %s is below the minimum of %s", where, interval, MinInterval)
+			} else if interval < minInterval {
+				add(t.Line, "%s: interval %s is below the minimum of %s", where, interval, minInterval)
 			}
 			t.Interval = interval
 			if fresh, err := ParseDuration(t.FreshnessText, 0); err != nil {
@@ -921,7 +923,7 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 			} else {
 				t.Freshness = fresh // 0: the default, set by FillDefaults
 			}
-			if d, err := ParseDuration(t.RangeText, DefaultRange); err != nil {
+			if d, err := ParseDuration(t.RangeText, defaultRange); err != nil {
 				add(t.Line, "%s: range: %v", where, err)
 			} else {
 				t.Range = d
@@ -977,7 +979,7 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 				add(line, "playlist %q: %q: unknown view %q of board %q (use %s or %s/%s)", p.ID, entry, e.View, e.Board, e.Board, e.Board, ViewRetro)
 			}
 		}
-		if d, err := ParseDuration(p.EveryText, DefaultEvery); err != nil {
+		if d, err := ParseDuration(p.EveryText, defaultEvery); err != nil {
 			add(p.Line, "playlist %q: every: %v", p.ID, err)
 		} else {
 			p.Every = d
@@ -1005,33 +1007,33 @@ func (c *Config) FillDefaults() {
 	for bi := range c.Boards {
 		b := &c.Boards[bi]
 		if b.Takeover == 0 {
-			b.Takeover = DefaultTakeover
+			b.Takeover = defaultTakeover
 		}
 		for ti := range b.Tiles {
 			t := &b.Tiles[ti]
 			if t.Interval == 0 {
-				t.Interval = DefaultInterval
+				t.Interval = defaultInterval
 			}
 			if t.Range == 0 {
-				t.Range = DefaultRange
+				t.Range = defaultRange
 			}
 			if t.Freshness == 0 {
-				t.Freshness = DefaultFreshnessMult*t.Interval + DataDelay(kinds[t.Source])
+				t.Freshness = defaultFreshnessMult*t.Interval + dataDelay(kinds[t.Source])
 			}
 		}
 	}
 	for i := range c.Playlists {
 		if p := &c.Playlists[i]; p.Every == 0 {
-			p.Every = DefaultEvery
+			p.Every = defaultEvery
 		}
 	}
 }
 
-// DataDelay is how far behind real time a source kind's newest data
+// dataDelay is how far behind real time a source kind's newest data
 // normally is. A tile's default freshness allows for it, since staleness
 // counts from the data's own time: Cloud Monitoring points arrive one to
 // three minutes after their period ends.
-func DataDelay(kind string) time.Duration {
+func dataDelay(kind string) time.Duration {
 	if kind == "gcm" {
 		return 3 * time.Minute
 	}
@@ -1059,8 +1061,8 @@ func (t *Thresholds) check() string {
 	if t == nil {
 		return ""
 	}
-	if t.Direction != "" && t.Direction != HigherIsWorse && t.Direction != LowerIsWorse {
-		return fmt.Sprintf("direction %q: use %s or %s", t.Direction, HigherIsWorse, LowerIsWorse)
+	if t.Direction != "" && t.Direction != higherIsWorse && t.Direction != LowerIsWorse {
+		return fmt.Sprintf("direction %q: use %s or %s", t.Direction, higherIsWorse, LowerIsWorse)
 	}
 	if t.Warn == nil || t.Critical == nil {
 		return ""
@@ -1071,7 +1073,7 @@ func (t *Thresholds) check() string {
 			return fmt.Sprintf("with %s, warn (%g) must be above critical (%g)", LowerIsWorse, w, c)
 		}
 	} else if w >= c {
-		return fmt.Sprintf("with %s, warn (%g) must be below critical (%g)", HigherIsWorse, w, c)
+		return fmt.Sprintf("with %s, warn (%g) must be below critical (%g)", higherIsWorse, w, c)
 	}
 	return ""
 }

@@ -1,12 +1,10 @@
-package board_test
+package board
 
 import (
 	"errors"
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/wallboard/wallboard/board"
 )
 
 // FuzzParse feeds the config loader arbitrary bytes, seeded with the real
@@ -30,9 +28,9 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(base + extra))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := board.Parse("fuzz.yaml", data, nil)
+		cfg, err := Parse("fuzz.yaml", data, nil)
 		if err != nil {
-			var ce *board.ConfigError
+			var ce *ConfigError
 			if !errors.As(err, &ce) {
 				t.Fatalf("error is not a ConfigError: %T %v", err, err)
 			}
@@ -56,14 +54,14 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		switch cfg.Access.Mode {
-		case "", board.AccessOpen, board.AccessScreens, board.AccessProxy:
+		case "", AccessOpen, AccessScreens, AccessProxy:
 		default:
 			t.Fatalf("accepted access mode %q", cfg.Access.Mode)
 		}
-		if cfg.Access.Mode == board.AccessProxy && len(cfg.Access.TrustedProxies) == 0 {
+		if cfg.Access.Mode == AccessProxy && len(cfg.Access.TrustedProxies) == 0 {
 			t.Fatal("accepted proxy mode without trusted proxies")
 		}
-		for _, w := range cfg.WebhookSections() {
+		for _, w := range cfg.webhookSections() {
 			if w.Cfg != nil && w.Cfg.Secret == nil && w.Cfg.BasicAuth == nil {
 				t.Fatalf("accepted webhooks.%s without a secret", w.Name)
 			}

@@ -44,7 +44,7 @@ func TestParseValid(t *testing.T) {
 	if tile.Line != 10 {
 		t.Errorf("tile line = %d, want 10", tile.Line)
 	}
-	if tile.Interval != 10*time.Second || tile.Freshness != 30*time.Second || tile.Range != DefaultRange {
+	if tile.Interval != 10*time.Second || tile.Freshness != 30*time.Second || tile.Range != defaultRange {
 		t.Errorf("interval, freshness, range = %v, %v, %v; want 10s, 3 × 10s, the default", tile.Interval, tile.Freshness, tile.Range)
 	}
 	q, err := QueryOf(cfg.Boards[0].Tiles[1])

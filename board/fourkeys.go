@@ -12,8 +12,8 @@ import (
 
 // Benchmark settings of a Four Keys source.
 const (
-	BenchmarksDORA2024 = "dora-2024" // tiers after the DORA 2024 clusters (default)
-	BenchmarksNone     = "none"      // no tiers at all
+	benchmarksDORA2024 = "dora-2024" // tiers after the DORA 2024 clusters (default)
+	benchmarksNone     = "none"      // no tiers at all
 )
 
 // FourKeysSettings are the Four Keys options of a github, gitlog or events
@@ -47,27 +47,27 @@ func FourKeysOf(s SourceConfig) (FourKeysSettings, error) {
 		}
 	}
 	if s.PostmortemDue != "" {
-		n, biz, err := ParsePostmortemDue(s.PostmortemDue)
+		n, biz, err := parsePostmortemDue(s.PostmortemDue)
 		if err != nil {
 			return out, fmt.Errorf("postmortem_due: %w", err)
 		}
 		out.PostmortemDays, out.PostmortemBiz, out.PostmortemSet = n, biz, true
 	}
 	switch strings.ToLower(strings.TrimSpace(s.Benchmarks)) {
-	case "", BenchmarksDORA2024:
-	case BenchmarksNone:
+	case "", benchmarksDORA2024:
+	case benchmarksNone:
 		out.NoBenchmarks = true
 	default:
-		return out, fmt.Errorf("benchmarks %q: use %s or %s", s.Benchmarks, BenchmarksDORA2024, BenchmarksNone)
+		return out, fmt.Errorf("benchmarks %q: use %s or %s", s.Benchmarks, benchmarksDORA2024, benchmarksNone)
 	}
 	return out, nil
 }
 
 var postmortemDue = regexp.MustCompile(`^(\d{1,3})\s*(d|days?|calendar days?|bd|business days?)$`)
 
-// ParsePostmortemDue reads a postmortem due rule: "5d", "5 days",
+// parsePostmortemDue reads a postmortem due rule: "5d", "5 days",
 // "5 calendar days", "3bd" or "3 business days" (0 to 365).
-func ParsePostmortemDue(s string) (days int, business bool, err error) {
+func parsePostmortemDue(s string) (days int, business bool, err error) {
 	m := postmortemDue.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
 	if m == nil {
 		return 0, false, fmt.Errorf("%q: use e.g. 5d, \"5 days\" or \"3 business days\"", s)

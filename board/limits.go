@@ -12,31 +12,31 @@ import (
 // takes time growing with the square of the nesting depth, and its decoder
 // expands every alias in full).
 const (
-	// MaxConfigBytes is the largest config file read (1 MiB).
-	MaxConfigBytes = 1 << 20
-	// MaxConfigDepth is the deepest nesting allowed, counting indentation
+	// maxConfigBytes is the largest config file read (1 MiB).
+	maxConfigBytes = 1 << 20
+	// maxConfigDepth is the deepest nesting allowed, counting indentation
 	// levels, "- " items and open [ or { brackets. The examples use 7.
-	MaxConfigDepth = 32
-	// MaxAliasValues is how many values (scalars, lists, mappings) all the
+	maxConfigDepth = 32
+	// maxAliasValues is how many values (scalars, lists, mappings) all the
 	// aliases (*name) of a file may add together once expanded.
-	MaxAliasValues = 10000
+	maxAliasValues = 10000
 )
 
-// checkLimits refuses, before any parsing, a file over MaxConfigBytes or
-// nested deeper than MaxConfigDepth. It reads each byte once and holds
-// nothing but a stack of indentation columns (at most MaxConfigDepth deep).
+// checkLimits refuses, before any parsing, a file over maxConfigBytes or
+// nested deeper than maxConfigDepth. It reads each byte once and holds
+// nothing but a stack of indentation columns (at most maxConfigDepth deep).
 func checkLimits(name string, data []byte) *Problem {
-	if len(data) > MaxConfigBytes {
-		return &Problem{File: name, Msg: fmt.Sprintf("%d bytes: a config file may be at most %d bytes (1 MiB)", len(data), MaxConfigBytes)}
+	if len(data) > maxConfigBytes {
+		return &Problem{File: name, Msg: fmt.Sprintf("%d bytes: a config file may be at most %d bytes (1 MiB)", len(data), maxConfigBytes)}
 	}
 	if line := tooDeep(data); line > 0 {
-		return &Problem{File: name, Line: line, Msg: fmt.Sprintf("nested more than %d levels deep (the limit for a config file); flatten it", MaxConfigDepth)}
+		return &Problem{File: name, Line: line, Msg: fmt.Sprintf("nested more than %d levels deep (the limit for a config file); flatten it", maxConfigDepth)}
 	}
 	return nil
 }
 
 // tooDeep returns the first line at which data's nesting estimate exceeds
-// MaxConfigDepth, or 0. The estimate is the number of open block
+// maxConfigDepth, or 0. The estimate is the number of open block
 // indentation levels, plus compact "- " items on the line, plus open flow
 // brackets. It skips quoted strings, comments and block scalars (| and >)
 // as YAML does, so brackets in text do not count; brackets inside plain
@@ -91,7 +91,7 @@ func tooDeep(data []byte) int {
 				}
 			}
 			lineIndent, dashes, itemStart, valueStart, prev, tokBegin, tokEnd = j-i, 0, quote == 0, quote == 0, 0, -1, -1
-			if len(indents)+flow > MaxConfigDepth {
+			if len(indents)+flow > maxConfigDepth {
 				return line
 			}
 			if i = j; i == len(data) {
@@ -160,7 +160,7 @@ func tooDeep(data []byte) int {
 		}
 		tokEnd = i
 		prev = c
-		if len(indents)+dashes+flow > MaxConfigDepth {
+		if len(indents)+dashes+flow > maxConfigDepth {
 			return line
 		}
 	}
@@ -180,7 +180,7 @@ func blockIndicators(b []byte) bool {
 
 // aliasProblem counts what the aliases of file would add once expanded,
 // without expanding anything (each anchor's size is computed once), and
-// names the alias at which the total passes MaxAliasValues.
+// names the alias at which the total passes maxAliasValues.
 func aliasProblem(name string, file *ast.File) *Problem {
 	c := &aliasCounter{sizes: map[string]int{}}
 	for _, doc := range file.Docs {
@@ -188,7 +188,7 @@ func aliasProblem(name string, file *ast.File) *Problem {
 			c.size(doc.Body)
 		}
 		if c.overLine != 0 || c.over {
-			return &Problem{File: name, Line: c.overLine, Msg: fmt.Sprintf("aliases expand the config beyond %d values (the limit for a config file); write the values out or use fewer aliases", MaxAliasValues)}
+			return &Problem{File: name, Line: c.overLine, Msg: fmt.Sprintf("aliases expand the config beyond %d values (the limit for a config file); write the values out or use fewer aliases", maxAliasValues)}
 		}
 	}
 	return nil
@@ -236,7 +236,7 @@ func (v *sizeVisitor) Visit(n ast.Node) ast.Visitor {
 		}
 		v.n += s
 		v.c.added += s
-		if v.c.added > MaxAliasValues {
+		if v.c.added > maxAliasValues {
 			v.c.over = true
 			if tk := n.GetToken(); tk != nil && tk.Position != nil {
 				v.c.overLine = tk.Position.Line

@@ -28,7 +28,7 @@ func TestLimitsAcceptRealConfigs(t *testing.T) {
 
 // TestTooDeep pins what the nesting pre-scan counts and what it skips.
 func TestTooDeep(t *testing.T) {
-	deep := strings.Repeat("[", MaxConfigDepth) + strings.Repeat("]", MaxConfigDepth)
+	deep := strings.Repeat("[", maxConfigDepth) + strings.Repeat("]", maxConfigDepth)
 	tests := []struct {
 		name string
 		yaml string

@@ -116,8 +116,8 @@ func boardTiers(r *fourkeys.Report, setting string) *fourkeys.Report {
 	}
 	var want string
 	switch setting {
-	case BenchmarksNone:
-	case BenchmarksDORA2024:
+	case benchmarksNone:
+	case benchmarksDORA2024:
 		want = fourkeys.Benchmarks
 	default:
 		return r

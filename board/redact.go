@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Redacted replaces a credential in text shown or logged.
-const Redacted = "[redacted]"
+// redacted replaces a credential in text shown or logged.
+const redacted = "[redacted]"
 
 var (
 	// scheme://user:password@ — the password only; the user name helps.
@@ -29,7 +29,7 @@ func Redact(s string) string {
 	if s == "" {
 		return s
 	}
-	s = userinfoPassword.ReplaceAllString(s, "$1:"+Redacted+"@")
+	s = userinfoPassword.ReplaceAllString(s, "$1:"+redacted+"@")
 	s = queryCredential.ReplaceAllStringFunc(s, func(m string) string {
 		sub := queryCredential.FindStringSubmatch(m)
 		name := sub[2]
@@ -39,15 +39,15 @@ func Redact(s string) string {
 		if !credentialParam(name) || sub[3] == "" {
 			return m
 		}
-		return sub[1] + Redacted
+		return sub[1] + redacted
 	})
-	s = authScheme.ReplaceAllString(s, "$1$2"+Redacted)
+	s = authScheme.ReplaceAllString(s, "$1$2"+redacted)
 	s = namedCredential.ReplaceAllStringFunc(s, func(m string) string {
 		sub := namedCredential.FindStringSubmatch(m)
-		if strings.HasPrefix(sub[3], Redacted) || strings.EqualFold(sub[3], "bearer") || strings.EqualFold(sub[3], "basic") {
+		if strings.HasPrefix(sub[3], redacted) || strings.EqualFold(sub[3], "bearer") || strings.EqualFold(sub[3], "basic") {
 			return m
 		}
-		return sub[1] + sub[2] + Redacted
+		return sub[1] + sub[2] + redacted
 	})
 	return s
 }

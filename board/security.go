@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// WebhookSections maps each receiver's config key to its section (nil when
+// webhookSections maps each receiver's config key to its section (nil when
 // absent), in a fixed order.
-func (c *Config) WebhookSections() []struct {
+func (c *Config) webhookSections() []struct {
 	Name string
 	Cfg  *WebhookConfig
 } {
@@ -51,7 +51,7 @@ func (c *Config) validateSecurity() []Problem {
 	}
 	// A receiver is enabled by its section being present; it must then say
 	// how senders prove who they are, or anyone could post events.
-	for _, w := range c.WebhookSections() {
+	for _, w := range c.webhookSections() {
 		line := c.webhookLines[w.Name]
 		if w.Cfg == nil && line == 0 {
 			continue

@@ -129,15 +129,11 @@ func (w *shapeWalker) walk(n ast.Node, t reflect.Type, where string) {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		ps, ok := pairs(n)
+		ps, ok := w.keyedPairs(orig, n, where)
 		if !ok {
-			w.add(orig, "%s: a %s where a mapping (key: value) is expected", where, shapeName(n))
 			return
 		}
 		for _, p := range ps {
-			if p == nil || p.Key == nil || p.Key.GetToken() == nil {
-				continue
-			}
 			key := p.Key.GetToken().Value
 			if key == "<<" { // a merge key: its mapping is checked where it is written
 				continue
@@ -159,15 +155,11 @@ func (w *shapeWalker) walk(n ast.Node, t reflect.Type, where string) {
 			w.walk(v, t.Elem(), where)
 		}
 	case reflect.Map:
-		ps, ok := pairs(n)
+		ps, ok := w.keyedPairs(orig, n, where)
 		if !ok {
-			w.add(orig, "%s: a %s where a mapping (key: value) is expected", where, shapeName(n))
 			return
 		}
 		for _, p := range ps {
-			if p == nil || p.Key == nil || p.Key.GetToken() == nil {
-				continue
-			}
 			if where == "sources.headers" {
 				if name := p.Key.GetToken().Value; credentialHeader(name) {
 					w.add(p.Key, "%s: %q carries a credential and the config is no place for one: use token: or basic_auth: with {env: VARIABLE} or {file: /path}", where, name)
@@ -192,6 +184,23 @@ func (w *shapeWalker) walk(n ast.Node, t reflect.Type, where string) {
 			}
 		}
 	}
+}
+
+// keyedPairs are the pairs of a mapping that have a key; false (and the
+// problem reported) where n is no mapping.
+func (w *shapeWalker) keyedPairs(orig, n ast.Node, where string) ([]*ast.MappingValueNode, bool) {
+	ps, ok := pairs(n)
+	if !ok {
+		w.add(orig, "%s: a %s where a mapping (key: value) is expected", where, shapeName(n))
+		return nil, false
+	}
+	var out []*ast.MappingValueNode
+	for _, p := range ps {
+		if p != nil && p.Key != nil && p.Key.GetToken() != nil {
+			out = append(out, p)
+		}
+	}
+	return out, true
 }
 
 // walkSecret wants {env: VARIABLE} or {file: /path}; anything else is a

@@ -78,7 +78,7 @@ type TileState struct {
 	// Prev is the value before the current one, for the trend arrow.
 	Prev *float64 `json:"prev"`
 	// History holds polled values when the source returns no series of its own
-	// (stat tiles' sparklines); at most HistoryLen points, oldest first.
+	// (stat tiles' sparklines); at most historyLen points, oldest first.
 	History []Point `json:"history,omitempty"`
 
 	Status Status `json:"status"`
@@ -94,8 +94,8 @@ type TileState struct {
 	Restored bool `json:"restored,omitempty"`
 }
 
-// HistoryLen is how many polled values a tile keeps for its sparkline.
-const HistoryLen = 60
+// historyLen is how many polled values a tile keeps for its sparkline.
+const historyLen = 60
 
 // Stale reports whether the tile must say its data is not current: the last
 // poll failed, the data is older than the freshness limit, or it was restored
@@ -135,8 +135,8 @@ func (s TileState) Age(now time.Time) time.Duration {
 	return now.Sub(at)
 }
 
-// Judge gives the status of a value against thresholds. NaN and nil are unknown.
-func Judge(v *float64, t *Thresholds) Status {
+// judge gives the status of a value against thresholds. NaN and nil are unknown.
+func judge(v *float64, t *Thresholds) Status {
 	if v == nil || math.IsNaN(*v) {
 		return StatusUnknown
 	}
@@ -186,18 +186,18 @@ func (s TileState) Apply(res Result, err error, th *Thresholds, now time.Time) T
 	if res.Value != nil && len(res.Series) == 0 {
 		h := append([]Point(nil), s.History...)
 		h = append(h, Point{T: at, V: *res.Value})
-		if len(h) > HistoryLen {
-			h = h[len(h)-HistoryLen:]
+		if len(h) > historyLen {
+			h = h[len(h)-historyLen:]
 		}
 		n.History = h
 	}
-	n.Status = Judge(res.Value, th)
+	n.Status = judge(res.Value, th)
 	if len(res.Rows) > 0 {
 		// Rows the source did not judge are judged by the tile's thresholds.
 		rows := make([]Row, len(res.Rows))
 		for i, r := range res.Rows {
 			if r.Status == "" {
-				r.Status = Judge(r.Value, th)
+				r.Status = judge(r.Value, th)
 			}
 			rows[i] = r
 		}

@@ -32,7 +32,7 @@ func TestJudge(t *testing.T) {
 		{"warn only", F(6), warnOnly, StatusWarn},
 	}
 	for _, tt := range tests {
-		if got := Judge(tt.v, tt.th); got != tt.want {
+		if got := judge(tt.v, tt.th); got != tt.want {
 			t.Errorf("%s: Judge = %s, want %s", tt.name, got, tt.want)
 		}
 	}
@@ -85,18 +85,18 @@ func TestStaleness(t *testing.T) {
 func TestApplyHistoryAndTrend(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	st := TileState{Freshness: time.Minute}
-	for i := range HistoryLen + 5 {
+	for i := range historyLen + 5 {
 		st = st.Apply(Result{Value: F(float64(i))}, nil, nil, t0.Add(time.Duration(i)*time.Second))
 	}
-	if len(st.History) != HistoryLen {
-		t.Fatalf("history = %d points, want %d", len(st.History), HistoryLen)
+	if len(st.History) != historyLen {
+		t.Fatalf("history = %d points, want %d", len(st.History), historyLen)
 	}
-	if st.History[0].V != 5 || *st.Prev != float64(HistoryLen+3) {
+	if st.History[0].V != 5 || *st.Prev != float64(historyLen+3) {
 		t.Errorf("oldest = %v, prev = %v", st.History[0].V, *st.Prev)
 	}
 	// A source series replaces polled history and does not grow it.
 	st2 := st.Apply(Result{Value: F(9), Series: []Point{{t0, 1}, {t0.Add(time.Second), 9}}}, nil, nil, t0.Add(time.Hour))
-	if len(st2.History) != HistoryLen {
+	if len(st2.History) != historyLen {
 		t.Errorf("history changed with a source series: %d", len(st2.History))
 	}
 	restored := st

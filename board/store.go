@@ -6,11 +6,11 @@ import (
 	"strings"
 )
 
-// CheckStoreURL says what is wrong with a store URL ("" if nothing this
+// checkStoreURL says what is wrong with a store URL ("" if nothing this
 // package can tell): PostgreSQL's URL forms only, and no password written
 // in it (the password is a secret: store.password or PGPASSWORD). The
 // store itself checks the rest when it parses the URL.
-func CheckStoreURL(raw string) string {
+func checkStoreURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url's message quotes the URL, which may hold a password.
@@ -44,7 +44,7 @@ func (c *Config) validateStore() []Problem {
 	case st.URL == "":
 		add("store.url is missing: give postgres://USER@HOST:5432/DATABASE (or remove store: for the SQLite file)")
 	default:
-		if msg := CheckStoreURL(st.URL); msg != "" {
+		if msg := checkStoreURL(st.URL); msg != "" {
 			add("store.url: %s", msg)
 		}
 	}

@@ -41,8 +41,8 @@ const (
 	// MaxAttributionWindow bounds a configured attribution window: beyond a
 	// month every incident would blame some deployment.
 	MaxAttributionWindow = 30 * Day
-	// DefaultHotfixLabel marks a deployment made because of an incident.
-	DefaultHotfixLabel = "hotfix"
+	// defaultHotfixLabel marks a deployment made because of an incident.
+	defaultHotfixLabel = "hotfix"
 	// Benchmarks names the tier table the board uses, with its year.
 	Benchmarks = "DORA 2024 clusters"
 	// TrendWeeks is the length of the weekly trend.
@@ -133,8 +133,8 @@ func LastDays(end time.Time, d time.Duration) Window {
 	return Window{Start: end.Add(-d), End: end}
 }
 
-// Contains reports whether t is in [Start, End).
-func (w Window) Contains(t time.Time) bool { return !t.Before(w.Start) && t.Before(w.End) }
+// contains reports whether t is in [Start, End).
+func (w Window) contains(t time.Time) bool { return !t.Before(w.Start) && t.Before(w.End) }
 
 // Days is the length of the window in days.
 func (w Window) Days() float64 { return float64(w.End.Sub(w.Start)) / float64(Day) }
@@ -296,7 +296,7 @@ type Options struct {
 	// names none); default AttributionWindow (24 h).
 	AttributionWindow time.Duration
 	// HotfixLabels mark a deployment as rework (case-insensitive); default
-	// DefaultHotfixLabel.
+	// defaultHotfixLabel.
 	HotfixLabels []string
 	// NoBenchmarks turns tiers off (benchmarks: none).
 	NoBenchmarks bool
@@ -316,8 +316,8 @@ type DeploymentLead struct {
 	Rework bool `json:"rework"`
 }
 
-// RecentLimit is how many deployments and incidents a Report lists.
-const RecentLimit = 50
+// recentLimit is how many deployments and incidents a Report lists.
+const recentLimit = 50
 
 // prepared is the events of a scope, deduplicated, sorted and joined once so
 // that every window after that is a binary search and a median.
@@ -359,7 +359,7 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 		opt.AttributionWindow = AttributionWindow
 	}
 	if opt.HotfixLabels == nil {
-		opt.HotfixLabels = []string{DefaultHotfixLabel}
+		opt.HotfixLabels = []string{defaultHotfixLabel}
 	}
 	p := prepare(ev, scope, opt)
 	r := Report{Scope: scope, Current: p.metrics(w), Previous: p.metrics(w.Previous()), AttributionWindow: opt.AttributionWindow, Benchmarks: Benchmarks}
@@ -371,7 +371,7 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 		end := w.End.Add(-time.Duration(TrendWeeks-1-i) * Week)
 		r.Trend[i] = p.metrics(Window{Start: end.Add(-Week), End: end})
 	}
-	for i := len(p.deps) - 1; i >= 0 && len(r.Recent) < RecentLimit; i-- {
+	for i := len(p.deps) - 1; i >= 0 && len(r.Recent) < recentLimit; i-- {
 		if !p.deps[i].FinishedAt.Before(w.End) {
 			continue
 		}
@@ -382,8 +382,8 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 		}
 		r.Recent = append(r.Recent, dl)
 	}
-	if len(p.incidents) > RecentLimit {
-		r.Incidents = p.incidents[:RecentLimit]
+	if len(p.incidents) > recentLimit {
+		r.Incidents = p.incidents[:recentLimit]
 	} else {
 		r.Incidents = p.incidents
 	}
@@ -399,8 +399,8 @@ func ComputeWith(ev Events, scope Scope, w Window, opt Options) Report {
 		r.PostmortemsDue = append(r.PostmortemsDue, PostmortemDue{Incident: in, DueAt: due, Overdue: !due.After(w.End)})
 	}
 	sort.SliceStable(r.PostmortemsDue, func(i, j int) bool { return r.PostmortemsDue[i].ResolvedAt.Before(r.PostmortemsDue[j].ResolvedAt) })
-	if len(r.PostmortemsDue) > RecentLimit {
-		r.PostmortemsDue = r.PostmortemsDue[:RecentLimit]
+	if len(r.PostmortemsDue) > recentLimit {
+		r.PostmortemsDue = r.PostmortemsDue[:recentLimit]
 	}
 	return r
 }

@@ -55,9 +55,9 @@ type Leases interface {
 type Job struct {
 	Key      string
 	Query    board.Query
-	Source   Source
-	Interval time.Duration
-	Timeout  time.Duration
+	source   Source
+	interval time.Duration
+	timeout  time.Duration
 	Tiles    []board.TileRef
 }
 
@@ -86,18 +86,18 @@ func Jobs(cfg *board.Config, sources map[string]Source) ([]*Job, error) {
 			key := q.Key()
 			j, ok := byKey[key]
 			if !ok {
-				j = &Job{Key: key, Query: q, Source: src, Interval: interval, Timeout: timeouts[t.Source]}
+				j = &Job{Key: key, Query: q, source: src, interval: interval, timeout: timeouts[t.Source]}
 				byKey[key] = j
 			}
-			j.Interval = min(j.Interval, interval)
+			j.interval = min(j.interval, interval)
 			j.Tiles = append(j.Tiles, board.TileRef{Board: b.ID, Tile: t.ID})
 		}
 	}
 	jobs := make([]*Job, 0, len(byKey))
 	for _, j := range byKey {
-		if j.Timeout <= 0 || j.Timeout > j.Interval {
+		if j.timeout <= 0 || j.timeout > j.interval {
 			// A poll never outlives its interval, so at most one is in flight.
-			j.Timeout = min(max(j.Timeout, time.Second), j.Interval)
+			j.timeout = min(max(j.timeout, time.Second), j.interval)
 		}
 		jobs = append(jobs, j)
 	}
@@ -126,13 +126,13 @@ type Scheduler struct {
 	jobKicks map[*Job]chan struct{}     // job -> its kick channel
 }
 
-// KickGap is the scheduler's least time between a poll's start and a poll
+// kickGap is the scheduler's least time between a poll's start and a poll
 // asked for by a kick.
-const KickGap = 3 * time.Second
+const kickGap = 3 * time.Second
 
 // New makes a scheduler; Run starts it.
 func New(jobs []*Job, sink Sink, log *slog.Logger) *Scheduler {
-	s := &Scheduler{jobs: jobs, sink: sink, log: log, maxGap: 5 * time.Minute, kickGap: KickGap,
+	s := &Scheduler{jobs: jobs, sink: sink, log: log, maxGap: 5 * time.Minute, kickGap: kickGap,
 		kicks: map[string][]chan struct{}{}, jobKicks: map[*Job]chan struct{}{}}
 	return s
 }
@@ -140,9 +140,6 @@ func New(jobs []*Job, sink Sink, log *slog.Logger) *Scheduler {
 // SetLeases makes every poll wait for this process to hold its job's lease;
 // call it before Run.
 func (s *Scheduler) SetLeases(l Leases) { s.leases = l }
-
-// Jobs returns the scheduler's jobs.
-func (s *Scheduler) Jobs() []*Job { return s.jobs }
 
 // Run polls every job on its own schedule and returns when ctx is done and
 // every poll has returned.
@@ -198,7 +195,7 @@ func (s *Scheduler) KickJob(key string) {
 // KickTiles asks the jobs showing any of refs to poll now (after a webhook
 // stored events those tiles show), and no other job: a delivery refreshes
 // the tiles it concerns, never every query of their source. It never blocks;
-// kicks fold into one poll per KickGap.
+// kicks fold into one poll per kickGap.
 func (s *Scheduler) KickTiles(refs []board.TileRef) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -259,7 +256,7 @@ func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 			if held, ok = s.leases.Hold(j.Key); !ok {
 				// Another replica polls this query: look again at the
 				// next tick (taking the lease kicks the job at once).
-				reset(NextDelay(j.Interval, 0, nil, s.maxGap))
+				reset(NextDelay(j.interval, 0, nil, s.maxGap))
 				continue
 			}
 		}
@@ -273,7 +270,7 @@ func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 		} else {
 			failures++
 		}
-		reset(NextDelay(j.Interval, failures, err, s.maxGap))
+		reset(NextDelay(j.interval, failures, err, s.maxGap))
 	}
 }
 
@@ -281,14 +278,14 @@ func (s *Scheduler) loop(ctx context.Context, j *Job, kick <-chan struct{}) {
 // without Leases). A poll whose lease ends while it runs is cancelled and
 // its result never reaches the sink: the new holder's does.
 func (s *Scheduler) poll(ctx, held context.Context, j *Job) error {
-	pctx, cancel := context.WithTimeout(ctx, j.Timeout)
+	pctx, cancel := context.WithTimeout(ctx, j.timeout)
 	defer cancel()
 	if held != ctx {
 		stop := context.AfterFunc(held, cancel)
 		defer stop()
 	}
 	start := time.Now()
-	res, err := j.Source.Fetch(pctx, j.Query)
+	res, err := j.source.Fetch(pctx, j.Query)
 	took := time.Since(start)
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: not a source failure
@@ -297,7 +294,7 @@ func (s *Scheduler) poll(ctx, held context.Context, j *Job) error {
 		return nil // lease lost: not a source failure either
 	}
 	if err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("no answer within %s", j.Timeout)
+		err = fmt.Errorf("no answer within %s", j.timeout)
 	}
 	s.sink(j, res, err, took)
 	return err

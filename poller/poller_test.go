@@ -75,15 +75,15 @@ func TestJobsShareQueries(t *testing.T) {
 	for _, j := range jobs {
 		switch {
 		case j.Query.Source == "a" && j.Query.Range == 0:
-			if len(j.Tiles) != 3 || j.Interval != 5*time.Second {
-				t.Errorf("shared job: %d tiles every %v, want 3 every 5s", len(j.Tiles), j.Interval)
+			if len(j.Tiles) != 3 || j.interval != 5*time.Second {
+				t.Errorf("shared job: %d tiles every %v, want 3 every 5s", len(j.Tiles), j.interval)
 			}
-			if j.Timeout != 5*time.Second {
-				t.Errorf("timeout %v must be capped at the interval", j.Timeout)
+			if j.timeout != 5*time.Second {
+				t.Errorf("timeout %v must be capped at the interval", j.timeout)
 			}
 		case j.Query.Source == "b":
-			if j.Timeout != 30*time.Second || j.Interval != 30*time.Second {
-				t.Errorf("b job: interval %v timeout %v", j.Interval, j.Timeout)
+			if j.timeout != 30*time.Second || j.interval != 30*time.Second {
+				t.Errorf("b job: interval %v timeout %v", j.interval, j.timeout)
 			}
 		}
 	}
@@ -117,7 +117,7 @@ func (e retryErr) RetryAfter() time.Duration { return e.d }
 
 func TestSchedulerOneInFlightAndKick(t *testing.T) {
 	src := &countingSource{block: make(chan struct{})}
-	job := &Job{Key: "k", Query: board.Query{Source: "a"}, Source: src, Interval: time.Hour, Timeout: time.Hour,
+	job := &Job{Key: "k", Query: board.Query{Source: "a"}, source: src, interval: time.Hour, timeout: time.Hour,
 		Tiles: []board.TileRef{{Board: "b", Tile: "t"}}}
 	var mu sync.Mutex
 	var got []error
@@ -155,7 +155,7 @@ func TestSchedulerOneInFlightAndKick(t *testing.T) {
 
 func TestSchedulerTimeoutMessage(t *testing.T) {
 	src := &countingSource{block: make(chan struct{})}
-	job := &Job{Key: "k", Query: board.Query{Source: "a"}, Source: src, Interval: time.Hour, Timeout: 50 * time.Millisecond}
+	job := &Job{Key: "k", Query: board.Query{Source: "a"}, source: src, interval: time.Hour, timeout: 50 * time.Millisecond}
 	errs := make(chan error, 1)
 	s := New([]*Job{job}, func(j *Job, res board.Result, err error, _ time.Duration) { errs <- err }, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -207,9 +207,9 @@ func TestBackoffRecoversWithinIntervalPlusGrace(t *testing.T) {
 // of kicks makes at most one poll per kick gap, not one per kick.
 func TestKickTilesOnlyTheirJobsAndFolds(t *testing.T) {
 	alerts, metrics := &countingSource{}, &countingSource{}
-	ja := &Job{Key: "alerts", Query: board.Query{Source: "gcp"}, Source: alerts, Interval: time.Hour, Timeout: time.Second,
+	ja := &Job{Key: "alerts", Query: board.Query{Source: "gcp"}, source: alerts, interval: time.Hour, timeout: time.Second,
 		Tiles: []board.TileRef{{Board: "b", Tile: "alerts"}}}
-	jm := &Job{Key: "metric", Query: board.Query{Source: "gcp"}, Source: metrics, Interval: time.Hour, Timeout: time.Second,
+	jm := &Job{Key: "metric", Query: board.Query{Source: "gcp"}, source: metrics, interval: time.Hour, timeout: time.Second,
 		Tiles: []board.TileRef{{Board: "b", Tile: "rps"}}}
 	s := New([]*Job{ja, jm}, func(*Job, board.Result, error, time.Duration) {}, nil)
 	s.kickGap = 300 * time.Millisecond
@@ -267,7 +267,7 @@ func (l *fakeLeases) take() {
 // the poll in flight and its result never reaches the sink.
 func TestSchedulerPollsOnlyWithTheLease(t *testing.T) {
 	src := &countingSource{block: make(chan struct{})}
-	job := &Job{Key: "k", Query: board.Query{Source: "a"}, Source: src, Interval: 20 * time.Millisecond, Timeout: time.Hour}
+	job := &Job{Key: "k", Query: board.Query{Source: "a"}, source: src, interval: 20 * time.Millisecond, timeout: time.Hour}
 	var sunk atomic.Int64
 	s := New([]*Job{job}, func(*Job, board.Result, error, time.Duration) { sunk.Add(1) }, nil)
 	leases := &fakeLeases{}

@@ -25,20 +25,21 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/store"
 )
 
-// Channel is the LISTEN/NOTIFY channel every replica listens on.
-const Channel = "wallboard"
+// channel is the LISTEN/NOTIFY channel every replica listens on.
+const channel = "wallboard"
 
-// MaxPayload bounds a NOTIFY payload in bytes; PostgreSQL refuses 8,000 and
+// maxPayload bounds a NOTIFY payload in bytes; PostgreSQL refuses 8,000 and
 // more. A notice that would not fit says "reload everything" instead.
-const MaxPayload = 7000
+const maxPayload = 7000
 
-// DefaultTTL is how long a lease lasts without renewal. A SIGKILLed holder's
-// queries are taken by another replica within DefaultTTL plus one renewal
+// defaultTTL is how long a lease lasts without renewal. A SIGKILLed holder's
+// queries are taken by another replica within defaultTTL plus one renewal
 // period (TTL/4): 7.5 s, so a tile polled every 5 s or more never goes
 // stale (its freshness is three intervals) across a failover.
-const DefaultTTL = 6 * time.Second
+const defaultTTL = 6 * time.Second
 
 // The lease is a row with a TTL (holder, expires_at on PostgreSQL's clock),
 // renewed by its holder, rather than a session advisory lock on a dedicated
@@ -92,7 +93,7 @@ func (n Notice) Refs() []board.TileRef {
 // payload encodes n for NOTIFY, as a reload-all notice when it is too big.
 func (n Notice) payload() string {
 	b, _ := json.Marshal(n)
-	if len(b) > MaxPayload {
+	if len(b) > maxPayload {
 		b, _ = json.Marshal(Notice{From: n.From, All: true})
 	}
 	return string(b)
@@ -102,9 +103,9 @@ func (n Notice) payload() string {
 type Options struct {
 	// Conn is how to reach the database (the store's: store.ParsePostgresURL).
 	Conn *pgx.ConnConfig
-	// ID names this replica as a lease holder; default host-pid-random.
-	ID  string
-	TTL time.Duration // default DefaultTTL
+	// id names this replica as a lease holder; default host-pid-random.
+	id  string
+	ttl time.Duration // default defaultTTL
 	Log *slog.Logger
 	// OnAcquire runs (on the lease goroutine, keep it short) when this
 	// replica takes the lease of key: poll it now.
@@ -138,17 +139,17 @@ type hold struct {
 
 // New makes a replica; Start runs it.
 func New(opts Options) *Replica {
-	if opts.TTL <= 0 {
-		opts.TTL = DefaultTTL
+	if opts.ttl <= 0 {
+		opts.ttl = defaultTTL
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	if opts.ID == "" {
+	if opts.id == "" {
 		host, _ := os.Hostname()
 		b := make([]byte, 4)
 		rand.Read(b)
-		opts.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+		opts.id = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 	}
 	if opts.OnAcquire == nil {
 		opts.OnAcquire = func(string) {}
@@ -163,8 +164,8 @@ func (r *Replica) connect(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, r.opts.Conn)
 }
 
-// ID is this replica's holder id.
-func (r *Replica) ID() string { return r.opts.ID }
+// ID is this replica's holder id (also the key of its screens' presence rows).
+func (r *Replica) ID() string { return r.opts.id }
 
 // Start creates the lease table when missing and starts keeping leases and
 // listening; both run until Close and reconnect by themselves. It returns
@@ -215,7 +216,7 @@ func (r *Replica) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if c, err := r.connect(ctx); err == nil {
-		if _, err := c.Exec(ctx, `DELETE FROM wallboard_leases WHERE holder = $1`, r.opts.ID); err != nil {
+		if _, err := c.Exec(ctx, `DELETE FROM wallboard_leases WHERE holder = $1`, r.opts.id); err != nil {
 			r.log.Warn("releasing leases", "error", err)
 		}
 		c.Close(ctx)
@@ -274,7 +275,7 @@ func (r *Replica) dropAll() {
 // leaseLoop renews and takes leases every TTL/4 with one statement, and
 // drops them all when a renewal fails or comes later than the local deadline.
 func (r *Replica) leaseLoop(ctx context.Context) {
-	period := r.opts.TTL / 4
+	period := r.opts.ttl / 4
 	var conn *pgx.Conn
 	defer func() {
 		if conn != nil {
@@ -303,7 +304,7 @@ func (r *Replica) leaseLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil || time.Since(sent) > r.opts.TTL*2/3 {
+		if err != nil || time.Since(sent) > r.opts.ttl*2/3 {
 			if conn != nil {
 				conn.Close(context.Background())
 				conn = nil
@@ -319,7 +320,7 @@ func (r *Replica) leaseLoop(ctx context.Context) {
 			r.log.Info("replica: renewing leases works again")
 			failing = false
 		}
-		deadline.Reset(time.Until(sent.Add(r.opts.TTL * 2 / 3)))
+		deadline.Reset(time.Until(sent.Add(r.opts.ttl * 2 / 3)))
 		r.apply(got)
 	}
 }
@@ -348,7 +349,7 @@ func (r *Replica) renew(ctx context.Context, conn **pgx.Conn, timeout time.Durat
 		SELECT k, $1, now() + $3 * interval '1 millisecond' FROM unnest($2::text[]) AS k
 		ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 			WHERE wallboard_leases.holder = excluded.holder OR wallboard_leases.expires_at < now()
-		RETURNING key`, r.opts.ID, want, r.opts.TTL.Milliseconds())
+		RETURNING key`, r.opts.id, want, r.opts.ttl.Milliseconds())
 	if err != nil {
 		return nil, fmt.Errorf("replica: renew leases: %w", err)
 	}
@@ -420,7 +421,7 @@ func (r *Replica) SaveTiles(ctx context.Context, key string, states []board.Tile
 	if len(states) == 0 {
 		return nil
 	}
-	n := Notice{From: r.opts.ID}
+	n := Notice{From: r.opts.id}
 	for _, st := range states {
 		n.Tiles = append(n.Tiles, [2]string{st.Board, st.Tile})
 	}
@@ -428,7 +429,7 @@ func (r *Replica) SaveTiles(ctx context.Context, key string, states []board.Tile
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			var one int
 			err := tx.QueryRow(ctx, `SELECT 1 FROM wallboard_leases WHERE key = $1 AND holder = $2 AND expires_at > now() FOR SHARE`,
-				key, r.opts.ID).Scan(&one)
+				key, r.opts.id).Scan(&one)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return ErrLeaseLost
 			}
@@ -449,7 +450,7 @@ func (r *Replica) SaveTiles(ctx context.Context, key string, states []board.Tile
 					queueHistory(&b, st)
 				}
 			}
-			b.Queue(`SELECT pg_notify($1, $2)`, Channel, n.payload())
+			b.Queue(`SELECT pg_notify($1, $2)`, channel, n.payload())
 			if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 				return fmt.Errorf("replica: save tiles: %w", err)
 			}
@@ -457,12 +458,6 @@ func (r *Replica) SaveTiles(ctx context.Context, key string, states []board.Tile
 		})
 	})
 }
-
-// History buckets as the store keeps them (store.HistoryStep, HistoryKeep).
-const (
-	historyStep = 10 * time.Minute
-	historyKeep = 8 * 24 * time.Hour
-)
 
 func queueHistory(b *pgx.Batch, st board.TileState) {
 	at := st.UpdatedAt
@@ -473,19 +468,19 @@ func queueHistory(b *pgx.Batch, st board.TileState) {
 	if v != v || v > 1e308 || v < -1e308 || at.IsZero() {
 		return
 	}
-	step := historyStep.Milliseconds()
+	step := store.HistoryStep.Milliseconds() // the store's buckets
 	b.Queue(`INSERT INTO tile_history (board, tile, bucket, at, value) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (board, tile, bucket) DO NOTHING`, st.Board, st.Tile, at.UnixMilli()/step, at.UnixMilli(), v)
 	b.Queue(`DELETE FROM tile_history WHERE board = $1 AND tile = $2 AND bucket < $3`,
-		st.Board, st.Tile, at.Add(-historyKeep).UnixMilli()/step)
+		st.Board, st.Tile, at.Add(-store.HistoryKeep).UnixMilli()/step)
 }
 
 // Announce tells the other replicas to run steps (after a webhook's commit,
 // a change of the screens).
 func (r *Replica) Announce(ctx context.Context, steps ...string) error {
-	n := Notice{From: r.opts.ID, Steps: steps}
+	n := Notice{From: r.opts.id, Steps: steps}
 	return r.withConn(ctx, func(c *pgx.Conn) error {
-		if _, err := c.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, n.payload()); err != nil {
+		if _, err := c.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, n.payload()); err != nil {
 			return fmt.Errorf("replica: notify: %w", err)
 		}
 		return nil
@@ -561,7 +556,7 @@ func (r *Replica) listen(ctx context.Context, up func()) error {
 		return fmt.Errorf("replica: connect: %w", err)
 	}
 	defer c.Close(context.Background())
-	if _, err := c.Exec(ctx, `LISTEN `+Channel); err != nil {
+	if _, err := c.Exec(ctx, `LISTEN `+channel); err != nil {
 		return fmt.Errorf("replica: listen: %w", err)
 	}
 	r.opts.OnNotice(Notice{All: true})
@@ -592,7 +587,7 @@ func (r *Replica) listen(ctx context.Context, up func()) error {
 			r.log.Warn("replica: undecodable notice", "error", err)
 			continue
 		}
-		if n.From == r.opts.ID {
+		if n.From == r.opts.id {
 			continue
 		}
 		r.opts.OnNotice(n)

@@ -62,7 +62,7 @@ func start(t *testing.T, url, id string, n *notices) *Replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(Options{Conn: cfg, ID: id, TTL: 1200 * time.Millisecond, OnNotice: n.add})
+	r := New(Options{Conn: cfg, id: id, ttl: 1200 * time.Millisecond, OnNotice: n.add})
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

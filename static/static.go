@@ -30,8 +30,8 @@ import (
 //go:embed wallboard.css standup.css admin.css wallboard.js screen.js pair.js favicon.svg vendor/*.js
 var files embed.FS
 
-// Prefix is where the files are served.
-const Prefix = "/static/"
+// prefix is where the files are served.
+const prefix = "/static/"
 
 // assets are the embedded files as served, built once when the package is
 // loaded: what the server serves never changes while it runs.
@@ -107,14 +107,14 @@ func URL(name string) string {
 	if !ok {
 		panic("static: no file " + name)
 	}
-	return Prefix + h
+	return prefix + h
 }
 
 // Handler serves the embedded files by their hashed names with a year-long,
 // immutable cache; unknown names are 404.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, ok := assets.byHash[strings.TrimPrefix(r.URL.Path, Prefix)]
+		name, ok := assets.byHash[strings.TrimPrefix(r.URL.Path, prefix)]
 		if !ok {
 			http.NotFound(w, r)
 			return

@@ -36,7 +36,7 @@ type alertRow struct {
 	alert    board.Alert
 }
 
-// RecordAlert applies one open or close event to the stored alert (source,
+// recordAlertEvent applies one open or close event to the stored alert (source,
 // id) inside tx, and reports whether anything visible changed. Events may
 // arrive late, twice, or out of order, and the result is the same:
 //
@@ -50,7 +50,7 @@ type alertRow struct {
 //   - repeating an event changes nothing.
 //
 // Every opening and every closing is written to alert_transitions.
-func RecordAlert(ctx context.Context, tx *sql.Tx, a board.Alert, now time.Time) (bool, error) {
+func recordAlertEvent(ctx context.Context, tx *sql.Tx, a board.Alert, now time.Time) (bool, error) {
 	return recordAlert(ctx, tx, a, now, closedByEvent)
 }
 
@@ -493,8 +493,8 @@ func (s *Store) Openings(ctx context.Context, sources []string, since time.Time)
 	return out, nil
 }
 
-// SeverityRank orders severities, most severe first (unknown ones last).
-func SeverityRank(s board.Severity) int {
+// severityRank orders severities, most severe first (unknown ones last).
+func severityRank(s board.Severity) int {
 	switch s {
 	case board.SeverityCritical:
 		return 0
@@ -514,7 +514,7 @@ func SeverityRank(s board.Severity) int {
 func SortAlerts(as []StoredAlert) {
 	sort.SliceStable(as, func(i, j int) bool {
 		a, b := as[i], as[j]
-		if ra, rb := SeverityRank(a.Severity), SeverityRank(b.Severity); ra != rb {
+		if ra, rb := severityRank(a.Severity), severityRank(b.Severity); ra != rb {
 			return ra < rb
 		}
 		if !a.StartedAt.Equal(b.StartedAt) {
@@ -528,7 +528,7 @@ func SortAlerts(as []StoredAlert) {
 }
 
 // RecordAlertDelivery stores one alert webhook delivery of receiver in one
-// transaction: each alert's event under Source receiver (RecordAlert). A
+// transaction: each alert's event under Source receiver (recordAlertEvent). A
 // keyed delivery (the sender's own id) seen before is not applied again and
 // is a duplicate. A delivery id made up from the body is applied anyway,
 // since repeating an event changes nothing and the same body may be the
@@ -539,13 +539,13 @@ func (s *Store) RecordAlertDelivery(ctx context.Context, receiver, delivery stri
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		changed = false
-		first, err = FirstDelivery(ctx, tx, receiver, delivery, now)
+		first, err = firstDelivery(ctx, tx, receiver, delivery, now)
 		if err != nil || (!first && keyed) {
 			return err
 		}
 		for _, a := range alerts {
 			a.Source = receiver
-			c, err := RecordAlert(ctx, tx, a, now)
+			c, err := recordAlertEvent(ctx, tx, a, now)
 			if err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ func record(t *testing.T, s *Store, a board.Alert, now time.Time) bool {
 	var changed bool
 	err := s.InTx(context.Background(), func(tx *sql.Tx) error {
 		var err error
-		changed, err = RecordAlert(context.Background(), tx, a, now)
+		changed, err = recordAlertEvent(context.Background(), tx, a, now)
 		return err
 	})
 	if err != nil {

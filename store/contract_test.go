@@ -55,7 +55,7 @@ func TestRetroAndStandupQueries(t *testing.T) {
 				{Source: "am", ID: "a3", State: board.AlertOpen, StartedAt: t0.Add(2 * time.Minute), Policy: "cpu"},
 				{Source: "other", ID: "o1", State: board.AlertOpen, StartedAt: t0, Policy: "cpu", NextAction: "x"},
 			} {
-				if _, err := RecordAlert(ctx, tx, a, t0.Add(5*time.Minute)); err != nil {
+				if _, err := recordAlertEvent(ctx, tx, a, t0.Add(5*time.Minute)); err != nil {
 					return err
 				}
 			}
@@ -73,10 +73,10 @@ func TestRetroAndStandupQueries(t *testing.T) {
 			if err := UpsertIncident(ctx, tx, "test", fourkeys.Incident{ID: "i2", Service: "web", StartedAt: t0.Add(3 * time.Hour)}); err != nil {
 				return err
 			}
-			if err := RecordPush(ctx, tx, "org/api", "c0", []PushedCommit{{SHA: "C1", AuthoredAt: t0}, {SHA: "c2", AuthoredAt: t0.Add(time.Minute)}}); err != nil {
+			if err := recordPush(ctx, tx, "org/api", "c0", []PushedCommit{{SHA: "C1", AuthoredAt: t0}, {SHA: "c2", AuthoredAt: t0.Add(time.Minute)}}); err != nil {
 				return err
 			}
-			return RecordPing(ctx, tx, "p1", "hello", t0)
+			return recordPing(ctx, tx, "p1", "hello", t0)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -114,7 +114,7 @@ func TestRetroAndStandupQueries(t *testing.T) {
 			}
 		}
 		if err := s.InTx(ctx, func(tx *sql.Tx) error {
-			cs, ok, err := PushedBetween(ctx, tx, "org/api", "c0", "c2")
+			cs, ok, err := pushedBetween(ctx, tx, "org/api", "c0", "c2")
 			if err != nil || !ok || len(cs) != 2 || cs[0].SHA != "c2" || cs[1].SHA != "c1" {
 				t.Errorf("pushed between = %+v, %v, %v", cs, ok, err)
 			}

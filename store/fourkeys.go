@@ -53,11 +53,17 @@ func UpsertDeployment(ctx context.Context, tx Execer, source string, d fourkeys.
 	return nil
 }
 
-// DeploymentByID is the stored deployment id, ok=false if none.
-func DeploymentByID(ctx context.Context, q Execer, id string) (fourkeys.Deployment, bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments WHERE id = ?`, id)
+// deploymentByID is the stored deployment id, ok=false if none.
+func deploymentByID(ctx context.Context, q Execer, id string) (fourkeys.Deployment, bool, error) {
+	return oneDeployment(ctx, q, "deployment "+id, `WHERE id = ?`, id)
+}
+
+// oneDeployment is the first deployment selected by tail (the WHERE clause
+// and what follows it), ok=false if none; what names the lookup in errors.
+func oneDeployment(ctx context.Context, q Execer, what, tail string, args ...any) (fourkeys.Deployment, bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments `+tail, args...)
 	if err != nil {
-		return fourkeys.Deployment{}, false, fmt.Errorf("store: deployment %s: %w", id, err)
+		return fourkeys.Deployment{}, false, fmt.Errorf("store: %s: %w", what, err)
 	}
 	ds, err := scanDeployments(rows)
 	if err != nil || len(ds) == 0 {
@@ -66,19 +72,11 @@ func DeploymentByID(ctx context.Context, q Execer, id string) (fourkeys.Deployme
 	return ds[0], true, nil
 }
 
-// NextDeployment is the earliest deployment of service finished after t,
+// nextDeployment is the earliest deployment of service finished after t,
 // or ok=false when there is none.
-func NextDeployment(ctx context.Context, q Execer, service string, t time.Time) (fourkeys.Deployment, bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
-		WHERE service = ? AND finished_at > ? ORDER BY finished_at, id LIMIT 1`, service, ms(t))
-	if err != nil {
-		return fourkeys.Deployment{}, false, fmt.Errorf("store: next deployment of %s: %w", service, err)
-	}
-	ds, err := scanDeployments(rows)
-	if err != nil || len(ds) == 0 {
-		return fourkeys.Deployment{}, false, err
-	}
-	return ds[0], true, nil
+func nextDeployment(ctx context.Context, q Execer, service string, t time.Time) (fourkeys.Deployment, bool, error) {
+	return oneDeployment(ctx, q, "next deployment of "+service,
+		`WHERE service = ? AND finished_at > ? ORDER BY finished_at, id LIMIT 1`, service, ms(t))
 }
 
 // UpsertChanges stores the changes deployment d shipped; their time and
@@ -113,9 +111,9 @@ func ReplaceChanges(ctx context.Context, tx Execer, d fourkeys.Deployment, cs []
 	return UpsertChanges(ctx, tx, d, cs)
 }
 
-// MarkUnlinked records whether deployment id of repo still waits for pushed
+// markUnlinked records whether deployment id of repo still waits for pushed
 // commits to know its changes.
-func MarkUnlinked(ctx context.Context, tx Execer, id, repo string, unlinked bool) error {
+func markUnlinked(ctx context.Context, tx Execer, id, repo string, unlinked bool) error {
 	var err error
 	if unlinked {
 		_, err = tx.ExecContext(ctx, `INSERT INTO unlinked_deployments (id, repo) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, strings.ToLower(repo))
@@ -128,10 +126,10 @@ func MarkUnlinked(ctx context.Context, tx Execer, id, repo string, unlinked bool
 	return nil
 }
 
-// UnlinkedDeployments lists the deployments of repo still waiting for
+// unlinkedDeployments lists the deployments of repo still waiting for
 // pushed commits that finished at or after since (a deployment cannot ship
 // a commit authored after it finished).
-func UnlinkedDeployments(ctx context.Context, q Execer, repo string, since time.Time) ([]fourkeys.Deployment, error) {
+func unlinkedDeployments(ctx context.Context, q Execer, repo string, since time.Time) ([]fourkeys.Deployment, error) {
 	rows, err := q.QueryContext(ctx, `SELECT d.id, d.service, d.repo, d.sha, d.finished_at, d.author FROM unlinked_deployments u
 		JOIN deployments d ON d.id = u.id WHERE u.repo = ? AND d.finished_at >= ? ORDER BY d.finished_at`, strings.ToLower(repo), ms(since))
 	if err != nil {
@@ -185,34 +183,18 @@ func UpsertIncident(ctx context.Context, tx Execer, source string, in fourkeys.I
 	return nil
 }
 
-// PreviousDeployment is the latest deployment of service finished before t,
+// previousDeployment is the latest deployment of service finished before t,
 // or ok=false when there is none (t's deployment is the first).
-func PreviousDeployment(ctx context.Context, q Execer, service string, t time.Time) (fourkeys.Deployment, bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
-		WHERE service = ? AND finished_at < ? ORDER BY finished_at DESC, id DESC LIMIT 1`, service, ms(t))
-	if err != nil {
-		return fourkeys.Deployment{}, false, fmt.Errorf("store: previous deployment of %s: %w", service, err)
-	}
-	ds, err := scanDeployments(rows)
-	if err != nil || len(ds) == 0 {
-		return fourkeys.Deployment{}, false, err
-	}
-	return ds[0], true, nil
+func previousDeployment(ctx context.Context, q Execer, service string, t time.Time) (fourkeys.Deployment, bool, error) {
+	return oneDeployment(ctx, q, "previous deployment of "+service,
+		`WHERE service = ? AND finished_at < ? ORDER BY finished_at DESC, id DESC LIMIT 1`, service, ms(t))
 }
 
-// LatestDeployment is the newest deployment reported by source, if any
+// latestDeployment is the newest deployment reported by source, if any
 // (pollers resume from it).
-func (s *Store) LatestDeployment(ctx context.Context, source string) (fourkeys.Deployment, bool, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, service, repo, sha, finished_at, author FROM deployments
-		WHERE source = ? ORDER BY finished_at DESC, id DESC LIMIT 1`, source)
-	if err != nil {
-		return fourkeys.Deployment{}, false, fmt.Errorf("store: latest deployment of %s: %w", source, err)
-	}
-	ds, err := scanDeployments(rows)
-	if err != nil || len(ds) == 0 {
-		return fourkeys.Deployment{}, false, err
-	}
-	return ds[0], true, nil
+func (s *Store) latestDeployment(ctx context.Context, source string) (fourkeys.Deployment, bool, error) {
+	return oneDeployment(ctx, s.DB, "latest deployment of "+source,
+		`WHERE source = ? ORDER BY finished_at DESC, id DESC LIMIT 1`, source)
 }
 
 func scanDeployments(rows *sql.Rows) ([]fourkeys.Deployment, error) {
@@ -355,17 +337,9 @@ func (s *Store) loadFourKeys(ctx context.Context, scope fourkeys.Scope, from, to
 	// Changes are distinct by (deployment, sha) in the table: their shas
 	// need not be read, only the deployment and the author date.
 	ev.ChangesDistinct = true
-	q := `SELECT dep, authored_at FROM changes WHERE deployed_at >= ? AND deployed_at < ?`
-	args := []any{ms(from), ms(to)}
-	if scope.Service != "" {
-		q += ` AND service = ?`
-		args = append(args, scope.Service)
-	}
-	if scope.Repo != "" {
-		q += ` AND lower(repo) = lower(?)`
-		args = append(args, scope.Repo)
-	}
-	rows, err = tx.QueryContext(ctx, q, args...)
+	where, args := scopeWhere(scope)
+	rows, err = tx.QueryContext(ctx, `SELECT dep, authored_at FROM changes WHERE deployed_at >= ? AND deployed_at < ?`+where,
+		append([]any{ms(from), ms(to)}, args...)...)
 	if err != nil {
 		return ev, fmt.Errorf("store: load changes: %w", err)
 	}
@@ -425,28 +399,35 @@ func (s *Store) ComputeFourKeys(ctx context.Context, scope fourkeys.Scope, end t
 	return fourkeys.ComputeWith(ev, scope, w, opt), nil
 }
 
-// HasIncidents reports whether any incident of scope is stored (an
-// incident feed covers it).
-func (s *Store) HasIncidents(ctx context.Context, scope fourkeys.Scope) (bool, error) {
-	q := `SELECT EXISTS (SELECT 1 FROM incidents WHERE 1 = 1`
+// scopeWhere is the SQL condition (to add with AND, in a table with service
+// and repo columns) that keeps rows of scope, and its arguments.
+func scopeWhere(scope fourkeys.Scope) (string, []any) {
+	var where string
 	var args []any
 	if scope.Service != "" {
-		q += ` AND service = ?`
+		where += ` AND service = ?`
 		args = append(args, scope.Service)
 	}
 	if scope.Repo != "" {
-		q += ` AND lower(repo) = lower(?)`
+		where += ` AND lower(repo) = lower(?)`
 		args = append(args, scope.Repo)
 	}
+	return where, args
+}
+
+// HasIncidents reports whether any incident of scope is stored (an
+// incident feed covers it).
+func (s *Store) HasIncidents(ctx context.Context, scope fourkeys.Scope) (bool, error) {
+	where, args := scopeWhere(scope)
 	var ok bool
-	if err := s.DB.QueryRowContext(ctx, q+`)`, args...).Scan(&ok); err != nil {
+	if err := s.DB.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM incidents WHERE 1 = 1`+where+`)`, args...).Scan(&ok); err != nil {
 		return false, fmt.Errorf("store: incidents of %+v: %w", scope, err)
 	}
 	return ok, nil
 }
 
-// IncidentsResolvedBetween lists incidents resolved in [from, to), oldest first.
-func (s *Store) IncidentsResolvedBetween(ctx context.Context, from, to time.Time) ([]fourkeys.Incident, error) {
+// incidentsResolvedBetween lists incidents resolved in [from, to), oldest first.
+func (s *Store) incidentsResolvedBetween(ctx context.Context, from, to time.Time) ([]fourkeys.Incident, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE resolved_at >= ? AND resolved_at < ? ORDER BY resolved_at`, ms(from), ms(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: resolved incidents: %w", err)
@@ -460,11 +441,11 @@ type PushedCommit struct {
 	AuthoredAt time.Time
 }
 
-// RecordPush records commits pushed (oldest first) on repo's default
+// recordPush records commits pushed (oldest first) on repo's default
 // branch after before (the branch's previous head): each commit's parent is
 // the one before it. A commit already recorded keeps its first parent, and
 // pushes may arrive in any order.
-func RecordPush(ctx context.Context, tx Execer, repo, before string, commits []PushedCommit) error {
+func recordPush(ctx context.Context, tx Execer, repo, before string, commits []PushedCommit) error {
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM pushed_commits WHERE repo = ?`, repo).Scan(&seq); err != nil {
 		return fmt.Errorf("store: push to %s: %w", repo, err)
@@ -486,11 +467,11 @@ func RecordPush(ctx context.Context, tx Execer, repo, before string, commits []P
 // maxWalk bounds the commits walked between two deployments.
 const maxWalk = 100_000
 
-// PushedBetween is the commits pushed to repo after sha `from` up to and
+// pushedBetween is the commits pushed to repo after sha `from` up to and
 // including sha `to`, newest first, following each commit's parent back
 // from `to`; ok=false when the history between them is not (yet) known
 // (the changes are then unknown, not empty).
-func PushedBetween(ctx context.Context, tx Execer, repo, from, to string) ([]PushedCommit, bool, error) {
+func pushedBetween(ctx context.Context, tx Execer, repo, from, to string) ([]PushedCommit, bool, error) {
 	from, sha := strings.ToLower(from), strings.ToLower(to)
 	var out []PushedCommit
 	for range maxWalk {
@@ -515,7 +496,7 @@ func PushedBetween(ctx context.Context, tx Execer, repo, from, to string) ([]Pus
 	return nil, false, nil
 }
 
-// pushedBetweenBySeq is PushedBetween by order of arrival, for commits
+// pushedBetweenBySeq is pushedBetween by order of arrival, for commits
 // stored before parents were (they have none).
 func pushedBetweenBySeq(ctx context.Context, tx Execer, repo, from, to string) ([]PushedCommit, bool, error) {
 	seqOf := func(sha string) (int64, bool, error) {
@@ -561,13 +542,13 @@ func pushedBetweenBySeq(ctx context.Context, tx Execer, repo, from, to string) (
 // DeploymentBefore is the latest deployment of service finished before t
 // (pollers find the base of a compare with it); ok=false if none.
 func (s *Store) DeploymentBefore(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error) {
-	return PreviousDeployment(ctx, s.DB, service, t)
+	return previousDeployment(ctx, s.DB, service, t)
 }
 
 // NextDeployment is the earliest deployment of service finished after t
 // (a poller re-bases it on a deployment it found late); ok=false if none.
 func (s *Store) NextDeployment(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error) {
-	return NextDeployment(ctx, s.DB, service, t)
+	return nextDeployment(ctx, s.DB, service, t)
 }
 
 // DeploymentIDs lists the ids of the deployments source reported (pollers
@@ -589,11 +570,11 @@ func (s *Store) DeploymentIDs(ctx context.Context, source string) (map[string]bo
 	return out, rows.Err()
 }
 
-// DeleteIncident removes an incident (its issue lost the incident label or
+// deleteIncident removes an incident (its issue lost the incident label or
 // was deleted) as reported at updatedAt; deleting an unknown id is not an
 // error. With updatedAt set, a newer stored report is kept and the removal
 // is remembered, so an older report arriving later does not bring it back.
-func DeleteIncident(ctx context.Context, tx Execer, id string, updatedAt time.Time) error {
+func deleteIncident(ctx context.Context, tx Execer, id string, updatedAt time.Time) error {
 	if updatedAt.IsZero() {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM incidents WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("store: delete incident %s: %w", id, err)
@@ -648,7 +629,7 @@ func (s *Store) FourKeysStored() <-chan struct{} { return s.fourKeys.c() }
 // Deliveries may come in any order: the stored result is the same.
 func (s *Store) RecordGitHubDelivery(ctx context.Context, source, delivery string, ev GitHubEvent, now time.Time) (stored int, duplicate bool, err error) {
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
-		first, err := FirstDelivery(ctx, tx, source, delivery, now)
+		first, err := firstDelivery(ctx, tx, source, delivery, now)
 		if err != nil || !first {
 			duplicate = !first
 			return err
@@ -674,7 +655,7 @@ func recordGitHub(ctx context.Context, tx Execer, source string, ev GitHubEvent)
 			return 0, nil
 		}
 		key := strings.ToLower(ev.Push.Repo)
-		if err := RecordPush(ctx, tx, key, ev.Push.Before, ev.Push.Commits); err != nil {
+		if err := recordPush(ctx, tx, key, ev.Push.Before, ev.Push.Commits); err != nil {
 			return 0, err
 		}
 		oldest := ev.Push.Commits[0].AuthoredAt
@@ -685,7 +666,7 @@ func recordGitHub(ctx context.Context, tx Execer, source string, ev GitHubEvent)
 		}
 		// Deployments that arrived before these commits get their changes now.
 		// A day of slack: author clocks may be ahead of the deployment's.
-		waiting, err := UnlinkedDeployments(ctx, tx, key, oldest.Add(-fourkeys.Day))
+		waiting, err := unlinkedDeployments(ctx, tx, key, oldest.Add(-fourkeys.Day))
 		if err != nil {
 			return 0, err
 		}
@@ -698,7 +679,7 @@ func recordGitHub(ctx context.Context, tx Execer, source string, ev GitHubEvent)
 	case ev.Incident != nil:
 		return 1, UpsertIncident(ctx, tx, source, *ev.Incident)
 	case ev.NotIncident != "":
-		return 0, DeleteIncident(ctx, tx, ev.NotIncident, ev.NotIncidentAt)
+		return 0, deleteIncident(ctx, tx, ev.NotIncident, ev.NotIncidentAt)
 	}
 	return 0, nil
 }
@@ -708,14 +689,14 @@ func recordGitHub(ctx context.Context, tx Execer, source string, ev GitHubEvent)
 // (when d's time moved earlier): every deployment whose previous deployment
 // may have changed.
 func storeLinked(ctx context.Context, tx Execer, source string, d fourkeys.Deployment) error {
-	old, existed, err := DeploymentByID(ctx, tx, d.ID)
+	old, existed, err := deploymentByID(ctx, tx, d.ID)
 	if err != nil {
 		return err
 	}
 	if err := UpsertDeployment(ctx, tx, source, d); err != nil {
 		return err
 	}
-	cur, _, err := DeploymentByID(ctx, tx, d.ID)
+	cur, _, err := deploymentByID(ctx, tx, d.ID)
 	if err != nil {
 		return err
 	}
@@ -727,7 +708,7 @@ func storeLinked(ctx context.Context, tx Execer, source string, d fourkeys.Deplo
 		times = append(times, old.FinishedAt)
 	}
 	for _, t := range times {
-		next, ok, err := NextDeployment(ctx, tx, cur.Service, t)
+		next, ok, err := nextDeployment(ctx, tx, cur.Service, t)
 		if err != nil {
 			return err
 		}
@@ -749,21 +730,21 @@ func link(ctx context.Context, tx Execer, d fourkeys.Deployment) error {
 	if !strings.HasPrefix(d.ID, "github:") {
 		return nil // another source's deployment: its changes are its own
 	}
-	prev, ok, err := PreviousDeployment(ctx, tx, d.Service, d.FinishedAt)
+	prev, ok, err := previousDeployment(ctx, tx, d.Service, d.FinishedAt)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		if err := MarkUnlinked(ctx, tx, d.ID, d.Repo, false); err != nil {
+		if err := markUnlinked(ctx, tx, d.ID, d.Repo, false); err != nil {
 			return err
 		}
 		return ReplaceChanges(ctx, tx, d, nil)
 	}
-	commits, ok, err := PushedBetween(ctx, tx, strings.ToLower(d.Repo), prev.SHA, d.SHA)
+	commits, ok, err := pushedBetween(ctx, tx, strings.ToLower(d.Repo), prev.SHA, d.SHA)
 	if err != nil {
 		return err
 	}
-	if err := MarkUnlinked(ctx, tx, d.ID, d.Repo, !ok); err != nil || !ok {
+	if err := markUnlinked(ctx, tx, d.ID, d.Repo, !ok); err != nil || !ok {
 		return err
 	}
 	cs := make([]fourkeys.Change, 0, len(commits))

@@ -55,7 +55,7 @@ func TestFourKeysUpsertsAreIdempotent(t *testing.T) {
 		if r.Current.Changes != 2 {
 			t.Fatalf("changes = %d", r.Current.Changes)
 		}
-		prev, ok, err := PreviousDeployment(ctx, s.DB, "api", d1.FinishedAt)
+		prev, ok, err := previousDeployment(ctx, s.DB, "api", d1.FinishedAt)
 		if err != nil || !ok || prev.ID != "d0" {
 			t.Fatalf("previous deployment = %v %v %v, want d0", prev.ID, ok, err)
 		}

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// RecordPing stores one ping delivery inside tx (after FirstDelivery said it
+// recordPing stores one ping delivery inside tx (after firstDelivery said it
 // is new).
-func RecordPing(ctx context.Context, tx *sql.Tx, id, note string, now time.Time) error {
+func recordPing(ctx context.Context, tx *sql.Tx, id, note string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO pings (delivery_id, note, received_at) VALUES (?, ?, ?)`, id, note, now.UnixMilli()); err != nil {
 		return fmt.Errorf("store: record ping %s: %w", id, err)
 	}
@@ -22,10 +22,10 @@ func RecordPing(ctx context.Context, tx *sql.Tx, id, note string, now time.Time)
 func (s *Store) RecordPingDelivery(ctx context.Context, receiver, id, note string, now time.Time) (first bool, err error) {
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if first, err = FirstDelivery(ctx, tx, receiver, id, now); err != nil || !first {
+		if first, err = firstDelivery(ctx, tx, receiver, id, now); err != nil || !first {
 			return err
 		}
-		return RecordPing(ctx, tx, id, note, now)
+		return recordPing(ctx, tx, id, note, now)
 	})
 	return first, err
 }

@@ -152,7 +152,7 @@ func TestReplicasWriteOneAtATime(t *testing.T) {
 			s := replicas[i%2]
 			wg.Go(func() {
 				err := s.InTx(context.Background(), func(tx *sql.Tx) error {
-					_, err := RecordAlert(context.Background(), tx, a, now)
+					_, err := recordAlertEvent(context.Background(), tx, a, now)
 					return err
 				})
 				if err != nil {

@@ -66,7 +66,7 @@ func testFirstDelivery(t *testing.T, s *Store) {
 	var firsts []bool
 	for range 2 {
 		err := s.InTx(ctx, func(tx *sql.Tx) error {
-			first, err := FirstDelivery(ctx, tx, "github", "abc-123", time.Now())
+			first, err := firstDelivery(ctx, tx, "github", "abc-123", time.Now())
 			firsts = append(firsts, first)
 			return err
 		})

@@ -101,10 +101,10 @@ func (s *Store) readTx() *sql.TxOptions {
 	return &sql.TxOptions{ReadOnly: true}
 }
 
-// FirstDelivery records a webhook delivery id inside tx and reports whether
+// firstDelivery records a webhook delivery id inside tx and reports whether
 // it is new. A false result means the delivery was stored before: the caller
 // acknowledges it again without storing its events twice.
-func FirstDelivery(ctx context.Context, tx *sql.Tx, receiver, id string, now time.Time) (bool, error) {
+func firstDelivery(ctx context.Context, tx *sql.Tx, receiver, id string, now time.Time) (bool, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (receiver, delivery_id, received_at) VALUES (?, ?, ?)
 		ON CONFLICT (receiver, delivery_id) DO NOTHING`, receiver, id, now.UnixMilli())
 	if err != nil {

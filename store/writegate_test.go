@@ -28,7 +28,7 @@ func testBurstOfWritersAllCommit(t *testing.T, s *Store) {
 		go func() {
 			defer wg.Done()
 			errs <- s.InTx(context.Background(), func(tx *sql.Tx) error {
-				_, err := FirstDelivery(context.Background(), tx, "burst", string(rune('A'+i)), time.Now())
+				_, err := firstDelivery(context.Background(), tx, "burst", string(rune('A'+i)), time.Now())
 				time.Sleep(hold)
 				return err
 			})

@@ -262,15 +262,8 @@ func (v TileView) DeployRows() []DeployRow {
 	if r == nil {
 		return nil
 	}
-	limit := v.Cfg.Limit
-	if limit == 0 {
-		limit = 8
-	}
 	var out []DeployRow
-	for _, d := range r.Recent {
-		if len(out) == limit {
-			break
-		}
+	for _, d := range r.Recent[:min(len(r.Recent), v.listLimit())] {
 		w := v.Text.keys()
 		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: fmt.Sprintf(w.Ago, v.Text.Age(v.Now.Sub(d.FinishedAt))), Lead: "–", Failed: d.Failed, Rework: d.Rework}
 		if d.LeadTime != nil {
@@ -313,15 +306,8 @@ func (v TileView) PostmortemRows() []PostmortemRow {
 	if r == nil {
 		return nil
 	}
-	limit := v.Cfg.Limit
-	if limit == 0 {
-		limit = 8
-	}
 	var out []PostmortemRow
-	for _, in := range r.PostmortemsDue {
-		if len(out) == limit {
-			break
-		}
+	for _, in := range r.PostmortemsDue[:min(len(r.PostmortemsDue), v.listLimit())] {
 		title := in.Title
 		if title == "" {
 			title = in.ID

@@ -286,12 +286,18 @@ func (v TileView) GaugePercent() int {
 // the stylesheet 51 rules).
 func (v TileView) GaugeWidth() string { return strconv.Itoa(v.GaugePercent()) }
 
+// listLimit is how many lines a list-like tile shows: its configured
+// limit, default 8.
+func (v TileView) listLimit() int {
+	if v.Cfg.Limit == 0 {
+		return 8
+	}
+	return v.Cfg.Limit
+}
+
 // Rows is the list rows to show, at most the configured limit (default 8).
 func (v TileView) Rows() []board.Row {
-	limit := v.Cfg.Limit
-	if limit == 0 {
-		limit = 8
-	}
+	limit := v.listLimit()
 	if len(v.State.Rows) > limit {
 		return v.State.Rows[:limit]
 	}

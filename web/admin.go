@@ -54,13 +54,16 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 		}
 		// Throttled before the token is compared: a guesser over its budget
 		// learns nothing, not even from the right token.
-		ip, now := s.ingress.clientIP(r), time.Now()
-		if wait := s.ingress.admin.blocked(ip, now); wait > 0 {
-			tooMany(w, wait, "too many wrong admin tokens from your address, retry later")
+		ip, now, ok := s.adminBudget(w, r)
+		if !ok {
 			return
 		}
 		if !adminRequest(r, tok) {
-			s.ingress.admin.fail(ip, now)
+			// A request without credentials (a browser's first, before
+			// its login prompt) guesses nothing and spends no budget.
+			if r.Header.Get("Authorization") != "" {
+				s.ingress.admin.fail(ip, now)
+			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
 			http.Error(w, "admin token required", http.StatusUnauthorized)
 			return

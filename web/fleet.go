@@ -220,19 +220,10 @@ func normCode(s string) string {
 }
 
 // fleetAdmin guards the fleet page and its actions with the admin token,
-// like /admin; without an admin token they do not exist (404).
+// like /admin and through its throttle; without an admin token they do not
+// exist (404).
 func (s *Server) fleetAdmin(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		tok := s.adminToken()
-		if tok == "" {
-			http.NotFound(w, r)
-			return
-		}
-		if !adminRequest(r, tok) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="wallboard admin", charset="UTF-8"`)
-			http.Error(w, "admin token required", http.StatusUnauthorized)
-			return
-		}
+	return s.admin(func(w http.ResponseWriter, r *http.Request) {
 		// Basic auth is sent by the browser on its own: a form posted
 		// from another site must not steer the screens.
 		if r.Method == http.MethodPost && !sameOrigin(r) {
@@ -241,7 +232,7 @@ func (s *Server) fleetAdmin(h http.HandlerFunc) http.HandlerFunc {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r)
-	}
+	})
 }
 
 func sameOrigin(r *http.Request) bool {

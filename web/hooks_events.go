@@ -174,13 +174,19 @@ func decodeStrict(body []byte, v any) error {
 
 func (h *EventsHandler) authorized(r *http.Request) bool { return BearerAuthorized(r, h.token) }
 
-func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
+// authorizedBody checks the bearer token and reads the body; false: the
+// answer is written.
+func (h *EventsHandler) authorizedBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wallboard events"`)
 		http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
-		return
+		return nil, false
 	}
-	body, ok := readBody(w, r, MaxWebhookBody)
+	return readBody(w, r, MaxWebhookBody)
+}
+
+func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.authorizedBody(w, r)
 	if !ok {
 		return
 	}
@@ -198,12 +204,7 @@ func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *EventsHandler) incidents(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="wallboard events"`)
-		http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
-		return
-	}
-	body, ok := readBody(w, r, MaxWebhookBody)
+	body, ok := h.authorizedBody(w, r)
 	if !ok {
 		return
 	}

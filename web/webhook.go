@@ -89,31 +89,23 @@ var defaultIngressLimits = IngressLimits{
 
 func (l IngressLimits) withDefaults() IngressLimits {
 	d := defaultIngressLimits
-	if l.FailedAuthPerMinute <= 0 {
-		l.FailedAuthPerMinute = d.FailedAuthPerMinute
-	}
-	if l.FailedAuthBurst <= 0 {
-		l.FailedAuthBurst = d.FailedAuthBurst
-	}
-	if l.AdminFailedPerMinute <= 0 {
-		l.AdminFailedPerMinute = d.AdminFailedPerMinute
-	}
-	if l.AdminFailedBurst <= 0 {
-		l.AdminFailedBurst = d.AdminFailedBurst
-	}
-	if l.UnauthBodyBytes <= 0 {
-		l.UnauthBodyBytes = d.UnauthBodyBytes
-	}
-	if l.UnauthBodyBytesPerAddr <= 0 {
-		l.UnauthBodyBytesPerAddr = d.UnauthBodyBytesPerAddr
-	}
-	if l.BodyQueueWait <= 0 {
-		l.BodyQueueWait = d.BodyQueueWait
-	}
-	if l.BodyTimeout <= 0 {
-		l.BodyTimeout = d.BodyTimeout
-	}
+	l.FailedAuthPerMinute = positiveOr(l.FailedAuthPerMinute, d.FailedAuthPerMinute)
+	l.FailedAuthBurst = positiveOr(l.FailedAuthBurst, d.FailedAuthBurst)
+	l.AdminFailedPerMinute = positiveOr(l.AdminFailedPerMinute, d.AdminFailedPerMinute)
+	l.AdminFailedBurst = positiveOr(l.AdminFailedBurst, d.AdminFailedBurst)
+	l.UnauthBodyBytes = positiveOr(l.UnauthBodyBytes, d.UnauthBodyBytes)
+	l.UnauthBodyBytesPerAddr = positiveOr(l.UnauthBodyBytesPerAddr, d.UnauthBodyBytesPerAddr)
+	l.BodyQueueWait = positiveOr(l.BodyQueueWait, d.BodyQueueWait)
+	l.BodyTimeout = positiveOr(l.BodyTimeout, d.BodyTimeout)
 	return l
+}
+
+// positiveOr is v, or d where v is zero or negative (a limit left unset).
+func positiveOr[T ~int | ~int64 | ~float64](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
 }
 
 // WebhookLimits bound what one receiver accepts.
@@ -602,6 +594,18 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 	return ip
 }
 
+// adminBudget answers 429 when the client's address is over its budget of
+// wrong admin tokens (false); else it gives the address and time to charge a
+// wrong token to.
+func (s *Server) adminBudget(w http.ResponseWriter, r *http.Request) (netip.Addr, time.Time, bool) {
+	ip, now := s.ingress.clientIP(r), time.Now()
+	if wait := s.ingress.admin.blocked(ip, now); wait > 0 {
+		tooMany(w, wait, "too many wrong admin tokens from your address, retry later")
+		return ip, now, false
+	}
+	return ip, now, true
+}
+
 // throttleMetricsToken counts a wrong bearer token on /metrics (which also
 // takes the admin token, for Prometheus) as a wrong admin token, so /metrics
 // is no way around the admin throttle. Requests without a bearer token pass
@@ -614,9 +618,8 @@ func (s *Server) throttleMetricsToken(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ip, now := s.ingress.clientIP(r), time.Now()
-		if wait := s.ingress.admin.blocked(ip, now); wait > 0 {
-			tooMany(w, wait, "too many wrong admin tokens from your address, retry later")
+		ip, now, ok := s.adminBudget(w, r)
+		if !ok {
 			return
 		}
 		if !AdminAuthorized(r, admin) {

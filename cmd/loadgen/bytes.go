@@ -13,18 +13,18 @@ import (
 	"time"
 )
 
-// FirstLoad is the bytes a browser downloads to show a board: the page and
+// pageBytes is the bytes a browser downloads to show a board: the page and
 // every stylesheet and script it references, gzip-encoded as served. Header
 // bytes are not counted.
-type FirstLoad struct {
+type pageBytes struct {
 	URL   string      `json:"url"`
-	Files []LoadedRes `json:"files"`
+	Files []loadedRes `json:"files"`
 	Gzip  int         `json:"gzip_bytes"`
 	Raw   int         `json:"raw_bytes"`
 }
 
-// LoadedRes is one downloaded file.
-type LoadedRes struct {
+// loadedRes is one downloaded file.
+type loadedRes struct {
 	Path     string `json:"path"`
 	Gzip     int    `json:"gzip_bytes"` // body bytes on the wire
 	Raw      int    `json:"raw_bytes"`  // body bytes without Accept-Encoding
@@ -63,7 +63,7 @@ func firstLoad(args []string) error {
 		}
 		return b, resp.Header.Get("Content-Encoding"), err
 	}
-	out := FirstLoad{URL: *page}
+	out := pageBytes{URL: *page}
 	raw, _, err := get(u.RequestURI(), false)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func firstLoad(args []string) error {
 		if err != nil {
 			return err
 		}
-		out.Files = append(out.Files, LoadedRes{Path: p, Gzip: len(z), Raw: len(r), Encoding: enc})
+		out.Files = append(out.Files, loadedRes{Path: p, Gzip: len(z), Raw: len(r), Encoding: enc})
 		out.Gzip += len(z)
 		out.Raw += len(r)
 	}

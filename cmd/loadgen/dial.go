@@ -40,8 +40,8 @@ type viewer struct {
 	err     error
 }
 
-// Result is what dial prints (JSON). Times in ms, CPU in µs, memory in bytes.
-type Result struct {
+// result is what dial prints (JSON). Times in ms, CPU in µs, memory in bytes.
+type result struct {
 	Viewers     int     `json:"viewers"`
 	Connected   int     `json:"connected"`
 	DialErrors  int     `json:"dial_errors"`
@@ -127,7 +127,7 @@ func dial(args []string) error {
 	}
 	base := "http://" + u.Host
 
-	res := Result{Viewers: *n, Compression: *compress}
+	res := result{Viewers: *n, Compression: *compress}
 	rss0, err := procRSS(*pid)
 	if err != nil {
 		return err
@@ -316,7 +316,7 @@ func attrInt(data []byte, prefix string) int64 {
 
 // aggregate computes the latency and delivery figures of updates published
 // in [t0, t1) and the message counts of messages received in [t0, t1).
-func aggregate(res *Result, viewers []*viewer, t0, t1 time.Time) {
+func aggregate(res *result, viewers []*viewer, t0, t1 time.Time) {
 	lo, hi := t0.UnixMilli(), t1.UnixMilli()
 	type upd struct {
 		n    int

@@ -11,12 +11,12 @@ import (
 	"time"
 )
 
-// Floor is what the kernel alone charges for one websocket-sized write to a
+// writeFloor is what the kernel alone charges for one websocket-sized write to a
 // loopback TCP socket whose reader is another process: the least CPU per
 // viewer per update any server can reach on this machine, since each viewer
 // is its own socket. On loopback the receiver's TCP processing runs in the
 // sender's system call, so it is included.
-type Floor struct {
+type writeFloor struct {
 	Conns       int     `json:"conns"`
 	Size        int     `json:"size"`
 	Writes      int     `json:"writes"`
@@ -71,7 +71,7 @@ func floor(args []string) error {
 		}
 		time.Sleep(100 * time.Millisecond) // let the reader drain, as between updates
 	}
-	f := Floor{Conns: *n, Size: *size, Writes: *rounds * *n}
+	f := writeFloor{Conns: *n, Size: *size, Writes: *rounds * *n}
 	f.CPUPerWrite = float64(selfCPU()-c0) / 1e3 / float64(f.Writes)
 	return json.NewEncoder(os.Stdout).Encode(f)
 }

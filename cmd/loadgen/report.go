@@ -111,23 +111,23 @@ func (r *reporter) run() {
 	r.p("### Machine and run\n")
 	r.p("```\n%s```\n", machine)
 
-	fan := map[string]*Result{}
+	fan := map[string]*result{}
 	for _, k := range []string{"1", "1000", "5000", "10000", "10000-deflate"} {
-		var res Result
+		var res result
 		if r.load("fanout-"+k+".json", &res) {
 			fan[k] = &res
 		}
 	}
-	var first FirstLoad
+	var first pageBytes
 	haveFirst := r.load("firstload.json", &first)
-	var push = map[string]*Result{}
+	var push = map[string]*result{}
 	for _, k := range []string{"plain", "deflate"} {
-		var res Result
+		var res result
 		if r.load("push-"+k+".json", &res) {
 			push[k] = &res
 		}
 	}
-	var fl Floor
+	var fl writeFloor
 	haveFloor := r.load("floor.json", &fl)
 	b := r.benches()
 
@@ -294,7 +294,7 @@ func (r *reporter) soak() (first, last float64, nodes, when string, ok bool) {
 }
 
 // rssEnd is the server's RSS per viewer at the end of the window.
-func rssEnd(x *Result) float64 {
+func rssEnd(x *result) float64 {
 	if x.Connected == 0 {
 		return 0
 	}

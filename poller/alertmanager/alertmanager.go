@@ -82,7 +82,7 @@ func CheckQuery(t board.TileConfig, q board.Query) error {
 }
 
 // amAlert is the part of an Alertmanager alert the board uses; the API's
-// gettableAlert and the webhook payload's alert both carry it, and Convert
+// gettableAlert and the webhook payload's alert both carry it, and convert
 // maps it, so an alert polled and delivered gives the same board alert.
 type amAlert struct {
 	Labels       map[string]string `json:"labels"`
@@ -94,7 +94,7 @@ type amAlert struct {
 }
 
 func (a amAlert) board(firing bool) board.Alert {
-	return Convert(a.Labels, a.Annotations, a.Fingerprint, a.StartsAt, a.EndsAt, a.GeneratorURL, firing)
+	return convert(a.Labels, a.Annotations, a.Fingerprint, a.StartsAt, a.EndsAt, a.GeneratorURL, firing)
 }
 
 // gettableAlert is one alert of GET /api/v2/alerts (Alertmanager's OpenAPI
@@ -141,7 +141,7 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 		return board.Result{}, fmt.Errorf("alertmanager: read %s: %w", u.Redacted(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := &HTTPError{Status: resp.StatusCode, Body: snippet(body)}
+		e := &httpError{Status: resp.StatusCode, Body: snippet(body)}
 		if ra := resp.Header.Get("Retry-After"); ra != "" {
 			if secs, err := strconv.Atoi(ra); err == nil && secs > 0 {
 				e.After = time.Duration(secs) * time.Second
@@ -152,7 +152,7 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 	if len(body) > maxBody {
 		return board.Result{}, fmt.Errorf("alertmanager: response over %d bytes", maxBody)
 	}
-	alerts, suppressed, err := ParseAlerts(body)
+	alerts, suppressed, err := parseAlerts(body)
 	if err != nil {
 		return board.Result{}, err
 	}
@@ -163,11 +163,11 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 	return res, nil
 }
 
-// ParseAlerts decodes a GET /api/v2/alerts response into the open alerts
+// parseAlerts decodes a GET /api/v2/alerts response into the open alerts
 // and the ids of the suppressed ones (silenced or inhibited: Alertmanager
 // sends no notification for them, so they are not open on the wall).
 // Resolved alerts are not in the response at all.
-func ParseAlerts(body []byte) (open []board.Alert, suppressed []string, err error) {
+func parseAlerts(body []byte) (open []board.Alert, suppressed []string, err error) {
 	var in []gettableAlert
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, nil, fmt.Errorf("alertmanager: decode alerts: %w", err)
@@ -238,13 +238,13 @@ func Row(a board.Alert) board.Row {
 	return board.Row{Label: a.Title, Text: string(a.Severity), Status: st, Detail: a.NextAction, URL: a.RunbookURL, At: a.StartedAt}
 }
 
-// Convert maps an Alertmanager alert (polled or from a webhook) to the
+// convert maps an Alertmanager alert (polled or from a webhook) to the
 // board's alert: alertname is the title and the policy, the severity label
 // the severity, the summary annotation the summary, the description (or a
 // next_action annotation) the next action, runbook_url the runbook, and the
 // generator URL the console link. The id is Alertmanager's fingerprint, or
 // a hash of the labels when the sender gives none.
-func Convert(labels, annotations map[string]string, fingerprint string, startsAt, endsAt time.Time, generatorURL string, firing bool) board.Alert {
+func convert(labels, annotations map[string]string, fingerprint string, startsAt, endsAt time.Time, generatorURL string, firing bool) board.Alert {
 	a := board.Alert{
 		ID:         fingerprint,
 		Title:      labels["alertname"],
@@ -316,19 +316,19 @@ func Severity(s string) board.Severity {
 	return board.SeverityWarning
 }
 
-// HTTPError is a non-200 answer from Alertmanager.
-type HTTPError struct {
+// httpError is a non-200 answer from Alertmanager.
+type httpError struct {
 	Status int
 	Body   string
 	After  time.Duration
 }
 
-func (e *HTTPError) Error() string {
+func (e *httpError) Error() string {
 	return fmt.Sprintf("alertmanager: HTTP %d: %s", e.Status, e.Body)
 }
 
 // RetryAfter is the wait the server asked for (poller.RetryAfterError).
-func (e *HTTPError) RetryAfter() time.Duration { return e.After }
+func (e *httpError) RetryAfter() time.Duration { return e.After }
 
 func snippet(b []byte) string {
 	s := strings.TrimSpace(string(b))

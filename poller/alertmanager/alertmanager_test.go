@@ -93,7 +93,7 @@ func TestFetchErrors(t *testing.T) {
 				t.Fatalf("error = %v, want %q", err, c.want)
 			}
 			if c.retry != "" {
-				he, ok := err.(*HTTPError)
+				he, ok := err.(*httpError)
 				if !ok || he.RetryAfter() != 7*time.Second {
 					t.Errorf("retry after = %v", err)
 				}

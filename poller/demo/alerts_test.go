@@ -13,7 +13,7 @@ import (
 func TestAlertsCycle(t *testing.T) {
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	crit := func(at time.Duration) *board.Alert {
-		for _, a := range Alerts(start, start.Add(at)) {
+		for _, a := range alerts(start, start.Add(at)) {
 			if a.Severity == board.SeverityCritical {
 				return &a
 			}
@@ -35,7 +35,7 @@ func TestAlertsCycle(t *testing.T) {
 		if a != nil && (a.NextAction == "" || a.ID == "") {
 			t.Errorf("at +%s: critical alert without id or next action: %+v", c.at, a)
 		}
-		if n := len(Alerts(start, start.Add(c.at))); n < 1 {
+		if n := len(alerts(start, start.Add(c.at))); n < 1 {
 			t.Errorf("at +%s: the warning is not open", c.at)
 		}
 	}

@@ -19,15 +19,15 @@ import (
 // signals the demo source answers, by query text.
 var signals = []string{"requests", "latency_p50", "latency_p95", "latency_p99", "error_ratio", "cpu", "memory", "queue_age", "services", "instances", "alerts"}
 
-// Source is the demo source. Now is injectable for tests; Start anchors the
-// demo alert's cycle (see Alerts).
+// Source is the demo source. Now is injectable for tests; start anchors the
+// demo alert's cycle (see alerts).
 type Source struct {
 	Now   func() time.Time
-	Start time.Time
+	start time.Time
 }
 
 // New returns a demo source on the wall clock.
-func New() *Source { return &Source{Now: time.Now, Start: time.Now()} }
+func New() *Source { return &Source{Now: time.Now, start: time.Now()} }
 
 // CheckQuery refuses signals the demo does not know.
 func (s *Source) CheckQuery(_ board.TileConfig, q board.Query) error {
@@ -50,15 +50,15 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 	case "services":
 		return services(now), nil
 	case "alerts":
-		return board.Result{Alerts: Alerts(s.Start, now), AlertsComplete: true, At: now}, nil
+		return board.Result{Alerts: alerts(s.start, now), AlertsComplete: true, At: now}, nil
 	}
-	res := board.Result{Value: board.F(Value(q.Text, "api", now)), At: now}
+	res := board.Result{Value: board.F(value(q.Text, "api", now)), At: now}
 	if q.Range > 0 {
 		const points = 60
 		step := q.Range / points
 		for i := points; i >= 0; i-- {
 			t := now.Add(-time.Duration(i) * step)
-			res.Series = append(res.Series, board.Point{T: t, V: Value(q.Text, "api", t)})
+			res.Series = append(res.Series, board.Point{T: t, V: value(q.Text, "api", t)})
 		}
 	}
 	return res, nil
@@ -68,7 +68,7 @@ func services(now time.Time) board.Result {
 	names := []string{"api", "checkout", "search", "auth", "billing", "images"}
 	var rows []board.Row
 	for _, n := range names {
-		v := Value("error_ratio", n, now)
+		v := value("error_ratio", n, now)
 		st := board.StatusOK
 		switch {
 		case v >= 0.05:
@@ -76,15 +76,15 @@ func services(now time.Time) board.Result {
 		case v >= 0.01:
 			st = board.StatusWarn
 		}
-		rows = append(rows, board.Row{Label: n, Value: board.F(v), Status: st, Detail: fmt.Sprintf("%.0f req/s", Value("requests", n, now))})
+		rows = append(rows, board.Row{Label: n, Value: board.F(v), Status: st, Detail: fmt.Sprintf("%.0f req/s", value("requests", n, now))})
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return *rows[i].Value > *rows[j].Value })
 	return board.Result{Rows: rows, At: now}
 }
 
-// Value is the signal's value for a service at time t. It is a pure function
+// value is the signal's value for a service at time t. It is a pure function
 // of its arguments, so tests and screens agree.
-func Value(signal, service string, t time.Time) float64 {
+func value(signal, service string, t time.Time) float64 {
 	h := fnv.New32a()
 	h.Write([]byte(service))
 	seed := float64(h.Sum32()%1000) / 1000
@@ -140,9 +140,9 @@ const (
 	alertOpenFor    = 100 * time.Second
 )
 
-// Alerts are the demo's open alerts at now: a warning that stays open, and
+// alerts are the demo's open alerts at now: a warning that stays open, and
 // the critical alert of the cycle while it fires. Each says what to do next.
-func Alerts(start, now time.Time) []board.Alert {
+func alerts(start, now time.Time) []board.Alert {
 	out := []board.Alert{{
 		ID: "demo-disk-db-1", Source: "demo", Title: "Disk 81 % full on db-1", Severity: board.SeverityWarning,
 		State: board.AlertOpen, StartedAt: start.Add(-2 * time.Hour).Truncate(time.Minute), Resource: "db-1",

@@ -72,7 +72,7 @@ func (s *Source) openAlerts(ctx context.Context, cl *clients) (board.Result, err
 				var err error
 				p, err = s.policy(ctx, cl, in.policy)
 				if err != nil {
-					var re *RetryError
+					var re *retryError
 					if errors.As(err, &re) {
 						return board.Result{}, err
 					}

@@ -556,7 +556,7 @@ func TestNewNeedsProjectAndNoNetwork(t *testing.T) {
 
 func TestPresetsAreComplete(t *testing.T) {
 	for _, name := range presetNames() {
-		p := Presets[name]
+		p := presets[name]
 		if p.Name != name || p.Metric == "" || p.Resource == "" || p.Unit == "" || p.Doc == "" || len(p.Need) == 0 {
 			t.Errorf("preset %s is incomplete: %+v", name, p)
 		}

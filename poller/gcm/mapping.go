@@ -96,12 +96,7 @@ func (m *mapping) toSeries(in []*monitoringpb.TimeSeries, groupBy []string) []se
 // group_by all series sum into one. A label only one side has (a numerator's
 // response code) then never makes the two sides miss each other.
 func (m *mapping) sumSeries(in []*monitoringpb.TimeSeries, groupBy []string) []series {
-	type acc struct {
-		labels map[string]string
-		pts    map[time.Time]float64
-	}
-	byKey := map[string]*acc{}
-	var order []string
+	var sum seriesSum
 	for i, ts := range in {
 		if ts == nil {
 			m.warn("time series %d is empty", i)
@@ -111,24 +106,50 @@ func (m *mapping) sumSeries(in []*monitoringpb.TimeSeries, groupBy []string) []s
 		if len(groupBy) > 0 {
 			labels = labelsOf(ts, groupBy)
 		}
-		key := keyOf(labels)
-		a := byKey[key]
-		if a == nil {
-			a = &acc{labels: labels, pts: map[time.Time]float64{}}
-			byKey[key] = a
-			order = append(order, key)
-		}
+		pts := sum.group(labels)
 		seen := map[time.Time]bool{}
 		for _, p := range ts.GetPoints() {
 			if t, v, ok := m.value(p); ok && !seen[t] {
 				seen[t] = true // a malformed reply's repeated point counts once
-				a.pts[t] += v
+				pts[t] += v
 			}
 		}
 	}
-	out := make([]series, 0, len(order))
-	for _, k := range order {
-		a := byKey[k]
+	return sum.series()
+}
+
+// seriesSum adds up values per timestamp for each set of labels, and keeps
+// the sets in the order they were first seen.
+type seriesSum struct {
+	byKey map[string]*summed
+	order []string
+}
+
+type summed struct {
+	labels map[string]string
+	pts    map[time.Time]float64
+}
+
+// group is the running sums of the series with these labels, per timestamp.
+func (s *seriesSum) group(labels map[string]string) map[time.Time]float64 {
+	if s.byKey == nil {
+		s.byKey = map[string]*summed{}
+	}
+	key := keyOf(labels)
+	a := s.byKey[key]
+	if a == nil {
+		a = &summed{labels: labels, pts: map[time.Time]float64{}}
+		s.byKey[key] = a
+		s.order = append(s.order, key)
+	}
+	return a.pts
+}
+
+// series lists the sums, each with its points oldest first.
+func (s *seriesSum) series() []series {
+	out := make([]series, 0, len(s.order))
+	for _, k := range s.order {
+		a := s.byKey[k]
 		se := series{key: k, labels: a.labels}
 		for t, v := range a.pts {
 			se.points = append(se.points, point{t, v})
@@ -281,50 +302,26 @@ func ratioSeries(num, den []series) []series {
 // every value of label, the numerator those in values.
 func splitByLabel(all []series, label string, values []string) (num, den []series) {
 	short := shortLabel(label)
-	type acc struct {
-		labels map[string]string
-		pts    map[time.Time]float64
-	}
-	sum := func(dst map[string]*acc, order *[]string, s series) {
+	add := func(dst *seriesSum, s series) {
 		labels := map[string]string{}
 		for k, v := range s.labels {
 			if k != short {
 				labels[k] = v
 			}
 		}
-		key := keyOf(labels)
-		a := dst[key]
-		if a == nil {
-			a = &acc{labels: labels, pts: map[time.Time]float64{}}
-			dst[key] = a
-			*order = append(*order, key)
-		}
+		pts := dst.group(labels)
 		for _, p := range s.points {
-			a.pts[p.t] += p.v
+			pts[p.t] += p.v
 		}
 	}
-	nm, dm := map[string]*acc{}, map[string]*acc{}
-	var norder, dorder []string
+	var nsum, dsum seriesSum
 	for _, s := range all {
-		sum(dm, &dorder, s)
+		add(&dsum, s)
 		if slices.Contains(values, s.labels[short]) {
-			sum(nm, &norder, s)
+			add(&nsum, s)
 		}
 	}
-	flat := func(m map[string]*acc, order []string) []series {
-		out := make([]series, 0, len(order))
-		for _, k := range order {
-			a := m[k]
-			s := series{key: k, labels: a.labels}
-			for t, v := range a.pts {
-				s.points = append(s.points, point{t, v})
-			}
-			slices.SortFunc(s.points, func(a, b point) int { return a.t.Compare(b.t) })
-			out = append(out, s)
-		}
-		return out
-	}
-	return flat(nm, norder), flat(dm, dorder)
+	return nsum.series(), dsum.series()
 }
 
 // result builds what the tile shows. One series: its latest value (and all

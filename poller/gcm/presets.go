@@ -10,7 +10,7 @@ import (
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
 )
 
-// Preset is a named query for what most teams on Google Cloud watch, so a
+// preset is a named query for what most teams on Google Cloud watch, so a
 // tile says `preset: cloudrun_5xx_ratio` and `service: api` instead of a
 // filter. Aggregation keys given next to the preset (aligner, reducer,
 // group_by, lookback, alignment_period, scale) override its defaults.
@@ -27,7 +27,7 @@ import (
 // (kubernetes.io/*/limit_utilization and allocatable_utilization as 0-1
 // fractions with a memory_type label of evictable/non-evictable; the load
 // balancer's response_code_class written unquoted, =500, as an INT64).
-type Preset struct {
+type preset struct {
 	Name   string
 	Metric string // metric type
 	Doc    string // what it shows, in the unit given
@@ -59,8 +59,8 @@ var keyLabel = map[string]string{
 	"policy":       "resource.label.policy_name", // network_security_policy (Cloud Armor)
 }
 
-// Presets, by name.
-var Presets = completePresets(map[string]Preset{
+// presets, by name.
+var presets = completePresets(map[string]preset{
 	// run.googleapis.com/request_count: DELTA, INT64, unit 1, resource
 	// cloud_run_revision (labels service_name, revision_name, location,
 	// configuration_name); metric labels response_code, response_code_class
@@ -234,7 +234,7 @@ var Presets = completePresets(map[string]Preset{
 
 // completePresets fills what each preset's entry leaves implicit: its name
 // (the key) and a scale of 1.
-func completePresets(m map[string]Preset) map[string]Preset {
+func completePresets(m map[string]preset) map[string]preset {
 	for name, p := range m {
 		p.Name = name
 		if p.scale == 0 {
@@ -247,8 +247,8 @@ func completePresets(m map[string]Preset) map[string]Preset {
 
 // presetNames lists the presets, sorted.
 func presetNames() []string {
-	names := make([]string, 0, len(Presets))
-	for n := range Presets {
+	names := make([]string, 0, len(presets))
+	for n := range presets {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -259,8 +259,8 @@ func presetNames() []string {
 // or filter syntax.
 var selectorValue = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$`)
 
-// Filter is the preset's filter for the given selector values.
-func (p Preset) Filter(values map[string]string) string {
+// filter is the preset's filter for the given selector values.
+func (p preset) filter(values map[string]string) string {
 	parts := []string{
 		fmt.Sprintf("metric.type = %q", p.Metric),
 		fmt.Sprintf("resource.type = %q", p.Resource),
@@ -278,7 +278,7 @@ func (p Preset) Filter(values map[string]string) string {
 
 func applyPreset(pm params, s *spec) error {
 	name := pm.str("preset")
-	p, ok := Presets[name]
+	p, ok := presets[name]
 	if !ok {
 		return fmt.Errorf("gcm: preset %q unknown (known: %s)", name, strings.Join(presetNames(), ", "))
 	}
@@ -305,7 +305,7 @@ func applyPreset(pm params, s *spec) error {
 		}
 	}
 	s.mode = modeMetric
-	s.filter = p.Filter(values)
+	s.filter = p.filter(values)
 	s.aligner, s.reducer, s.scale = p.aligner, p.reducer, p.scale
 	if p.ratioLabel != "" {
 		s.mode = modeRatio

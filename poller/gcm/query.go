@@ -109,34 +109,24 @@ func parse(q board.Query) (*spec, error) {
 		}
 		s.label = t
 	}
+	// The queries that are one key with one allowed value.
+	for _, k := range []struct {
+		key, value string
+		mode       mode
+	}{{"alerts", "open", modeAlerts}, {"policies", "undocumented", modePolicies}, {"slos", "list", modeSLOList}} {
+		if !p.has(k.key) {
+			continue
+		}
+		if v := p.str(k.key); v != k.value {
+			return nil, fmt.Errorf("gcm: %s: %q: only %s: %s is supported", k.key, v, k.key, k.value)
+		}
+		if err := p.only(k.key); err != nil {
+			return nil, err
+		}
+		s.mode = k.mode
+		return s, nil
+	}
 	switch {
-	case p.has("alerts"):
-		if v := p.str("alerts"); v != "open" {
-			return nil, fmt.Errorf("gcm: alerts: %q: only alerts: open is supported", v)
-		}
-		if err := p.only("alerts"); err != nil {
-			return nil, err
-		}
-		s.mode = modeAlerts
-		return s, nil
-	case p.has("policies"):
-		if v := p.str("policies"); v != "undocumented" {
-			return nil, fmt.Errorf("gcm: policies: %q: only policies: undocumented is supported", v)
-		}
-		if err := p.only("policies"); err != nil {
-			return nil, err
-		}
-		s.mode = modePolicies
-		return s, nil
-	case p.has("slos"):
-		if v := p.str("slos"); v != "list" {
-			return nil, fmt.Errorf("gcm: slos: %q: only slos: list is supported", v)
-		}
-		if err := p.only("slos"); err != nil {
-			return nil, err
-		}
-		s.mode = modeSLOList
-		return s, nil
 	case p.has("slo"):
 		if err := parseSLO(p, s); err != nil {
 			return nil, err

@@ -41,15 +41,15 @@ type Store interface {
 
 // Defaults.
 const (
-	DefaultBackfill    = 90 * fourkeys.Day
-	DefaultEnvironment = "production"
-	DefaultLabel       = "incident"
-	// NoIncidents as incident_label: the repositories' issues are not read;
+	defaultBackfill    = 90 * fourkeys.Day
+	defaultEnvironment = "production"
+	defaultLabel       = "incident"
+	// noIncidents as incident_label: the repositories' issues are not read;
 	// change failure rate and time to restore are "not measured".
-	NoIncidents = "none"
-	// MinSync is the least time between two syncs with GitHub, however many
+	noIncidents = "none"
+	// minSync is the least time between two syncs with GitHub, however many
 	// tiles poll the source.
-	MinSync = time.Minute
+	minSync = time.Minute
 	// lowRemaining: below this many requests left, stop until the reset.
 	lowRemaining = 20
 	perPage      = 100
@@ -92,7 +92,7 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	if len(cfg.Repos) == 0 {
 		return nil, errors.New("github: repos: list at least one owner/name")
 	}
-	backfill, err := board.ParseDuration(cfg.Backfill, DefaultBackfill)
+	backfill, err := board.ParseDuration(cfg.Backfill, defaultBackfill)
 	if err != nil {
 		return nil, fmt.Errorf("github: backfill: %w", err)
 	}
@@ -129,12 +129,12 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 		}
 	}
 	s := &Source{id: cfg.ID, cfg: cfg, client: client, etags: etags, env: cfg.Environment, workflow: cfg.Workflow,
-		label: cfg.IncidentLabel, service: cfg.Service, backfill: backfill, store: st, now: time.Now, minSync: MinSync}
+		label: cfg.IncidentLabel, service: cfg.Service, backfill: backfill, store: st, now: time.Now, minSync: minSync}
 	if s.env == "" {
-		s.env = DefaultEnvironment
+		s.env = defaultEnvironment
 	}
 	if s.label == "" {
-		s.label = DefaultLabel
+		s.label = defaultLabel
 	}
 	for _, r := range cfg.Repos {
 		owner, name, ok := strings.Cut(r, "/")
@@ -151,15 +151,15 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
-	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel, NoIncidentFeed: s.label == NoIncidents, Settings: set}
+	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel, NoIncidentFeed: s.label == noIncidents, Settings: set}
 	return s, nil
 }
 
-// ServiceOf is the service a repository's deployments count for (the
-// GitHub webhook uses the same rule: SettingsOf).
-func (s *Source) ServiceOf(repo string) string { return s.settingsOf(repo).Service }
+// serviceOf is the service a repository's deployments count for (the
+// GitHub webhook uses the same rule: settingsOf).
+func (s *Source) serviceOf(repo string) string { return s.settingsOf(repo).Service }
 
-func (s *Source) settingsOf(repo string) RepoSettings { return SettingsOf(s.cfg, repo) }
+func (s *Source) settingsOf(repo string) RepoSettings { return settingsOf(s.cfg, repo) }
 
 func checkFourKeysQuery(tile board.TileConfig, q board.Query) error {
 	return keysrc.CheckQuery(tile, q)
@@ -189,7 +189,7 @@ func (s *Source) reposOf(q board.Query) []*repoState {
 	var out []*repoState
 	for _, r := range s.repos {
 		if kq.Scope.Repo != "" && !strings.EqualFold(kq.Scope.Repo, r.full) ||
-			kq.Scope.Service != "" && kq.Scope.Service != s.ServiceOf(r.full) {
+			kq.Scope.Service != "" && kq.Scope.Service != s.serviceOf(r.full) {
 			continue
 		}
 		out = append(out, r)
@@ -208,17 +208,17 @@ func (s *Source) errFor(q board.Query) error {
 		r.mu.Unlock()
 	}
 	err := errors.Join(errs...)
-	var ra *RetryAfterError
+	var ra *retryAfterError
 	if errors.As(err, &ra) {
 		// Keep the retry-after hint visible to the poller.
-		err = &RetryAfterError{after: ra.after, err: err}
+		err = &retryAfterError{after: ra.after, err: err}
 	}
 	return err
 }
 
-// Sync brings the store up to date with every repository; it returns the
+// syncAll brings the store up to date with every repository; it returns the
 // failures (each repository keeps its own, see Fetch).
-func (s *Source) Sync(ctx context.Context) error { return s.sync(ctx, s.repos) }
+func (s *Source) syncAll(ctx context.Context) error { return s.sync(ctx, s.repos) }
 
 func (s *Source) sync(ctx context.Context, repos []*repoState) error {
 	var errs []error
@@ -237,10 +237,7 @@ func (s *Source) syncOne(ctx context.Context, r *repoState) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := s.now()
-	s.mu.Lock()
-	pause, pauseErr := s.pauseUntil, s.pauseErr
-	s.mu.Unlock()
-	if now.Before(pause) {
+	if pauseErr := s.paused(now); pauseErr != nil {
 		r.err = pauseErr // the limit is the client's: every repository waits
 		return r.err
 	}
@@ -250,15 +247,32 @@ func (s *Source) syncOne(ctx context.Context, r *repoState) error {
 	r.lastSync, r.err = now, nil
 	if err := s.syncRepo(ctx, r, now); err != nil {
 		r.err = fmt.Errorf("github: %s: %w", r.full, err)
-		var ra *RetryAfterError
-		if errors.As(err, &ra) {
-			s.mu.Lock()
-			s.pauseUntil, s.pauseErr = now.Add(ra.after), r.err
-			s.mu.Unlock()
-		}
+		s.pauseOnRetryAfter(err, now, r.err)
 		return r.err
 	}
 	return nil
+}
+
+// paused is the error GitHub's request to wait failed with while that wait
+// lasts past now, nil otherwise.
+func (s *Source) paused(now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Before(s.pauseUntil) {
+		return s.pauseErr // set with pauseUntil, never nil
+	}
+	return nil
+}
+
+// pauseOnRetryAfter pauses every repository's calls when err is GitHub
+// asking the client to wait; reported is what they fail with meanwhile.
+func (s *Source) pauseOnRetryAfter(err error, now time.Time, reported error) {
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		s.mu.Lock()
+		s.pauseUntil, s.pauseErr = now.Add(ra.after), reported
+		s.mu.Unlock()
+	}
 }
 
 // syncRepo stores what is new in r. What it fetched before a failure is
@@ -311,38 +325,31 @@ func (s *Source) deployments(ctx context.Context, r *repoState, now time.Time) (
 		older := false
 		for _, d := range deps {
 			id := fourkeys.GitHubDeploymentID(r.full, d.GetID())
+			// The last successful deployment before the backfill horizon
+			// is stored too: it is the compare base of the first one after
+			// it, whose changes would otherwise be lost.
+			base := false
 			if d.GetCreatedAt().Before(r.since) {
 				older = true // newest first: the rest are older still
 				if r.based {
 					break
 				}
-				// The last successful deployment before the backfill
-				// horizon is stored too: it is the compare base of the
-				// first one after it, whose changes would otherwise be lost.
-				if !r.done[id] {
-					at, ok, err := s.successAt(ctx, r, d.GetID())
-					if err != nil {
-						return out, err
-					}
-					if !ok {
-						continue
-					}
-					out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
+				base = true
+			}
+			if !r.done[id] {
+				at, ok, err := s.successAt(ctx, r, d.GetID())
+				if err != nil {
+					return out, err
 				}
+				if !ok {
+					continue // not successful: no deployment, and no base
+				}
+				out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
+			}
+			if base {
 				r.based = true
 				break
 			}
-			if r.done[id] {
-				continue
-			}
-			at, ok, err := s.successAt(ctx, r, d.GetID())
-			if err != nil {
-				return out, err
-			}
-			if !ok {
-				continue
-			}
-			out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
 		}
 		if older && r.based || resp.NextPage == 0 {
 			break
@@ -471,7 +478,7 @@ func (s *Source) compare(ctx context.Context, r *repoState, base string, d fourk
 // incidents stores issues with the incident label updated since the last
 // sync (pull requests excluded).
 func (s *Source) incidents(ctx context.Context, r *repoState, now time.Time) error {
-	if s.label == NoIncidents {
+	if s.label == noIncidents {
 		return nil
 	}
 	opts := &gh.IssueListByRepoOptions{Labels: []string{s.label}, State: "all", Since: r.issuesSince,
@@ -484,7 +491,7 @@ func (s *Source) incidents(ctx context.Context, r *repoState, now time.Time) err
 			return err
 		}
 		for _, is := range issues {
-			in, ok, err := IncidentFromIssue(r.full, is, func(string) RepoSettings { return s.settingsOf(r.full) })
+			in, ok, err := incidentFromIssue(r.full, is, func(string) RepoSettings { return s.settingsOf(r.full) })
 			if err != nil || !ok {
 				continue // a pull request, or an issue without what an incident needs
 			}
@@ -522,23 +529,23 @@ func short(sha string) string {
 	return sha
 }
 
-// RetryAfterError is a rate limit: the poller waits at least RetryAfter.
-type RetryAfterError struct {
+// retryAfterError is a rate limit: the poller waits at least RetryAfter.
+type retryAfterError struct {
 	after time.Duration
 	err   error
 }
 
-func (e *RetryAfterError) Error() string             { return e.err.Error() }
-func (e *RetryAfterError) Unwrap() error             { return e.err }
-func (e *RetryAfterError) RetryAfter() time.Duration { return e.after }
+func (e *retryAfterError) Error() string             { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error             { return e.err }
+func (e *retryAfterError) RetryAfter() time.Duration { return e.after }
 
-// DefaultRetryAfter is the wait after a secondary limit without Retry-After
+// defaultRetryAfter is the wait after a secondary limit without Retry-After
 // (GitHub's documentation asks for at least a minute).
-const DefaultRetryAfter = time.Minute
+const defaultRetryAfter = time.Minute
 
 // check turns a go-github outcome into an error, mapping rate limits
 // (primary: 403 with X-RateLimit-Remaining 0; secondary: 403/429 with
-// Retry-After) to RetryAfterError. A successful response that leaves few
+// Retry-After) to retryAfterError. A successful response that leaves few
 // requests is also an error, so the sync stops before GitHub must refuse.
 func (s *Source) check(resp *gh.Response, err error, what string) error {
 	if err != nil {
@@ -547,25 +554,25 @@ func (s *Source) check(resp *gh.Response, err error, what string) error {
 		var er *gh.ErrorResponse
 		switch {
 		case errors.As(err, &rl):
-			return &RetryAfterError{after: max(time.Until(rl.Rate.Reset.Time), time.Second), err: fmt.Errorf("%s: rate limit exhausted until %s", what, rl.Rate.Reset.Format(time.RFC3339))}
+			return &retryAfterError{after: max(time.Until(rl.Rate.Reset.Time), time.Second), err: fmt.Errorf("%s: rate limit exhausted until %s", what, rl.Rate.Reset.Format(time.RFC3339))}
 		case errors.As(err, &ab):
-			after := DefaultRetryAfter
+			after := defaultRetryAfter
 			if ab.RetryAfter != nil && *ab.RetryAfter > 0 {
 				after = *ab.RetryAfter
 			}
-			return &RetryAfterError{after: after, err: fmt.Errorf("%s: secondary rate limit, retrying after %s", what, after)}
+			return &retryAfterError{after: after, err: fmt.Errorf("%s: secondary rate limit, retrying after %s", what, after)}
 		case errors.As(err, &er) && er.Response != nil && (er.Response.StatusCode == http.StatusTooManyRequests ||
 			er.Response.StatusCode == http.StatusForbidden && er.Response.Header.Get("Retry-After") != ""):
-			after := DefaultRetryAfter
+			after := defaultRetryAfter
 			if n, perr := strconv.Atoi(er.Response.Header.Get("Retry-After")); perr == nil && n > 0 {
 				after = time.Duration(n) * time.Second
 			}
-			return &RetryAfterError{after: after, err: fmt.Errorf("%s: rate limited (%d), retrying after %s", what, er.Response.StatusCode, after)}
+			return &retryAfterError{after: after, err: fmt.Errorf("%s: rate limited (%d), retrying after %s", what, er.Response.StatusCode, after)}
 		}
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if resp != nil && resp.Rate.Limit > 0 && resp.Rate.Remaining < lowRemaining && resp.Rate.Reset.After(time.Now()) {
-		return &RetryAfterError{after: time.Until(resp.Rate.Reset.Time),
+		return &retryAfterError{after: time.Until(resp.Rate.Reset.Time),
 			err: fmt.Errorf("%s: only %d requests left until %s; pausing", what, resp.Rate.Remaining, resp.Rate.Reset.Format(time.RFC3339))}
 	}
 	return nil

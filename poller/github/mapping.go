@@ -27,28 +27,28 @@ type RepoSettings struct {
 	IncidentLabel string // issues with this label are incidents; default "incident"
 }
 
-// WithDefaults fills the empty settings of repo's.
-func (s RepoSettings) WithDefaults(repo string) RepoSettings {
+// withDefaults fills the empty settings of repo's.
+func (s RepoSettings) withDefaults(repo string) RepoSettings {
 	if s.Service == "" {
 		s.Service = repo
 	}
 	if s.Environment == "" {
-		s.Environment = DefaultEnvironment
+		s.Environment = defaultEnvironment
 	}
 	if s.IncidentLabel == "" {
-		s.IncidentLabel = DefaultLabel
+		s.IncidentLabel = defaultLabel
 	}
 	return s
 }
 
-// SettingsOf is the settings of repo in the github source cfg: one service
+// settingsOf is the settings of repo in the github source cfg: one service
 // per repository unless the source names one for its only repository.
-func SettingsOf(cfg board.SourceConfig, repo string) RepoSettings {
+func settingsOf(cfg board.SourceConfig, repo string) RepoSettings {
 	svc := cfg.Service
 	if svc == "" || len(cfg.Repos) > 1 {
 		svc = repo
 	}
-	return RepoSettings{Service: svc, Environment: cfg.Environment, Workflow: cfg.Workflow, IncidentLabel: cfg.IncidentLabel}.WithDefaults(repo)
+	return RepoSettings{Service: svc, Environment: cfg.Environment, Workflow: cfg.Workflow, IncidentLabel: cfg.IncidentLabel}.withDefaults(repo)
 }
 
 // SettingsIn is the settings of repo in cfg: those of the first github
@@ -57,16 +57,16 @@ func SettingsOf(cfg board.SourceConfig, repo string) RepoSettings {
 func SettingsIn(cfg *board.Config, repo string) RepoSettings {
 	for _, s := range cfg.Sources {
 		if s.Kind == "github" && slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
-			return SettingsOf(s, repo)
+			return settingsOf(s, repo)
 		}
 	}
-	return RepoSettings{}.WithDefaults(repo)
+	return RepoSettings{}.withDefaults(repo)
 }
 
-// BadPayloadError is a payload that parses but lacks what its event needs.
-type BadPayloadError struct{ Msg string }
+// badPayloadError is a payload that parses but lacks what its event needs.
+type badPayloadError struct{ Msg string }
 
-func (b BadPayloadError) Error() string { return b.Msg }
+func (b badPayloadError) Error() string { return b.Msg }
 
 // Settings gives a repository's configured settings; the mapping functions
 // below fill in the defaults (nil: all defaults).
@@ -77,22 +77,22 @@ func (f Settings) of(repo string) RepoSettings {
 	if f != nil {
 		s = f(repo)
 	}
-	return s.WithDefaults(repo)
+	return s.withDefaults(repo)
 }
 
-// DeploymentFromStatus is the deployment a deployment_status event reports:
+// deploymentFromStatus is the deployment a deployment_status event reports:
 // ok only for state success in the repository's environment.
-func DeploymentFromStatus(ev *gh.DeploymentStatusEvent, settings Settings) (fourkeys.Deployment, bool, error) {
+func deploymentFromStatus(ev *gh.DeploymentStatusEvent, settings Settings) (fourkeys.Deployment, bool, error) {
 	st, dep, repo := ev.GetDeploymentStatus(), ev.GetDeployment(), ev.GetRepo().GetFullName()
 	if st == nil || dep == nil || repo == "" {
-		return fourkeys.Deployment{}, false, BadPayloadError{"deployment, deployment_status and repository are required"}
+		return fourkeys.Deployment{}, false, badPayloadError{"deployment, deployment_status and repository are required"}
 	}
 	cfg := settings.of(repo)
 	if st.GetState() != "success" || !strings.EqualFold(dep.GetEnvironment(), cfg.Environment) {
 		return fourkeys.Deployment{}, false, nil
 	}
 	if dep.GetID() == 0 || dep.GetSHA() == "" || st.GetCreatedAt().IsZero() {
-		return fourkeys.Deployment{}, false, BadPayloadError{"deployment.id, deployment.sha and deployment_status.created_at are required"}
+		return fourkeys.Deployment{}, false, badPayloadError{"deployment.id, deployment.sha and deployment_status.created_at are required"}
 	}
 	return deploymentOf(repo, cfg, dep, st.GetCreatedAt().Time), true, nil
 }
@@ -106,24 +106,24 @@ func deploymentOf(repo string, cfg RepoSettings, dep *gh.Deployment, success tim
 		IncidentRef: fourkeys.FindIncidentRef(dep.GetDescription() + "\n" + string(dep.Payload))}
 }
 
-// DeploymentFromRun is the deployment a workflow_run event reports: ok only
+// deploymentFromRun is the deployment a workflow_run event reports: ok only
 // for a completed, successful run of the configured workflow on the default
 // branch. The workflow matches by name, file name or path.
-func DeploymentFromRun(ev *gh.WorkflowRunEvent, settings Settings) (fourkeys.Deployment, bool, error) {
+func deploymentFromRun(ev *gh.WorkflowRunEvent, settings Settings) (fourkeys.Deployment, bool, error) {
 	run, repo := ev.GetWorkflowRun(), ev.GetRepo().GetFullName()
 	if run == nil || repo == "" {
-		return fourkeys.Deployment{}, false, BadPayloadError{"workflow_run and repository are required"}
+		return fourkeys.Deployment{}, false, badPayloadError{"workflow_run and repository are required"}
 	}
 	cfg := settings.of(repo)
 	if cfg.Workflow == "" || ev.GetAction() != "completed" || run.GetConclusion() != "success" ||
 		run.GetHeadBranch() != ev.GetRepo().GetDefaultBranch() {
 		return fourkeys.Deployment{}, false, nil
 	}
-	if !WorkflowMatches(cfg.Workflow, run.GetName(), ev.GetWorkflow().GetName(), run.GetPath()) {
+	if !workflowMatches(cfg.Workflow, run.GetName(), ev.GetWorkflow().GetName(), run.GetPath()) {
 		return fourkeys.Deployment{}, false, nil
 	}
 	if run.GetID() == 0 || run.GetHeadSHA() == "" || run.GetUpdatedAt().IsZero() {
-		return fourkeys.Deployment{}, false, BadPayloadError{"workflow_run.id, head_sha and updated_at are required"}
+		return fourkeys.Deployment{}, false, badPayloadError{"workflow_run.id, head_sha and updated_at are required"}
 	}
 	return runDeployment(repo, cfg, run), true, nil
 }
@@ -137,9 +137,9 @@ func runDeployment(repo string, cfg RepoSettings, run *gh.WorkflowRun) fourkeys.
 		IncidentRef: fourkeys.FindIncidentRef(run.GetDisplayTitle() + "\n" + run.GetHeadCommit().GetMessage())}
 }
 
-// WorkflowMatches reports whether a configured workflow (a name, a file name
+// workflowMatches reports whether a configured workflow (a name, a file name
 // like deploy.yml, or a path like .github/workflows/deploy.yml) is this one.
-func WorkflowMatches(want, runName, workflowName, workflowPath string) bool {
+func workflowMatches(want, runName, workflowName, workflowPath string) bool {
 	if want == "" {
 		return false
 	}
@@ -147,18 +147,18 @@ func WorkflowMatches(want, runName, workflowName, workflowPath string) bool {
 	return want == runName || want == workflowName || (p != "" && (want == p || want == path.Base(p)))
 }
 
-// IncidentFromIssue is the incident an issue is: ok only when it carries the
+// incidentFromIssue is the incident an issue is: ok only when it carries the
 // incident label and is not a pull request. started = created_at,
 // resolved = closed_at while closed; UpdatedAt orders reports of it.
-func IncidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.Incident, bool, error) {
+func incidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.Incident, bool, error) {
 	if is == nil || repo == "" {
-		return fourkeys.Incident{}, false, BadPayloadError{"issue and repository are required"}
+		return fourkeys.Incident{}, false, badPayloadError{"issue and repository are required"}
 	}
 	if is.IsPullRequest() {
 		return fourkeys.Incident{}, false, nil
 	}
 	cfg := settings.of(repo)
-	if cfg.IncidentLabel == NoIncidents {
+	if cfg.IncidentLabel == noIncidents {
 		return fourkeys.Incident{}, false, nil
 	}
 	var labels []string
@@ -169,7 +169,7 @@ func IncidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.I
 		return fourkeys.Incident{}, false, nil
 	}
 	if is.GetNumber() == 0 || is.GetCreatedAt().IsZero() {
-		return fourkeys.Incident{}, false, BadPayloadError{"issue.number and issue.created_at are required"}
+		return fourkeys.Incident{}, false, badPayloadError{"issue.number and issue.created_at are required"}
 	}
 	in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(repo, is.GetNumber()), Service: cfg.Service, Repo: repo,
 		Title: is.GetTitle(), URL: is.GetHTMLURL(), StartedAt: is.GetCreatedAt().UTC(),
@@ -187,22 +187,22 @@ var WebhookEvents = []string{"deployment_status", "push", "issues", "workflow_ru
 
 // ParseWebhook maps one webhook delivery (its X-GitHub-Event and body) to
 // what it means for the Four Keys, through the mapping the poll uses. An
-// error is a BadPayloadError (malformed JSON, or a payload without what its
+// error is a badPayloadError (malformed JSON, or a payload without what its
 // event needs).
 func ParseWebhook(event string, body []byte, settings Settings) (store.GitHubEvent, error) {
 	payload, err := gh.ParseWebHook(event, body)
 	if err != nil {
-		return store.GitHubEvent{}, BadPayloadError{fmt.Sprintf("malformed JSON: %v", err)}
+		return store.GitHubEvent{}, badPayloadError{fmt.Sprintf("malformed JSON: %v", err)}
 	}
 	switch ev := payload.(type) {
 	case *gh.DeploymentStatusEvent:
-		d, ok, err := DeploymentFromStatus(ev, settings)
+		d, ok, err := deploymentFromStatus(ev, settings)
 		if err != nil || !ok {
 			return store.GitHubEvent{}, err
 		}
 		return store.GitHubEvent{Deployment: &d}, nil
 	case *gh.WorkflowRunEvent:
-		d, ok, err := DeploymentFromRun(ev, settings)
+		d, ok, err := deploymentFromRun(ev, settings)
 		if err != nil || !ok {
 			return store.GitHubEvent{}, err
 		}
@@ -215,7 +215,7 @@ func ParseWebhook(event string, body []byte, settings Settings) (store.GitHubEve
 		return store.GitHubEvent{Push: &p}, nil
 	case *gh.IssuesEvent:
 		repo := ev.GetRepo().GetFullName()
-		in, ok, err := IncidentFromIssue(repo, ev.GetIssue(), settings)
+		in, ok, err := incidentFromIssue(repo, ev.GetIssue(), settings)
 		if err != nil {
 			return store.GitHubEvent{}, err
 		}
@@ -243,7 +243,7 @@ func ParseWebhook(event string, body []byte, settings Settings) (store.GitHubEve
 func pushOf(ev *gh.PushEvent) (store.Push, bool, error) {
 	repo := ev.GetRepo().GetFullName()
 	if repo == "" {
-		return store.Push{}, false, BadPayloadError{"repository.full_name: required"}
+		return store.Push{}, false, badPayloadError{"repository.full_name: required"}
 	}
 	if ev.GetRef() != "refs/heads/"+ev.GetRepo().GetDefaultBranch() {
 		return store.Push{}, false, nil
@@ -255,7 +255,7 @@ func pushOf(ev *gh.PushEvent) (store.Push, bool, error) {
 			at = c.GetAuthor().GetDate().Time
 		}
 		if c.GetID() == "" || at.IsZero() {
-			return store.Push{}, false, BadPayloadError{fmt.Sprintf("commits[%d]: id and timestamp are required", i)}
+			return store.Push{}, false, badPayloadError{fmt.Sprintf("commits[%d]: id and timestamp are required", i)}
 		}
 		p.Commits = append(p.Commits, store.PushedCommit{SHA: c.GetID(), AuthoredAt: at})
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// SecurityParams are the keys a security tile's query may hold.
-var SecurityParams = []string{"repo", "critical_after"}
+// securityParams are the keys a security tile's query may hold.
+var securityParams = []string{"repo", "critical_after"}
 
 // securityQuery is a parsed security tile query.
 type securityQuery struct {
@@ -30,8 +30,8 @@ func parseSecurityQuery(q board.Query) (securityQuery, error) {
 		return out, fmt.Errorf("query: a security tile takes a mapping ({repo: owner/name, critical_after: 7d}) or none")
 	}
 	for k := range q.Params {
-		if !slices.Contains(SecurityParams, k) {
-			return out, fmt.Errorf("query: unknown key %q (known: %s)", k, strings.Join(SecurityParams, ", "))
+		if !slices.Contains(securityParams, k) {
+			return out, fmt.Errorf("query: unknown key %q (known: %s)", k, strings.Join(securityParams, ", "))
 		}
 	}
 	out.repo = q.Param("repo")
@@ -100,9 +100,9 @@ func (s *Source) securityFetch(ctx context.Context, q board.Query) (board.Result
 	if len(rep.Repos) == 0 {
 		// No repository was ever read: the tile says why.
 		err := errors.Join(errs...)
-		var ra *RetryAfterError
+		var ra *retryAfterError
 		if errors.As(err, &ra) {
-			err = &RetryAfterError{after: ra.after, err: err}
+			err = &retryAfterError{after: ra.after, err: err}
 		}
 		return board.Result{}, err
 	}
@@ -141,10 +141,7 @@ func (s *Source) securityOf(ctx context.Context, r *repoState, now time.Time) (*
 	st := s.secStateOf(r)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s.mu.Lock()
-	pause, pauseErr := s.pauseUntil, s.pauseErr
-	s.mu.Unlock()
-	if now.Before(pause) {
+	if pauseErr := s.paused(now); pauseErr != nil {
 		st.err = pauseErr // the limit is the client's: every repository waits
 		return st.report, st.err
 	}
@@ -155,12 +152,7 @@ func (s *Source) securityOf(ctx context.Context, r *repoState, now time.Time) (*
 	rep, err := s.readSecurity(ctx, r)
 	if err != nil {
 		st.err = fmt.Errorf("github: %s: %w", r.full, err)
-		var ra *RetryAfterError
-		if errors.As(err, &ra) {
-			s.mu.Lock()
-			s.pauseUntil, s.pauseErr = now.Add(ra.after), st.err
-			s.mu.Unlock()
-		}
+		s.pauseOnRetryAfter(err, now, st.err)
 		return st.report, st.err
 	}
 	st.report, st.err = rep, nil

@@ -90,13 +90,10 @@ func New(ctx context.Context, cfg board.SourceConfig, st Store) (*Source, error)
 	return s, nil
 }
 
-// Service is the service name its deployments carry.
-func (s *Source) Service() string { return s.service }
-
 // Fetch brings the store up to date with the repository, then computes the
 // tile's Four Keys from the store.
 func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error) {
-	if err := s.Sync(ctx); err != nil {
+	if err := s.sync(ctx); err != nil {
 		return board.Result{}, err
 	}
 	return s.keys.Fetch(ctx, q)
@@ -130,8 +127,8 @@ type deployment struct {
 	at                time.Time
 }
 
-// Sync writes the deployments and changes found in the repository.
-func (s *Source) Sync(ctx context.Context) error {
+// sync writes the deployments and changes found in the repository.
+func (s *Source) sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sig, err := s.refsSignature(ctx)
@@ -218,6 +215,24 @@ const (
 	recordSep = "\x1e"
 )
 
+// records splits git's output into records of exactly n fields each; git
+// ends every record with recordSep and a newline of its own.
+func records(out []byte, n int) ([][]string, error) {
+	var recs [][]string
+	for _, rec := range strings.Split(string(out), recordSep) {
+		rec = strings.TrimLeft(rec, "\n")
+		if rec == "" {
+			continue
+		}
+		f := strings.Split(rec, fieldSep)
+		if len(f) != n {
+			return nil, fmt.Errorf("unexpected line %q", rec)
+		}
+		recs = append(recs, f)
+	}
+	return recs, nil
+}
+
 // tagDeployments lists tags matching the pattern, oldest first. A tag's
 // time is its tagger date (annotated) or its commit's committer date
 // (lightweight): git's creatordate.
@@ -227,16 +242,12 @@ func (s *Source) tagDeployments(ctx context.Context) ([]deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlog: list tags: %w", err)
 	}
+	recs, err := records(out, 7)
+	if err != nil {
+		return nil, fmt.Errorf("gitlog: list tags: %w", err)
+	}
 	var deps []deployment
-	for _, rec := range strings.Split(string(out), recordSep) {
-		rec = strings.TrimLeft(rec, "\n")
-		if rec == "" {
-			continue
-		}
-		f := strings.Split(rec, fieldSep)
-		if len(f) != 7 {
-			return nil, fmt.Errorf("gitlog: list tags: unexpected line %q", rec)
-		}
+	for _, f := range recs {
 		name := f[0]
 		if ok, _ := path.Match(s.pattern, name); !ok {
 			continue
@@ -269,16 +280,12 @@ func (s *Source) mergeDeployments(ctx context.Context) ([]deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlog: merges onto %s: %w", s.branchRef(), err)
 	}
+	recs, err := records(out, 3)
+	if err != nil {
+		return nil, fmt.Errorf("gitlog: merges: %w", err)
+	}
 	var deps []deployment
-	for _, rec := range strings.Split(string(out), recordSep) {
-		rec = strings.TrimLeft(rec, "\n")
-		if rec == "" {
-			continue
-		}
-		f := strings.Split(rec, fieldSep)
-		if len(f) != 3 {
-			return nil, fmt.Errorf("gitlog: merges: unexpected line %q", rec)
-		}
+	for _, f := range recs {
 		at, err := time.Parse(time.RFC3339, f[1])
 		if err != nil {
 			return nil, fmt.Errorf("gitlog: merge %s: date %q: %w", f[0], f[1], err)
@@ -298,16 +305,12 @@ func (s *Source) changes(ctx context.Context, prev, sha string, d fourkeys.Deplo
 	if err != nil {
 		return nil, fmt.Errorf("gitlog: commits %.12s..%.12s: %w", prev, sha, err)
 	}
+	recs, err := records(out, 2)
+	if err != nil {
+		return nil, fmt.Errorf("gitlog: commits: %w", err)
+	}
 	var cs []fourkeys.Change
-	for _, rec := range strings.Split(string(out), recordSep) {
-		rec = strings.TrimLeft(rec, "\n")
-		if rec == "" {
-			continue
-		}
-		f := strings.Split(rec, fieldSep)
-		if len(f) != 2 {
-			return nil, fmt.Errorf("gitlog: commits: unexpected line %q", rec)
-		}
+	for _, f := range recs {
 		at, err := time.Parse(time.RFC3339, f[1])
 		if err != nil {
 			return nil, fmt.Errorf("gitlog: commit %s: date %q: %w", f[0], f[1], err)

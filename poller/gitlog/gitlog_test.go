@@ -170,8 +170,8 @@ func TestFirstParentMerges(t *testing.T) {
 	if m.Deployments != 3 || m.Changes != 3 || *m.LeadTime != 6*h {
 		t.Fatalf("deployments %d, changes %d, lead %v; want 3, 3, 6h", m.Deployments, m.Changes, m.LeadTime)
 	}
-	if src.Service() != "shop" || rep.Recent[0].Service != "shop" {
-		t.Fatalf("service = %q, want the directory name", src.Service())
+	if src.service != "shop" || rep.Recent[0].Service != "shop" {
+		t.Fatalf("service = %q, want the directory name", src.service)
 	}
 }
 

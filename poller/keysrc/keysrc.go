@@ -32,8 +32,8 @@ type Computer struct {
 	Scope fourkeys.Scope
 	// PostmortemLabel is the label that marks a written postmortem.
 	PostmortemLabel string
-	// Now is the clock (tests); default time.Now.
-	Now func() time.Time
+	// now is the clock (tests); default time.Now.
+	now func() time.Time
 	// NoIncidentFeed: the source itself reads no incidents (git history,
 	// GitHub with incident_label: none). Its scopes' change failure rate and
 	// time to restore are then "not measured" unless another feed (a
@@ -44,14 +44,14 @@ type Computer struct {
 	Settings board.FourKeysSettings
 }
 
-// Params a Four Keys tile query may hold.
-var Params = []string{"scope", "service", "repo", "window", "postmortem_days"}
+// params a Four Keys tile query may hold.
+var params = []string{"scope", "service", "repo", "window", "postmortem_days"}
 
 // Query is a parsed tile query.
 type Query struct {
 	Scope          fourkeys.Scope
-	Window         time.Duration
-	PostmortemDays int
+	window         time.Duration
+	postmortemDays int
 }
 
 // ParseQuery reads a tile's query: a mapping such as
@@ -59,13 +59,13 @@ type Query struct {
 // {scope: all}; a string query is a service name; empty is the source's
 // default scope.
 func ParseQuery(q board.Query, def fourkeys.Scope) (Query, error) {
-	out := Query{Scope: def, Window: fourkeys.DefaultWindow, PostmortemDays: 5}
+	out := Query{Scope: def, window: fourkeys.DefaultWindow, postmortemDays: 5}
 	if q.Text != "" {
 		out.Scope = fourkeys.Scope{Service: q.Text}
 	}
 	for k := range q.Params {
-		if !slices.Contains(Params, k) {
-			return out, fmt.Errorf("query: unknown key %q (known: %s)", k, strings.Join(Params, ", "))
+		if !slices.Contains(params, k) {
+			return out, fmt.Errorf("query: unknown key %q (known: %s)", k, strings.Join(params, ", "))
 		}
 	}
 	svc, repo := q.Param("service"), q.Param("repo")
@@ -97,7 +97,7 @@ func ParseQuery(q board.Query, def fourkeys.Scope) (Query, error) {
 		if d < fourkeys.Day {
 			return out, fmt.Errorf("query: window %s: use at least 1d", w)
 		}
-		out.Window = d
+		out.window = d
 	}
 	if v, ok := q.Params["postmortem_days"]; ok {
 		n := -1
@@ -116,7 +116,7 @@ func ParseQuery(q board.Query, def fourkeys.Scope) (Query, error) {
 		if n < 0 {
 			return out, fmt.Errorf("query: postmortem_days: want a whole number of days, got %v", v)
 		}
-		out.PostmortemDays = n
+		out.postmortemDays = n
 	}
 	return out, nil
 }
@@ -135,11 +135,11 @@ func (c *Computer) Fetch(ctx context.Context, bq board.Query) (board.Result, err
 		return board.Result{}, err
 	}
 	now := time.Now
-	if c.Now != nil {
-		now = c.Now
+	if c.now != nil {
+		now = c.now
 	}
 	end := now().UTC()
-	opt := fourkeys.Options{PostmortemLabel: c.PostmortemLabel, PostmortemAfter: time.Duration(q.PostmortemDays) * fourkeys.Day,
+	opt := fourkeys.Options{PostmortemLabel: c.PostmortemLabel, PostmortemAfter: time.Duration(q.postmortemDays) * fourkeys.Day,
 		AttributionWindow: c.Settings.AttributionWindow, HotfixLabels: c.Settings.HotfixLabels, NoBenchmarks: c.Settings.NoBenchmarks}
 	// The source's due rule, unless the tile's query names its own days
 	// (counted the way the source counts them).
@@ -147,7 +147,7 @@ func (c *Computer) Fetch(ctx context.Context, bq board.Query) (board.Result, err
 	if _, ok := bq.Params["postmortem_days"]; !ok && c.Settings.PostmortemSet {
 		opt.PostmortemAfter = time.Duration(c.Settings.PostmortemDays) * fourkeys.Day
 	}
-	r, err := c.Store.ComputeFourKeys(ctx, q.Scope, end, q.Window, opt)
+	r, err := c.Store.ComputeFourKeys(ctx, q.Scope, end, q.window, opt)
 	if err != nil {
 		return board.Result{}, fmt.Errorf("four keys: %w", err)
 	}

@@ -15,12 +15,12 @@ func TestParseQuery(t *testing.T) {
 		q    board.Query
 		want Query
 	}{
-		{"empty: the source's scope", board.Query{}, Query{Scope: def, Window: 30 * fourkeys.Day, PostmortemDays: 5}},
-		{"string: a service", board.Query{Text: "api"}, Query{Scope: fourkeys.Scope{Service: "api"}, Window: 30 * fourkeys.Day, PostmortemDays: 5}},
-		{"repo", board.Query{Params: map[string]any{"repo": "org/x"}}, Query{Scope: fourkeys.Scope{Repo: "org/x"}, Window: 30 * fourkeys.Day, PostmortemDays: 5}},
-		{"all", board.Query{Params: map[string]any{"scope": "all"}}, Query{Window: 30 * fourkeys.Day, PostmortemDays: 5}},
+		{"empty: the source's scope", board.Query{}, Query{Scope: def, window: 30 * fourkeys.Day, postmortemDays: 5}},
+		{"string: a service", board.Query{Text: "api"}, Query{Scope: fourkeys.Scope{Service: "api"}, window: 30 * fourkeys.Day, postmortemDays: 5}},
+		{"repo", board.Query{Params: map[string]any{"repo": "org/x"}}, Query{Scope: fourkeys.Scope{Repo: "org/x"}, window: 30 * fourkeys.Day, postmortemDays: 5}},
+		{"all", board.Query{Params: map[string]any{"scope": "all"}}, Query{window: 30 * fourkeys.Day, postmortemDays: 5}},
 		{"window and days", board.Query{Params: map[string]any{"service": "api", "window": "14d", "postmortem_days": uint64(3)}},
-			Query{Scope: fourkeys.Scope{Service: "api"}, Window: 14 * fourkeys.Day, PostmortemDays: 3}},
+			Query{Scope: fourkeys.Scope{Service: "api"}, window: 14 * fourkeys.Day, postmortemDays: 3}},
 	}
 	for _, tc := range ok {
 		got, err := ParseQuery(tc.q, def)

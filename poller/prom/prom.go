@@ -245,7 +245,7 @@ func (s *Source) fetchError(ctx context.Context, err error, info *respInfo) erro
 		case code == http.StatusNotFound:
 			return fmt.Errorf("prom: %s has no Prometheus query API (HTTP 404): check the url (path prefix?)", s.base)
 		case (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && retry > 0:
-			return &RetryError{Code: code, After: retry}
+			return &retryError{Code: code, After: retry}
 		case code == http.StatusTooManyRequests:
 			return fmt.Errorf("prom: %s is rate limiting (HTTP 429)", s.base)
 		}
@@ -335,19 +335,19 @@ func firstLine(detail, fallback string) string {
 	return line
 }
 
-// RetryError is a 429 or 503 with Retry-After: the poller waits at least
+// retryError is a 429 or 503 with Retry-After: the poller waits at least
 // After before asking again (poller.RetryAfterError).
-type RetryError struct {
+type retryError struct {
 	Code  int
 	After time.Duration
 }
 
-func (e *RetryError) Error() string {
+func (e *retryError) Error() string {
 	return fmt.Sprintf("prom: server busy (HTTP %d): retrying in %s", e.Code, e.After)
 }
 
 // RetryAfter is how long the server asked us to wait.
-func (e *RetryError) RetryAfter() time.Duration { return e.After }
+func (e *retryError) RetryAfter() time.Duration { return e.After }
 
 // mapValue turns the client's model.Value into a board.Result.
 func mapValue(val model.Value, ranged bool, tmpl *labelTemplate) (board.Result, error) {

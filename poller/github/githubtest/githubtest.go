@@ -31,49 +31,49 @@ type Commit struct {
 	AuthoredAt time.Time
 }
 
-// Status is one deployment status.
-type Status struct {
+// status is one deployment status.
+type status struct {
 	ID        int64
 	State     string // success, failure, in_progress...
 	CreatedAt time.Time
 }
 
-// Deployment is one GitHub deployment and its statuses.
-type Deployment struct {
+// deployment is one GitHub deployment and its statuses.
+type deployment struct {
 	ID          int64
 	SHA         string
 	Environment string // "" = production
 	CreatedAt   time.Time
 	Creator     string
-	Statuses    []Status
+	Statuses    []status
 }
 
-// IssueState is an issue as one issues event (action) showed it.
-type IssueState struct {
+// issueState is an issue as one issues event (action) showed it.
+type issueState struct {
 	Action    string // opened, labeled, unlabeled, closed, reopened
 	UpdatedAt time.Time
 	Closed    time.Time // zero while open
 	Labels    []string
 }
 
-// Issue is an issue and the states its events showed, in time order; the
+// issue is an issue and the states its events showed, in time order; the
 // API serves the last one.
-type Issue struct {
+type issue struct {
 	Number    int
 	Title     string
 	Body      string
 	CreatedAt time.Time
-	History   []IssueState
+	History   []issueState
 }
 
 // Repo is one repository's history.
 type Repo struct {
 	FullName    string // owner/name
 	Commits     []Commit
-	Deployments []Deployment
-	Issues      []Issue
-	// PushSize is how many commits one push event carries (default 1).
-	PushSize int
+	deployments []deployment
+	issues      []issue
+	// pushSize is how many commits one push event carries (default 1).
+	pushSize int
 	// AlwaysFail makes every API call about this repository answer 500.
 	AlwaysFail bool
 
@@ -99,22 +99,22 @@ type Server struct {
 	*httptest.Server
 	// FailRate is the share of calls answered 502 at random (seeded).
 	FailRate float64
-	PageSize int // default 2: everything is paged
+	pageSize int // default 2: everything is paged
 
 	mu       sync.Mutex
 	rnd      *rand.Rand
 	repos    map[string]*Repo
 	Requests int
 	Failed   int
-	// NotModified counts 304s answered to If-None-Match (security listings).
-	NotModified int
-	// Paths counts the requests per URL path.
-	Paths map[string]int
+	// notModified counts 304s answered to If-None-Match (security listings).
+	notModified int
+	// paths counts the requests per URL path.
+	paths map[string]int
 }
 
 // New serves repos until the test ends; seed drives the random failures.
 func New(t testing.TB, seed uint64, repos ...*Repo) *Server {
-	s := &Server{PageSize: 2, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), repos: map[string]*Repo{}}
+	s := &Server{pageSize: 2, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), repos: map[string]*Repo{}}
 	for _, r := range repos {
 		s.repos[strings.ToLower(r.FullName)] = r
 	}
@@ -134,7 +134,7 @@ func (s *Server) Stats() (failed, requests int) {
 func (s *Server) NotModifiedCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.NotModified
+	return s.notModified
 }
 
 // APIURL is the API base for a github source's url: (Enterprise layout).
@@ -144,10 +144,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Requests++
-	if s.Paths == nil {
-		s.Paths = map[string]int{}
+	if s.paths == nil {
+		s.paths = map[string]int{}
 	}
-	s.Paths[r.URL.Path]++
+	s.paths[r.URL.Path]++
 	w.Header().Set("X-RateLimit-Limit", "5000")
 	w.Header().Set("X-RateLimit-Remaining", "4000")
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
@@ -182,7 +182,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rest == "deployments":
 		env := q.Get("environment")
 		var out []map[string]any
-		deps := append([]Deployment(nil), repo.Deployments...)
+		deps := append([]deployment(nil), repo.deployments...)
 		sort.Slice(deps, func(i, j int) bool { return deps[i].CreatedAt.After(deps[j].CreatedAt) }) // newest first
 		for _, d := range deps {
 			if env != "" && !strings.EqualFold(env, d.env()) {
@@ -195,11 +195,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(rest, "deployments/") && strings.HasSuffix(rest, "/statuses"):
 		id, _ := strconv.ParseInt(strings.Split(rest, "/")[1], 10, 64)
 		var out []map[string]any
-		for _, d := range repo.Deployments {
+		for _, d := range repo.deployments {
 			if d.ID != id {
 				continue
 			}
-			sts := append([]Status(nil), d.Statuses...)
+			sts := append([]status(nil), d.Statuses...)
 			sort.Slice(sts, func(i, j int) bool { return sts[i].ID > sts[j].ID }) // newest first
 			for _, st := range sts {
 				out = append(out, map[string]any{"id": st.ID, "state": st.State, "created_at": st.CreatedAt.UTC().Format(time.RFC3339)})
@@ -225,7 +225,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		label := q.Get("labels")
 		since, _ := time.Parse(time.RFC3339, q.Get("since"))
 		var out []map[string]any
-		iss := append([]Issue(nil), repo.Issues...)
+		iss := append([]issue(nil), repo.issues...)
 		sort.Slice(iss, func(i, j int) bool { return iss[i].last().UpdatedAt.Before(iss[j].last().UpdatedAt) })
 		for _, is := range iss {
 			st := is.last()
@@ -282,7 +282,7 @@ func (s *Server) securityAlerts(w http.ResponseWriter, r *http.Request, repo *Re
 		}
 		items = append(items, m)
 	}
-	size := s.PageSize
+	size := s.pageSize
 	if n, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && n > 0 && n < size {
 		size = n
 	}
@@ -308,7 +308,7 @@ func (s *Server) securityAlerts(w http.ResponseWriter, r *http.Request, repo *Re
 	b, _ := json.Marshal(items[lo:hi])
 	etag := fmt.Sprintf(`"%x"`, sha256.Sum256(b))
 	if r.Header.Get("If-None-Match") == etag {
-		s.NotModified++
+		s.notModified++
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -326,16 +326,16 @@ func hasLabel(ls []string, l string) bool {
 	return false
 }
 
-func (d Deployment) env() string {
+func (d deployment) env() string {
 	if d.Environment == "" {
 		return "production"
 	}
 	return d.Environment
 }
 
-func (is Issue) last() IssueState { return is.History[len(is.History)-1] }
+func (is issue) last() issueState { return is.History[len(is.History)-1] }
 
-func (is Issue) json(st IssueState) map[string]any {
+func (is issue) json(st issueState) map[string]any {
 	labels := []map[string]any{}
 	for _, l := range st.Labels {
 		labels = append(labels, map[string]any{"name": l})
@@ -374,7 +374,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // page writes one page of items (Link to the next page).
 func (s *Server) page(w http.ResponseWriter, r *http.Request, items []map[string]any, wrap func(any) any) {
-	size := s.PageSize
+	size := s.pageSize
 	if n, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && n > 0 && n < size {
 		size = n
 	}
@@ -402,14 +402,14 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, items []map[string
 type Delivery struct {
 	Event string // X-GitHub-Event
 	ID    string // X-GitHub-Delivery
-	Body  []byte
+	body  []byte
 }
 
 // Request is the delivery as a signed POST to url.
 func (d Delivery) Request(url, secret string) *http.Request {
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(d.Body)))
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(d.body)))
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(d.Body)
+	mac.Write(d.body)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", d.Event)
 	req.Header.Set("X-GitHub-Delivery", d.ID)
@@ -430,13 +430,13 @@ func (r *Repo) Deliveries() []Delivery {
 	n := 0
 	id := func(kind string) string { n++; return fmt.Sprintf("%s-%s-%d", r.FullName, kind, n) }
 	// One push per deployed commit (a commit is pushed before it is
-	// deployed) or per PushSize commits, delivered when its last commit was
+	// deployed) or per pushSize commits, delivered when its last commit was
 	// authored.
 	deployed := map[string]bool{}
-	for _, d := range r.Deployments {
+	for _, d := range r.deployments {
 		deployed[d.SHA] = true
 	}
-	size := max(r.PushSize, 1)
+	size := max(r.pushSize, 1)
 	for i := 0; i < len(r.Commits); {
 		j := i
 		for j < len(r.Commits) && j-i < size {
@@ -459,7 +459,7 @@ func (r *Repo) Deliveries() []Delivery {
 		all = append(all, timed{last.AuthoredAt, Delivery{"push", id("push"), b}})
 		i = j
 	}
-	for _, d := range r.Deployments {
+	for _, d := range r.deployments {
 		dep := &gh.Deployment{ID: gh.Ptr(d.ID), SHA: gh.Ptr(d.SHA), Environment: gh.Ptr(d.env()),
 			CreatedAt: &gh.Timestamp{Time: d.CreatedAt.UTC()}, Creator: &gh.User{Login: gh.Ptr(d.Creator)}}
 		for _, st := range d.Statuses {
@@ -469,7 +469,7 @@ func (r *Repo) Deliveries() []Delivery {
 			all = append(all, timed{st.CreatedAt, Delivery{"deployment_status", id("status"), b}})
 		}
 	}
-	for _, is := range r.Issues {
+	for _, is := range r.issues {
 		for _, st := range is.History {
 			body := map[string]any{"action": st.Action, "issue": is.json(st), "repository": map[string]any{"full_name": r.FullName, "default_branch": "main"}}
 			b, _ := json.Marshal(body)
@@ -499,7 +499,7 @@ func Shuffled(ds []Delivery, seed uint64) []Delivery {
 // that are labelled late, unlabelled, closed or still open.
 func Sample(fullName string, now time.Time) *Repo {
 	t0 := now.UTC().Truncate(time.Hour).Add(-100 * 24 * time.Hour)
-	r := &Repo{FullName: fullName, PushSize: 2}
+	r := &Repo{FullName: fullName, pushSize: 2}
 	day := 24 * time.Hour
 	var statusID int64 = 1000
 	next := func() int64 { statusID++; return statusID }
@@ -513,31 +513,31 @@ func Sample(fullName string, now time.Time) *Repo {
 			r.Commits = append(r.Commits, Commit{sha(len(r.Commits)), deps[k-1].Add(20 * time.Hour)})
 		}
 		r.Commits = append(r.Commits, Commit{sha(len(r.Commits)), at.Add(time.Hour)}, Commit{sha(len(r.Commits) + 1), at.Add(3 * time.Hour)})
-		d := Deployment{ID: int64(100 + k), SHA: r.Commits[len(r.Commits)-1].SHA, CreatedAt: at.Add(5 * time.Hour), Creator: fmt.Sprintf("dev%d", k),
-			Statuses: []Status{{next(), "in_progress", at.Add(5 * time.Hour)}, {next(), "success", at.Add(6 * time.Hour)}}}
+		d := deployment{ID: int64(100 + k), SHA: r.Commits[len(r.Commits)-1].SHA, CreatedAt: at.Add(5 * time.Hour), Creator: fmt.Sprintf("dev%d", k),
+			Statuses: []status{{next(), "in_progress", at.Add(5 * time.Hour)}, {next(), "success", at.Add(6 * time.Hour)}}}
 		if k%3 == 1 {
-			d.Statuses = append(d.Statuses, Status{next(), "success", at.Add(30 * time.Hour)})
+			d.Statuses = append(d.Statuses, status{next(), "success", at.Add(30 * time.Hour)})
 		}
-		r.Deployments = append(r.Deployments, d)
+		r.deployments = append(r.deployments, d)
 		if k == 6 {
-			r.Deployments = append(r.Deployments,
-				Deployment{ID: 500, SHA: d.SHA, CreatedAt: at.Add(7 * time.Hour), Creator: "ops", Statuses: []Status{{next(), "failure", at.Add(8 * time.Hour)}}},
-				Deployment{ID: 501, SHA: d.SHA, Environment: "staging", CreatedAt: at.Add(2 * time.Hour), Creator: "ops", Statuses: []Status{{next(), "success", at.Add(3 * time.Hour)}}})
+			r.deployments = append(r.deployments,
+				deployment{ID: 500, SHA: d.SHA, CreatedAt: at.Add(7 * time.Hour), Creator: "ops", Statuses: []status{{next(), "failure", at.Add(8 * time.Hour)}}},
+				deployment{ID: 501, SHA: d.SHA, Environment: "staging", CreatedAt: at.Add(2 * time.Hour), Creator: "ops", Statuses: []status{{next(), "success", at.Add(3 * time.Hour)}}})
 		}
 	}
 	inc := []string{"incident"}
-	r.Issues = []Issue{
-		{Number: 1, Title: "checkout down", CreatedAt: deps[5].Add(7 * time.Hour), History: []IssueState{
+	r.issues = []issue{
+		{Number: 1, Title: "checkout down", CreatedAt: deps[5].Add(7 * time.Hour), History: []issueState{
 			{Action: "opened", UpdatedAt: deps[5].Add(7 * time.Hour), Labels: inc},
 			{Action: "closed", UpdatedAt: deps[5].Add(9 * time.Hour), Closed: deps[5].Add(9 * time.Hour), Labels: inc}}},
-		{Number: 2, Title: "slow search", CreatedAt: deps[8].Add(8 * time.Hour), History: []IssueState{
+		{Number: 2, Title: "slow search", CreatedAt: deps[8].Add(8 * time.Hour), History: []issueState{
 			{Action: "opened", UpdatedAt: deps[8].Add(8 * time.Hour)},
 			{Action: "labeled", UpdatedAt: deps[8].Add(8*time.Hour + 30*time.Minute), Labels: inc},
 			{Action: "closed", UpdatedAt: deps[8].Add(12 * time.Hour), Closed: deps[8].Add(12 * time.Hour), Labels: inc}}},
-		{Number: 3, Title: "not an incident after all", CreatedAt: deps[9].Add(7 * time.Hour), History: []IssueState{
+		{Number: 3, Title: "not an incident after all", CreatedAt: deps[9].Add(7 * time.Hour), History: []issueState{
 			{Action: "opened", UpdatedAt: deps[9].Add(7 * time.Hour), Labels: inc},
 			{Action: "unlabeled", UpdatedAt: deps[9].Add(7*time.Hour + 10*time.Minute), Labels: []string{}}}},
-		{Number: 4, Title: "login errors", CreatedAt: deps[10].Add(8 * time.Hour), History: []IssueState{
+		{Number: 4, Title: "login errors", CreatedAt: deps[10].Add(8 * time.Hour), History: []issueState{
 			{Action: "opened", UpdatedAt: deps[10].Add(8 * time.Hour), Labels: inc},
 			{Action: "closed", UpdatedAt: deps[10].Add(10 * time.Hour), Closed: deps[10].Add(10 * time.Hour), Labels: inc},
 			{Action: "reopened", UpdatedAt: deps[10].Add(11 * time.Hour), Labels: inc}}},

@@ -32,13 +32,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Binary is where Debian installs Prometheus.
-const Binary = "/usr/bin/prometheus"
+// binary is where Debian installs Prometheus.
+const binary = "/usr/bin/prometheus"
 
 // Server is a Prometheus process owned by a test.
 type Server struct {
 	t       testing.TB
-	Addr    string // 127.0.0.1:port
+	addr    string // 127.0.0.1:port
 	URL     string // http://127.0.0.1:port
 	dataDir string
 	config  string
@@ -54,17 +54,17 @@ type Server struct {
 // in t.Cleanup. A missing binary fails the test: the suite needs it.
 func Start(t testing.TB, targets ...string) *Server {
 	t.Helper()
-	if _, err := os.Stat(Binary); err != nil {
+	if _, err := os.Stat(binary); err != nil {
 		t.Fatal("prometheus not installed: run make test-deps")
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, Addr: freePort(t), dataDir: filepath.Join(dir, "data")}
-	s.URL = "http://" + s.Addr
+	s := &Server{t: t, addr: freePort(t), dataDir: filepath.Join(dir, "data")}
+	s.URL = "http://" + s.addr
 	s.config = filepath.Join(dir, "prometheus.yml")
 	var b strings.Builder
 	b.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n")
 	b.WriteString("scrape_configs:\n")
-	fmt.Fprintf(&b, "  - job_name: prometheus\n    static_configs:\n      - targets: [%q]\n", s.Addr)
+	fmt.Fprintf(&b, "  - job_name: prometheus\n    static_configs:\n      - targets: [%q]\n", s.addr)
 	if len(targets) > 0 {
 		b.WriteString("  - job_name: exporter\n    static_configs:\n      - targets:\n")
 		for _, tg := range targets {
@@ -89,10 +89,10 @@ func (s *Server) Restart() {
 		s.t.Fatal("promtest: Restart while running")
 	}
 	out := &syncBuffer{}
-	cmd := exec.Command(Binary,
+	cmd := exec.Command(binary,
 		"--config.file="+s.config,
 		"--storage.tsdb.path="+s.dataDir,
-		"--web.listen-address="+s.Addr,
+		"--web.listen-address="+s.addr,
 		"--log.level=warn",
 	)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -146,8 +146,8 @@ func (s *Server) Stop() {
 	}
 }
 
-// Log is what Prometheus printed (for failure messages).
-func (s *Server) Log() string {
+// log is what Prometheus printed (for failure messages).
+func (s *Server) log() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.out == nil {
@@ -242,7 +242,7 @@ func (s *Server) WaitQuery(q string, n int) []Sample {
 		last = err
 		time.Sleep(200 * time.Millisecond)
 	}
-	s.t.Fatalf("promtest: %s: fewer than %d samples after a minute (last error %v)\n%s", q, n, last, s.Log())
+	s.t.Fatalf("promtest: %s: fewer than %d samples after a minute (last error %v)\n%s", q, n, last, s.log())
 	return nil
 }
 
@@ -250,9 +250,9 @@ func (s *Server) WaitQuery(q string, n int) []Sample {
 const (
 	Temperature = 42.0 // wb_temperature_celsius
 	// wb_requests_total by service.
-	RequestsAPI = 120.0
-	RequestsWeb = 30.0
-	RequestsDB  = 5.0
+	requestsAPI = 120.0
+	requestsWeb = 30.0
+	requestsDB  = 5.0
 	// P99 is histogram_quantile(0.99, sum by (le) (wb_request_duration_seconds_bucket)):
 	// 90 observations of 0.05 s and 10 of 0.4 s in buckets .1 .25 .5 1, so
 	// rank 99 falls in (0.25, 0.5] at 9/10 of its width.
@@ -267,9 +267,9 @@ func Exporter(t testing.TB) string {
 	temp := prometheus.NewGauge(prometheus.GaugeOpts{Name: "wb_temperature_celsius", Help: "A gauge set to 42."})
 	temp.Set(Temperature)
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wb_requests_total", Help: "Requests by service."}, []string{"service"})
-	reqs.WithLabelValues("api").Add(RequestsAPI)
-	reqs.WithLabelValues("web").Add(RequestsWeb)
-	reqs.WithLabelValues("db").Add(RequestsDB)
+	reqs.WithLabelValues("api").Add(requestsAPI)
+	reqs.WithLabelValues("web").Add(requestsWeb)
+	reqs.WithLabelValues("db").Add(requestsDB)
 	lat := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "wb_request_duration_seconds", Help: "Latency.", Buckets: []float64{0.1, 0.25, 0.5, 1}})
 	for range 90 {
 		lat.Observe(0.05)
