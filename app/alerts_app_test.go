@@ -79,10 +79,10 @@ boards:
 	base := time.Now().Add(-6 * time.Hour).UTC()
 	for i := range 3 {
 		s := base.Add(time.Duration(i) * time.Hour)
-		postEvent(t, a.Addr(), token, fmt.Sprintf(`{"id":"flap","policy":"DiskLatency","title":"Disk latency high","next_action":"see runbook","started_at":%q}`, s.Format(time.RFC3339)))
-		postEvent(t, a.Addr(), token, fmt.Sprintf(`{"id":"flap","state":"closed","ended_at":%q}`, s.Add(10*time.Minute).Format(time.RFC3339)))
+		post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, fmt.Sprintf(`{"id":"flap","policy":"DiskLatency","title":"Disk latency high","next_action":"see runbook","started_at":%q}`, s.Format(time.RFC3339)))
+		post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, fmt.Sprintf(`{"id":"flap","state":"closed","ended_at":%q}`, s.Add(10*time.Minute).Format(time.RFC3339)))
 	}
-	postEvent(t, a.Addr(), token, `{"id":"mystery","title":"Mystery alert","severity":"warning"}`)
+	post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, `{"id":"mystery","title":"Mystery alert","severity":"warning"}`)
 	eventually(t, 10*time.Second, "hygiene rows", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "hy"), "hygiene")
 		got := strings.Join(rows, "\n")
@@ -192,7 +192,7 @@ boards:
 		}
 	}
 	a, stop := run()
-	postEvent(t, a.Addr(), token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
+	post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
 	readUntil(t, a.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Site down", "is-takeover")
 	// The other board does not show the events receiver: its layer stays empty.
 	c, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/other/ws", nil)

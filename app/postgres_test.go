@@ -90,7 +90,7 @@ func TestPostgresStoreDeliveryAndRestart(t *testing.T) {
 		if !a.Store().Postgres() {
 			t.Fatal("the config's store: did not select PostgreSQL")
 		}
-		postEvent(t, a.Addr(), token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
+		post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
 		readUntil(t, a.Addr(), "ops", 5*time.Second, "Site down")
 		eventually(t, 5*time.Second, "first poll", func() (bool, string) {
 			tl := boardTiles(t, a, "ops")["a"]
