@@ -36,14 +36,6 @@ boards:
       - {id: req, kind: stat, title: Requests, source: demo, query: requests, interval: 1s}
 `
 
-// startApp runs a whole server on loopback with cfg and returns it and its
-// base URL; it stops when the test ends.
-func startApp(t *testing.T, cfg string) (*App, string) {
-	t.Helper()
-	r := start(t, cfg, t.TempDir(), nil)
-	return r.App, "http://" + r.Addr()
-}
-
 // noRedirect is a client that shows redirects instead of following them.
 var noRedirect = &http.Client{
 	Timeout:       10 * time.Second,
@@ -128,7 +120,7 @@ func TestAccessNonLoopbackNeedsMode(t *testing.T) {
 }
 
 func TestAccessOpen(t *testing.T) {
-	_, base := startApp(t, boardYAML)
+	_, base, _ := start(t, Options{}, boardYAML)
 	for _, r := range []req{
 		{path: "/boards/ops"},
 		{path: "/api/v1/boards/ops"},
@@ -162,7 +154,7 @@ admin:
   token: {env: TEST_WALLBOARD_ADMIN}
 `
 	t.Setenv("TEST_WALLBOARD_ADMIN", "admin-secret-1")
-	a, base := startApp(t, cfg)
+	a, base, _ := start(t, Options{}, cfg)
 
 	// Signing in sets the cookie and redirects to the local path asked for.
 	code, resp := do(t, base, req{path: "/screen/" + token + "?next=/boards/ops"})
@@ -251,14 +243,14 @@ func cookieOf(t *testing.T, resp *http.Response) *http.Cookie {
 }
 
 func TestAccessProxy(t *testing.T) {
-	_, base := startApp(t, boardYAML+`
+	_, base, _ := start(t, Options{}, boardYAML+`
 access:
   mode: proxy
   trusted_proxies: [127.0.0.1/32, "::1"]
   proxy:
     allow: ["@example.com"]
 `)
-	_, spoofBase := startApp(t, boardYAML+`
+	_, spoofBase, _ := start(t, Options{}, boardYAML+`
 access:
   mode: proxy
   trusted_proxies: [10.0.0.0/8]
@@ -299,7 +291,7 @@ func TestAccessIAPJWT(t *testing.T) {
 	jwks := filepath.Join(t.TempDir(), "jwks.json")
 	os.WriteFile(jwks, js, 0o600)
 	const aud = "/projects/123/global/backendServices/456"
-	_, base := startApp(t, boardYAML+`
+	_, base, _ := start(t, Options{}, boardYAML+`
 access:
   mode: proxy
   trusted_proxies: [127.0.0.1]

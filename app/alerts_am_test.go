@@ -22,12 +22,6 @@ import (
 	"github.com/wallboard/wallboard/web"
 )
 
-// startApp runs a wallboard with the given config until the test ends.
-func startApp(t *testing.T, config string) *app.App {
-	t.Helper()
-	return apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, config)})
-}
-
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -45,22 +39,6 @@ func writeSecret(t *testing.T, value string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %s; last state: %s", what, within, last)
 }
 
 // startAlertmanagerOn runs Debian's prometheus-alertmanager on a loopback
@@ -97,7 +75,7 @@ func startAlertmanagerOn(t *testing.T, port int, config string) string {
 		}
 	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	eventually(t, 20*time.Second, "alertmanager ready", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "alertmanager ready", func() (bool, string) {
 		resp, err := http.Get(base + "/-/ready")
 		if err != nil {
 			return false, err.Error()
@@ -181,7 +159,7 @@ func TestAlertmanagerEndToEnd(t *testing.T) {
 	amPort := freePort(t)
 	am := fmt.Sprintf("http://127.0.0.1:%d", amPort)
 	// The wallboard starts first: Alertmanager's webhook needs its address.
-	a := startApp(t, fmt.Sprintf(`
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(`
 sources:
   - id: am
     kind: alertmanager
@@ -203,7 +181,7 @@ boards:
         kind: hygiene
         source: am
         interval: 1s
-`, am, secret))
+`, am, secret))})
 	amBase := startAlertmanagerOn(t, amPort, fmt.Sprintf(`
 route:
   receiver: wallboard
@@ -237,12 +215,12 @@ receivers:
 	}
 	postAlerts(t, amBase, alerts)
 
-	eventually(t, 20*time.Second, "board shows both alerts, critical first", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "board shows both alerts, critical first", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "oncall"), "alerts")
 		return len(rows) == 2 && strings.HasPrefix(rows[0], "CheckoutDown|critical|Roll back") &&
 			strings.HasPrefix(rows[1], "QueueBacklog|warning"), fmt.Sprint(rows)
 	})
-	eventually(t, 20*time.Second, "alerts arrive through the Alertmanager webhook", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "alerts arrive through the Alertmanager webhook", func() (bool, string) {
 		open, err := a.Store().OpenAlerts(context.Background(), []string{wbalerts.ReceiverAlertmanager})
 		if err != nil {
 			return false, err.Error()
@@ -255,7 +233,7 @@ receivers:
 		return slices.Equal(titles, []string{"CheckoutDown/critical/https://runbooks.example.com/checkout", "QueueBacklog/warning/"}), fmt.Sprint(titles)
 	})
 	// The hygiene tile names the alert firing without a next action.
-	eventually(t, 10*time.Second, "hygiene lists QueueBacklog", func() (bool, string) {
+	apptest.Eventually(t, 10*time.Second, "hygiene lists QueueBacklog", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "oncall"), "hygiene")
 		return len(rows) == 1 && strings.HasPrefix(rows[0], "QueueBacklog|no next action"), fmt.Sprint(rows)
 	})
@@ -265,11 +243,11 @@ receivers:
 		alerts[i].EndsAt = time.Now().Add(-time.Second).UTC()
 	}
 	postAlerts(t, amBase, alerts)
-	eventually(t, 20*time.Second, "resolved alerts leave the board", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "resolved alerts leave the board", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "oncall"), "alerts")
 		return len(rows) == 0, fmt.Sprint(rows)
 	})
-	eventually(t, 20*time.Second, "resolved alerts close through the webhook", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "resolved alerts close through the webhook", func() (bool, string) {
 		open, err := a.Store().OpenAlerts(context.Background(), []string{wbalerts.ReceiverAlertmanager, "am"})
 		if err != nil {
 			return false, err.Error()
@@ -304,7 +282,7 @@ func TestAlertmanagerWebhookEqualsPoll(t *testing.T) {
 	secret := writeSecret(t, token)
 	amPort := freePort(t)
 	am := fmt.Sprintf("http://127.0.0.1:%d", amPort)
-	a := startApp(t, fmt.Sprintf(`
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(`
 sources:
   - id: am
     kind: alertmanager
@@ -323,7 +301,7 @@ boards:
     title: Polled
     tiles:
       - {id: alerts, kind: alerts, title: Alerts, source: am, interval: 1s}
-`, am, secret))
+`, am, secret))})
 	amBase := startAlertmanagerOn(t, amPort, fmt.Sprintf(`
 route:
   receiver: wallboard
@@ -360,7 +338,7 @@ receivers:
 		},
 	})
 	var pushed, polled web.APITile
-	eventually(t, 20*time.Second, "both tiles with the three alerts", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "both tiles with the three alerts", func() (bool, string) {
 		pushed, polled = boardTiles(t, a, "pushed")["alerts"], boardTiles(t, a, "polled")["alerts"]
 		return len(pushed.Rows) == 3 && len(polled.Rows) == 3, fmt.Sprintf("pushed %d rows, polled %d rows", len(pushed.Rows), len(polled.Rows))
 	})

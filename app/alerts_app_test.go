@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
 )
 
 func getHTML(t *testing.T, a *app.App, board string) string {
@@ -31,7 +31,7 @@ func getHTML(t *testing.T, a *app.App, board string) string {
 // An alert source that fails must never read as "No open alerts".
 func TestAlertsUnknownWhileSourceFails(t *testing.T) {
 	dead := freePort(t) // nothing listens there
-	a := startApp(t, fmt.Sprintf(`
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(`
 sources:
   - id: am
     kind: alertmanager
@@ -44,8 +44,8 @@ boards:
         kind: alerts
         source: am
         interval: 1s
-`, dead))
-	eventually(t, 15*time.Second, "tile says alerts are unknown", func() (bool, string) {
+`, dead))})
+	apptest.Eventually(t, 15*time.Second, "tile says alerts are unknown", func() (bool, string) {
 		html := getHTML(t, a, "oncall")
 		i := strings.Index(html, `id="tile-oncall-alerts"`)
 		if i < 0 {
@@ -60,7 +60,7 @@ boards:
 // show on the hygiene tile.
 func TestHygieneNoisyAndUndocumented(t *testing.T) {
 	const token = "ev"
-	a := startApp(t, fmt.Sprintf(`
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(`
 sources:
   - id: hooks
     kind: webhooks
@@ -75,15 +75,15 @@ boards:
         source: hooks
         interval: 30s
         noisy_after: 2
-`, writeSecret(t, token)))
+`, writeSecret(t, token)))})
 	base := time.Now().Add(-6 * time.Hour).UTC()
 	for i := range 3 {
 		s := base.Add(time.Duration(i) * time.Hour)
-		postEvent(t, a.Addr(), token, fmt.Sprintf(`{"id":"flap","policy":"DiskLatency","title":"Disk latency high","next_action":"see runbook","started_at":%q}`, s.Format(time.RFC3339)))
-		postEvent(t, a.Addr(), token, fmt.Sprintf(`{"id":"flap","state":"closed","ended_at":%q}`, s.Add(10*time.Minute).Format(time.RFC3339)))
+		post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, fmt.Sprintf(`{"id":"flap","policy":"DiskLatency","title":"Disk latency high","next_action":"see runbook","started_at":%q}`, s.Format(time.RFC3339)))
+		post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, fmt.Sprintf(`{"id":"flap","state":"closed","ended_at":%q}`, s.Add(10*time.Minute).Format(time.RFC3339)))
 	}
-	postEvent(t, a.Addr(), token, `{"id":"mystery","title":"Mystery alert","severity":"warning"}`)
-	eventually(t, 10*time.Second, "hygiene rows", func() (bool, string) {
+	post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, `{"id":"mystery","title":"Mystery alert","severity":"warning"}`)
+	apptest.Eventually(t, 10*time.Second, "hygiene rows", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "hy"), "hygiene")
 		got := strings.Join(rows, "\n")
 		return len(rows) == 2 && strings.Contains(got, "Mystery alert|no next action") && strings.Contains(got, "DiskLatency|3× / 7 d"), got
@@ -174,25 +174,10 @@ boards:
       - {id: alerts, kind: alerts, source: am, interval: 1h}
 `, freePort(t), writeSecret(t, token))), 0o600)
 	run := func() (*app.App, func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		a, err := app.New(ctx, app.Options{ConfigPath: cfg, Addr: "127.0.0.1:0", DataDir: dir,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
-		return a, func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(15 * time.Second):
-				t.Fatal("app did not stop")
-			}
-		}
+		return apptest.StartStoppable(t, app.Options{ConfigPath: cfg, DataDir: dir})
 	}
 	a, stop := run()
-	postEvent(t, a.Addr(), token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
+	post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
 	readUntil(t, a.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Site down", "is-takeover")
 	// The other board does not show the events receiver: its layer stays empty.
 	c, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/other/ws", nil)

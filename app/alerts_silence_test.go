@@ -14,6 +14,7 @@ import (
 
 	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
 )
 
 // amSilence creates a silence through Alertmanager's API and returns its id.
@@ -72,7 +73,7 @@ func TestAlertmanagerSilenceAndInhibitionLeaveTheWall(t *testing.T) {
 	const token = "am-hook-token"
 	secret := writeSecret(t, token)
 	amPort := freePort(t)
-	a := startApp(t, fmt.Sprintf(`
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(`
 sources:
   - id: am
     kind: alertmanager
@@ -89,7 +90,7 @@ boards:
         source: am
         sources: [alertmanager-webhook]
         interval: 1s
-`, amPort, secret))
+`, amPort, secret))})
 	amBase := startAlertmanagerOn(t, amPort, fmt.Sprintf(`
 route:
   receiver: wallboard
@@ -125,12 +126,12 @@ receivers:
 
 	// Both feeds have both alerts, the list shows them once, the critical
 	// one takes over.
-	eventually(t, 20*time.Second, "both feeds see both alerts", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "both feeds see both alerts", func() (bool, string) {
 		got := openTitles(t, a, "am", alerts.ReceiverAlertmanager)
 		want := []string{"alertmanager-webhook:CheckoutDown", "alertmanager-webhook:QueueBacklog", "am:CheckoutDown", "am:QueueBacklog"}
 		return slices.Equal(got, want), fmt.Sprint(got)
 	})
-	eventually(t, 10*time.Second, "list and takeover show CheckoutDown", func() (bool, string) {
+	apptest.Eventually(t, 10*time.Second, "list and takeover show CheckoutDown", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "oncall"), "alerts")
 		layer := alertLayer(t, a.Addr(), "oncall")
 		return len(rows) == 2 && strings.HasPrefix(rows[0], "CheckoutDown|critical") && strings.Contains(layer, "CheckoutDown"),
@@ -139,7 +140,7 @@ receivers:
 
 	// A silence in Alertmanager: it sends nothing for the silenced alert.
 	amSilence(t, amBase, map[string]string{"alertname": "CheckoutDown"})
-	eventually(t, 20*time.Second, "silenced alert leaves the list and the takeover", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "silenced alert leaves the list and the takeover", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "oncall"), "alerts")
 		layer := alertLayer(t, a.Addr(), "oncall")
 		return len(rows) == 1 && strings.HasPrefix(rows[0], "QueueBacklog|warning") && !strings.Contains(layer, "CheckoutDown"),
@@ -152,7 +153,7 @@ receivers:
 	// A later alert through both feeds proves both ran after the resolve.
 	canary := amAlert{Labels: map[string]string{"alertname": "DiskFilling", "severity": "warning", "service": "db"}, StartsAt: start}
 	postAlerts(t, amBase, []amAlert{canary})
-	eventually(t, 20*time.Second, "a later alert arrives through both feeds", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "a later alert arrives through both feeds", func() (bool, string) {
 		got := openTitles(t, a, "am", alerts.ReceiverAlertmanager)
 		return slices.Contains(got, "am:DiskFilling") && slices.Contains(got, "alertmanager-webhook:DiskFilling"), fmt.Sprint(got)
 	})
@@ -171,14 +172,14 @@ receivers:
 	// maintenance alert inhibits it.
 	payments := amAlert{Labels: map[string]string{"alertname": "PaymentsDown", "severity": "critical", "service": "payments"}, StartsAt: start}
 	postAlerts(t, amBase, []amAlert{payments})
-	eventually(t, 20*time.Second, "PaymentsDown takes over through both feeds", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "PaymentsDown takes over through both feeds", func() (bool, string) {
 		got := openTitles(t, a, "am", alerts.ReceiverAlertmanager)
 		layer := alertLayer(t, a.Addr(), "oncall")
 		return slices.Contains(got, "am:PaymentsDown") && slices.Contains(got, "alertmanager-webhook:PaymentsDown") && strings.Contains(layer, "PaymentsDown"),
 			fmt.Sprintf("open %v layer %q", got, layer)
 	})
 	postAlerts(t, amBase, []amAlert{{Labels: map[string]string{"alertname": "PaymentsMaintenance", "severity": "info", "service": "payments-window"}, StartsAt: start}})
-	eventually(t, 20*time.Second, "inhibited alert leaves the list and the takeover", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "inhibited alert leaves the list and the takeover", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "oncall"), "alerts")
 		layer := alertLayer(t, a.Addr(), "oncall")
 		all := strings.Join(rows, "\n")
@@ -195,7 +196,7 @@ func TestAlertmanagerWebhookAndPollGiveTheSameTile(t *testing.T) {
 	const token = "am-hook-token"
 	secret := writeSecret(t, token)
 	amPort := freePort(t)
-	a := startApp(t, fmt.Sprintf(`
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(`
 sources:
   - id: am
     kind: alertmanager
@@ -212,7 +213,7 @@ boards:
   - id: pushed
     tiles:
       - {id: alerts, kind: alerts, source: hooks, interval: 1s}
-`, amPort, secret))
+`, amPort, secret))})
 	amBase := startAlertmanagerOn(t, amPort, fmt.Sprintf(`
 route:
   receiver: wallboard
@@ -272,7 +273,7 @@ receivers:
 		t.Fatalf("board %s has no alerts tile", board)
 		return "", 0
 	}
-	eventually(t, 20*time.Second, "both tiles list both alerts, the same way", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "both tiles list both alerts, the same way", func() (bool, string) {
 		polled, np := tile("polled")
 		pushed, nw := tile("pushed")
 		return np == 2 && nw == 2 && polled == pushed, "polled " + polled + "\npushed " + pushed

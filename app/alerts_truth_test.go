@@ -13,6 +13,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wallboard/wallboard/app"
+
+	"github.com/wallboard/wallboard/app/apptest"
 )
 
 // alertLayer is the board's takeover/banner fragment a screen connecting
@@ -61,7 +65,7 @@ func postRaw(t *testing.T, url string, headers map[string]string, body string) (
 // over. Sending the same state again is still acknowledged as a duplicate.
 func TestReopenedAlertIsNotADuplicate(t *testing.T) {
 	const evToken, cmToken = "ev-token", "cm-token"
-	a := startApp(t, fmt.Sprintf(`
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(`
 sources:
   - id: hooks
     kind: webhooks
@@ -75,7 +79,7 @@ boards:
     takeover: 60s
     tiles:
       - {id: alerts, kind: alerts, source: hooks, interval: 1h}
-`, writeSecret(t, evToken), writeSecret(t, cmToken)))
+`, writeSecret(t, evToken), writeSecret(t, cmToken)))})
 	events := "http://" + a.Addr() + "/api/v1/events/alerts"
 	auth := map[string]string{"Authorization": "Bearer " + evToken}
 	open := `{"id":"db-primary","title":"Primary database down","severity":"critical","next_action":"Fail over to db-2"}`
@@ -112,7 +116,7 @@ boards:
 	}
 
 	// The tile is refreshed right after each delivery is committed.
-	eventually(t, 10*time.Second, "after open → close → open both alerts are open and take over", func() (bool, string) {
+	apptest.Eventually(t, 10*time.Second, "after open → close → open both alerts are open and take over", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "wall"), "alerts")
 		got := strings.Join(rows, "\n")
 		layer := alertLayer(t, a.Addr(), "wall")
@@ -144,7 +148,7 @@ func TestDocumentedEventCurlExamples(t *testing.T) {
 		t.Fatalf("docs/alerts.md: want an open and a close example of /api/v1/events/alerts, got %q", cmds)
 	}
 	const token = "doc-token"
-	a := startApp(t, fmt.Sprintf(`
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(`
 sources:
   - id: hooks
     kind: webhooks
@@ -155,7 +159,7 @@ boards:
   - id: wall
     tiles:
       - {id: alerts, kind: alerts, source: hooks, interval: 1h}
-`, writeSecret(t, token)))
+`, writeSecret(t, token)))})
 	run := func(c string) string {
 		t.Helper()
 		c = strings.ReplaceAll(c, "http://localhost:8080", "http://"+a.Addr())
@@ -171,7 +175,7 @@ boards:
 	for _, c := range []string{cmds[0], cmds[1], cmds[0]} {
 		answers = append(answers, run(c))
 	}
-	eventually(t, 10*time.Second, "documented open, close, open: the alert is open", func() (bool, string) {
+	apptest.Eventually(t, 10*time.Second, "documented open, close, open: the alert is open", func() (bool, string) {
 		rows := tileRows(getBoard(t, a, "wall"), "alerts")
 		return len(rows) == 1 && strings.HasPrefix(rows[0], "Primary database down|critical"), fmt.Sprintf("answers %q, rows %q", answers, rows)
 	})

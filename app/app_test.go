@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,41 +66,82 @@ boards:
       - {id: c, kind: stat, source: fake, query: requests, interval: 1s}
 `
 
-type running struct {
-	*App
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
-}
-
-func start(t *testing.T, cfgYAML, dataDir string, sources map[string]poller.Source) *running {
+// start runs a whole Wallboard with o until the test ends and returns it,
+// its base URL (http://host:port) and a stop function that shuts it down
+// early and returns Run's error (a restart or a crash, as screens see it;
+// it may be called more than once). config, when not "", is written to a
+// temp file that becomes o.ConfigPath. Empty Addr, DataDir and Logger
+// default to 127.0.0.1:0, a temp dir and a discarding logger; a given Addr
+// that a stopped server still holds is waited for, up to 10 s.
+//
+// It is apptest.StartStoppable for this package's internal tests, which
+// cannot import apptest (apptest imports app); other packages use apptest.
+func start(t testing.TB, o Options, config string) (*App, string, func() error) {
 	t.Helper()
-	cfgPath := filepath.Join(t.TempDir(), "board.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
-		t.Fatal(err)
+	if config != "" {
+		o.ConfigPath = filepath.Join(t.TempDir(), "wallboard.yaml")
+		if err := os.WriteFile(o.ConfigPath, []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, Options{ConfigPath: cfgPath, Addr: "127.0.0.1:0", DataDir: dataDir, Sources: sources,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Heartbeat: time.Second, Build: "test-build"})
+	a, err := New(ctx, o)
+	for deadline := time.Now().Add(10 * time.Second); errors.Is(err, syscall.EADDRINUSE) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		a, err = New(ctx, o)
+	}
 	if err != nil {
 		cancel()
-		t.Fatal(err)
+		t.Fatalf("start: %v", err)
 	}
-	r := &running{App: a, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- a.Run(ctx) }()
-	t.Cleanup(r.stop)
-	return r
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(20 * time.Second):
+				t.Error("app did not stop within 20 s")
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() { stop() })
+	return a, "http://" + a.Addr(), stop
 }
 
-func (r *running) stop() {
-	r.once.Do(func() {
-		r.cancel()
-		select {
-		case <-r.done:
-		case <-time.After(15 * time.Second):
-			panic("app did not stop within 15s")
+// eventually polls cond every 50 ms until it holds, and fails the test
+// after within, saying what it waited for and the last state cond reported
+// (its second result, "" when there is nothing to add). It is
+// apptest.Eventually, for the same reason as start.
+func eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, state := cond()
+		if ok {
+			return
 		}
-	})
+		if time.Now().After(deadline) {
+			if state != "" {
+				t.Fatalf("%s: not within %s; last state: %s", what, within, state)
+			}
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func dial(t *testing.T, addr, boardID string) *websocket.Conn {
@@ -140,7 +182,7 @@ func hasValue(frag, value string) bool {
 func TestWebsocketSnapshotThenUpdates(t *testing.T) {
 	src := &fakeSource{}
 	src.set(41, nil)
-	r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": src})
+	r, _, _ := start(t, Options{Sources: map[string]poller.Source{"fake": src}, Heartbeat: time.Second, Build: "test-build"}, fakeConfig)
 	time.Sleep(1100 * time.Millisecond) // let the cached heartbeat age
 	dialed := time.Now().UnixMilli()
 	c := dial(t, r.Addr(), "ops")
@@ -176,14 +218,14 @@ func TestWebsocketSnapshotThenUpdates(t *testing.T) {
 func TestReconnectGetsFullState(t *testing.T) {
 	src := &fakeSource{}
 	src.set(7, nil)
-	r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": src})
+	r, _, _ := start(t, Options{Sources: map[string]poller.Source{"fake": src}, Heartbeat: time.Second}, fakeConfig)
 	c := dial(t, r.Addr(), "ops")
 	readUntil(t, c, "snapshot", func(f map[string]string) bool { return hasValue(f["tile-ops-a"], "7") })
 	c.Close()
 	src.set(8, nil)
-	waitFor(t, "value 8 in the state", func() bool {
+	eventually(t, 15*time.Second, "value 8 in the state", func() (bool, string) {
 		_, st, _ := r.Live().Tile(board.TileRef{Board: "ops", Tile: "a"})
-		return st.Value != nil && *st.Value == 8
+		return st.Value != nil && *st.Value == 8, ""
 	})
 	c2 := dial(t, r.Addr(), "ops")
 	// The whole board arrives at once, from the hub's cache, before any new poll.
@@ -199,7 +241,7 @@ func TestSlowViewerDoesNotHoldUpOthers(t *testing.T) {
 	src.set(1, nil)
 	// An hour's interval: the test publishes by hand.
 	cfg := strings.ReplaceAll(fakeConfig, "interval: 1s", "interval: 1h")
-	r := start(t, cfg, t.TempDir(), map[string]poller.Source{"fake": src})
+	r, _, _ := start(t, Options{Sources: map[string]poller.Source{"fake": src}}, cfg)
 	stuck := dial(t, r.Addr(), "ops") // never read from
 	_ = stuck
 	fast := dial(t, r.Addr(), "ops")
@@ -236,10 +278,10 @@ func TestSlowViewerDoesNotHoldUpOthers(t *testing.T) {
 
 func TestServerShutdownSaysGoingAway(t *testing.T) {
 	src := &fakeSource{}
-	r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": src})
+	r, _, stopR := start(t, Options{Sources: map[string]poller.Source{"fake": src}}, fakeConfig)
 	c := dial(t, r.Addr(), "ops")
 	readUntil(t, c, "snapshot", func(f map[string]string) bool { return f["tile-ops-a"] != "" })
-	r.stop()
+	stopR()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
 		_, _, err := c.ReadMessage()
@@ -257,16 +299,16 @@ func TestRestartShowsLastValuesMarkedStale(t *testing.T) {
 	data := t.TempDir()
 	src := &fakeSource{}
 	src.set(123, nil)
-	r := start(t, fakeConfig, data, map[string]poller.Source{"fake": src})
-	waitFor(t, "first poll", func() bool {
+	r, _, stopR := start(t, Options{DataDir: data, Sources: map[string]poller.Source{"fake": src}}, fakeConfig)
+	eventually(t, 15*time.Second, "first poll", func() (bool, string) {
 		_, st, _ := r.Live().Tile(board.TileRef{Board: "ops", Tile: "a"})
-		return st.Value != nil
+		return st.Value != nil, ""
 	})
-	r.stop() // flushes tile state
+	stopR() // flushes tile state
 
 	down := &fakeSource{}
 	down.set(0, errors.New("still starting"))
-	r2 := start(t, fakeConfig, data, map[string]poller.Source{"fake": down})
+	r2, _, _ := start(t, Options{DataDir: data, Sources: map[string]poller.Source{"fake": down}}, fakeConfig)
 	var tile web.APITile
 	getJSON(t, "http://"+r2.Addr()+"/api/v1/boards/ops", func(b web.APIBoard) bool {
 		tile = b.Tiles[0]
@@ -284,12 +326,12 @@ func TestRestartShowsLastValuesMarkedStale(t *testing.T) {
 func TestPagesAndAPI(t *testing.T) {
 	src := &fakeSource{}
 	src.set(5, nil)
-	r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": src})
+	r, _, _ := start(t, Options{Sources: map[string]poller.Source{"fake": src}}, fakeConfig)
 	base := "http://" + r.Addr()
-	waitFor(t, "first polls", func() bool {
+	eventually(t, 15*time.Second, "first polls", func() (bool, string) {
 		_, a, _ := r.Live().Tile(board.TileRef{Board: "ops", Tile: "a"})
 		_, b, _ := r.Live().Tile(board.TileRef{Board: "ops", Tile: "b"})
-		return a.Value != nil && b.Value != nil
+		return a.Value != nil && b.Value != nil, ""
 	})
 	page := get(t, base+"/boards/ops")
 	for _, want := range []string{`id="tile-ops-a"`, `id="tile-ops-b"`, `<p class="value">5</p>`, `<p class="value">500 %</p>`, `ws-connect="/boards/ops/ws"`} {
@@ -365,7 +407,7 @@ func TestPagesAndAPI(t *testing.T) {
 }
 
 func TestWebsocketOriginCheck(t *testing.T) {
-	r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": &fakeSource{}})
+	r, _, _ := start(t, Options{Sources: map[string]poller.Source{"fake": &fakeSource{}}}, fakeConfig)
 	h := http.Header{"Origin": {"http://evil.example"}}
 	_, resp, err := websocket.DefaultDialer.Dial("ws://"+r.Addr()+"/boards/ops/ws", h)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
@@ -385,25 +427,25 @@ func TestWebsocketOriginCheck(t *testing.T) {
 func TestNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	func() {
-		r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": &fakeSource{}})
+		r, _, stopR := start(t, Options{Sources: map[string]poller.Source{"fake": &fakeSource{}}}, fakeConfig)
 		var conns []*websocket.Conn
 		for range 20 {
 			conns = append(conns, dial(t, r.Addr(), "ops"))
 		}
-		waitFor(t, "20 viewers", func() bool { return r.Server() != nil && viewers(r) == 20 })
+		eventually(t, 15*time.Second, "20 viewers", func() (bool, string) { return r.Server() != nil && viewers(r) == 20, "" })
 		for _, c := range conns[:10] {
 			c.Close()
 		}
-		waitFor(t, "10 viewers", func() bool { return viewers(r) == 10 })
-		r.stop()
+		eventually(t, 15*time.Second, "10 viewers", func() (bool, string) { return viewers(r) == 10, "" })
+		stopR()
 		for _, c := range conns[10:] {
 			c.Close()
 		}
 	}()
-	waitFor(t, "goroutines back to the baseline", func() bool { return runtime.NumGoroutine() <= before+3 })
+	eventually(t, 15*time.Second, "goroutines back to the baseline", func() (bool, string) { return runtime.NumGoroutine() <= before+3, "" })
 }
 
-func viewers(r *running) int {
+func viewers(r *App) int {
 	m := get(nil, "http://"+r.Addr()+"/metrics")
 	var n int
 	for _, l := range strings.Split(m, "\n") {
@@ -439,24 +481,13 @@ func get(t *testing.T, url string) string {
 
 func getJSON(t *testing.T, url string, cond func(web.APIBoard) bool) {
 	t.Helper()
-	waitFor(t, "API condition on "+url, func() bool {
+	eventually(t, 15*time.Second, "API condition on "+url, func() (bool, string) {
 		var b web.APIBoard
 		if err := json.Unmarshal([]byte(get(t, url)), &b); err != nil {
-			return false
+			return false, ""
 		}
-		return cond(b)
+		return cond(b), ""
 	})
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 15s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestFailingSourceWithoutDataShowsTheReason: a tile whose source has failed
@@ -464,7 +495,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestFailingSourceWithoutDataShowsTheReason(t *testing.T) {
 	src := &fakeSource{}
 	src.set(0, errors.New("prom: bad query: parse error: expected type range vector in call to function \"rate\""))
-	r := start(t, fakeConfig, t.TempDir(), map[string]poller.Source{"fake": src})
+	r, _, _ := start(t, Options{Sources: map[string]poller.Source{"fake": src}}, fakeConfig)
 	c := dial(t, r.Addr(), "ops")
 	frags := readUntil(t, c, "failing tile", func(f map[string]string) bool { return strings.Contains(f["tile-ops-a"], "data-error") })
 	tile := frags["tile-ops-a"]

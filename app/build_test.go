@@ -1,6 +1,7 @@
 package app
 
 import (
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -14,7 +15,7 @@ func TestMetricsBuildInfo(t *testing.T) {
 	cfg := filepath.Join(dir, "board.yaml")
 	writeFile(t, cfg, boardYAML)
 	var log syncBuffer
-	_, base, _ := runApp(t, cfg, filepath.Join(dir, "data"), &log)
+	_, base, _ := start(t, Options{ConfigPath: cfg, DataDir: filepath.Join(dir, "data"), Logger: slog.New(slog.NewTextHandler(&log, nil))}, "")
 	code, body := getStatus(t, base+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics: %d", code)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -69,7 +70,7 @@ func TestReloadRefusesExplodingConfigs(t *testing.T) {
 			cfg := filepath.Join(dir, "board.yaml")
 			writeFile(t, cfg, adminBoardYAML)
 			var log syncBuffer
-			_, base, _ := runApp(t, cfg, filepath.Join(dir, "data"), &log)
+			_, base, _ := start(t, Options{ConfigPath: cfg, DataDir: filepath.Join(dir, "data"), Logger: slog.New(slog.NewTextHandler(&log, nil))}, "")
 			first := waitOps(t, base, "first value", func(x apiTile) bool { return x.UpdatedAt != nil })
 
 			runtime.GC()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ func TestStoreDiskFullAtStart(t *testing.T) {
 	data := filepath.Join(disk, "data")
 
 	var log1 syncBuffer
-	_, base, stop := runApp(t, cfg, data, &log1)
+	_, base, stop := start(t, Options{ConfigPath: cfg, DataDir: data, Logger: slog.New(slog.NewTextHandler(&log1, nil))}, "")
 	first := waitOps(t, base, "first value", func(x apiTile) bool { return x.Value != nil && x.UpdatedAt != nil })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -28,7 +29,7 @@ func TestStoreDiskFullAtStart(t *testing.T) {
 	fill(t, disk)
 
 	var log2 syncBuffer
-	a, base, stop := runApp(t, cfg, data, &log2)
+	a, base, stop := start(t, Options{ConfigPath: cfg, DataDir: data, Logger: slog.New(slog.NewTextHandler(&log2, nil))}, "")
 	if !a.Store().ReadOnly() {
 		t.Fatal("store not opened read-only on a full disk")
 	}
@@ -65,7 +66,7 @@ func TestStoreRecoversWithoutRestart(t *testing.T) {
 	writeFile(t, cfg, eventsYAML+"admin:\n  token: {env: TEST_WALLBOARD_ADMIN}\n")
 	data := filepath.Join(disk, "data")
 	var log1 syncBuffer
-	_, base, stop := runApp(t, cfg, data, &log1)
+	_, base, stop := start(t, Options{ConfigPath: cfg, DataDir: data, Logger: slog.New(slog.NewTextHandler(&log1, nil))}, "")
 	waitOps(t, base, "first value", func(x apiTile) bool { return x.UpdatedAt != nil })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func TestStoreRecoversWithoutRestart(t *testing.T) {
 	filler := fill(t, disk)
 
 	var log2 syncBuffer
-	a, base, _ := runApp(t, cfg, data, &log2)
+	a, base, _ := start(t, Options{ConfigPath: cfg, DataDir: data, Logger: slog.New(slog.NewTextHandler(&log2, nil))}, "")
 	if !a.Store().ReadOnly() {
 		t.Fatal("store not opened read-only on a full disk")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,7 +62,7 @@ func TestStoreDiskFull(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "board.yaml")
 	writeFile(t, cfg, eventsYAML)
 	var log syncBuffer
-	a, base, stop := runApp(t, cfg, filepath.Join(disk, "data"), &log)
+	a, base, stop := start(t, Options{ConfigPath: cfg, DataDir: filepath.Join(disk, "data"), Logger: slog.New(slog.NewTextHandler(&log, nil))}, "")
 	waitOps(t, base, "first value", func(x apiTile) bool { return x.UpdatedAt != nil })
 
 	filler := fill(t, disk)

@@ -95,13 +95,13 @@ func TestPostmortemsTileWarnsWhenDueAndIsCriticalWhenOverdue(t *testing.T) {
 		due, _ := pm.Extra["postmortems_due"].([]any)
 		return len(due) == n, fmt.Sprintf("status %s, %d due", pm.Status, len(due))
 	}
-	eventually(t, 10*time.Second, "one postmortem due", func() (bool, string) { return status(1) })
+	apptest.Eventually(t, 10*time.Second, "one postmortem due", func() (bool, string) { return status(1) })
 	if pm := doraBoard(t, a, "ship")["pm"]; pm.Status != "warn" {
 		t.Errorf("postmortems tile with one postmortem due (not overdue): status %q, want warn", pm.Status)
 	}
 	// Resolved 9 days ago: overdue.
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-late","service":"api","title":"login down","started_at":%q,"resolved_at":%q}`, ts(9*day+time.Hour), ts(9*day)))
-	eventually(t, 10*time.Second, "two postmortems due", func() (bool, string) { return status(2) })
+	apptest.Eventually(t, 10*time.Second, "two postmortems due", func() (bool, string) { return status(2) })
 	if pm := doraBoard(t, a, "ship")["pm"]; pm.Status != "critical" {
 		t.Errorf("postmortems tile with one postmortem overdue: status %q, want critical", pm.Status)
 	}
@@ -121,7 +121,7 @@ func TestPostmortemsTileWarnsWhenDueAndIsCriticalWhenOverdue(t *testing.T) {
 	// A linked postmortem document records it; the label records the other.
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-late","service":"api","title":"login down","started_at":%q,"resolved_at":%q,"postmortem_url":"https://docs.example.com/pm/1"}`, ts(9*day+time.Hour), ts(9*day)))
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-due","service":"api","title":"cart errors","started_at":%q,"resolved_at":%q,"labels":["postmortem"]}`, ts(2*day+time.Hour), ts(2*day)))
-	eventually(t, 10*time.Second, "no postmortem due", func() (bool, string) { return status(0) })
+	apptest.Eventually(t, 10*time.Second, "no postmortem due", func() (bool, string) { return status(0) })
 	if pm := doraBoard(t, a, "ship")["pm"]; pm.Status != "ok" {
 		t.Errorf("postmortems tile with every postmortem written: status %q, want ok", pm.Status)
 	}
@@ -171,7 +171,7 @@ func TestFourKeysJSONAndPageCarryTheCounts(t *testing.T) {
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-2","service":"api","started_at":%q,"resolved_at":%q}`, ts(5*day), ts(5*day-4*time.Hour)))
 
 	var ex map[string]any
-	eventually(t, 10*time.Second, "six deployments and both incidents", func() (bool, string) {
+	apptest.Eventually(t, 10*time.Second, "six deployments and both incidents", func() (bool, string) {
 		ex = doraBoard(t, a, "ship")["keys"].Extra
 		return ex["deployments"] == 6.0 && ex["incidents_restored"] == 2.0 && doraBoard(t, a, "ship")["plain"].Extra["incidents_restored"] == 2.0,
 			fmt.Sprintf("deployments %v, restored %v", ex["deployments"], ex["incidents_restored"])
@@ -252,7 +252,7 @@ func TestDoraBenchmarksPerBoard(t *testing.T) {
 		send("/api/v1/events/deployments", fmt.Sprintf(`{"id":"d%d","service":"api","finished_at":%q}`, i, now.Add(-time.Duration(i+1)*50*time.Hour).Format(time.RFC3339)))
 	}
 	for _, id := range []string{"tiers", "quiet", "loud"} {
-		eventually(t, 10*time.Second, id+": twelve deployments", func() (bool, string) {
+		apptest.Eventually(t, 10*time.Second, id+": twelve deployments", func() (bool, string) {
 			ex := doraBoard(t, a, id)["keys"].Extra
 			return ex["deployments"] == 12.0, fmt.Sprintf("deployments %v", ex["deployments"])
 		})

@@ -5,14 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,16 +116,11 @@ func getTile(t *testing.T, base, boardID, tile string) apiTile {
 // waitTile polls the JSON API until cond holds (deadline d).
 func waitTile(t *testing.T, base, tile string, d time.Duration, what string, cond func(apiTile) bool) apiTile {
 	t.Helper()
-	deadline := time.Now().Add(d)
 	var last apiTile
-	for time.Now().Before(deadline) {
+	eventually(t, d, what, func() (bool, string) {
 		last = getTile(t, base, "faults", tile)
-		if cond(last) {
-			return last
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %s; tile is %+v", what, d, last)
+		return cond(last), fmt.Sprintf("tile is %+v", last)
+	})
 	return last
 }
 
@@ -154,24 +145,8 @@ boards:
 // updating, polls back off, goroutines stay flat, and recovery is automatic.
 func TestSourceFaults(t *testing.T) {
 	backend := newFlakyBackend(t)
-	path := filepath.Join(t.TempDir(), "board.yaml")
-	if err := os.WriteFile(path, []byte(faultsYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	src := &httpSource{url: backend.srv.URL, client: &http.Client{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := New(ctx, Options{ConfigPath: path, Addr: "127.0.0.1:0", DataDir: t.TempDir(),
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Sources: map[string]poller.Source{"flaky": src}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	defer wg.Wait()
-	defer cancel()
-	base := "http://" + a.Addr()
+	_, base, _ := start(t, Options{Sources: map[string]poller.Source{"flaky": src}}, faultsYAML)
 
 	healthy := func(x apiTile) bool { return x.Value != nil && *x.Value == 42 && !x.Stale && x.Error == "" }
 	good := waitTile(t, base, "flaky", 10*time.Second, "first value", healthy)

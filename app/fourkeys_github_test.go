@@ -43,7 +43,7 @@ func fourKeysJSON(t *testing.T, a *App, boardID, tile string) string {
 // pollFourKeys is what a github source polling fake gives for repo.
 func pollFourKeys(t *testing.T, fake *githubtest.Server, repo string) string {
 	t.Helper()
-	a, _ := startApp(t, fmt.Sprintf(`
+	a, _, _ := start(t, Options{}, fmt.Sprintf(`
 sources:
   - {id: gh, kind: github, url: %q, repos: [%s]}
 boards:
@@ -52,9 +52,9 @@ boards:
       - {id: keys, kind: fourkeys, source: gh, query: {repo: %s}, interval: 1h}
 `, fake.APIURL(), repo, repo))
 	var got string
-	eventually(t, "the poll's figures", func() bool {
+	eventually(t, 10*time.Second, "the poll's figures", func() (bool, string) {
 		got = fourKeysJSON(t, a, "ship", "keys")
-		return got != ""
+		return got != "", ""
 	})
 	return got
 }
@@ -75,7 +75,7 @@ boards:
 // figures once they equal want (or what they are after 10 s).
 func replay(t *testing.T, ds []githubtest.Delivery, want string) string {
 	t.Helper()
-	a, base := startApp(t, githubHookConfig)
+	a, base, _ := start(t, Options{}, githubHookConfig)
 	// Last, a push to another repository: stored, so it kicks a recompute
 	// that starts after every delivery is stored (a duplicate or a staging
 	// status last would kick none).
@@ -166,7 +166,7 @@ func firstDiff(got, want string) string {
 // lead time stays).
 func TestGenericDeploymentFirstSuccessCounts(t *testing.T) {
 	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
-	a, base := startApp(t, eventsConfig)
+	a, base, _ := start(t, Options{}, eventsConfig)
 	now := time.Now().UTC()
 	ts := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
 	day := 24 * time.Hour
@@ -192,9 +192,9 @@ func TestGenericDeploymentFirstSuccessCounts(t *testing.T) {
 	// Another service's deployment kicks a recompute that starts after the
 	// second success was stored; only a computation ending after it counts.
 	send(fmt.Sprintf(`{"id":"o1","service":"other","sha":"ccc3333","finished_at":%q}`, ts(day)))
-	eventually(t, "the board recomputed after the last delivery", func() bool {
+	eventually(t, 10*time.Second, "the board recomputed after the last delivery", func() (bool, string) {
 		tl := boardTiles(t, a, "ship")["keys"]
-		return tl.UpdatedAt != nil && tl.UpdatedAt.After(sent) && tl.Extra["deployments"] == 2.0
+		return tl.UpdatedAt != nil && tl.UpdatedAt.After(sent) && tl.Extra["deployments"] == 2.0, ""
 	})
 	if lead := boardTiles(t, a, "ship")["keys"].Extra["lead_time_seconds"]; lead != 7200.0 {
 		t.Fatalf("lead time = %v s, want 7200 (first success 2 h after the commit)", lead)
@@ -209,7 +209,7 @@ func TestGitHubFailuresOnlyFailTheirRepository(t *testing.T) {
 	want := pollFourKeys(t, githubtest.New(t, 1, githubtest.Sample("org/api", now)), "org/api")
 	fake := githubtest.New(t, 7, githubtest.Sample("org/api", now), &githubtest.Repo{FullName: "org/broken", AlwaysFail: true})
 	fake.FailRate = 0.10
-	a, _ := startApp(t, fmt.Sprintf(`
+	a, _, _ := start(t, Options{}, fmt.Sprintf(`
 sources:
   - {id: gh, kind: github, url: %q, repos: [org/api, org/broken]}
 boards:

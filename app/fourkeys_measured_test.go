@@ -22,7 +22,7 @@ func TestFourKeysWithoutAnIncidentFeedAreNotMeasured(t *testing.T) {
 		t.Skipf("not in a git checkout: %v", err) // the tests run inside this repository's checkout
 	}
 	fake := githubtest.New(t, 1, githubtest.Sample("org/api", time.Now()))
-	a, base := startApp(t, fmt.Sprintf(`
+	a, base, _ := start(t, Options{}, fmt.Sprintf(`
 sources:
   - {id: git, kind: gitlog, path: %q, branch: HEAD, service: wallboard}
   - {id: gh, kind: github, url: %q, repos: [org/api], incident_label: none}
@@ -32,9 +32,9 @@ boards:
       - {id: git, kind: fourkeys, source: git, interval: 1h, span: 2}
       - {id: gh, kind: fourkeys, source: gh, interval: 1h, span: 2}
 `, filepath.Clean(strings.TrimSpace(string(top))), fake.APIURL()))
-	eventually(t, "both tiles computed", func() bool {
+	eventually(t, 10*time.Second, "both tiles computed", func() (bool, string) {
 		tl := boardTiles(t, a, "ship")
-		return tl["git"].Extra != nil && tl["gh"].Extra != nil
+		return tl["git"].Extra != nil && tl["gh"].Extra != nil, ""
 	})
 	for id, tl := range boardTiles(t, a, "ship") {
 		ex := tl.Extra

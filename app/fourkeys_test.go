@@ -2,14 +2,12 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,18 +34,6 @@ func boardTiles(t *testing.T, a *App, id string) map[string]apiTile {
 	return out
 }
 
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 const eventsConfig = `
 sources:
   - id: dora
@@ -67,11 +53,11 @@ boards:
 
 func TestFourKeysFromEventWebhooks(t *testing.T) {
 	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
-	a, _ := startApp(t, eventsConfig)
+	a, _, _ := start(t, Options{}, eventsConfig)
 	base := "http://" + a.Addr()
 
 	// Before any event: numbers are null (no data), never 0.
-	eventually(t, "first poll", func() bool { return boardTiles(t, a, "ship")["keys"].Extra != nil })
+	eventually(t, 10*time.Second, "first poll", func() (bool, string) { return boardTiles(t, a, "ship")["keys"].Extra != nil, "" })
 	keys := boardTiles(t, a, "ship")["keys"].Extra
 	for _, k := range []string{"deployments_per_day", "lead_time_seconds", "change_failure_rate", "time_to_restore_seconds"} {
 		if v, ok := keys[k]; !ok || v != nil {
@@ -110,13 +96,13 @@ func TestFourKeysFromEventWebhooks(t *testing.T) {
 	// deployment shows.
 	// Each tile's query is its own poll (the postmortems tile asks with
 	// postmortem_days), so wait until every one of them has the last event.
-	eventually(t, "the board to show the events", func() bool {
+	eventually(t, 10*time.Second, "the board to show the events", func() (bool, string) {
 		tl := boardTiles(t, a, "ship")
 		ex := tl["keys"].Extra
 		v := ex["deployments_per_day"]
 		feed, _ := tl["feed"].Extra["deployments"].([]any)
 		due, _ := tl["pm"].Extra["postmortems_due"].([]any)
-		return v != nil && v.(float64) == 3.0/30 && ex["time_to_restore_seconds"] != nil && len(feed) == 3 && len(due) == 1
+		return v != nil && v.(float64) == 3.0/30 && ex["time_to_restore_seconds"] != nil && len(feed) == 3 && len(due) == 1, ""
 	})
 	tiles := boardTiles(t, a, "ship")
 	keys = tiles["keys"].Extra
@@ -154,13 +140,13 @@ func TestFourKeysFromEventWebhooks(t *testing.T) {
 
 	// The postmortem label clears it from the list.
 	send("/api/v1/events/incidents", fmt.Sprintf(`{"id":"inc-1","service":"api","title":"checkout 500s","started_at":%q,"resolved_at":%q,"labels":["postmortem"]}`, ts(11*day-time.Hour), ts(11*day-90*time.Minute)))
-	eventually(t, "the postmortem to be done", func() bool {
-		return len(boardTiles(t, a, "ship")["pm"].Extra["postmortems_due"].([]any)) == 0
+	eventually(t, 10*time.Second, "the postmortem to be done", func() (bool, string) {
+		return len(boardTiles(t, a, "ship")["pm"].Extra["postmortems_due"].([]any)) == 0, ""
 	})
 }
 
 func TestEventWebhooksOffWithoutSecret(t *testing.T) {
-	a, _ := startApp(t, strings.Replace(eventsConfig, "webhooks:\n  events:\n    secret: {env: WB_TEST_EVENTS_TOKEN}\n", "", 1))
+	a, _, _ := start(t, Options{}, strings.Replace(eventsConfig, "webhooks:\n  events:\n    secret: {env: WB_TEST_EVENTS_TOKEN}\n", "", 1))
 	for _, p := range []string{"/api/v1/events/deployments", "/api/v1/events/incidents", "/hooks/github"} {
 		resp, err := http.Post("http://"+a.Addr()+p, "application/json", strings.NewReader(`{}`))
 		if err != nil {
@@ -191,19 +177,11 @@ func TestDemoShowsTheFourKeysOfItsGitCheckout(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(src.path, "go.mod")); err != nil {
 		t.Fatalf("gitlog path %s is not the checkout's top level: %v", src.path, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := New(ctx, Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	eventually(t, "the fourkeys tile to be computed from git", func() bool {
+	a, _, _ := start(t, Options{}, "")
+	eventually(t, 10*time.Second, "the fourkeys tile to be computed from git", func() (bool, string) {
 		resp, err := http.Get("http://" + a.Addr() + "/api/v1/boards/delivery")
 		if err != nil {
-			return false
+			return false, ""
 		}
 		defer resp.Body.Close()
 		var b struct {
@@ -218,16 +196,16 @@ func TestDemoShowsTheFourKeysOfItsGitCheckout(t *testing.T) {
 				if tl.Error != "" {
 					t.Fatalf("fourkeys tile error: %s", tl.Error)
 				}
-				return tl.Extra != nil
+				return tl.Extra != nil, ""
 			}
 		}
-		return false
+		return false, ""
 	})
 }
 
 func TestGitHubWebhookUpdatesTheBoard(t *testing.T) {
 	t.Setenv("WB_TEST_GH_SECRET", "hook-secret")
-	a, _ := startApp(t, `
+	a, _, _ := start(t, Options{}, `
 sources:
   - id: dora
     kind: events
@@ -269,9 +247,9 @@ boards:
 	deliver("a", 1, now.Add(-3*24*time.Hour))
 	deliver("b", 2, now.Add(-2*24*time.Hour))
 	deliver("b", 2, now.Add(-2*24*time.Hour)) // redelivery
-	eventually(t, "two deployments on the board", func() bool {
+	eventually(t, 10*time.Second, "two deployments on the board", func() (bool, string) {
 		v := boardTiles(t, a, "ship")["keys"].Extra["deployments"]
-		return v != nil && v.(float64) == 2
+		return v != nil && v.(float64) == 2, ""
 	})
 }
 

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
 )
 
 // gcmFake is Cloud Monitoring's metric service, in process: it answers every
@@ -121,22 +122,7 @@ func TestGCMEndToEnd(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gcmConfig, ln.Addr())), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Options{ConfigPath: cfg, Addr: "127.0.0.1:0", DataDir: t.TempDir()})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("app did not stop")
-		}
-	}()
+	a := apptest.Start(t, app.Options{ConfigPath: cfg})
 
 	dial := func() *websocket.Conn {
 		t.Helper()
@@ -146,8 +132,8 @@ func TestGCMEndToEnd(t *testing.T) {
 		}
 		return c
 	}
-	// waitFor reads fragments until one contains want.
-	waitFor := func(c *websocket.Conn, want string) {
+	// waitFragment reads fragments until one contains want.
+	waitFragment := func(c *websocket.Conn, want string) {
 		t.Helper()
 		c.SetReadDeadline(time.Now().Add(20 * time.Second))
 		for {
@@ -163,9 +149,9 @@ func TestGCMEndToEnd(t *testing.T) {
 
 	viewer := dial()
 	defer viewer.Close()
-	waitFor(viewer, "42 req/s")
+	waitFragment(viewer, "42 req/s")
 	fake.set(77, nil)
-	waitFor(viewer, "77 req/s")
+	waitFragment(viewer, "77 req/s")
 
 	// Calls: one per poll of a distinct query, whatever the number of tiles
 	// (the lobby's tile shares the rps query) and of viewers. settled waits
@@ -176,11 +162,11 @@ func TestGCMEndToEnd(t *testing.T) {
 	settled := func(atLeast int) int {
 		t.Helper()
 		var n int
-		eventually(t, 20*time.Second, fmt.Sprintf("%d polls with calls == polls", atLeast), ok(func() bool {
+		apptest.Eventually(t, 20*time.Second, fmt.Sprintf("%d polls with calls == polls", atLeast), func() (bool, string) {
 			p, c := polls(), fake.count()
 			n = c
-			return c == p && c >= atLeast
-		}))
+			return c == p && c >= atLeast, fmt.Sprintf("%d polls, %d calls", p, c)
+		})
 		return n
 	}
 	one := settled(fake.count() + 4)
@@ -192,9 +178,12 @@ func TestGCMEndToEnd(t *testing.T) {
 		viewers = append(viewers, c)
 	}
 	for _, c := range viewers {
-		waitFor(c, "77 req/s") // each got the full state on connect
+		waitFragment(c, "77 req/s") // each got the full state on connect
 	}
-	eventually(t, 20*time.Second, "100 viewers", ok(func() bool { return testutil.ToFloat64(a.Metrics().Viewers) == 100 }))
+	apptest.Eventually(t, 20*time.Second, "100 viewers", func() (bool, string) {
+		n := testutil.ToFloat64(a.Metrics().Viewers)
+		return n == 100, fmt.Sprintf("%v viewers", n)
+	})
 	hundred := settled(one + 4)
 	if hundred-one < 4 {
 		t.Fatalf("polls went from %d to %d", one, hundred)
@@ -225,20 +214,15 @@ func TestGCMEndToEnd(t *testing.T) {
 		t.Fatalf("no tile %s", id)
 		return nil
 	}
-	eventually(t, 20*time.Second, "stale tile", ok(func() bool {
+	apptest.Eventually(t, 20*time.Second, "stale tile", func() (bool, string) {
 		tl := tile("rps")
 		e, _ := tl["error"].(string)
-		return tl["stale"] == true && strings.Contains(e, "RESOURCE_EXHAUSTED") && tl["value"] == 77.0
-	}))
+		return tl["stale"] == true && strings.Contains(e, "RESOURCE_EXHAUSTED") && tl["value"] == 77.0, fmt.Sprint(tl)
+	})
 	fake.set(88, nil)
-	eventually(t, 20*time.Second, "recovered tile", ok(func() bool {
+	apptest.Eventually(t, 20*time.Second, "recovered tile", func() (bool, string) {
 		tl := tile("rps")
-		return tl["stale"] == false && tl["value"] == 88.0 && tl["error"] == nil
-	}))
-	waitFor(viewer, "88 req/s")
-}
-
-// ok adapts a plain condition to eventually's (done, last state) form.
-func ok(cond func() bool) func() (bool, string) {
-	return func() (bool, string) { return cond(), "" }
+		return tl["stale"] == false && tl["value"] == 88.0 && tl["error"] == nil, fmt.Sprint(tl)
+	})
+	waitFragment(viewer, "88 req/s")
 }

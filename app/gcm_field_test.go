@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/web"
 )
@@ -192,10 +193,10 @@ boards:
 func TestGCMFieldTiles(t *testing.T) {
 	f := &cmFake{}
 	addr, _ := startCMFake(t, f)
-	a := startApp(t, fmt.Sprintf(fieldConfig, addr))
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(fieldConfig, addr))})
 
 	var tiles map[string]web.APITile
-	eventually(t, 30*time.Second, "every tile polled", func() (bool, string) {
+	apptest.Eventually(t, 30*time.Second, "every tile polled", func() (bool, string) {
 		tiles = boardTiles(t, a, "field")
 		for _, id := range []string{"lagged", "lagged-strict", "several", "down"} {
 			if tiles[id].UpdatedAt == nil && tiles[id].Error == "" {
@@ -244,7 +245,7 @@ func TestGCMFieldTiles(t *testing.T) {
 	}
 
 	// 10: UNAVAILABLE named, a few tries per poll.
-	eventually(t, 30*time.Second, "down tile failing", func() (bool, string) {
+	apptest.Eventually(t, 30*time.Second, "down tile failing", func() (bool, string) {
 		d := boardTiles(t, a, "field")["down"]
 		return d.Error != "", d.Error
 	})
@@ -297,8 +298,8 @@ func cmIncident(id, policy string, started time.Time) string {
 func TestGCMWebhookBurstSparesMetrics(t *testing.T) {
 	f := &cmFake{}
 	addr, rest := startCMFake(t, f)
-	a := startApp(t, fmt.Sprintf(burstConfig, addr, rest, writeSecret(t, "cm-token")))
-	eventually(t, 20*time.Second, "first polls", func() (bool, string) {
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(burstConfig, addr, rest, writeSecret(t, "cm-token")))})
+	apptest.Eventually(t, 20*time.Second, "first polls", func() (bool, string) {
 		tiles := boardTiles(t, a, "sys")
 		for _, id := range []string{"rps", "p99", "cpu", "alerts"} {
 			if tiles[id].UpdatedAt == nil {
@@ -322,7 +323,7 @@ func TestGCMWebhookBurstSparesMetrics(t *testing.T) {
 		}
 	}
 	last := fmt.Sprintf("Policy %02d", deliveries-1)
-	eventually(t, 30*time.Second, "the newest incident on the alert tile", func() (bool, string) {
+	apptest.Eventually(t, 30*time.Second, "the newest incident on the alert tile", func() (bool, string) {
 		al := boardTiles(t, a, "sys")["alerts"]
 		for _, r := range al.Rows {
 			if r.Label == last {
@@ -433,7 +434,7 @@ func TestGCMIncidentWebhookEqualsPoll(t *testing.T) {
 	started := time.Now().Add(-10 * time.Minute).Truncate(time.Second).UTC()
 	f := &cmFake{policies: cmPolicies(), alerts: cmPolledAlerts(started)}
 	addr, rest := startCMFake(t, f)
-	a := startApp(t, fmt.Sprintf(oneHomeConfig, addr, rest, writeSecret(t, "cm-token")))
+	a := apptest.Start(t, app.Options{ConfigPath: apptest.WriteConfig(t, fmt.Sprintf(oneHomeConfig, addr, rest, writeSecret(t, "cm-token")))})
 	for _, body := range []string{
 		cmPushed("0.lat", "projects/proj/alertPolicies/77", "Checkout latency p99", "Critical", "run.googleapis.com/request_latencies", started,
 			`[{"display_name":"Runbook","url":"https://runbooks.example.com/checkout"}]`),
@@ -450,7 +451,7 @@ func TestGCMIncidentWebhookEqualsPoll(t *testing.T) {
 		}
 	}
 	var pushed, polled web.APITile
-	eventually(t, 20*time.Second, "both tiles with both incidents", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "both tiles with both incidents", func() (bool, string) {
 		pushed, polled = boardTiles(t, a, "pushed")["incidents"], boardTiles(t, a, "polled")["incidents"]
 		return len(pushed.Rows) == 2 && len(polled.Rows) == 2, fmt.Sprintf("pushed %d rows, polled %d rows (%s)", len(pushed.Rows), len(polled.Rows), polled.Error)
 	})

@@ -7,9 +7,9 @@ import (
 )
 
 func TestSecurityHeaders(t *testing.T) {
-	_, base := startApp(t, boardYAML)
-	_, portal := startApp(t, boardYAML+"access:\n  frame_ancestors: [\"https://portal.example\", \"https://intranet.example:8443\"]\n")
-	_, screens := startApp(t, boardYAML+"access:\n  mode: screens\n  screens:\n    - {name: tv, token_sha256: "+strings.Repeat("ab", 32)+"}\n")
+	_, base, _ := start(t, Options{}, boardYAML)
+	_, portal, _ := start(t, Options{}, boardYAML+"access:\n  frame_ancestors: [\"https://portal.example\", \"https://intranet.example:8443\"]\n")
+	_, screens, _ := start(t, Options{}, boardYAML+"access:\n  mode: screens\n  screens:\n    - {name: tv, token_sha256: "+strings.Repeat("ab", 32)+"}\n")
 	for _, tc := range []struct {
 		name, base, path string
 		code             int

@@ -39,7 +39,7 @@ func post(t *testing.T, url, auth, body string) (int, string) {
 func TestPingReceiver(t *testing.T) {
 	t.Setenv("TEST_EVENTS_SECRET", "ev-secret")
 	// Screens mode: the webhook is still reachable, with its own secret.
-	a, base := startApp(t, eventsYAML+"access:\n  mode: screens\n  screens:\n    - {name: tv, token_sha256: "+strings.Repeat("cd", 32)+"}\n")
+	a, base, _ := start(t, Options{}, eventsYAML+"access:\n  mode: screens\n  screens:\n    - {name: tv, token_sha256: "+strings.Repeat("cd", 32)+"}\n")
 	url := base + "/api/v1/events/ping"
 	for _, tc := range []struct {
 		name, auth, body string
@@ -65,7 +65,7 @@ func TestPingReceiver(t *testing.T) {
 	if code, _ := getStatus(t, url); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET on the receiver: %d, want 405", code)
 	}
-	_, plain := startApp(t, boardYAML)
+	_, plain, _ := start(t, Options{}, boardYAML)
 	if code, _ := post(t, plain+"/api/v1/events/ping", "Bearer ev-secret", `{"id":"a"}`); code != http.StatusNotFound {
 		t.Errorf("receiver not configured: %d, want 404", code)
 	}

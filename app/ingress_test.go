@@ -55,24 +55,9 @@ func startIngress(t *testing.T, lim web.IngressLimits) (*App, string) {
 			t.Logf("server errors:\n%s", logs.String())
 		}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, Options{ConfigPath: path, Addr: "127.0.0.1:0", DataDir: t.TempDir(),
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})), Ingress: lim})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("app did not stop within 20 s")
-		}
-	})
-	return a, "http://" + a.Addr()
+	a, base, _ := start(t, Options{ConfigPath: path, Ingress: lim,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))}, "")
+	return a, base
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent writers, keeping the
@@ -455,7 +440,7 @@ func TestUnauthenticatedBodiesAreBounded(t *testing.T) {
 // guesses there are throttled with the admin routes' budget.
 func TestMetricsAdminTokenGuessesThrottled(t *testing.T) {
 	t.Setenv("WB_IN_ADMIN", "admin-token")
-	_, base := startApp(t, boardYAML+"admin:\n  token: {env: WB_IN_ADMIN}\naccess:\n  mode: screens\n  screens:\n    - {name: tv, token_sha256: "+strings.Repeat("cd", 32)+"}\n")
+	_, base, _ := start(t, Options{}, boardYAML+"admin:\n  token: {env: WB_IN_ADMIN}\naccess:\n  mode: screens\n  screens:\n    - {name: tv, token_sha256: "+strings.Repeat("cd", 32)+"}\n")
 	get := func(c *http.Client, tok string) int {
 		req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)

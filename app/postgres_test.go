@@ -90,9 +90,9 @@ func TestPostgresStoreDeliveryAndRestart(t *testing.T) {
 		if !a.Store().Postgres() {
 			t.Fatal("the config's store: did not select PostgreSQL")
 		}
-		postEvent(t, a.Addr(), token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
+		post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
 		readUntil(t, a.Addr(), "ops", 5*time.Second, "Site down")
-		eventually(t, 5*time.Second, "first poll", func() (bool, string) {
+		apptest.Eventually(t, 5*time.Second, "first poll", func() (bool, string) {
 			tl := boardTiles(t, a, "ops")["a"]
 			return tl.Value != nil, fmt.Sprintf("%+v", tl)
 		})
@@ -106,7 +106,7 @@ func TestPostgresStoreDeliveryAndRestart(t *testing.T) {
 	a := apptest.Start(t, app.Options{ConfigPath: cfg, Logger: logger, Sources: map[string]poller.Source{"fake": src}})
 	readUntil(t, a.Addr(), "ops", 5*time.Second, "Site down", "Call the CDN")
 	var tile web.APITile
-	eventually(t, 10*time.Second, "the restored tile after a failed poll", func() (bool, string) {
+	apptest.Eventually(t, 10*time.Second, "the restored tile after a failed poll", func() (bool, string) {
 		tile = boardTiles(t, a, "ops")["a"]
 		return tile.Error != "", fmt.Sprintf("%+v", tile)
 	})
@@ -137,7 +137,7 @@ func TestPostgresOutage(t *testing.T) {
 	if code, body := httpStatus(t, base+"/readyz"); code != 200 || body != "ok" {
 		t.Fatalf("/readyz before the outage: %d %q", code, body)
 	}
-	eventually(t, 5*time.Second, "first poll", func() (bool, string) {
+	apptest.Eventually(t, 5*time.Second, "first poll", func() (bool, string) {
 		tl := boardTiles(t, a, "ops")["a"]
 		return tl.Value != nil, fmt.Sprintf("%+v", tl)
 	})
@@ -162,7 +162,7 @@ func TestPostgresOutage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "ready again after the outage", func() (bool, string) {
+	apptest.Eventually(t, 10*time.Second, "ready again after the outage", func() (bool, string) {
 		code, body := httpStatus(t, base+"/readyz")
 		return code == 200, fmt.Sprintf("%d %q", code, body)
 	})

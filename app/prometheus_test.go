@@ -133,24 +133,22 @@ func TestPrometheusBoardEndToEnd(t *testing.T) {
 		}
 		return out, nil
 	}
-	// eventually polls the board until check passes for every tile, or fails
+	// waitTiles polls the board until check passes for every tile, or fails
 	// the test with the last mismatch after a minute.
-	eventually := func(what string, check func(map[string]apiTile) error) map[string]apiTile {
+	waitTiles := func(what string, check func(map[string]apiTile) error) map[string]apiTile {
 		t.Helper()
-		deadline := time.Now().Add(time.Minute)
-		var last error
-		for time.Now().Before(deadline) {
-			got, err := tiles()
-			if err == nil {
-				if err = check(got); err == nil {
-					return got
-				}
+		var got map[string]apiTile
+		apptest.Eventually(t, time.Minute, what, func() (bool, string) {
+			var err error
+			if got, err = tiles(); err == nil {
+				err = check(got)
 			}
-			last = err
-			time.Sleep(250 * time.Millisecond)
-		}
-		t.Fatalf("%s: not within a minute: %v", what, last)
-		return nil
+			if err != nil {
+				return false, err.Error()
+			}
+			return true, ""
+		})
+		return got
 	}
 	direct := func(q string) []promtest.Sample {
 		t.Helper()
@@ -245,10 +243,10 @@ func TestPrometheusBoardEndToEnd(t *testing.T) {
 		}
 		return nil
 	}
-	eventually("tiles show what Prometheus reports", healthy)
+	waitTiles("tiles show what Prometheus reports", healthy)
 
 	p.Stop()
-	eventually("tiles go stale when Prometheus stops", func(got map[string]apiTile) error {
+	waitTiles("tiles go stale when Prometheus stops", func(got map[string]apiTile) error {
 		for id, tl := range got {
 			if !tl.Stale || tl.Error == "" {
 				return fmt.Errorf("tile %s: stale %v, error %q", id, tl.Stale, tl.Error)
@@ -265,7 +263,7 @@ func TestPrometheusBoardEndToEnd(t *testing.T) {
 	})
 
 	p.Restart()
-	eventually("tiles recover when Prometheus is back", healthy)
+	waitTiles("tiles recover when Prometheus is back", healthy)
 }
 
 func TestPrometheusConfigCheck(t *testing.T) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -37,7 +38,7 @@ boards:
       - {id: echoed, kind: stat, title: Echoed, source: echo, interval: 1s, query: up}
 `)
 	var log syncBuffer
-	_, base, _ := runApp(t, cfg, filepath.Join(dir, "data"), &log)
+	_, base, _ := start(t, Options{ConfigPath: cfg, DataDir: filepath.Join(dir, "data"), Logger: slog.New(slog.NewTextHandler(&log, nil))}, "")
 	redir := waitOps(t, base, "the redirected source fails", func(x apiTile) bool { return x.Error != "" })
 	var echoed apiTile
 	for range 150 { // up to 15 s

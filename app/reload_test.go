@@ -93,7 +93,7 @@ func TestReloadClosesOldSourcesAfterTheirPolls(t *testing.T) {
 	}}
 	t.Cleanup(func() { delete(sourceKinds, "closing") })
 
-	r := start(t, fmt.Sprintf(closingConfig, 0), t.TempDir(), nil)
+	r, _, _ := start(t, Options{}, fmt.Sprintf(closingConfig, 0))
 	c := dial(t, r.Addr(), "sys")
 	frags := readUntil(t, c, "the first value", func(f map[string]string) bool { return hasValue(f["tile-sys-rps"], "42") })
 	last := updatedOf(frags["tile-sys-rps"])
@@ -109,7 +109,7 @@ func TestReloadClosesOldSourcesAfterTheirPolls(t *testing.T) {
 		if err := os.WriteFile(r.opts.ConfigPath, []byte(fmt.Sprintf(closingConfig, round)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the reload", func() bool { return r.ConfigStatus().Reloads == round })
+		eventually(t, 15*time.Second, "the reload", func() (bool, string) { return r.ConfigStatus().Reloads == round, "" })
 		var failing string
 		frags := readUntil(t, c, "a poll of the new source", func(f map[string]string) bool {
 			frag := f["tile-sys-rps"]
@@ -139,7 +139,7 @@ func TestReloadClosesOldSourcesAfterTheirPolls(t *testing.T) {
 // instead of showing its last tiles forever; the board is gone for new
 // screens too.
 func TestReloadRemovingABoardTellsItsScreens(t *testing.T) {
-	r := start(t, fakeConfig, t.TempDir(), nil)
+	r, _, _ := start(t, Options{}, fakeConfig)
 	c := dial(t, r.Addr(), "other")
 	readUntil(t, c, "the other board's tile", func(f map[string]string) bool { return f["tile-other-c"] != "" })
 

@@ -33,7 +33,7 @@ boards:
 // narrows the period; English and Japanese.
 func TestRetroView(t *testing.T) {
 	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
-	_, base := startApp(t, retroConfig)
+	_, base, _ := start(t, Options{}, retroConfig)
 	send := func(path, body string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
@@ -132,7 +132,7 @@ func TestRetroView(t *testing.T) {
 // spent in the period, from the stored tile history, and says "no value
 // from then" where the store has none from the period's start.
 func TestRetroSLOBudget(t *testing.T) {
-	a, base := startApp(t, `
+	a, base, _ := start(t, Options{}, `
 sources:
   - {id: gcp, kind: gcm, project: proj, endpoint: "127.0.0.1:1", insecure: true}
 boards:
@@ -174,7 +174,7 @@ boards:
 // at the board's retro.refresh; its socket carries no tile fragments.
 func TestRetroPlaylistEntry(t *testing.T) {
 	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
-	_, base := startApp(t, retroConfig+`    retro: {period: 7d, refresh: 5s}
+	_, base, _ := start(t, Options{}, retroConfig+`    retro: {period: 7d, refresh: 5s}
 playlists:
   - id: office
     boards: [ship, ship-ja/retro]
@@ -205,7 +205,7 @@ playlists:
 // postmortem document, attribution_window), as the board's tiles do.
 func TestRetroFollowsTheSourcesRules(t *testing.T) {
 	t.Setenv("WB_TEST_EVENTS_TOKEN", "tok-123")
-	_, base := startApp(t, `
+	_, base, _ := start(t, Options{}, `
 sources:
   - {id: dora, kind: events, postmortem_due: 1d, attribution_window: 1h}
 webhooks:

@@ -16,7 +16,7 @@ import (
 func TestReloadScreensAdminTokenInScreensMode(t *testing.T) {
 	_, sum := newToken(t)
 	t.Setenv("TEST_WALLBOARD_ADMIN", "admin-secret-1")
-	_, base := startApp(t, boardYAML+`
+	_, base, _ := start(t, Options{}, boardYAML+`
 access:
   mode: screens
   screens:
@@ -66,7 +66,7 @@ admin:
 // it: a header the user adds themselves, a repeated header or comma-joined
 // e-mails are refused.
 func TestAccessProxyHeaderStrict(t *testing.T) {
-	_, oauth2 := startApp(t, boardYAML+`
+	_, oauth2, _ := start(t, Options{}, boardYAML+`
 access:
   mode: proxy
   trusted_proxies: [127.0.0.1/32, "::1"]
@@ -74,7 +74,7 @@ access:
     header: X-Forwarded-Email
     allow: ["@example.com"]
 `)
-	_, deflt := startApp(t, boardYAML+`
+	_, deflt, _ := start(t, Options{}, boardYAML+`
 access:
   mode: proxy
   trusted_proxies: [127.0.0.1/32, "::1"]
@@ -156,7 +156,7 @@ access:
     - {name: lobby-tv, token_sha256: ` + sum + `}
     - {name: kitchen, token_sha256: ` + otherSum + `}
 `
-	a, base := startApp(t, cfg)
+	a, base, _ := start(t, Options{}, cfg)
 	lobby := wsWithCookie(t, base, ScreenCookieHeader(token))
 	kitchen := wsWithCookie(t, base, ScreenCookieHeader(other))
 	for _, c := range []*websocket.Conn{lobby, kitchen} {

@@ -83,7 +83,7 @@ admin:
 	if err := os.WriteFile(path, []byte(config("WB_ADMIN_NEW")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the reload", func() (bool, string) {
+	apptest.Eventually(t, 20*time.Second, "the reload", func() (bool, string) {
 		return a.ConfigStatus().Reloads == 1, fmt.Sprintf("%+v", a.ConfigStatus())
 	})
 	if w := check("new-admin-token", true); w != "" {

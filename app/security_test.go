@@ -25,7 +25,7 @@ func TestSecurityTileThroughTheServer(t *testing.T) {
 	}
 	web := &githubtest.Repo{FullName: "org/web", SecretScanningStatus: 403}
 	fake := githubtest.New(t, 1, api, web)
-	a, base := startApp(t, fmt.Sprintf(`
+	a, base, _ := start(t, Options{}, fmt.Sprintf(`
 sources:
   - {id: gh, kind: github, url: %q, repos: [org/api, org/web]}
 boards:
@@ -38,9 +38,9 @@ boards:
       - {id: baseline, kind: security, title: セキュリティ, source: gh, query: {critical_after: 14d}, interval: 1h}
 `, fake.APIURL()))
 	var tile apiTile
-	eventually(t, "the security tile's counts", func() bool {
+	eventually(t, 10*time.Second, "the security tile's counts", func() (bool, string) {
 		tile = boardTiles(t, a, "sec")["baseline"]
-		return tile.Extra != nil
+		return tile.Extra != nil, ""
 	})
 	ex := tile.Extra
 	totals, _ := ex["totals"].(map[string]any)
@@ -68,7 +68,7 @@ boards:
 			t.Errorf("English page lacks %q", want)
 		}
 	}
-	eventually(t, "the Japanese tile", func() bool { return boardTiles(t, a, "sec-ja")["baseline"].Extra != nil })
+	eventually(t, 10*time.Second, "the Japanese tile", func() (bool, string) { return boardTiles(t, a, "sec-ja")["baseline"].Extra != nil, "" })
 	ja := get(t, base+"/boards/sec-ja")
 	for _, want := range []string{"重大", "最古の重大: 10日", "シークレット: 1 件"} {
 		if !strings.Contains(ja, want) {

@@ -141,16 +141,10 @@ func TestStandupComparesWithStoredHistory(t *testing.T) {
 	// A first run stores the tile's history as it polls, then stops.
 	t.Run("first run", func(t *testing.T) {
 		a := apptest.Start(t, app.Options{ConfigPath: cfg, DataDir: dir, Sources: map[string]poller.Source{"m": constant{150}}})
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			if _, st, _ := a.Live().Tile(ref); st.Value != nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("no first poll within 20 s")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		apptest.Eventually(t, 20*time.Second, "first poll", func() (bool, string) {
+			_, st, _ := a.Live().Tile(ref)
+			return st.Value != nil, ""
+		})
 	})
 	// The day before, the queue held 40 (as a run then would have stored).
 	ctx := context.Background()
@@ -169,16 +163,10 @@ func TestStandupComparesWithStoredHistory(t *testing.T) {
 
 	a := apptest.Start(t, app.Options{ConfigPath: cfg, DataDir: dir, Sources: map[string]poller.Source{"m": constant{200}}})
 	base := "http://" + a.Addr()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, st, _ := a.Live().Tile(ref); st.Value != nil && *st.Value == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no poll of the second run within 20 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	apptest.Eventually(t, 20*time.Second, "a poll of the second run", func() (bool, string) {
+		_, st, _ := a.Live().Tile(ref)
+		return st.Value != nil && *st.Value == 200, ""
+	})
 	move := func(html string) string {
 		i := strings.Index(html, `<ul class="moves">`)
 		j := strings.Index(html, `</ul>`)
@@ -247,25 +235,18 @@ func TestDemoTeamBoard(t *testing.T) {
 		return
 	}
 	ref := board.TileRef{Board: "team", Tile: "alerts"}
-	deadline := time.Now().Add(40 * time.Second)
-	for {
+	var crit *board.Alert
+	apptest.Eventually(t, 40*time.Second, "a critical demo alert on the team board", func() (bool, string) {
 		_, st, _ := a.Live().Tile(ref)
-		var crit *board.Alert
 		for i, al := range st.Alerts {
 			if al.Severity == board.SeverityCritical {
 				crit = &st.Alerts[i]
 			}
 		}
-		if crit != nil {
-			if crit.NextAction == "" {
-				t.Errorf("the demo's critical alert has no next action: %+v", crit)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no critical demo alert on the team board within 40 s; alerts: %+v", st.Alerts)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return crit != nil, fmt.Sprintf("alerts: %+v", st.Alerts)
+	})
+	if crit.NextAction == "" {
+		t.Errorf("the demo's critical alert has no next action: %+v", crit)
 	}
 	// A screen of the team board gets the takeover with the next action.
 	conn, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/team/ws", nil)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -34,56 +35,13 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// runApp starts the app on cfgPath and dataDir; stop shuts it down and
-// reports Run's error.
-func runApp(t *testing.T, cfgPath, dataDir string, log *syncBuffer) (a *App, base string, stop func() error) {
-	t.Helper()
-	return runAppAt(t, cfgPath, dataDir, "127.0.0.1:0", log)
-}
-
-// runAppAt is runApp on a given address (a restart on the same port).
-func runAppAt(t *testing.T, cfgPath, dataDir, addr string, log *syncBuffer) (a *App, base string, stop func() error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, Options{ConfigPath: cfgPath, Addr: addr, DataDir: dataDir,
-		Logger: slog.New(slog.NewTextHandler(log, nil))})
-	if err != nil {
-		cancel()
-		t.Fatalf("start: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	stopped := false
-	stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(20 * time.Second):
-			t.Error("app did not stop within 20 s")
-			return nil
-		}
-	}
-	t.Cleanup(func() { stop() })
-	return a, "http://" + a.Addr(), stop
-}
-
 func waitOps(t *testing.T, base string, what string, cond func(apiTile) bool) apiTile {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
 	var last apiTile
-	for time.Now().Before(deadline) {
+	eventually(t, 15*time.Second, what, func() (bool, string) {
 		last = getTile(t, base, "ops", "req")
-		if cond(last) {
-			return last
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within 15 s; tile is %+v", what, last)
+		return cond(last), fmt.Sprintf("tile is %+v", last)
+	})
 	return last
 }
 
@@ -158,7 +116,7 @@ func TestStoreReadOnly(t *testing.T) {
 	data := filepath.Join(dir, "data")
 
 	var log1 syncBuffer
-	_, base, stop := runApp(t, cfg, data, &log1)
+	_, base, stop := start(t, Options{ConfigPath: cfg, DataDir: data, Logger: slog.New(slog.NewTextHandler(&log1, nil))}, "")
 	first := waitOps(t, base, "first value", func(x apiTile) bool { return x.Value != nil && x.UpdatedAt != nil })
 	if code, body := post(t, base+"/api/v1/events/ping", "Bearer ev-secret", `{"id":"before"}`); code != 200 {
 		t.Fatalf("ping before: %d %s", code, body)
@@ -170,7 +128,7 @@ func TestStoreReadOnly(t *testing.T) {
 	db := filepath.Join(data, "wallboard.db")
 	makeReadOnly(t, db, data)
 	var log2 syncBuffer
-	a, base, stop := runApp(t, cfg, data, &log2)
+	a, base, stop := start(t, Options{ConfigPath: cfg, DataDir: data, Logger: slog.New(slog.NewTextHandler(&log2, nil))}, "")
 	if !a.Store().ReadOnly() {
 		t.Fatal("store not opened read-only")
 	}
@@ -215,7 +173,7 @@ func TestStoreLocked(t *testing.T) {
 	writeFile(t, cfg, eventsYAML)
 	data := filepath.Join(dir, "data")
 	var log syncBuffer
-	_, base, _ := runApp(t, cfg, data, &log)
+	_, base, _ := start(t, Options{ConfigPath: cfg, DataDir: data, Logger: slog.New(slog.NewTextHandler(&log, nil))}, "")
 	x := waitOps(t, base, "first value", func(x apiTile) bool { return x.UpdatedAt != nil })
 
 	other, err := sql.Open("sqlite", "file:"+filepath.Join(data, "wallboard.db"))

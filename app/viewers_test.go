@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -110,7 +111,7 @@ func TestRestartUnder500Viewers(t *testing.T) {
 	writeFile(t, cfg, boardYAML)
 	data := filepath.Join(dir, "data")
 	var log syncBuffer
-	a, base, stop := runApp(t, cfg, data, &log)
+	a, base, stop := start(t, Options{ConfigPath: cfg, DataDir: data, Logger: slog.New(slog.NewTextHandler(&log, nil))}, "")
 	addr := a.Addr()
 	first := waitOps(t, base, "first value", func(x apiTile) bool { return x.UpdatedAt != nil })
 
@@ -157,7 +158,7 @@ func TestRestartUnder500Viewers(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	runAppAt(t, cfg, data, addr, &log)
+	start(t, Options{ConfigPath: cfg, DataDir: data, Addr: addr, Logger: slog.New(slog.NewTextHandler(&log, nil))}, "")
 	waitAll("after restart", 10*time.Second-time.Since(restartAt))
 	away := 0
 	for _, v := range vs {

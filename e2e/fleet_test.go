@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/wallboard/wallboard/app"
+	"github.com/wallboard/wallboard/app/apptest"
 	"github.com/wallboard/wallboard/store"
 )
 
@@ -37,51 +35,6 @@ boards:
 `
 
 const fleetToken = "fleet-e2e-admin-token"
-
-// fleetApp is a Wallboard the test stops and starts again on the same
-// address and data dir (a restart, as a TV sees it).
-type fleetApp struct {
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func startFleetApp(t *testing.T, cfgPath, dataDir, addr string) (*fleetApp, string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var a *app.App
-	var err error
-	// The old process's port may take a moment to be free again.
-	for range 50 {
-		a, err = app.New(ctx, app.Options{ConfigPath: cfgPath, Addr: addr, DataDir: dataDir, Heartbeat: time.Second,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v", err)
-	}
-	f := &fleetApp{cancel: cancel, done: make(chan error, 1)}
-	go func() { f.done <- a.Run(ctx) }()
-	t.Cleanup(f.stop)
-	base := "http://" + a.Addr()
-	waitHTTP(t, base+"/healthz")
-	return f, base
-}
-
-func (f *fleetApp) stop() {
-	if f.cancel == nil {
-		return
-	}
-	f.cancel()
-	f.cancel = nil
-	select {
-	case <-f.done:
-	case <-time.After(20 * time.Second):
-	}
-}
 
 func adminPost(t *testing.T, base, path string, form url.Values) []byte {
 	t.Helper()
@@ -180,13 +133,11 @@ func checkPageLayout(t *testing.T, b *Browser, prefix string, mustFit bool) {
 // a restart keeps it on its board.
 func TestFleetPairSteerRestartRevoke(t *testing.T) {
 	t.Setenv("WALLBOARD_FLEET_ADMIN", fleetToken)
-	cfgPath := filepath.Join(t.TempDir(), "wallboard.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fleetConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	dataDir := t.TempDir()
-	srv, base := startFleetApp(t, cfgPath, dataDir, "127.0.0.1:0")
-	addr := strings.TrimPrefix(base, "http://")
+	opts := ServerOptions{Config: fleetConfig, DataDir: dataDir, Heartbeat: time.Second}
+	srv := StartServer(t, opts)
+	base := srv.Base
+	opts.Addr = srv.App.Addr()
 
 	tv := StartBrowser(t)
 	tv.Run(30*time.Second, chromedp.EmulateViewport(960, 540), chromedp.Navigate(base+"/pair"))
@@ -202,14 +153,14 @@ func TestFleetPairSteerRestartRevoke(t *testing.T) {
 	tv.WaitJS(`location.pathname === '/boards/ops' && window.wallboard && wallboard.connected()`, 15*time.Second)
 
 	var row fleetRow
-	waitFor(t, 10*time.Second, "the fleet page to show the TV's viewport", func() bool {
+	apptest.Eventually(t, 10*time.Second, "the fleet page to show the TV's viewport", func() (bool, string) {
 		for _, r := range fleetRows(t, base) {
 			if r.Name == "Kitchen TV" && r.Connected && r.W == 960 && r.H == 540 {
 				row = r
-				return true
+				return true, ""
 			}
 		}
-		return false
+		return false, ""
 	})
 	t.Logf("fleet row: %+v (autoplay %v)", row, row.Autoplay != nil && *row.Autoplay)
 	var soundNote bool
@@ -226,13 +177,13 @@ func TestFleetPairSteerRestartRevoke(t *testing.T) {
 		tv.Eval(`(() => { const r = document.getElementById('wb-sound').getBoundingClientRect(); return {X: r.x + r.width / 2, Y: r.y + r.height / 2}; })()`, &at)
 		tv.Run(10*time.Second, chromedp.MouseClickXY(at.X, at.Y))
 		tv.WaitJS(`document.getElementById('wb-sound').hidden`, 5*time.Second)
-		waitFor(t, 5*time.Second, "the fleet page to say the chime can play", func() bool {
+		apptest.Eventually(t, 5*time.Second, "the fleet page to say the chime can play", func() (bool, string) {
 			for _, r := range fleetRows(t, base) {
 				if r.ID == row.ID && r.Autoplay != nil && *r.Autoplay {
-					return true
+					return true, ""
 				}
 			}
-			return false
+			return false, ""
 		})
 	}
 
@@ -279,18 +230,18 @@ func TestFleetPairSteerRestartRevoke(t *testing.T) {
 
 	// Restart on the same address and data dir: the TV reconnects and stays
 	// on its board; the fleet still knows it.
-	srv.stop()
-	srv2, base2 := startFleetApp(t, cfgPath, dataDir, addr)
-	if base2 != base {
-		t.Fatalf("restart on %s, want %s", base2, base)
+	srv.Stop()
+	srv2 := StartServer(t, opts)
+	if srv2.Base != base {
+		t.Fatalf("restart on %s, want %s", srv2.Base, base)
 	}
-	waitFor(t, 20*time.Second, "the TV to reconnect after the restart", func() bool {
+	apptest.Eventually(t, 20*time.Second, "the TV to reconnect after the restart", func() (bool, string) {
 		for _, r := range fleetRows(t, base) {
 			if r.ID == row.ID && r.Connected && r.Target == "/boards/team" {
-				return true
+				return true, ""
 			}
 		}
-		return false
+		return false, ""
 	})
 	tv.WaitJS(`location.pathname === '/boards/team' && wallboard.connected()`, 10*time.Second)
 	// A fresh load of / still goes to its board.
@@ -298,7 +249,7 @@ func TestFleetPairSteerRestartRevoke(t *testing.T) {
 	tv.WaitJS(`location.pathname === '/boards/team' && window.wallboard && wallboard.connected()`, 15*time.Second)
 
 	// Switched while it was away: the stored target wins when it comes back.
-	srv2.stop()
+	srv2.Stop()
 	st, err := store.Open(context.Background(), filepath.Join(dataDir, "wallboard.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +263,7 @@ func TestFleetPairSteerRestartRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	startFleetApp(t, cfgPath, dataDir, addr)
+	StartServer(t, opts)
 	tv.WaitJS(`location.pathname === '/boards/ops' && window.wallboard && wallboard.connected()`, 20*time.Second)
 
 	// Revoke: it shows the pairing page.

@@ -57,6 +57,12 @@ type ServerOptions struct {
 	// Heartbeat is how often screens get the server clock; 0 is the app's
 	// default (15 s). A long one shows what the page does between heartbeats.
 	Heartbeat time.Duration
+	// Addr and DataDir, when set, are those of a server that stopped: a
+	// restart, as a screen sees it. Empty: a free port and a fresh store.
+	Addr, DataDir string
+	// Build is the build id the pages are served with ("" the binary's);
+	// screens reload when it changes.
+	Build string
 }
 
 // StartServer runs a Wallboard on a free loopback port until the test ends.
@@ -72,27 +78,19 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a, stop := apptest.StartStoppable(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger, Heartbeat: o.Heartbeat})
+	a, stop := apptest.StartStoppable(t, app.Options{ConfigPath: s.ConfigPath, Sources: o.Sources, Logger: o.Logger,
+		Heartbeat: o.Heartbeat, Addr: o.Addr, DataDir: o.DataDir, Build: o.Build})
 	s.App, s.stop = a, stop
 	s.Base = "http://" + a.Addr()
-	waitHTTP(t, s.Base+"/healthz")
-	return s
-}
-
-func waitHTTP(t testing.TB, url string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+	apptest.Eventually(t, 10*time.Second, s.Base+"/healthz up", func() (bool, string) {
+		resp, err := http.Get(s.Base + "/healthz")
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s not up within 10 s", url)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	return s
 }
 
 // Browser is one tab of the test binary's shared headless Chromium, in a
@@ -414,16 +412,4 @@ func SecretFile(t testing.TB, value string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// waitFor polls cond until true or the timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

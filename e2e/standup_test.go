@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wallboard/wallboard/app/apptest"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/views"
@@ -62,10 +63,10 @@ boards:
 `
 	s := StartServer(t, ServerOptions{Config: cfg, Sources: map[string]poller.Source{"hist": history{}}})
 	s.App.Server().AddStandupFeed(deploys{})
-	waitFor(t, 20*time.Second, "first poll", func() bool {
+	apptest.Eventually(t, 20*time.Second, "first poll", func() (bool, string) {
 		_, lat, _ := s.App.Live().Tile(board.TileRef{Board: "team", Tile: "lat"})
 		_, cpu, _ := s.App.Live().Tile(board.TileRef{Board: "team", Tile: "cpu"})
-		return lat.Value != nil && cpu.Value != nil
+		return lat.Value != nil && cpu.Value != nil, ""
 	})
 
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")

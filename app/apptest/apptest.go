@@ -1,15 +1,20 @@
-// Package apptest starts a whole Wallboard in-process for tests of other
-// packages (end-to-end, browser and real-peer tests), on a free loopback port
-// with a temporary store, and stops it cleanly when the test ends.
+// Package apptest is the test kit for a whole Wallboard: Start runs one
+// in-process on a free loopback port with a temporary store and stops it
+// cleanly when the test ends; Eventually polls a condition. Tests outside
+// package app (app_test, e2e) use it; package app's own internal tests
+// cannot import it (it imports app) and keep one copy of each in
+// app/app_test.go.
 package apptest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +31,8 @@ func Start(t testing.TB, opts app.Options) *app.App {
 
 // StartStoppable is Start that also returns a stop function, for a test of
 // what screens do when the server goes away; stop waits until Run returned
-// and may be called more than once.
+// and may be called more than once. A restart on the address of a server
+// that just stopped (opts.Addr with its port) waits up to 10 s for the port.
 func StartStoppable(t testing.TB, opts app.Options) (*app.App, func()) {
 	t.Helper()
 	if opts.Addr == "" {
@@ -40,6 +46,10 @@ func StartStoppable(t testing.TB, opts app.Options) (*app.App, func()) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, opts)
+	for deadline := time.Now().Add(10 * time.Second); errors.Is(err, syscall.EADDRINUSE) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		a, err = app.New(ctx, opts)
+	}
 	if err != nil {
 		cancel()
 		t.Fatalf("app.New: %v", err)
@@ -72,4 +82,25 @@ func WriteConfig(t testing.TB, yaml string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Eventually polls cond every 50 ms until it holds, and fails the test
+// after within, saying what it waited for and the last state cond reported
+// (its second result, "" when there is nothing to add).
+func Eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			if state != "" {
+				t.Fatalf("%s: not within %s; last state: %s", what, within, state)
+			}
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
