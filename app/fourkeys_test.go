@@ -273,7 +273,7 @@ boards:
       - {id: keys, kind: fourkeys, source: dora, query: {repo: Codertocat/Hello-World}, interval: 1h}
 `
 	}
-	r := start(t, config("production"), t.TempDir(), nil)
+	r, _, _ := start(t, Options{}, config("production"))
 	fixture, err := os.ReadFile(filepath.Join("..", "web", "testdata", "github", "deployment_status.success.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +310,10 @@ boards:
 	if err := os.WriteFile(r.opts.ConfigPath, []byte(config("staging")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the reload", func() bool { return r.ConfigStatus().Reloads == 1 })
+	eventually(t, 15*time.Second, "the reload", func() (bool, string) {
+		n := r.ConfigStatus().Reloads
+		return n == 1, fmt.Sprintf("%d reloads", n)
+	})
 	if n := stored("b", 2); n != 0 {
 		t.Errorf("a production deployment after the reload to environment: staging: stored %v, want 0", n)
 	}
