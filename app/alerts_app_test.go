@@ -210,6 +210,7 @@ func TestReloadAddingAnAlertTileShowsTheOpenTakeover(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "w.yaml")
 	secret := writeSecret(t, token)
+	opsTakeover := "60s"
 	config := func(otherTiles string) []byte {
 		return []byte(fmt.Sprintf(`
 sources:
@@ -221,12 +222,13 @@ webhooks:
     secret: {file: %s}
 boards:
   - id: ops
+    takeover: %s
     tiles:
       - {id: alerts, kind: alerts, source: hooks}
   - id: other
     tiles:
       - {id: req, kind: stat, source: demo, query: requests}
-%s`, secret, otherTiles))
+%s`, secret, opsTakeover, otherTiles))
 	}
 	if err := os.WriteFile(cfg, config(""), 0o600); err != nil {
 		t.Fatal(err)
@@ -243,4 +245,16 @@ boards:
 		return st.Reloads > 0, fmt.Sprint(st.Problems)
 	})
 	readUntil(t, a.Addr(), "other", 5*time.Second, `id="wb-alert-other"`, "Site down")
+
+	// A reload that changes how a board shows its takeover: the open
+	// alert's layer follows.
+	opsTakeover = "5s"
+	if err := os.WriteFile(cfg, config("      - {id: alerts, kind: alerts, source: hooks}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 10*time.Second, "the second reload", func() (bool, string) {
+		st := a.ConfigStatus()
+		return st.Reloads > 1, fmt.Sprint(st.Problems)
+	})
+	readUntil(t, a.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, `data-takeover="5000"`, "Site down")
 }
