@@ -390,7 +390,15 @@ func (f *Alerts) PublishLayers(ctx context.Context) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Now()
-	for _, b := range f.world.Config().Boards {
+	boards := f.world.Config().Boards
+	// A board a reload removed: the hub forgot its layer, so if a later
+	// reload brings it back, its layer is published again.
+	for id := range f.layers {
+		if !slices.ContainsFunc(boards, func(b board.BoardConfig) bool { return b.ID == id }) {
+			delete(f.layers, id)
+		}
+	}
+	for _, b := range boards {
 		var ids []string
 		for _, t := range b.Tiles {
 			if t.Kind == KindAlerts {
@@ -402,6 +410,14 @@ func (f *Alerts) PublishLayers(ctx context.Context) {
 			}
 		}
 		if len(ids) == 0 {
+			if _, had := f.layers[b.ID]; had {
+				// A reload took the board's alert tiles away: so goes its layer.
+				delete(f.layers, b.ID)
+				l := Layer{Board: b.ID, Takeover: b.Takeover, Chime: b.Chime, Locale: b.Locale, Now: now}
+				if err := f.pub.PublishAlertLayer(l); err != nil {
+					f.log.Error("publishing alert layer", "board", b.ID, "error", err)
+				}
+			}
 			continue
 		}
 		open, err := f.openAlerts(ctx, ids)
@@ -426,11 +442,15 @@ func (f *Alerts) PublishLayers(ctx context.Context) {
 			al := newest.Alert
 			l.Alert, l.OpenedAt, l.Others = &al, newest.OpenedAt, len(crit)-1
 		}
+		// The board's presentation too: a reload can change how it shows.
 		sig, _ := json.Marshal(struct {
 			A *board.Alert
 			O time.Time
 			N int
-		}{l.Alert, l.OpenedAt, l.Others})
+			T time.Duration
+			C bool
+			L string
+		}{l.Alert, l.OpenedAt, l.Others, l.Takeover, l.Chime, l.Locale})
 		if f.layers[b.ID] == string(sig) {
 			continue
 		}

@@ -201,3 +201,60 @@ boards:
 	defer stop()
 	readUntil(t, a.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Site down", "Call the CDN")
 }
+
+// A reload that gives a board an alert tile of a feed with an open critical
+// alert brings that board's takeover at once, not at the feed's next
+// delivery (a webhook feed is never polled, so nothing else would).
+func TestReloadAddingAnAlertTileShowsTheOpenTakeover(t *testing.T) {
+	const token = "ev"
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "w.yaml")
+	secret := writeSecret(t, token)
+	opsTakeover := "60s"
+	config := func(otherTiles string) []byte {
+		return []byte(fmt.Sprintf(`
+sources:
+  - id: hooks
+    kind: webhooks
+  - {id: demo, kind: demo}
+webhooks:
+  events:
+    secret: {file: %s}
+boards:
+  - id: ops
+    takeover: %s
+    tiles:
+      - {id: alerts, kind: alerts, source: hooks}
+  - id: other
+    tiles:
+      - {id: req, kind: stat, source: demo, query: requests}
+%s`, secret, opsTakeover, otherTiles))
+	}
+	if err := os.WriteFile(cfg, config(""), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := apptest.Start(t, app.Options{ConfigPath: cfg, DataDir: dir})
+	post(t, "http://"+a.Addr(), "/api/v1/events/alerts", token, `{"id":"x1","title":"Site down","severity":"critical","next_action":"Call the CDN"}`)
+	readUntil(t, a.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Site down")
+
+	if err := os.WriteFile(cfg, config("      - {id: alerts, kind: alerts, source: hooks}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 10*time.Second, "the reload", func() (bool, string) {
+		st := a.ConfigStatus()
+		return st.Reloads > 0, fmt.Sprint(st.Problems)
+	})
+	readUntil(t, a.Addr(), "other", 5*time.Second, `id="wb-alert-other"`, "Site down")
+
+	// A reload that changes how a board shows its takeover: the open
+	// alert's layer follows.
+	opsTakeover = "5s"
+	if err := os.WriteFile(cfg, config("      - {id: alerts, kind: alerts, source: hooks}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 10*time.Second, "the second reload", func() (bool, string) {
+		st := a.ConfigStatus()
+		return st.Reloads > 1, fmt.Sprint(st.Problems)
+	})
+	readUntil(t, a.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, `data-takeover="5000"`, "Site down")
+}

@@ -398,11 +398,6 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	cancel()
-	if a.replica != nil {
-		// Polls stop and the leases are released now, so that the other
-		// replicas take them at their next renewal, not after the TTL.
-		a.replica.Close()
-	}
 	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
 	// Shutdown does not wait for hijacked websocket connections: close the
@@ -413,6 +408,14 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.server.WaitConns(shutCtx)
 	wg.Wait()
+	if a.replica != nil {
+		// Only now: a webhook accepted until the HTTP side stopped, and a
+		// Four Keys kick, are still announced to the other replicas. The
+		// leases are released here, so that the others take them at their
+		// next renewal, not after the TTL; a poll still running loses its
+		// lease and its result (the new holder polls at once).
+		a.replica.Close()
+	}
 	// No reload runs any more: stop the last world's scheduler, wait for
 	// its polls, then close its sources (the test's too).
 	w := a.world.Load()

@@ -1,15 +1,19 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/wallboard/wallboard/app"
 	"github.com/wallboard/wallboard/app/apptest"
@@ -177,4 +181,56 @@ func TestPostgresOutage(t *testing.T) {
 	if code, body := httpStatus(t, base+"/readyz"); code != http.StatusServiceUnavailable || body != "not ready: store migrations not applied" {
 		t.Errorf("/readyz with a migration missing: %d %q", code, body)
 	}
+}
+
+// TestPostgresWebhookDuringShutdown: a webhook a replica accepts while it
+// shuts down is stored and still announced: the other replica's screens
+// get its takeover (the replica is closed only once the HTTP side is).
+func TestPostgresWebhookDuringShutdown(t *testing.T) {
+	const token = "ev"
+	t.Setenv("WB_TEST_PG_PASSWORD", "pw")
+	cfg := apptest.WriteConfig(t, pgConfig(pgtest.URL(t), writeSecret(t, token)))
+	a, stopA := apptest.StartStoppable(t, app.Options{ConfigPath: cfg})
+	b := apptest.Start(t, app.Options{ConfigPath: cfg})
+
+	screen, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/ops/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer screen.Close()
+	body := `{"id":"x9","title":"Disk full","severity":"critical","next_action":"Grow it"}`
+	conn, err := net.Dial("tcp", a.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Expect: 100-continue: the answer says the handler reads the body, so
+	// the request is under way when the shutdown begins.
+	fmt.Fprintf(conn, "POST /api/v1/events/alerts HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		a.Addr(), token, len(body))
+	rd := bufio.NewReader(conn)
+	if resp, err := http.ReadResponse(rd, nil); err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("the delivery's headers: %v %v", resp, err)
+	}
+	fmt.Fprint(conn, body[:10])
+	stopped := make(chan struct{})
+	go func() { stopA(); close(stopped) }()
+	// A's shutdown has begun once its screens are told to go.
+	screen.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		if _, _, err := screen.ReadMessage(); err != nil {
+			break
+		}
+	}
+	fmt.Fprint(conn, body[10:])
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("the delivery during shutdown: HTTP %d", resp.StatusCode)
+	}
+	<-stopped
+	readUntil(t, b.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Disk full")
 }

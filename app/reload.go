@@ -203,6 +203,14 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 	a.hub.SetBoards(boardIDs(cfg))
 	w.start(ctx, a.leases())
 	a.retire(old)
+	if a.alerts != nil {
+		// Boards that gained, lost or restyled alert tiles get their
+		// takeover now: a webhook feed is never polled, so nothing else
+		// would publish it before its next delivery.
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		a.alerts.PublishLayers(lctx)
+		cancel()
+	}
 
 	now := time.Now()
 	kept := map[board.TileRef]bool{}

@@ -127,6 +127,9 @@ type Replica struct {
 
 	wmu   sync.Mutex // one write at a time on wconn
 	wconn *pgx.Conn
+	// closed: Close ran; no write connects again (a webhook or a poll can
+	// still finish after it, and its connection would never be closed).
+	closed bool
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -222,6 +225,7 @@ func (r *Replica) Close() {
 		c.Close(ctx)
 	}
 	r.wmu.Lock()
+	r.closed = true
 	if r.wconn != nil {
 		r.wconn.Close(ctx)
 		r.wconn = nil
@@ -393,11 +397,17 @@ func (r *Replica) apply(keys []string) {
 // its query's lease (another one polls it now).
 var ErrLeaseLost = errors.New("replica: lease lost: result dropped")
 
+// errClosed: a write after Close.
+var errClosed = errors.New("replica: closed")
+
 // withConn runs fn on the write connection, connecting when needed, one
 // call at a time; a failed call drops the connection.
 func (r *Replica) withConn(ctx context.Context, fn func(c *pgx.Conn) error) error {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
+	if r.closed {
+		return errClosed
+	}
 	if r.wconn == nil {
 		c, err := r.connect(ctx)
 		if err != nil {
@@ -425,7 +435,7 @@ func (r *Replica) SaveTiles(ctx context.Context, key string, states []board.Tile
 	for _, st := range states {
 		n.Tiles = append(n.Tiles, [2]string{st.Board, st.Tile})
 	}
-	return r.withConn(ctx, func(c *pgx.Conn) error {
+	err := r.withConn(ctx, func(c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			var one int
 			err := tx.QueryRow(ctx, `SELECT 1 FROM wallboard_leases WHERE key = $1 AND holder = $2 AND expires_at > now() FOR SHARE`,
@@ -457,6 +467,11 @@ func (r *Replica) SaveTiles(ctx context.Context, key string, states []board.Tile
 			return nil
 		})
 	})
+	if errors.Is(err, errClosed) {
+		// Close released every lease: the result is another replica's now.
+		return ErrLeaseLost
+	}
+	return err
 }
 
 func queueHistory(b *pgx.Batch, st board.TileState) {

@@ -196,3 +196,43 @@ func TestLosingPostgreSQL(t *testing.T) {
 	eventually(t, "a to hold q again", func() bool { return holds(a, "q") })
 	eventually(t, "a reload after reconnecting", func() bool { return n.find(func(x Notice) bool { return x.All }) })
 }
+
+// A write after Close (a webhook or a poll finishing while the app shuts
+// down: Run closes the replica first so its leases go at once) fails and
+// leaves no connection open behind the closed replica.
+func TestNoConnectionAfterClose(t *testing.T) {
+	url := database(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = "wb-closed-replica"
+	r := New(Options{Conn: cfg, id: "closed", ttl: 1200 * time.Millisecond})
+	ctx := context.Background()
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Announce(ctx, "fourkeys"); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if err := r.Announce(ctx, "alerts:events"); err == nil {
+		t.Error("Announce after Close succeeded")
+	}
+	st := board.TileState{Board: "b", Tile: "t", UpdatedAt: time.Now()}
+	if err := r.SaveTiles(ctx, "k", []board.TileState{st}); err == nil {
+		t.Error("SaveTiles after Close succeeded")
+	}
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var open int
+	if err := c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'wb-closed-replica'`).Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	if open != 0 {
+		t.Errorf("%d connections of the closed replica still open", open)
+	}
+}
