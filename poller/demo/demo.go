@@ -155,7 +155,7 @@ func alerts(start, now time.Time) []board.Alert {
 	opened := start.Add(n*alertCycle + alertOpensAfter)
 	if !now.Before(opened) && now.Before(opened.Add(alertOpenFor)) {
 		out = append(out, board.Alert{
-			ID: "demo-checkout-5xx", Source: "demo", Title: "Checkout 5xx above 5 %", Severity: board.SeverityCritical,
+			ID: "demo-checkout-5xx", Source: "demo", Title: "Checkout 5xx above 5\u00a0%", Severity: board.SeverityCritical,
 			State: board.AlertOpen, StartedAt: opened, Resource: "checkout",
 			Summary:    "Payment provider timeouts since the last deploy",
 			NextAction: "Roll back checkout to the previous release", Policy: "Checkout5xx",
