@@ -39,18 +39,6 @@ func Pack(tiles []board.TileConfig, cols int) []Place {
 	return out
 }
 
-// PlaceOf is the Place of the tile with id among tiles (a pushed fragment
-// must carry the classes the page gave the tile); the zero Place when there
-// is no such tile.
-func PlaceOf(tiles []board.TileConfig, cols int, id string) Place {
-	for i, t := range tiles {
-		if t.ID == id {
-			return Pack(tiles, cols)[i]
-		}
-	}
-	return Place{}
-}
-
 // fillHoles returns the column spans of tiles on cols columns with every
 // hole that a tile can grow into filled: for each hole in turn, the tile on
 // its left or right is widened by one column when that leaves fewer holes.

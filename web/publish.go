@@ -28,7 +28,6 @@ func (s *Server) PublishTile(ref board.TileRef, now time.Time) error {
 	}
 	b, _, _ := live.Board(ref.Board)
 	v := views.NewTileView(ref.Board, cfg, st, now, views.TextFor(b.Locale))
-	v.Place = views.PlaceOf(b.Tiles, columnsOf(b), ref.Tile)
 	return s.publish(ref.Board, v.ID(), seq, views.Tile(v))
 }
 
