@@ -81,9 +81,7 @@ type App struct {
 	// replicaWrite, replicaApply: the PostgreSQL path's cost (replica.go).
 	replicaWrite, replicaApply prometheus.Histogram
 
-	dirtyMu sync.Mutex
-	dirty   map[board.TileRef]struct{}
-	failing map[string]bool // job key -> currently failing (for log-once)
+	saveMu sync.Mutex
 	// storeFailing: the last tile save failed (log once per outage).
 	storeFailing bool
 	// storeNote says why the store is read-only (nil when writable);
@@ -142,7 +140,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:8080"
 	}
-	a := &App{opts: opts, log: opts.Logger, dirty: map[board.TileRef]struct{}{}, failing: map[string]bool{}}
+	a := &App{opts: opts, log: opts.Logger}
 
 	// The config, its secrets, and who may look.
 	cfg, err := LoadConfig(opts.ConfigPath)
@@ -175,21 +173,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.log.Warn("restoring tile state", "error", err)
 	}
 
-	// The world: the config's live state, its sources and their poller
-	// (started by Run, replaced as one by a reload).
-	w, err := a.newWorld(cfg, board.NewLive(cfg, restored))
-	if err != nil {
-		a.store.Close()
-		return nil, err
-	}
-	a.world.Store(w)
-	fail := func(err error) (*App, error) {
-		a.retire(w)
-		a.store.Close()
-		return nil, err
-	}
-
-	// The hub that pushes to screens, and what the server serves.
+	// The hub that pushes to screens, and the server that serves the live
+	// state and applies each poll's outcome to it (its sink).
+	live := board.NewLive(cfg, restored)
 	a.metrics = web.NewMetrics()
 	a.metrics.Registry.MustRegister(buildInfo())
 	a.registerReplicaMetrics()
@@ -197,19 +183,36 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.hub.SetBoards(boardIDs(cfg))
 	fleet, err := web.NewFleet(ctx, a.store, a.log)
 	if err != nil {
-		return fail(err)
+		a.store.Close()
+		return nil, err
 	}
 	var alertHooks *web.AlertHooks
 	a.alerts, alertHooks = newAlerts(a, sec)
 	events, github := a.fourKeysReceivers(sec)
-	a.server = web.NewServer(w.live, a.hub, a.metrics, a.log, web.Options{
-		Build: opts.Build, Compression: true, DemoSources: w.demo,
+	a.server = web.NewServer(live, a.hub, a.metrics, a.log, web.Options{
+		Build: opts.Build, Compression: true,
 		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress,
 		Ready:       http.HandlerFunc(a.handleReady),
 		Fleet:       fleet,
 		AdminStatus: a.ConfigStatus,
 		Receivers:   web.Receivers{Alerts: alertHooks, Events: events, GitHub: github},
+		Alerts:      a.alerts,
 	})
+
+	// The world: the config's live state, its sources and their poller
+	// (started by Run, replaced as one by a reload).
+	w, err := a.newWorld(cfg, live)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.world.Store(w)
+	a.server.SetWorld(w.live, w.demo)
+	fail := func(err error) (*App, error) {
+		a.retire(w)
+		a.store.Close()
+		return nil, err
+	}
 	a.server.SetRetroSource(retroSource{a})
 	a.server.AddStandupFeed(storeFeed{a})
 	a.server.SetStandupHistory(a.store)
@@ -375,16 +378,17 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	// The first world's scheduler; later ones are started by reloads
 	// (watchConfig), each stopped by the reload that replaces it.
-	a.world.Load().start(ctx, a.leases())
+	a.world.Load().start(ctx, a.leases(), a.store)
 	var wg sync.WaitGroup
-	wg.Go(func() { a.watchFourKeys(ctx) })
 	wg.Go(func() { a.watchConfig(ctx) })
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
 	wg.Go(func() { a.recoverStore(ctx) })
 	if a.replica != nil {
-		// Every replica's fleet page shows the screens connected here.
+		// Every replica's fleet page shows the screens connected here, and
+		// polls the Four Keys sources after a delivery stored here.
 		wg.Go(func() { a.server.SharePresence(ctx, a.replica.ID()) })
+		wg.Go(func() { a.announceFourKeys(ctx) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.ln) }()
@@ -428,89 +432,6 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// sink receives every poll outcome from the scheduler.
-func (a *App) sink(j *poller.Job, res board.Result, err error, took time.Duration) {
-	src := j.Query.Source
-	a.metrics.Polls.WithLabelValues(src).Inc()
-	a.metrics.PollSeconds.WithLabelValues(src).Observe(took.Seconds())
-	a.dirtyMu.Lock()
-	wasFailing := a.failing[j.Key]
-	a.failing[j.Key] = err != nil
-	a.dirtyMu.Unlock()
-	if err != nil {
-		a.metrics.PollErrors.WithLabelValues(src).Inc()
-		// Log the transition, not every retry: a source down for hours must
-		// not flood the log.
-		if !wasFailing {
-			a.log.Warn("poll failing", "source", src, "tiles", len(j.Tiles), "error", board.Redact(err.Error()))
-		}
-	} else if wasFailing {
-		a.log.Info("poll recovered", "source", src, "tiles", len(j.Tiles))
-	}
-	now := time.Now()
-	tileResult := func(_ board.TileConfig, r board.Result) board.Result { return r }
-	if a.alerts != nil {
-		tileResult = a.alerts.AfterPoll(j, res, err, now.Add(-took))
-	}
-	live := a.Live()
-	var saved []board.TileState // replicas: written for the others
-	for _, ref := range j.Tiles {
-		// A poll of the previous config can finish after a reload: its result
-		// belongs only to tiles that still ask the same query.
-		tc, _, ok := live.Tile(ref)
-		if !ok {
-			continue
-		}
-		if board.QueryKey(tc) != j.Key {
-			continue
-		}
-		st, ok := live.Apply(ref, tileResult(tc, res), err, now)
-		if !ok {
-			continue
-		}
-		a.server.PublishTile(ref, now)
-		if a.replica != nil {
-			saved = append(saved, st)
-			continue
-		}
-		a.dirtyMu.Lock()
-		a.dirty[ref] = struct{}{}
-		a.dirtyMu.Unlock()
-	}
-	if a.replica != nil {
-		a.saveResult(j, saved)
-	}
-}
-
-// watchFourKeys, each time a webhook stored Four Keys events, polls the
-// sources whose tiles compute from them, here and (through a notice) on
-// every other replica, until ctx ends. Deliveries in quick succession fold
-// into one kick.
-func (a *App) watchFourKeys(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.store.FourKeysStored():
-		}
-		a.kickFourKeys()
-		a.announce(stepFourKeys) // the holder of those polls may be another replica
-	}
-}
-
-// kickFourKeys polls the sources whose tiles compute from the store's Four
-// Keys events (only the lease holders' polls run): after a delivery here
-// (watchFourKeys), or another replica's (runStep).
-func (a *App) kickFourKeys() {
-	w := a.world.Load()
-	if w.sched == nil {
-		return
-	}
-	for _, id := range w.fourKeys {
-		w.sched.Kick(id)
-	}
-}
-
 // sweepLoop pushes tiles whose data went stale since their last poll, and
 // the heartbeat with the server clock.
 func (a *App) sweepLoop(ctx context.Context) {
@@ -548,42 +469,40 @@ func (a *App) persistLoop(ctx context.Context) {
 	}
 }
 
+// flush saves the tiles polls changed since the last flush; the tiles of a
+// failed save stay unsaved for the next try. Replicas write each poll's
+// tiles as it ends instead (saveResult).
 func (a *App) flush(ctx context.Context) {
-	a.dirtyMu.Lock()
-	refs := make([]board.TileRef, 0, len(a.dirty))
-	for r := range a.dirty {
-		refs = append(refs, r)
-	}
-	clear(a.dirty)
-	a.dirtyMu.Unlock()
-	if len(refs) == 0 {
+	if a.replica != nil {
 		return
 	}
-	states := make([]board.TileState, 0, len(refs))
-	for _, r := range refs {
-		if _, st, ok := a.Live().Tile(r); ok {
-			states = append(states, st)
-		}
+	live := a.Live()
+	states := live.Unsaved()
+	if len(states) == 0 {
+		return
 	}
-	if err := a.store.SaveTiles(ctx, states); err != nil {
-		// Live values keep flowing; the tiles stay dirty for the next try.
+	a.saved(a.store.SaveTiles(ctx, states), func() { live.KeepUnsaved(states) })
+}
+
+// saved logs the outcome of a tile save, once per outage and once at its
+// end, not at every try; keep runs when the save failed.
+func (a *App) saved(err error, keep func()) {
+	a.saveMu.Lock()
+	defer a.saveMu.Unlock()
+	if err != nil {
+		// Live values keep flowing; the tiles stay unsaved for the next try.
 		a.metrics.StoreErrors.Inc()
-		a.dirtyMu.Lock()
 		if !a.storeFailing {
-			// Once per outage, not every two seconds.
 			a.log.Error("saving tile state failed; live values keep flowing", "error", err)
 		}
 		a.storeFailing = true
-		for _, r := range refs {
-			a.dirty[r] = struct{}{}
+		if keep != nil {
+			keep()
 		}
-		a.dirtyMu.Unlock()
 		return
 	}
-	a.dirtyMu.Lock()
 	if a.storeFailing {
 		a.log.Info("saving tile state works again")
 	}
 	a.storeFailing = false
-	a.dirtyMu.Unlock()
 }

@@ -9,7 +9,8 @@ import (
 // GitHub, each nil when its secret is not configured (no route: 404). The
 // server maps GitHub deliveries with the repositories' settings of the
 // config it shows, which follows reloads (web.Server.SetWorld). The receivers
-// only store: the store signals what they stored (watchFourKeys).
+// only store: the store signals what they stored, and each world's
+// scheduler polls the Four Keys sources on that signal (world.start).
 func (a *App) fourKeysReceivers(sec secrets) (*web.EventsHandler, *web.GitHubHandler) {
 	var events *web.EventsHandler
 	if sec.events != "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
+	"github.com/wallboard/wallboard/store"
 	"github.com/wallboard/wallboard/web"
 )
 
@@ -201,7 +202,7 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 	// Before anything is published for the new boards; screens of removed
 	// boards are told now.
 	a.hub.SetBoards(boardIDs(cfg))
-	w.start(ctx, a.leases())
+	w.start(ctx, a.leases(), a.store)
 	a.retire(old)
 	if a.alerts != nil {
 		// Boards that gained, lost or restyled alert tiles get their
@@ -319,20 +320,25 @@ func (a *App) newWorld(cfg *board.Config, live *board.Live) (*world, error) {
 		a.retire(w)
 		return nil, err
 	}
-	w.sched = poller.New(jobs, a.sink, a.log)
+	w.sched = poller.New(jobs, a.server.Sink, a.log)
 	return w, nil
 }
 
 // start runs the world's scheduler until stop or the end of ctx. leases
-// (nil when this process runs alone) says which queries it may poll.
-func (w *world) start(ctx context.Context, leases poller.Leases) {
+// (nil when this process runs alone) says which queries it may poll; each
+// time st stores Four Keys events from a webhook, the scheduler polls the
+// sources whose tiles compute from them.
+func (w *world) start(ctx context.Context, leases poller.Leases, st *store.Store) {
 	if leases != nil {
 		w.sched.SetLeases(leases)
 	}
+	stored, unwatch := st.WatchFourKeys()
+	w.sched.WakeOn(stored, w.fourKeys)
 	ctx, w.cancel = context.WithCancel(ctx)
 	w.done = make(chan struct{})
 	go func() {
 		defer close(w.done)
+		defer unwatch()
 		w.sched.Run(ctx)
 	}()
 }

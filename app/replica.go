@@ -46,6 +46,7 @@ func (a *App) startReplica(ctx context.Context, conn *pgx.ConnConfig) error {
 	if err := a.replica.Start(ctx); err != nil {
 		return err
 	}
+	a.server.SaveResult(a.saveResult)
 	a.server.OnFleetChange(func(step string) { a.announce(stepFleet + step) })
 	return nil
 }
@@ -108,6 +109,36 @@ func (a *App) announce(step string) {
 	}
 }
 
+// announceFourKeys tells the other replicas each time a webhook delivery
+// stored Four Keys events here, until ctx ends: the holder of the polls of
+// those tiles may be another replica (runStep kicks them there).
+func (a *App) announceFourKeys(ctx context.Context) {
+	stored, stop := a.store.WatchFourKeys()
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-stored:
+		}
+		a.announce(stepFourKeys)
+	}
+}
+
+// kickFourKeys polls the sources whose tiles compute from the store's Four
+// Keys events (only the lease holders' polls run) after another replica
+// stored some (runStep); a delivery here wakes the scheduler itself
+// (world.start).
+func (a *App) kickFourKeys() {
+	w := a.world.Load()
+	if w.sched == nil {
+		return
+	}
+	for _, id := range w.fourKeys {
+		w.sched.Kick(id)
+	}
+}
+
 // saveResult writes the states a poll of j produced, guarded by j's lease,
 // so the other replicas show them; it runs in the poll's goroutine.
 func (a *App) saveResult(j *poller.Job, states []board.TileState) {
@@ -118,23 +149,11 @@ func (a *App) saveResult(j *poller.Job, states []board.TileState) {
 	if err == nil && len(states) > 0 {
 		a.replicaWrite.Observe(time.Since(start).Seconds())
 	}
-	a.dirtyMu.Lock()
-	defer a.dirtyMu.Unlock()
-	switch {
-	case errors.Is(err, replica.ErrLeaseLost):
+	if errors.Is(err, replica.ErrLeaseLost) {
 		// Another replica polls this query now and writes its own result.
-	case err != nil:
-		a.metrics.StoreErrors.Inc()
-		if !a.storeFailing {
-			a.log.Error("saving tile state failed; live values keep flowing", "error", err)
-		}
-		a.storeFailing = true
-	default:
-		if a.storeFailing {
-			a.log.Info("saving tile state works again")
-		}
-		a.storeFailing = false
+		return
 	}
+	a.saved(err, nil)
 }
 
 // onNotice applies what another replica did: tiles it polled, steps after

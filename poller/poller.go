@@ -59,6 +59,9 @@ type Job struct {
 	interval time.Duration
 	timeout  time.Duration
 	Tiles    []board.TileRef
+	// Alerts: a tile of the job shows alerts (an alerts or hygiene tile),
+	// so its outcome goes through package alerts before the tiles get it.
+	Alerts bool
 }
 
 // Sink receives every poll outcome: res on success, err on failure.
@@ -91,6 +94,7 @@ func Jobs(cfg *board.Config, sources map[string]Source) ([]*Job, error) {
 			}
 			j.interval = min(j.interval, interval)
 			j.Tiles = append(j.Tiles, board.TileRef{Board: b.ID, Tile: t.ID})
+			j.Alerts = j.Alerts || t.Kind == board.KindAlerts || t.Kind == board.KindHygiene
 		}
 	}
 	jobs := make([]*Job, 0, len(byKey))
@@ -121,6 +125,11 @@ type Scheduler struct {
 	// leases, when set, gate every poll (see Leases).
 	leases Leases
 
+	// wake, when set, kicks the jobs of wakeSources at each receive (see
+	// WakeOn).
+	wake        <-chan struct{}
+	wakeSources []string
+
 	mu       sync.Mutex
 	kicks    map[string][]chan struct{} // source id -> each job's kick channel
 	jobKicks map[*Job]chan struct{}     // job -> its kick channel
@@ -137,20 +146,30 @@ func New(jobs []*Job, sink Sink, log *slog.Logger) *Scheduler {
 	return s
 }
 
-// SetLeases makes every poll wait for this process to hold its job's lease;
-// call it before Run.
-func (s *Scheduler) SetLeases(l Leases) { s.leases = l }
+// SetLeases makes every poll wait for this process to hold its job's lease,
+// and tells l at once which jobs this scheduler runs; call it before Run.
+// Telling it here rather than in Run keeps the order of the calls: after
+// two quick reloads, the second config's jobs are the ones wanted.
+func (s *Scheduler) SetLeases(l Leases) {
+	s.leases = l
+	keys := make([]string, len(s.jobs))
+	for i, j := range s.jobs {
+		keys[i] = j.Key
+	}
+	l.Want(keys)
+}
+
+// WakeOn kicks every job of the sources ids (Kick) each time wake
+// receives, while the scheduler runs: a store's signal that webhook
+// deliveries stored events those sources' tiles compute from. Call it
+// before Run.
+func (s *Scheduler) WakeOn(wake <-chan struct{}, ids []string) {
+	s.wake, s.wakeSources = wake, ids
+}
 
 // Run polls every job on its own schedule and returns when ctx is done and
 // every poll has returned.
 func (s *Scheduler) Run(ctx context.Context) {
-	if s.leases != nil {
-		keys := make([]string, len(s.jobs))
-		for i, j := range s.jobs {
-			keys[i] = j.Key
-		}
-		s.leases.Want(keys)
-	}
 	var wg sync.WaitGroup
 	for _, j := range s.jobs {
 		kick := make(chan struct{}, 1)
@@ -159,6 +178,20 @@ func (s *Scheduler) Run(ctx context.Context) {
 		s.jobKicks[j] = kick
 		s.mu.Unlock()
 		wg.Go(func() { s.loop(ctx, j, kick) })
+	}
+	if s.wake != nil && len(s.wakeSources) > 0 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-s.wake:
+				}
+				for _, id := range s.wakeSources {
+					s.Kick(id)
+				}
+			}
+		})
 	}
 	wg.Wait()
 }

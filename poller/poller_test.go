@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -305,4 +306,57 @@ func TestSchedulerPollsOnlyWithTheLease(t *testing.T) {
 		}
 	}()
 	waitFor(t, func() bool { return sunk.Load() >= 2 })
+}
+
+// After two quick reloads the lease keeper must contend for the second
+// config's queries, whichever scheduler's goroutine runs first: the jobs
+// are wanted when the leases are set, not when Run gets scheduled.
+func TestTheLastSchedulerGivenLeasesIsWanted(t *testing.T) {
+	src := &countingSource{}
+	old := New([]*Job{{Key: "old", Query: board.Query{Source: "a"}, source: src, interval: time.Hour, timeout: time.Second}}, func(*Job, board.Result, error, time.Duration) {}, nil)
+	cur := New([]*Job{{Key: "new", Query: board.Query{Source: "a"}, source: src, interval: time.Hour, timeout: time.Second}}, func(*Job, board.Result, error, time.Duration) {}, nil)
+	leases := &fakeLeases{}
+	old.SetLeases(leases)
+	cur.SetLeases(leases)
+	// The old world's goroutine is scheduled late, after the new one's.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { cur.Run(ctx) })
+	time.Sleep(50 * time.Millisecond)
+	wg.Go(func() { old.Run(ctx) })
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	leases.mu.Lock()
+	defer leases.mu.Unlock()
+	if !slices.Equal(leases.want, []string{"new"}) {
+		t.Fatalf("wanted %v, want [new]", leases.want)
+	}
+}
+
+// A store's signal that webhook deliveries stored events polls the jobs of
+// the sources named (the Four Keys ones) at once, and no other job.
+func TestWakeOnPollsTheNamedSources(t *testing.T) {
+	keys, other := &countingSource{}, &countingSource{}
+	jobs := []*Job{
+		{Key: "keys", Query: board.Query{Source: "gh"}, source: keys, interval: time.Hour, timeout: time.Second},
+		{Key: "cpu", Query: board.Query{Source: "prom"}, source: other, interval: time.Hour, timeout: time.Second},
+	}
+	s := New(jobs, func(*Job, board.Result, error, time.Duration) {}, nil)
+	s.kickGap = 0
+	wake := make(chan struct{}, 1)
+	s.WakeOn(wake, []string{"gh"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, func() bool { return keys.calls.Load() == 1 && other.calls.Load() == 1 }) // the first polls
+	for i := range 3 {
+		wake <- struct{}{}
+		waitFor(t, func() bool { return keys.calls.Load() == int64(2+i) })
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := other.calls.Load(); n != 1 {
+		t.Fatalf("the other source was polled %d times, want 1 (a wake is not its)", n)
+	}
 }

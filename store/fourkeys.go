@@ -616,16 +616,17 @@ type GitHubEvent struct {
 	NotIncidentAt time.Time
 }
 
-// FourKeysStored receives after webhook deliveries stored Four Keys events
-// (deployments, changes, incidents): the tiles that compute from them are
-// then out of date. Deliveries in quick succession fold into one receive.
-func (s *Store) FourKeysStored() <-chan struct{} { return s.fourKeys.c() }
+// WatchFourKeys returns a channel that receives after webhook deliveries
+// stored Four Keys events (deployments, changes, incidents): the tiles that
+// compute from them are then out of date. Each watcher has its own channel;
+// deliveries in quick succession fold into one receive. stop ends the watch.
+func (s *Store) WatchFourKeys() (c <-chan struct{}, stop func()) { return s.fourKeys.watch() }
 
 // RecordGitHubDelivery stores one GitHub delivery under source in one
 // transaction, once per delivery id: stored is how many events it
 // stored (0: none concern the Four Keys), duplicate that the delivery was
 // stored before (nothing is applied again). When it returns nil the
-// delivery is durable, and FourKeysStored signals when it stored events.
+// delivery is durable, and WatchFourKeys's channels receive when it stored events.
 // Deliveries may come in any order: the stored result is the same.
 func (s *Store) RecordGitHubDelivery(ctx context.Context, source, delivery string, ev GitHubEvent, now time.Time) (stored int, duplicate bool, err error) {
 	err = s.InTx(ctx, func(tx *sql.Tx) error {

@@ -224,3 +224,47 @@ func TestFourKeysStoreKeepsReworkAndTheAttributionWindow(t *testing.T) {
 		}
 	})
 }
+
+// Every watcher of stored Four Keys events hears of a delivery (the
+// running scheduler, the next config's during a reload, the replicas'
+// announcer): one watcher's receive does not take another's. A burst folds
+// into one receive per watcher; a watcher that stopped hears nothing more.
+func TestEveryFourKeysWatcherHearsADelivery(t *testing.T) {
+	s := openKind(t, "sqlite")
+	a, stopA := s.WatchFourKeys()
+	b, stopB := s.WatchFourKeys()
+	defer stopB()
+	ctx := context.Background()
+	for i := range 3 {
+		d := fourkeys.Deployment{ID: fmt.Sprintf("d%d", i), Service: "api", FinishedAt: time.Date(2026, 12, 1, 10, i, 0, 0, time.UTC)}
+		if err := s.RecordDeploymentEvent(ctx, "events", d, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, c := range map[string]<-chan struct{}{"first": a, "second": b} {
+		select {
+		case <-c:
+		default:
+			t.Fatalf("the %s watcher did not hear of the deliveries", name)
+		}
+		select {
+		case <-c:
+			t.Fatalf("the %s watcher heard a burst of 3 deliveries more than once", name)
+		default:
+		}
+	}
+	stopA()
+	if err := s.RecordDeploymentEvent(ctx, "events", fourkeys.Deployment{ID: "d9", Service: "api", FinishedAt: time.Date(2026, 12, 1, 11, 0, 0, 0, time.UTC)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a:
+		t.Fatal("a stopped watcher still hears deliveries")
+	default:
+	}
+	select {
+	case <-b:
+	default:
+		t.Fatal("the second watcher did not hear of the last delivery")
+	}
+}

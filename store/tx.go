@@ -35,22 +35,39 @@ func (g *writeGate) acquire(ctx context.Context) error {
 
 func (g *writeGate) release() { <-g.ch }
 
-// signal is a level-triggered notification: any number of notify calls
-// before the receiver looks fold into one, and notify never blocks.
+// signal is a level-triggered notification with any number of watchers:
+// for each watcher, any number of notify calls before it looks fold into
+// one, and notify never blocks.
 type signal struct {
-	once sync.Once
-	ch   chan struct{}
+	mu       sync.Mutex
+	watchers map[chan struct{}]struct{}
 }
 
-func (g *signal) c() chan struct{} {
-	g.once.Do(func() { g.ch = make(chan struct{}, 1) })
-	return g.ch
+// watch adds a watcher; stop removes it (the channel is never closed, so a
+// watcher that stopped may still hold one pending receive).
+func (g *signal) watch() (c <-chan struct{}, stop func()) {
+	ch := make(chan struct{}, 1)
+	g.mu.Lock()
+	if g.watchers == nil {
+		g.watchers = map[chan struct{}]struct{}{}
+	}
+	g.watchers[ch] = struct{}{}
+	g.mu.Unlock()
+	return ch, func() {
+		g.mu.Lock()
+		delete(g.watchers, ch)
+		g.mu.Unlock()
+	}
 }
 
 func (g *signal) notify() {
-	select {
-	case g.c() <- struct{}{}:
-	default:
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for ch := range g.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 

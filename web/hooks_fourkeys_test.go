@@ -57,6 +57,8 @@ func post(t *testing.T, h http.Handler, path string, hdr map[string]string, body
 func TestDeployEventsWebhook(t *testing.T) {
 	s := testStore(t)
 	mux := serveReceivers(Receivers{Events: NewEventsHandler("s3cret", s, quietLog())})
+	stored, stop := s.WatchFourKeys()
+	t.Cleanup(stop)
 	auth := map[string]string{"Authorization": "Bearer s3cret", "Content-Type": "application/json"}
 	dep := []byte(`{"id":"deploy-7","service":"api","repo":"org/api","sha":"ABCDEF1234567","finished_at":"2026-11-25T10:00:00+09:00",
 		"author":"alice","changes":[{"sha":"c1","authored_at":"2026-11-24T22:00:00Z"}]}`)
@@ -80,7 +82,7 @@ func TestDeployEventsWebhook(t *testing.T) {
 			}
 			// Each delivery has the Four Keys tiles recomputed.
 			select {
-			case <-s.FourKeysStored():
+			case <-stored:
 			default:
 				t.Fatalf("delivery %d: the store did not signal stored Four Keys events", i+1)
 			}
@@ -169,6 +171,8 @@ func sign(secret string, body []byte) string {
 func TestGitHubWebhook(t *testing.T) {
 	const secret = "It's a Secret to Everybody"
 	s := testStore(t)
+	stored, stop := s.WatchFourKeys()
+	t.Cleanup(stop)
 	settings := func(repo string) GitHubRepoSettings {
 		return GitHubRepoSettings{IncidentLabel: "bug", Workflow: "test"}
 	}
@@ -322,7 +326,7 @@ func TestGitHubWebhook(t *testing.T) {
 		}
 	})
 	select {
-	case <-s.FourKeysStored():
+	case <-stored:
 	default:
 		t.Fatal("the store did not signal the Four Keys events the deliveries stored")
 	}

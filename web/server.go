@@ -24,7 +24,9 @@ import (
 	"github.com/a-h/templ"
 	"github.com/gorilla/websocket"
 
+	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/views"
 )
 
@@ -47,15 +49,9 @@ type Options struct {
 	Fleet       *Fleet              // pairing and the fleet page; nil: no routes
 	AdminStatus func() ConfigStatus // what GET /admin shows
 	Receivers   Receivers           // the webhook receivers
-}
-
-// shown is the running config's state as the server shows it: its live
-// state and the ids of its demo sources (labelled DEMO). A reload replaces
-// it as one (SetWorld), so a request never sees the live state of one
-// config with the demo sources of another.
-type shown struct {
-	live *board.Live
-	demo []string
+	// Alerts, when set, stores each polled alert set and gives alert and
+	// hygiene tiles what they show (Sink, package alerts).
+	Alerts *alerts.Alerts
 }
 
 // Server serves boards and pushes their changes.
@@ -83,6 +79,10 @@ type Server struct {
 	// standupHistory: see SetStandupHistory.
 	standupHistory atomic.Pointer[StandupHistory]
 	retro          atomic.Pointer[RetroSource] // see SetRetroSource
+
+	polls pollLog // the sink's log of failing queries (publish.go)
+	// saveResult: see SaveResult.
+	saveResult func(j *poller.Job, states []board.TileState)
 
 	fleet *Fleet // paired screens; nil without pairing
 	// fleetChanged runs after this process changed the fleet (replicas).
@@ -157,19 +157,6 @@ func contentSecurityPolicy(frameAncestors []string) string {
 // generator's pprof and fetch counter); the product's routes are all in
 // routes.go.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
-
-// Live is the current state.
-func (s *Server) Live() *board.Live { return s.world.Load().live }
-
-// SetWorld makes live, and demo as the ids of its demo sources, what the
-// server shows from now on (app calls it when a reload swapped the config
-// in): the server holds its state and never asks the app for it.
-func (s *Server) SetWorld(live *board.Live, demo []string) {
-	s.world.Store(&shown{live: live, demo: demo})
-}
-
-// nextSeq orders published messages.
-func (s *Server) nextSeq() uint64 { return s.seq.Add(1) }
 
 // isDemo reports whether a board shows demo data anywhere.
 func (s *Server) isDemo(b board.BoardConfig) bool {

@@ -162,3 +162,35 @@ func TestQueryKeyNaN(t *testing.T) {
 		t.Error("different queries share a key")
 	}
 }
+
+// What polls applied is saved once, however often it changed; a failed save
+// keeps it unsaved; a reload keeps an unsaved tile unsaved (its state is
+// kept), so a config edit between a poll and the save loses nothing.
+func TestLiveUnsaved(t *testing.T) {
+	cfg, err := Parse("b.yaml", []byte(validConfig), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	l := NewLive(cfg, []TileState{{Board: "ops", Tile: "rps", Result: Result{Value: F(7)}, UpdatedAt: t0.Add(-time.Hour)}})
+	if got := l.Unsaved(); len(got) != 0 {
+		t.Fatalf("restored state is unsaved: %+v", got)
+	}
+	ref := TileRef{"ops", "rps"}
+	l.Apply(ref, Result{Value: F(1)}, nil, t0)
+	l.Apply(ref, Result{Value: F(2)}, nil, t0.Add(time.Second))
+	got := l.Unsaved()
+	if len(got) != 1 || *got[0].Value != 2 {
+		t.Fatalf("unsaved = %+v, want rps once with its last value 2", got)
+	}
+	if again := l.Unsaved(); len(again) != 0 {
+		t.Fatalf("a saved tile is unsaved again: %+v", again)
+	}
+	l.KeepUnsaved(got) // the save failed
+	l.Apply(ref, Result{Value: F(3)}, nil, t0.Add(2*time.Second))
+	n := l.Rebuild(cfg)
+	got = n.Unsaved()
+	if len(got) != 1 || *got[0].Value != 3 {
+		t.Fatalf("after a failed save and a reload, unsaved = %+v, want rps with 3", got)
+	}
+}
