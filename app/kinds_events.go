@@ -6,7 +6,7 @@ import (
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
 	"github.com/wallboard/wallboard/poller"
-	"github.com/wallboard/wallboard/poller/keysrc"
+	"github.com/wallboard/wallboard/store"
 )
 
 // newEventsSource builds an "events" source: the Four Keys from whatever
@@ -17,5 +17,5 @@ func newEventsSource(a *App, cfg board.SourceConfig) (poller.Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	return &keysrc.Computer{Store: a.Store(), Scope: fourkeys.Scope{Service: cfg.Service}, PostmortemLabel: cfg.PostmortemLabel, Settings: set}, nil
+	return &store.FourKeysComputer{Store: a.Store(), Scope: fourkeys.Scope{Service: cfg.Service}, PostmortemLabel: cfg.PostmortemLabel, Settings: set}, nil
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
-	"github.com/wallboard/wallboard/poller/keysrc"
+	"github.com/wallboard/wallboard/store"
 	"github.com/wallboard/wallboard/views"
 )
 
@@ -251,7 +251,7 @@ func retroScope(cfg *board.Config, boardID string) fourkeys.Scope {
 			if err != nil {
 				return fourkeys.Scope{}
 			}
-			pq, err := keysrc.ParseQuery(q, def)
+			pq, err := store.ParseFourKeysQuery(q, def)
 			if err != nil {
 				return fourkeys.Scope{}
 			}

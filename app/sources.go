@@ -12,8 +12,8 @@ import (
 	"github.com/wallboard/wallboard/poller/demo"
 	"github.com/wallboard/wallboard/poller/gcm"
 	"github.com/wallboard/wallboard/poller/github"
-	"github.com/wallboard/wallboard/poller/keysrc"
 	"github.com/wallboard/wallboard/poller/prom"
+	"github.com/wallboard/wallboard/store"
 )
 
 // sourceKind builds sources of one kind and checks their queries.
@@ -46,8 +46,8 @@ var sourceKinds = sourceKindTable{
 	"gcm":          {New: newGCMSource, Check: gcm.CheckQuery},
 	"alertmanager": {New: newAlertmanagerSource, Check: alertmanager.CheckQuery},
 	"github":       {New: newGitHubSource, Check: github.CheckQuery, FourKeys: true},
-	"gitlog":       {New: newGitlogSource, Check: keysrc.CheckQuery, FourKeys: true},
-	"events":       {New: newEventsSource, Check: keysrc.CheckQuery, FourKeys: true},
+	"gitlog":       {New: newGitlogSource, Check: store.CheckFourKeysQuery, FourKeys: true},
+	"events":       {New: newEventsSource, Check: store.CheckFourKeysQuery, FourKeys: true},
 	"webhooks":     {New: newWebhooksSource, Check: checkWebhooksQuery},
 }
 

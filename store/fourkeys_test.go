@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
 )
 
@@ -223,6 +225,44 @@ func TestFourKeysStoreKeepsReworkAndTheAttributionWindow(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestParseFourKeysQuery(t *testing.T) {
+	def := fourkeys.Scope{Service: "shop"}
+	ok := []struct {
+		name string
+		q    board.Query
+		want FourKeysQuery
+	}{
+		{"empty: the source's scope", board.Query{}, FourKeysQuery{Scope: def, window: 30 * fourkeys.Day, postmortemDays: 5}},
+		{"string: a service", board.Query{Text: "api"}, FourKeysQuery{Scope: fourkeys.Scope{Service: "api"}, window: 30 * fourkeys.Day, postmortemDays: 5}},
+		{"repo", board.Query{Params: map[string]any{"repo": "org/x"}}, FourKeysQuery{Scope: fourkeys.Scope{Repo: "org/x"}, window: 30 * fourkeys.Day, postmortemDays: 5}},
+		{"all", board.Query{Params: map[string]any{"scope": "all"}}, FourKeysQuery{window: 30 * fourkeys.Day, postmortemDays: 5}},
+		{"window and days", board.Query{Params: map[string]any{"service": "api", "window": "14d", "postmortem_days": uint64(3)}},
+			FourKeysQuery{Scope: fourkeys.Scope{Service: "api"}, window: 14 * fourkeys.Day, postmortemDays: 3}},
+	}
+	for _, tc := range ok {
+		got, err := ParseFourKeysQuery(tc.q, def)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+	bad := []struct {
+		q    map[string]any
+		want string
+	}{
+		{map[string]any{"servce": "api"}, `unknown key "servce"`},
+		{map[string]any{"scope": "team"}, `scope "team"`},
+		{map[string]any{"scope": "service"}, "needs service"},
+		{map[string]any{"window": "a month"}, "window"},
+		{map[string]any{"window": "2h"}, "at least 1d"},
+		{map[string]any{"postmortem_days": "five"}, "postmortem_days"},
+	}
+	for _, tc := range bad {
+		if _, err := ParseFourKeysQuery(board.Query{Params: tc.q}, def); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseFourKeysQuery(%v) = %v, want an error mentioning %q", tc.q, err, tc.want)
+		}
+	}
 }
 
 // Every watcher of stored Four Keys events hears of a delivery (the

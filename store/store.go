@@ -1,9 +1,9 @@
 // Package store is Wallboard's persistence: the last known state of every
 // tile, and the events that webhooks and pollers deliver (alerts,
-// deployments, incidents). By default it is one SQLite file (pure Go,
-// modernc.org/sqlite, WAL); replicas share a PostgreSQL database instead
-// (postgres.go says what differs). Both run the same SQL and pass the same
-// tests.
+// deployments, incidents), from which FourKeysComputer answers the Four Keys
+// tiles. By default it is one SQLite file (pure Go, modernc.org/sqlite, WAL);
+// replicas share a PostgreSQL database instead (postgres.go says what
+// differs). Both run the same SQL and pass the same tests.
 //
 // A write that returns nil is durable: webhooks acknowledge only after it.
 // The store never holds up live values: callers keep showing what they have

@@ -1,7 +1,7 @@
 // Package github is the "github" source: deployments, the commits they
 // shipped and incident issues of GitHub repositories (github.com or GitHub
 // Enterprise), polled through go-github and stored as Four Keys events; tiles
-// then compute from the store (package keysrc).
+// then compute from the store (store.FourKeysComputer).
 //
 // It backfills on first start (default 90 days), then polls incrementally
 // with conditional requests (ETag → 304, which GitHub does not count against
@@ -26,14 +26,12 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
-	"github.com/wallboard/wallboard/poller/keysrc"
 	"github.com/wallboard/wallboard/store"
 )
 
 // Store is what the source needs of the store.
 type Store interface {
-	keysrc.Store
-	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
+	store.FourKeysImporter
 	DeploymentBefore(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error)
 	NextDeployment(ctx context.Context, service string, t time.Time) (fourkeys.Deployment, bool, error)
 	DeploymentIDs(ctx context.Context, source string) (map[string]bool, error)
@@ -66,7 +64,7 @@ type Source struct {
 	env, workflow, label, service string
 	backfill                      time.Duration
 	store                         Store
-	keys                          *keysrc.Computer
+	keys                          *store.FourKeysComputer
 	now                           func() time.Time
 	minSync                       time.Duration
 	mu                            sync.Mutex               // guards the two below
@@ -151,7 +149,7 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
-	s.keys = &keysrc.Computer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel, NoIncidentFeed: s.label == noIncidents, Settings: set}
+	s.keys = &store.FourKeysComputer{Store: st, Scope: scope, PostmortemLabel: cfg.PostmortemLabel, NoIncidentFeed: s.label == noIncidents, Settings: set}
 	return s, nil
 }
 
@@ -160,10 +158,6 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 func (s *Source) serviceOf(repo string) string { return s.settingsOf(repo).Service }
 
 func (s *Source) settingsOf(repo string) RepoSettings { return settingsOf(s.cfg, repo) }
-
-func checkFourKeysQuery(tile board.TileConfig, q board.Query) error {
-	return keysrc.CheckQuery(tile, q)
-}
 
 // Fetch syncs with GitHub (at most once a minute per repository) and
 // computes the tile's Four Keys from the store. Only the tiles whose scope
@@ -182,7 +176,7 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 // reposOf lists the repositories q's scope covers (a tile of one
 // repository neither waits for nor fails with another).
 func (s *Source) reposOf(q board.Query) []*repoState {
-	kq, err := keysrc.ParseQuery(q, s.keys.Scope)
+	kq, err := store.ParseFourKeysQuery(q, s.keys.Scope)
 	if err != nil {
 		return nil // the computation reports the bad query
 	}

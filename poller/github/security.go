@@ -13,6 +13,7 @@ import (
 	gh "github.com/google/go-github/v82/github"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/store"
 )
 
 // securityParams are the keys a security tile's query may hold.
@@ -50,7 +51,7 @@ func CheckQuery(tile board.TileConfig, q board.Query) error {
 		_, err := parseSecurityQuery(q)
 		return err
 	}
-	return checkFourKeysQuery(tile, q)
+	return store.CheckFourKeysQuery(tile, q)
 }
 
 // secState is one repository's alerts as last read.

@@ -25,22 +25,15 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
-	"github.com/wallboard/wallboard/poller/keysrc"
 	"github.com/wallboard/wallboard/store"
 )
-
-// Store is what the source needs of the store: write events, compute reports.
-type Store interface {
-	keysrc.Store
-	InTx(ctx context.Context, fn func(tx *sql.Tx) error) error
-}
 
 // Source reads deployments and changes from a git repository.
 type Source struct {
 	id, dir, pattern, branch, service, repo string
 	timeout                                 time.Duration
-	store                                   Store
-	keys                                    *keysrc.Computer
+	store                                   store.FourKeysImporter
+	keys                                    *store.FourKeysComputer
 
 	mu      sync.Mutex      // one sync at a time
 	stored  map[string]bool // deployment ids already written
@@ -49,7 +42,7 @@ type Source struct {
 
 // New checks the configuration (the path must be a git work tree or bare
 // repository) and builds the source.
-func New(ctx context.Context, cfg board.SourceConfig, st Store) (*Source, error) {
+func New(ctx context.Context, cfg board.SourceConfig, st store.FourKeysImporter) (*Source, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("gitlog: path: required (a local clone)")
 	}
@@ -85,7 +78,7 @@ func New(ctx context.Context, cfg board.SourceConfig, st Store) (*Source, error)
 	if err != nil {
 		return nil, fmt.Errorf("gitlog: %w", err)
 	}
-	s.keys = &keysrc.Computer{Store: st, Scope: fourkeys.Scope{Service: s.service}, PostmortemLabel: cfg.PostmortemLabel,
+	s.keys = &store.FourKeysComputer{Store: st, Scope: fourkeys.Scope{Service: s.service}, PostmortemLabel: cfg.PostmortemLabel,
 		NoIncidentFeed: true, Settings: set} // git history has no incidents
 	return s, nil
 }
