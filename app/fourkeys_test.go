@@ -217,7 +217,7 @@ boards:
     tiles:
       - {id: keys, kind: fourkeys, source: dora, query: {repo: Codertocat/Hello-World}, interval: 1h}
 `)
-	fixture, err := os.ReadFile(filepath.Join("..", "web", "testdata", "github", "deployment_status.success.json"))
+	fixture, err := os.ReadFile(filepath.Join("..", "poller", "github", "testdata", "webhook", "deployment_status.success.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ boards:
 `
 	}
 	r, _, _ := start(t, Options{}, config("production"))
-	fixture, err := os.ReadFile(filepath.Join("..", "web", "testdata", "github", "deployment_status.success.json"))
+	fixture, err := os.ReadFile(filepath.Join("..", "poller", "github", "testdata", "webhook", "deployment_status.success.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func hubSign(secret string, body []byte) string {
 // signedGitHub is a correctly signed deployment_status delivery number i.
 func signedGitHub(t *testing.T, i int) delivery {
 	t.Helper()
-	fixture, err := os.ReadFile(filepath.Join("..", "web", "testdata", "github", "deployment_status.success.json"))
+	fixture, err := os.ReadFile(filepath.Join("..", "poller", "github", "testdata", "webhook", "deployment_status.success.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,10 +141,15 @@ func TestDeployEventsWebhook(t *testing.T) {
 	})
 }
 
-// githubFixture is one of GitHub's published example payloads.
+// githubFixture is one of GitHub's published example payloads, kept beside
+// the mapping that reads them (package github).
 func githubFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	return fixture(t, filepath.Join("github", name+".json"))
+	b, err := os.ReadFile(filepath.Join("..", "poller", "github", "testdata", "webhook", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // edit changes a fixture's JSON with fn.
@@ -173,10 +178,11 @@ func TestGitHubWebhook(t *testing.T) {
 	s := testStore(t)
 	stored, stop := s.WatchFourKeys()
 	t.Cleanup(stop)
-	settings := func(repo string) GitHubRepoSettings {
-		return GitHubRepoSettings{IncidentLabel: "bug", Workflow: "test"}
+	settings := func(repo string) ghsrc.RepoSettings {
+		return ghsrc.RepoSettings{IncidentLabel: "bug", Workflow: "test"}
 	}
-	h := NewGitHubHandler(secret, s, settings, quietLog())
+	// Through the route table, behind the guard that checks the signature.
+	h := serveReceivers(Receivers{GitHub: NewGitHubHandler(secret, ghsrc.NewReceiver(s, settings), quietLog())})
 	seq := 0
 	deliver := func(event string, body []byte) *httptest.ResponseRecorder {
 		seq++
@@ -332,40 +338,42 @@ func TestGitHubWebhook(t *testing.T) {
 	}
 }
 
-// FuzzGitHubPayload feeds GitHub's example payloads, mutated, through the
-// receiver's parser (package github's mapping, shared with the poll):
-// nothing may panic, and whatever it accepts must be storable.
-func FuzzGitHubPayload(f *testing.F) {
-	// The event name is chosen from the ones the receiver handles by a
-	// byte: a mutated name is only ever unknown, and the fuzzer spent its
-	// time on inputs ParseWebHook refuses at once.
-	events := ghsrc.WebhookEvents
-	for _, name := range []string{"deployment_status.success", "deployment_status.in_progress", "push.master", "push.tag", "issues.labeled", "issues.opened", "workflow_run.completed.success"} {
-		event := strings.SplitN(name, ".", 2)[0]
-		f.Add(byte(slices.Index(events, event)), githubFixture(f, name))
+// What GitHub reads back from each kind of delivery: the status and the
+// reply, exactly (GitHub shows them in the webhook's delivery log).
+func TestGitHubWebhookReplies(t *testing.T) {
+	const secret = "gh-secret"
+	gh := func(st ghsrc.Deliveries) http.Handler {
+		return serveReceivers(Receivers{GitHub: NewGitHubHandler(secret, ghsrc.NewReceiver(st, nil), quietLog())})
 	}
-	settings := func(string) GitHubRepoSettings {
-		return GitHubRepoSettings{Service: "svc", Environment: "production", Workflow: "test", IncidentLabel: "bug"}
-	}
-	f.Fuzz(func(t *testing.T, which byte, body []byte) {
-		ev, err := ghsrc.ParseWebhook(events[int(which)%len(events)], body, settings)
-		if err != nil {
-			return
-		}
-		if d := ev.Deployment; d != nil && (d.ID == "" || d.Service == "" || d.FinishedAt.IsZero()) {
-			t.Fatalf("accepted an unusable deployment %+v", *d)
-		}
-		if in := ev.Incident; in != nil && (in.ID == "" || in.StartedAt.IsZero()) {
-			t.Fatalf("accepted an unusable incident %+v", *in)
-		}
-		if p := ev.Push; p != nil {
-			for _, c := range p.Commits {
-				if p.Repo == "" || c.SHA == "" || c.AuthoredAt.IsZero() {
-					t.Fatalf("accepted an unusable push %+v", *p)
-				}
+	ok, down := gh(testStore(t)), gh(failingStore{})
+	success := githubFixture(t, "deployment_status.success")
+	for _, tc := range []struct {
+		name            string
+		h               http.Handler
+		event, delivery string
+		body            []byte
+		code            int
+		reply           string
+	}{
+		{"ping", ok, "ping", "p-1", githubFixture(t, "ping"), 200, `{"ok":"pong"}`},
+		{"ping without a delivery id", ok, "ping", "", githubFixture(t, "ping"), 200, `{"ok":"pong"}`},
+		{"event that never counts", ok, "star", "", []byte(`{"action":"created"}`), 202, `{"ignored":"star"}`},
+		{"counted event without a delivery id", ok, "deployment_status", "", success, 400, "missing X-GitHub-Delivery"},
+		{"malformed JSON", ok, "issues", "m-1", []byte(`{"action":`), 400, "issues payload: malformed JSON: unexpected end of JSON input"},
+		{"payload without what its event needs", ok, "push", "b-1", []byte(`{"ref":"refs/heads/main"}`), 400, "push payload: repository.full_name: required"},
+		{"stored", ok, "deployment_status", "d-1", success, 200, `{"event":"deployment_status","stored":1}`},
+		{"stored again", ok, "deployment_status", "d-1", success, 200, `{"duplicate":"d-1"}`},
+		{"not a deployment: stored as nothing", ok, "deployment_status", "d-2", githubFixture(t, "deployment_status.in_progress"), 200, `{"event":"deployment_status","stored":0}`},
+		{"store down", down, "deployment_status", "d-3", success, 503, "could not store the event; GitHub may redeliver it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := post(t, tc.h, "/hooks/github", map[string]string{"X-GitHub-Event": tc.event, "X-GitHub-Delivery": tc.delivery,
+				"X-Hub-Signature-256": sign(secret, tc.body), "Content-Type": "application/json"}, tc.body)
+			if reply := strings.TrimSpace(w.Body.String()); w.Code != tc.code || reply != tc.reply {
+				t.Errorf("%d %q, want %d %q", w.Code, reply, tc.code, tc.reply)
 			}
-		}
-	})
+		})
+	}
 }
 
 // FuzzEventBodies: the generic webhook parsers never panic and never accept

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
+	ghsrc "github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/store"
 )
 
@@ -38,7 +39,7 @@ func (failingStore) RecordPingDelivery(context.Context, string, string, string, 
 
 // webhookStore is what every receiver together needs of the store.
 type webhookStore interface {
-	GitHubDeliveries
+	ghsrc.Deliveries
 	EventsStore
 	AlertDeliveries
 	PingStore
@@ -53,7 +54,7 @@ func receiversBehindGuard(t *testing.T, st webhookStore) string {
 	srv := httptest.NewServer(serveReceivers(Receivers{
 		Alerts: ah,
 		Events: NewEventsHandler("ev-token", st, quietLog()),
-		GitHub: NewGitHubHandler("gh-secret", st, nil, quietLog()),
+		GitHub: NewGitHubHandler("gh-secret", ghsrc.NewReceiver(st, nil), quietLog()),
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL

@@ -18,6 +18,7 @@ type Receivers struct {
 	// Events receives generic deployments and incidents, and answers the
 	// delivery check (ping) with the same token.
 	Events *EventsHandler
+	// GitHub receives GitHub's deliveries (package github maps and stores them).
 	GitHub *GitHubHandler
 }
 
@@ -90,8 +91,10 @@ func (s *Server) routes() {
 	if h := rc.GitHub; h != nil {
 		gh := limits
 		gh.MaxBytes = MaxGitHubBody // the payloads of large pushes exceed 1 MiB
+		// Each delivery is mapped with the config shown when it arrives,
+		// so the repositories' settings follow reloads.
 		config := func() *board.Config { return s.Live().Config() }
-		mux.Handle("POST /hooks/github", g.Webhook("github", gh, h.Auth(), h.withConfig(config)))
+		mux.Handle("POST /hooks/github", g.Webhook("github", gh, h.Auth(), h.receive(config)))
 	}
 }
 

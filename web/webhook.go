@@ -23,6 +23,9 @@ import (
 
 	"github.com/google/go-github/v82/github"
 	"golang.org/x/time/rate"
+
+	"github.com/wallboard/wallboard/board"
+	ghsrc "github.com/wallboard/wallboard/poller/github"
 )
 
 // The guard every webhook receiver (and the admin routes) sits behind. Its
@@ -116,6 +119,9 @@ type WebhookLimits struct {
 	// (never the body or a credential); nil: the Ingress's logger.
 	Logger *slog.Logger
 }
+
+// MaxGitHubBody is GitHub's own cap on webhook payloads (25 MB).
+const MaxGitHubBody = 25 << 20
 
 // DefaultWebhookLimits suit Alertmanager, Cloud Monitoring and the generic
 // events: their payloads are tens of KiB.
@@ -629,10 +635,64 @@ func (s *Server) throttleMetricsToken(next http.Handler) http.Handler {
 	})
 }
 
+// GitHubReceiver maps and stores a GitHub delivery whose signature the
+// guard verified, with the repositories' settings of cfg (package github's
+// Receiver). Its errors: github.ErrNoDeliveryID and github.ErrBadPayload
+// (the sender's), else the store's.
+type GitHubReceiver interface {
+	Receive(ctx context.Context, cfg *board.Config, d ghsrc.Delivery) (ghsrc.Receipt, error)
+}
+
+// GitHubHandler is POST /hooks/github: deliveries verified with
+// X-Hub-Signature-256 (Auth), handed to a GitHubReceiver.
+type GitHubHandler struct {
+	secret []byte
+	recv   GitHubReceiver
+	log    *slog.Logger
+}
+
+// NewGitHubHandler builds the handler; secret must not be empty (without
+// one the endpoint is off: no route).
+func NewGitHubHandler(secret string, recv GitHubReceiver, log *slog.Logger) *GitHubHandler {
+	return &GitHubHandler{secret: []byte(secret), recv: recv, log: log}
+}
+
+// receive answers deliveries behind the guard, each mapped with the config
+// that config() gives when it arrives (the one the server shows), so that
+// the repositories' settings follow config reloads.
+func (h *GitHubHandler) receive(config func() *board.Config) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r, MaxGitHubBody)
+		if !ok {
+			return
+		}
+		event, delivery := github.WebHookType(r), github.DeliveryID(r)
+		rc, err := h.recv.Receive(r.Context(), config(), ghsrc.Delivery{Event: event, ID: delivery, Body: body})
+		switch {
+		case errors.Is(err, ghsrc.ErrNoDeliveryID):
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case errors.Is(err, ghsrc.ErrBadPayload):
+			http.Error(w, event+" payload: "+err.Error(), http.StatusBadRequest)
+		case err != nil:
+			h.log.Error("github webhook: storing", "event", event, "delivery", delivery, "error", err)
+			http.Error(w, "could not store the event; GitHub may redeliver it", http.StatusServiceUnavailable)
+		case rc.Outcome == ghsrc.Pong:
+			writeAccepted(w, http.StatusOK, map[string]any{"ok": "pong"})
+		case rc.Outcome == ghsrc.Ignored:
+			writeAccepted(w, http.StatusAccepted, map[string]any{"ignored": event})
+		case rc.Outcome == ghsrc.Duplicate:
+			writeAccepted(w, http.StatusOK, map[string]any{"duplicate": delivery})
+		default:
+			writeAccepted(w, http.StatusOK, map[string]any{"event": event, "stored": rc.Events})
+		}
+	})
+}
+
 // The receivers' credentials, as the guard checks them.
 
 // Auth authenticates GitHub deliveries: a well-formed X-Hub-Signature-256
-// before the body is read, its HMAC of the body after.
+// (sha256 only: the legacy sha1 header is refused) before the body is read,
+// its HMAC of the body after. This is the one check of the signature.
 func (h *GitHubHandler) Auth() WebhookAuth {
 	return WebhookAuth{
 		Request: func(r *http.Request) bool {

@@ -1,6 +1,8 @@
 package github
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -16,7 +18,7 @@ import (
 
 // This file is the one mapping from GitHub's objects (webhook payloads and
 // REST API replies) to Four Keys events, used by the poll and by the
-// webhook receiver (package web only verifies, reads and answers).
+// webhook Receiver (package web only verifies, reads and answers).
 
 // RepoSettings is how one repository's events become Four Keys events
 // (from the github source that lists the repository, or the defaults).
@@ -63,10 +65,17 @@ func SettingsIn(cfg *board.Config, repo string) RepoSettings {
 	return RepoSettings{}.withDefaults(repo)
 }
 
+// ErrBadPayload is what every error of a payload is (errors.Is): malformed
+// JSON, or a payload without what its event needs. The sender's fault, not
+// the store's.
+var ErrBadPayload = errors.New("github: bad payload")
+
 // badPayloadError is a payload that parses but lacks what its event needs.
 type badPayloadError struct{ Msg string }
 
 func (b badPayloadError) Error() string { return b.Msg }
+
+func (b badPayloadError) Is(target error) bool { return target == ErrBadPayload }
 
 // Settings gives a repository's configured settings; the mapping functions
 // below fill in the defaults (nil: all defaults).
@@ -181,14 +190,9 @@ func incidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.I
 	return in, true, nil
 }
 
-// WebhookEvents are the events a delivery may carry Four Keys events in;
-// any other is acknowledged and ignored.
-var WebhookEvents = []string{"deployment_status", "push", "issues", "workflow_run"}
-
 // ParseWebhook maps one webhook delivery (its X-GitHub-Event and body) to
 // what it means for the Four Keys, through the mapping the poll uses. An
-// error is a badPayloadError (malformed JSON, or a payload without what its
-// event needs).
+// error is an ErrBadPayload.
 func ParseWebhook(event string, body []byte, settings Settings) (store.GitHubEvent, error) {
 	payload, err := gh.ParseWebHook(event, body)
 	if err != nil {
@@ -260,4 +264,88 @@ func pushOf(ev *gh.PushEvent) (store.Push, bool, error) {
 		p.Commits = append(p.Commits, store.PushedCommit{SHA: c.GetID(), AuthoredAt: at})
 	}
 	return p, len(p.Commits) > 0, nil
+}
+
+// webhookEvents are the events a delivery may carry Four Keys events in;
+// any other is acknowledged and ignored.
+var webhookEvents = []string{"deployment_status", "push", "issues", "workflow_run"}
+
+// Deliveries stores webhook deliveries: once per delivery id, durably when
+// it returns nil (package store, which then has the Four Keys tiles
+// recomputed).
+type Deliveries interface {
+	RecordGitHubDelivery(ctx context.Context, source, delivery string, ev store.GitHubEvent, now time.Time) (stored int, duplicate bool, err error)
+}
+
+// Delivery is one webhook delivery whose signature was verified: its
+// X-GitHub-Event, X-GitHub-Delivery and body.
+type Delivery struct {
+	Event, ID string
+	Body      []byte
+}
+
+// Outcome is what became of a delivery that was not refused.
+type Outcome int
+
+const (
+	Pong      Outcome = iota // a ping: the webhook is set up
+	Ignored                  // an event that never carries Four Keys events
+	Duplicate                // a delivery id already stored: nothing is stored again
+	Stored                   // mapped and stored (perhaps as nothing: a tag push)
+)
+
+// Receipt is what a delivery came to; Events is how many Four Keys events
+// it stored (Stored only).
+type Receipt struct {
+	Outcome Outcome
+	Events  int
+}
+
+// ErrNoDeliveryID is a delivery of an event that counts without its
+// X-GitHub-Delivery, which alone makes redeliveries harmless.
+var ErrNoDeliveryID = errors.New("missing X-GitHub-Delivery")
+
+// Receiver maps webhook deliveries through ParseWebhook and stores them.
+type Receiver struct {
+	store    Deliveries
+	settings Settings
+}
+
+// NewReceiver builds the receiver. settings may be nil: each delivery is
+// then mapped with the settings of the config it is received with
+// (SettingsIn), as the poll maps the same repository.
+func NewReceiver(st Deliveries, settings Settings) *Receiver {
+	return &Receiver{store: st, settings: settings}
+}
+
+// Receive maps and stores d, with the repositories' settings of cfg (nil:
+// the defaults) unless the receiver has its own. Its errors: ErrNoDeliveryID,
+// ErrBadPayload (nothing stored), or the store's (nothing stored either:
+// GitHub may redeliver).
+func (rc *Receiver) Receive(ctx context.Context, cfg *board.Config, d Delivery) (Receipt, error) {
+	if d.Event == "ping" {
+		return Receipt{Outcome: Pong}, nil
+	}
+	if !slices.Contains(webhookEvents, d.Event) {
+		return Receipt{Outcome: Ignored}, nil
+	}
+	if d.ID == "" {
+		return Receipt{}, ErrNoDeliveryID
+	}
+	settings := rc.settings
+	if settings == nil && cfg != nil {
+		settings = func(repo string) RepoSettings { return SettingsIn(cfg, repo) }
+	}
+	ev, err := ParseWebhook(d.Event, d.Body, settings)
+	if err != nil {
+		return Receipt{}, err
+	}
+	n, duplicate, err := rc.store.RecordGitHubDelivery(ctx, "github", d.ID, ev, time.Now())
+	if err != nil {
+		return Receipt{}, fmt.Errorf("github: store delivery %s: %w", d.ID, err)
+	}
+	if duplicate {
+		return Receipt{Outcome: Duplicate}, nil
+	}
+	return Receipt{Outcome: Stored, Events: n}, nil
 }
