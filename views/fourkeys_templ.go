@@ -19,69 +19,69 @@ import (
 	"github.com/wallboard/wallboard/fourkeys"
 )
 
-// KeyCell is one of the four keys as the panel shows it.
-type KeyCell struct {
-	Name string // "Deploys", "Lead time", … (short, for the tile)
-	// Long is the full DORA name when Name abbreviates it.
-	Long  string
-	Value string // "3.4 / day", "5 h 20 m", "4 %", "42 m"; "no data"
-	Tier  string // elite, high, medium, low; "" without data
-	Delta string // change against the previous window, "" when not comparable
-	// Better/Worse colour the delta (the arrow and sign say it in shape too).
-	Better, Worse bool
-	Spark         Spark
-	// Count is the count behind the figure: "3 of 40 deployments failed".
-	Count string
-	// NoTier: the figure has no tier (rework rate; benchmarks: none).
-	NoTier bool
-	// TierWord is Tier in the tile's language ("" for the English word).
-	TierWord string
+// keyCell is one of the four keys as the panel shows it.
+type keyCell struct {
+	name string // "Deploys", "Lead time", … (short, for the tile)
+	// long is the full DORA name when name abbreviates it.
+	long  string
+	value string // "3.4 / day", "5 h 20 m", "4 %", "42 m"; "no data"
+	tier  string // elite, high, medium, low; "" without data
+	delta string // change against the previous window, "" when not comparable
+	// better/worse colour the delta (the arrow and sign say it in shape too).
+	better, worse bool
+	spark         spark
+	// count is the count behind the figure: "3 of 40 deployments failed".
+	count string
+	// noTier: the figure has no tier (rework rate; benchmarks: none).
+	noTier bool
+	// tierWord is tier in the tile's language ("" for the English word).
+	tierWord string
 }
 
-// FullName is the metric's full name (the tooltip of its label).
-func (c KeyCell) FullName() string {
-	if c.Long != "" {
-		return c.Long
+// fullName is the metric's full name (the tooltip of its label).
+func (c keyCell) fullName() string {
+	if c.long != "" {
+		return c.long
 	}
-	return c.Name
+	return c.name
 }
 
-// TierText is the tier word shown on the badge, in the tile's language.
-func (c KeyCell) TierText() string {
-	if c.Tier == "" {
+// tierText is the tier word shown on the badge, in the tile's language.
+func (c keyCell) tierText() string {
+	if c.tier == "" {
 		return "–"
 	}
-	if c.TierWord != "" {
-		return c.TierWord
+	if c.tierWord != "" {
+		return c.tierWord
 	}
-	return c.Tier
+	return c.tier
 }
 
-// TierClass styles the badge; the word is always there too.
-func (c KeyCell) TierClass() string {
-	t := c.Tier
+// tierClass styles the badge; the word is always there too.
+func (c keyCell) tierClass() string {
+	t := c.tier
 	if t == "" {
 		t = "none"
 	}
 	return "tier tier-" + t
 }
 
-// DeltaClass styles the delta line.
-func (c KeyCell) DeltaClass() string {
+// deltaClass styles the delta line.
+func (c keyCell) deltaClass() string {
 	switch {
-	case c.Worse:
+	case c.worse:
 		return "key-delta worse"
-	case c.Better:
+	case c.better:
 		return "key-delta better"
 	}
 	return "key-delta"
 }
 
-// Report is the tile's Four Keys report, nil before the first poll.
-func (v TileView) Report() *fourkeys.Report { return v.State.FourKeys }
+// report is the tile's Four Keys report, nil before the first poll.
+func (v TileView) report() *fourkeys.Report { return v.state.FourKeys }
 
-// FormatPerDay renders a deployment rate: "3.4 / day", or "2.1 / week" below one a day.
-func FormatPerDay(perDay float64) string {
+// formatPerDay renders a deployment rate: "3.4 / day", or "2.1 / week" below one a day.
+func formatPerDay(perDay float64) string {
 	x, per := fourkeys.Frequency(perDay)
 	return sig(x) + " / " + per
 }
@@ -89,54 +89,54 @@ func FormatPerDay(perDay float64) string {
 // FormatRatio renders a change failure rate: "4 %", "12.5 %".
 func FormatRatio(r float64) string { return sig(r*100) + " %" }
 
-// KeysFootnote says how the figures are made: the tier table and its year
+// keysFootnote says how the figures are made: the tier table and its year
 // (or none), the attribution window, the window, and the restore time of all
 // incidents beside the recovery time of the failed deployments.
-func (v TileView) KeysFootnote() string {
-	r := v.Report()
+func (v TileView) keysFootnote() string {
+	r := v.report()
 	if r == nil {
 		return ""
 	}
-	w := v.Text.keys()
-	tiers := w.NoTiers
+	w := v.text.keys()
+	tiers := w.noTiers
 	if r.Benchmarks != "" {
-		name := w.Benchmarks[r.Benchmarks]
+		name := w.benchmarks[r.Benchmarks]
 		if name == "" {
 			name = r.Benchmarks
 		}
-		tiers = fmt.Sprintf(w.TiersOf, name)
+		tiers = fmt.Sprintf(w.tiersOf, name)
 	}
 	att := r.AttributionWindow
 	if att == 0 {
 		att = fourkeys.AttributionWindow
 	}
-	within := v.Text.Window(att)
+	within := v.text.window(att)
 	if att%time.Hour == 0 && att < 2*fourkeys.Day {
-		within = v.Text.Age(att) // "24 h", not "1 d"
+		within = v.text.age(att) // "24 h", not "1 d"
 	}
-	s := tiers + " · " + fmt.Sprintf(w.Within, within) + " · " + fmt.Sprintf(w.WindowOf, v.Text.Window(r.Current.Window.End.Sub(r.Current.Window.Start)))
+	s := tiers + " · " + fmt.Sprintf(w.within, within) + " · " + fmt.Sprintf(w.windowOf, v.text.window(r.Current.Window.End.Sub(r.Current.Window.Start)))
 	if !r.NoIncidentFeed && r.Current.TimeToRestore != nil {
 		n := r.Current.Restored
-		s += " · " + count(n, w.Restore, w.Restore1, v.Text.Duration(*r.Current.TimeToRestore), n)
+		s += " · " + count(n, w.restore, w.restore1, v.text.Duration(*r.Current.TimeToRestore), n)
 	}
 	return s
 }
 
-// KeyCells are the delivery metrics of the tile's report: throughput
+// keyCells are the delivery metrics of the tile's report: throughput
 // (deploys, lead time, failed deployment recovery time), then instability
 // (change failures, rework), each with the count behind it.
-func (v TileView) KeyCells() []KeyCell {
-	r := v.Report()
+func (v TileView) keyCells() []keyCell {
+	r := v.report()
 	if r == nil {
 		return nil
 	}
-	t, w := v.Text, v.Text.keys()
+	t, w := v.text, v.text.keys()
 	cur, prev := r.Current, r.Previous
-	window := t.Window(cur.Window.End.Sub(cur.Window.Start))
-	versus := fmt.Sprintf(w.Versus, window)
-	df := KeyCell{Tier: string(fourkeys.FrequencyTier(cur.DeploymentsPerDay))}
+	window := t.window(cur.Window.End.Sub(cur.Window.Start))
+	versus := fmt.Sprintf(w.versus, window)
+	df := keyCell{tier: string(fourkeys.FrequencyTier(cur.DeploymentsPerDay))}
 	if cur.DeploymentsPerDay != nil {
-		df.Value = t.PerDay(*cur.DeploymentsPerDay)
+		df.value = t.PerDay(*cur.DeploymentsPerDay)
 		if prev.DeploymentsPerDay != nil {
 			d := *cur.DeploymentsPerDay - *prev.DeploymentsPerDay
 			x, per := fourkeys.Frequency(math.Max(*cur.DeploymentsPerDay, *prev.DeploymentsPerDay))
@@ -144,41 +144,41 @@ func (v TileView) KeyCells() []KeyCell {
 			if math.IsNaN(scale) || math.IsInf(scale, 0) {
 				scale = 1
 			}
-			unit := w.Day
+			unit := w.day
 			if per == "week" {
-				unit = w.Week
+				unit = w.week
 			}
-			df.Delta = arrow(d) + " " + signed(sig(math.Abs(d*scale)), d) + " / " + unit + " " + versus
-			df.Better, df.Worse = d > 0, d < 0
+			df.delta = arrow(d) + " " + signed(sig(math.Abs(d*scale)), d) + " / " + unit + " " + versus
+			df.better, df.worse = d > 0, d < 0
 		}
 	}
 	lt := durationCell(t, cur.LeadTime, prev.LeadTime, fourkeys.LeadTimeTier(cur.LeadTime), versus)
-	cfr := KeyCell{Tier: string(fourkeys.FailureRateTier(cur.ChangeFailureRate))}
+	cfr := keyCell{tier: string(fourkeys.FailureRateTier(cur.ChangeFailureRate))}
 	if cur.ChangeFailureRate != nil {
-		cfr.Value = FormatRatio(*cur.ChangeFailureRate)
+		cfr.value = FormatRatio(*cur.ChangeFailureRate)
 		if prev.ChangeFailureRate != nil {
 			d := *cur.ChangeFailureRate - *prev.ChangeFailureRate
-			cfr.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + w.Pts + " " + versus
-			cfr.Better, cfr.Worse = d < 0, d > 0
+			cfr.delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + w.pts + " " + versus
+			cfr.better, cfr.worse = d < 0, d > 0
 		}
 	}
 	ttr := durationCell(t, cur.RecoveryTime, prev.RecoveryTime, fourkeys.RestoreTier(cur.RecoveryTime), versus)
-	rw := KeyCell{NoTier: true}
+	rw := keyCell{noTier: true}
 	if cur.ReworkRate != nil {
-		rw.Value = FormatRatio(*cur.ReworkRate)
+		rw.value = FormatRatio(*cur.ReworkRate)
 		if prev.ReworkRate != nil {
 			d := *cur.ReworkRate - *prev.ReworkRate
-			rw.Delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + w.Pts + " " + versus
-			rw.Better, rw.Worse = d < 0, d > 0
+			rw.delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + w.pts + " " + versus
+			rw.better, rw.worse = d < 0, d > 0
 		}
 	}
-	df.Count = count(cur.Deployments, w.DeploysIn, w.DeploysIn1, cur.Deployments, window)
-	lt.Count = count(cur.Changes, w.Changes, w.Changes1, cur.Changes)
+	df.count = count(cur.Deployments, w.deploysIn, w.deploysIn1, cur.Deployments, window)
+	lt.count = count(cur.Changes, w.changes, w.changes1, cur.Changes)
 	if cur.Deployments > 0 {
-		cfr.Count = count(cur.Deployments, w.FailedOf, w.FailedOf1, cur.FailedDeployments, cur.Deployments)
-		rw.Count = count(cur.Rework, w.ReworkOf, w.ReworkOf1, cur.Rework, cur.Deployments)
+		cfr.count = count(cur.Deployments, w.failedOf, w.failedOf1, cur.FailedDeployments, cur.Deployments)
+		rw.count = count(cur.Rework, w.reworkOf, w.reworkOf1, cur.Rework, cur.Deployments)
 	}
-	ttr.Count = count(cur.Recovered, w.Recovery, w.Recovery1, cur.Recovered)
+	ttr.count = count(cur.Recovered, w.recovery, w.recovery1, cur.Recovered)
 
 	var pdf, plt, pcfr, pttr, prw []board.Point
 	for _, m := range r.Trend {
@@ -200,22 +200,22 @@ func (v TileView) KeyCells() []KeyCell {
 		}
 	}
 	// Each figure's own 12-week trend; services are never ranked.
-	df.Spark, lt.Spark, cfr.Spark, ttr.Spark, rw.Spark = SparkOf(pdf), SparkOf(plt), SparkOf(pcfr), SparkOf(pttr), SparkOf(prw)
+	df.spark, lt.spark, cfr.spark, ttr.spark, rw.spark = sparkOf(pdf), sparkOf(plt), sparkOf(pcfr), sparkOf(pttr), sparkOf(prw)
 	if r.NoIncidentFeed {
-		cfr.Value, ttr.Value, rw.Value = t.NotMeasured, t.NotMeasured, t.NotMeasured
-		cfr.Count, ttr.Count, rw.Count = w.NoFeed, w.NoFeed, w.NoFeed
+		cfr.value, ttr.value, rw.value = t.notMeasured, t.notMeasured, t.notMeasured
+		cfr.count, ttr.count, rw.count = w.noFeed, w.noFeed, w.noFeed
 	}
-	cells := []KeyCell{df, lt, cfr, ttr, rw}
+	cells := []keyCell{df, lt, cfr, ttr, rw}
 	for i := range cells {
-		cells[i].Name, cells[i].Long = w.Names[i], w.Long[i]
-		if cells[i].Value == "" {
-			cells[i].Value = t.NoData
+		cells[i].name, cells[i].long = w.names[i], w.long[i]
+		if cells[i].value == "" {
+			cells[i].value = t.NoData
 		}
 		if r.Benchmarks == "" {
-			cells[i].NoTier, cells[i].Tier = true, ""
+			cells[i].noTier, cells[i].tier = true, ""
 		}
-		if cells[i].Tier != "" && t.Lang != "en" {
-			cells[i].TierWord = w.Tiers[fourkeys.Tier(cells[i].Tier)]
+		if cells[i].tier != "" && t.lang != "en" {
+			cells[i].tierWord = w.tiers[fourkeys.Tier(cells[i].tier)]
 		}
 	}
 	return cells
@@ -223,16 +223,16 @@ func (v TileView) KeyCells() []KeyCell {
 
 // durationCell is a median duration in t's language, with its change
 // against the previous window ("vs previous 30 d").
-func durationCell(t Text, cur, prev *time.Duration, tier fourkeys.Tier, versus string) KeyCell {
-	c := KeyCell{Tier: string(tier)}
+func durationCell(t Text, cur, prev *time.Duration, tier fourkeys.Tier, versus string) keyCell {
+	c := keyCell{tier: string(tier)}
 	if cur == nil {
 		return c
 	}
-	c.Value = t.Duration(*cur)
+	c.value = t.Duration(*cur)
 	if prev != nil {
 		d := *cur - *prev
-		c.Delta = arrow(float64(d)) + " " + signed(t.Duration(d.Abs()), float64(d)) + " " + versus
-		c.Better, c.Worse = d < 0, d > 0
+		c.delta = arrow(float64(d)) + " " + signed(t.Duration(d.Abs()), float64(d)) + " " + versus
+		c.better, c.worse = d < 0, d > 0
 	}
 	return c
 }
@@ -257,33 +257,33 @@ func signed(s string, d float64) string {
 	return s
 }
 
-// DeployRow is one line of the deploy feed.
-type DeployRow struct {
-	Service, SHA, Who, When, Lead string
-	Failed                        bool
-	Rework                        bool   // made because of an incident
-	Title                         string // full detail for the tooltip
+// deployRow is one line of the deploy feed.
+type deployRow struct {
+	service, sha, who, when, lead string
+	failed                        bool
+	rework                        bool   // made because of an incident
+	title                         string // full detail for the tooltip
 }
 
-// DeployRows are the latest deployments, newest first, at most the tile's limit.
-func (v TileView) DeployRows() []DeployRow {
-	r := v.Report()
+// deployRows are the latest deployments, newest first, at most the tile's limit.
+func (v TileView) deployRows() []deployRow {
+	r := v.report()
 	if r == nil {
 		return nil
 	}
-	var out []DeployRow
+	var out []deployRow
 	for _, d := range r.Recent[:min(len(r.Recent), v.listLimit())] {
-		w := v.Text.keys()
-		row := DeployRow{Service: d.Service, SHA: shortSHA(d.SHA), Who: d.Author, When: fmt.Sprintf(w.Ago, v.Text.Age(v.Now.Sub(d.FinishedAt))), Lead: "–", Failed: d.Failed, Rework: d.Rework}
+		w := v.text.keys()
+		row := deployRow{service: d.Service, sha: shortSHA(d.SHA), who: d.Author, when: fmt.Sprintf(w.ago, v.text.age(v.now.Sub(d.FinishedAt))), lead: "–", failed: d.Failed, rework: d.Rework}
 		if d.LeadTime != nil {
-			row.Lead = v.Text.Duration(*d.LeadTime)
+			row.lead = v.text.Duration(*d.LeadTime)
 		}
-		if row.Who == "" {
-			row.Who = "–"
+		if row.who == "" {
+			row.who = "–"
 		}
-		row.Title = fmt.Sprintf(w.DeployTitle, d.Service, d.SHA, row.Who, d.FinishedAt.UTC().Format("2006-01-02 15:04 MST"), row.Lead, d.Changes)
+		row.title = fmt.Sprintf(w.deployTitle, d.Service, d.SHA, row.who, d.FinishedAt.UTC().Format("2006-01-02 15:04 MST"), row.lead, d.Changes)
 		if d.Rework {
-			row.Title += w.ReworkNote
+			row.title += w.reworkNote
 		}
 		out = append(out, row)
 	}
@@ -303,15 +303,15 @@ func isHexString(s string) bool {
 
 // PostmortemRow is one incident whose postmortem is due.
 type PostmortemRow struct {
-	Title, Service, Resolved, URL string
-	Due                           string // "due in 3 d", "overdue by 2 d"
-	Overdue                       bool   // past its due time
+	title, service, resolved, url string
+	due                           string // "due in 3 d", "overdue by 2 d"
+	overdue                       bool   // past its due time
 }
 
-// PostmortemRows are the resolved incidents without a recorded postmortem,
+// postmortemRows are the resolved incidents without a recorded postmortem,
 // oldest first.
-func (v TileView) PostmortemRows() []PostmortemRow {
-	r := v.Report()
+func (v TileView) postmortemRows() []PostmortemRow {
+	r := v.report()
 	if r == nil {
 		return nil
 	}
@@ -321,55 +321,55 @@ func (v TileView) PostmortemRows() []PostmortemRow {
 		if title == "" {
 			title = in.ID
 		}
-		age := v.Now.Sub(in.ResolvedAt)
-		w := v.Text.keys()
-		row := PostmortemRow{Title: title, Service: in.Service, URL: in.URL,
-			Resolved: fmt.Sprintf(w.Resolved, v.Text.Age(age)), Overdue: in.Overdue}
+		age := v.now.Sub(in.ResolvedAt)
+		w := v.text.keys()
+		row := PostmortemRow{title: title, service: in.Service, url: in.URL,
+			resolved: fmt.Sprintf(w.resolved, v.text.age(age)), overdue: in.Overdue}
 		if in.Overdue {
-			row.Due = fmt.Sprintf(w.Overdue, v.Text.Age(v.Now.Sub(in.DueAt)))
+			row.due = fmt.Sprintf(w.overdue, v.text.age(v.now.Sub(in.DueAt)))
 		} else {
-			row.Due = fmt.Sprintf(w.DueIn, v.Text.left(in.DueAt.Sub(v.Now)))
+			row.due = fmt.Sprintf(w.dueIn, v.text.left(in.DueAt.Sub(v.now)))
 		}
 		out = append(out, row)
 	}
 	return out
 }
 
-// PostmortemsNone is what the tile says when nothing is due.
-func (v TileView) PostmortemsNone() string {
-	r := v.Report()
+// postmortemsNone is what the tile says when nothing is due.
+func (v TileView) postmortemsNone() string {
+	r := v.report()
 	if r == nil {
-		return v.Text.NoData
+		return v.text.NoData
 	}
-	return fmt.Sprintf(v.Text.keys().NoneDue, v.PostmortemRule())
+	return fmt.Sprintf(v.text.keys().noneDue, v.postmortemRule())
 }
 
-// PostmortemRule says the due rule: "postmortem within 5 d of resolution",
+// postmortemRule says the due rule: "postmortem within 5 d of resolution",
 // "… within 3 business days …".
-func (v TileView) PostmortemRule() string {
-	r := v.Report()
+func (v TileView) postmortemRule() string {
+	r := v.report()
 	if r == nil {
 		return ""
 	}
-	w := v.Text.keys()
-	within := v.Text.Window(r.PostmortemAfter)
+	w := v.text.keys()
+	within := v.text.window(r.PostmortemAfter)
 	if r.PostmortemBusinessDays {
-		within = fmt.Sprintf(w.BusinessDays, r.PostmortemAfter/fourkeys.Day)
+		within = fmt.Sprintf(w.businessDays, r.PostmortemAfter/fourkeys.Day)
 	}
-	return fmt.Sprintf(w.Rule, within)
+	return fmt.Sprintf(w.rule, within)
 }
 
-// PostmortemsCount is the headline: how many are due.
-func (v TileView) PostmortemsCount() string {
-	r := v.Report()
+// postmortemsCount is the headline: how many are due.
+func (v TileView) postmortemsCount() string {
+	r := v.report()
 	if r == nil {
 		return ""
 	}
-	w := v.Text.keys()
+	w := v.text.keys()
 	n := len(r.PostmortemsDue)
-	s := fmt.Sprintf(w.Due, n)
+	s := fmt.Sprintf(w.due, n)
 	if o := r.PostmortemsOverdue(); o > 0 {
-		s += fmt.Sprintf(w.OverdueN, o)
+		s += fmt.Sprintf(w.overdueN, o)
 	}
 	return s
 }
@@ -381,11 +381,11 @@ func PostmortemsDueOf(tiles []TileView) []PostmortemRow {
 	var out []PostmortemRow
 	seen := map[string]bool{}
 	for _, v := range tiles {
-		r := v.Report()
+		r := v.report()
 		if v.Cfg.Kind != board.KindPostmortems || r == nil {
 			continue
 		}
-		rows := v.PostmortemRows()
+		rows := v.postmortemRows()
 		for i, in := range r.PostmortemsDue {
 			if i >= len(rows) || seen[in.ID] {
 				continue
@@ -399,15 +399,15 @@ func PostmortemsDueOf(tiles []TileView) []PostmortemRow {
 
 // left is a time left until a deadline in t's language, rounded up to the
 // unit shown (2 d 23 h left reads "due in 3 d", not "2 d"); under an hour
-// as Age.
+// as age.
 func (t Text) left(d time.Duration) string {
 	switch {
 	case d >= 48*time.Hour:
-		return t.Age((d + fourkeys.Day - 1) / fourkeys.Day * fourkeys.Day)
+		return t.age((d + fourkeys.Day - 1) / fourkeys.Day * fourkeys.Day)
 	case d >= time.Hour:
-		return t.Age((d + time.Hour - 1) / time.Hour * time.Hour)
+		return t.age((d + time.Hour - 1) / time.Hour * time.Hour)
 	}
-	return t.Age(d)
+	return t.age(d)
 }
 
 // fourKeys is the Four Keys panel: each key with its value and unit, its tier
@@ -429,13 +429,13 @@ func fourKeys(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if v.Report() == nil {
+		if v.report() == nil {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<p class=\"nodata\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var2 string
-			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 408, Col: 35}
 			}
@@ -452,13 +452,13 @@ func fourKeys(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			for _, c := range v.KeyCells() {
+			for _, c := range v.keyCells() {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<li class=\"key\"><span class=\"key-name\" title=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var3 string
-				templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.FullName()).Resolve(ctx)
+				templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.fullName()).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 413, Col: 48}
 				}
@@ -471,7 +471,7 @@ func fourKeys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var4 string
-				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(c.Name)
+				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(c.name)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 413, Col: 59}
 				}
@@ -484,7 +484,7 @@ func fourKeys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var5 string
-				templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.Value).Resolve(ctx)
+				templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.value).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 414, Col: 44}
 				}
@@ -497,7 +497,7 @@ func fourKeys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var6 string
-				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(c.Value)
+				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(c.value)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 414, Col: 56}
 				}
@@ -509,7 +509,7 @@ func fourKeys(v TileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if !c.NoTier {
+				if !c.noTier {
 					{
 						templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 						templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -518,7 +518,7 @@ func fourKeys(v TileView) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						var templ_7745c5c3_Var7 = []any{c.TierClass()}
+						var templ_7745c5c3_Var7 = []any{c.tierClass()}
 						templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var7...)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -551,7 +551,7 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var9 string
-					templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(c.TierText())
+					templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(c.tierText())
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 416, Col: 50}
 					}
@@ -564,13 +564,13 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if c.Count != "" {
+				if c.count != "" {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<span class=\"key-count\" title=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var10 string
-					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.Count).Resolve(ctx)
+					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.count).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 419, Col: 45}
 					}
@@ -583,7 +583,7 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var11 string
-					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(c.Count)
+					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(c.count)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 419, Col: 57}
 					}
@@ -596,7 +596,7 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if c.Delta != "" {
+				if c.delta != "" {
 					{
 						templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 						templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -605,7 +605,7 @@ func fourKeys(v TileView) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						var templ_7745c5c3_Var12 = []any{c.DeltaClass()}
+						var templ_7745c5c3_Var12 = []any{c.deltaClass()}
 						templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var12...)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -638,7 +638,7 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var14 string
-					templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(c.Delta)
+					templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(c.delta)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 422, Col: 46}
 					}
@@ -651,7 +651,7 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = sparkline(c.Spark).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = sparkline(c.spark).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -665,7 +665,7 @@ func fourKeys(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var15 string
-			templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.KeysFootnote()).Resolve(ctx)
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.keysFootnote()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 428, Col: 60}
 			}
@@ -678,7 +678,7 @@ func fourKeys(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var16 string
-			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(v.KeysFootnote())
+			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(v.keysFootnote())
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 428, Col: 81}
 			}
@@ -713,13 +713,13 @@ func deploys(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if rows := v.DeployRows(); len(rows) == 0 {
+		if rows := v.deployRows(); len(rows) == 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<p class=\"nodata\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var18 string
-			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 435, Col: 35}
 			}
@@ -781,7 +781,7 @@ func deploys(v TileView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var21 = []any{"row", "deploy", templ.KV("failed", r.Failed)}
+					var templ_7745c5c3_Var21 = []any{"row", "deploy", templ.KV("failed", r.failed)}
 					templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var21...)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -800,7 +800,7 @@ func deploys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var23 string
-					templ_7745c5c3_Var23, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.Title).Resolve(ctx)
+					templ_7745c5c3_Var23, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.title).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 439, Col: 79}
 					}
@@ -826,12 +826,12 @@ func deploys(v TileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if r.Failed {
+				if r.failed {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "✖")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-				} else if r.Rework {
+				} else if r.rework {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "↻")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -847,7 +847,7 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var24 string
-				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(r.Service)
+				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(r.service)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 449, Col: 40}
 				}
@@ -860,7 +860,7 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var25 string
-				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(r.SHA)
+				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(r.sha)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 450, Col: 30}
 				}
@@ -873,7 +873,7 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var26 string
-				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(r.Who)
+				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(r.who)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 451, Col: 37}
 				}
@@ -886,7 +886,7 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var27 string
-				templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(r.When)
+				templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(r.when)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 451, Col: 51}
 				}
@@ -899,7 +899,7 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var28 string
-				templ_7745c5c3_Var28, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.Text.keys().LeadTime).Resolve(ctx)
+				templ_7745c5c3_Var28, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.text.keys().leadTime).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 452, Col: 59}
 				}
@@ -912,7 +912,7 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var29 string
-				templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(r.Lead)
+				templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(r.lead)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 452, Col: 70}
 				}
@@ -952,13 +952,13 @@ func postmortems(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if rows := v.PostmortemRows(); len(rows) == 0 {
+		if rows := v.postmortemRows(); len(rows) == 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<p class=\"postmortems-none\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var31 string
-			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(v.PostmortemsNone())
+			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(v.postmortemsNone())
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 462, Col: 51}
 			}
@@ -976,7 +976,7 @@ func postmortems(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var32 string
-			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(v.PostmortemsCount())
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(v.postmortemsCount())
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 464, Col: 53}
 			}
@@ -989,7 +989,7 @@ func postmortems(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var33 string
-			templ_7745c5c3_Var33, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.PostmortemRule()).Resolve(ctx)
+			templ_7745c5c3_Var33, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.postmortemRule()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 464, Col: 105}
 			}
@@ -1002,7 +1002,7 @@ func postmortems(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var34 string
-			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(v.PostmortemRule())
+			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(v.postmortemRule())
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 464, Col: 128}
 			}
@@ -1063,7 +1063,7 @@ func postmortems(v TileView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var37 = []any{"row", templ.KV("overdue", r.Overdue)}
+					var templ_7745c5c3_Var37 = []any{"row", templ.KV("overdue", r.overdue)}
 					templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var37...)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -1082,7 +1082,7 @@ func postmortems(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var39 string
-					templ_7745c5c3_Var39, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.Resolved).Resolve(ctx)
+					templ_7745c5c3_Var39, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.resolved).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 467, Col: 74}
 					}
@@ -1108,7 +1108,7 @@ func postmortems(v TileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if r.Overdue {
+				if r.overdue {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "✖")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -1124,7 +1124,7 @@ func postmortems(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var40 string
-				templ_7745c5c3_Var40, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.Title).Resolve(ctx)
+				templ_7745c5c3_Var40, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.title).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 475, Col: 44}
 				}
@@ -1137,7 +1137,7 @@ func postmortems(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var41 string
-				templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(r.Title)
+				templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(r.title)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 475, Col: 56}
 				}
@@ -1150,7 +1150,7 @@ func postmortems(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var42 string
-				templ_7745c5c3_Var42, templ_7745c5c3_Err = templ.JoinStringErrs(r.Service)
+				templ_7745c5c3_Var42, templ_7745c5c3_Err = templ.JoinStringErrs(r.service)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 476, Col: 41}
 				}
@@ -1163,7 +1163,7 @@ func postmortems(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var43 string
-				templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(r.Due)
+				templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(r.due)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 477, Col: 36}
 				}
@@ -1194,78 +1194,78 @@ type keysWords struct {
 	// Short names on the tile and the full DORA names of their tooltips,
 	// in tile order: deployments, lead time, change failures, failed
 	// deployment recovery, rework.
-	Names, Long [5]string
-	Tiers       map[fourkeys.Tier]string
-	Day, Week   string // "day", "week": deployment rates per
-	Pts         string // " pts": a change of a rate in percentage points
-	Versus      string // "vs previous %s" (a window)
+	names, long [5]string
+	tiers       map[fourkeys.Tier]string
+	day, week   string // "day", "week": deployment rates per
+	pts         string // " pts": a change of a rate in percentage points
+	versus      string // "vs previous %s" (a window)
 	// Counts: each "…1" form is the singular, with the same arguments.
-	DeploysIn  string // "%d deployments in %s" (deployments, window)
-	DeploysIn1 string
-	Changes    string // "median of %d changes"
-	Changes1   string
-	FailedOf   string // "%d of %d deployments failed" (failed, deployments)
-	FailedOf1  string // one deployment
-	ReworkOf   string // "%d of %d were rework" (rework, deployments)
-	ReworkOf1  string // one rework
-	Recovery   string // "recovery: median of %d incidents"
-	Recovery1  string
-	NoFeed     string // no incident feed
+	deploysIn  string // "%d deployments in %s" (deployments, window)
+	deploysIn1 string
+	changes    string // "median of %d changes"
+	changes1   string
+	failedOf   string // "%d of %d deployments failed" (failed, deployments)
+	failedOf1  string // one deployment
+	reworkOf   string // "%d of %d were rework" (rework, deployments)
+	reworkOf1  string // one rework
+	recovery   string // "recovery: median of %d incidents"
+	recovery1  string
+	noFeed     string // no incident feed
 	// Footnote parts.
-	TiersOf, NoTiers, Within, WindowOf, Restore, Restore1 string
-	Benchmarks                                            map[string]string // the tier table's name
+	tiersOf, noTiers, within, windowOf, restore, restore1 string
+	benchmarks                                            map[string]string // the tier table's name
 	// Deploy feed.
-	Ago, LeadTime, DeployTitle, ReworkNote string
+	ago, leadTime, deployTitle, reworkNote string
 	// Postmortems.
-	Resolved, Overdue, DueIn, NoneDue, Rule, BusinessDays, Due, OverdueN string
-	// WindowDays is a window of whole days ("30 d", "30日").
-	WindowDays string
+	resolved, overdue, dueIn, noneDue, rule, businessDays, due, overdueN string
+	// windowDays is a window of whole days ("30 d", "30日").
+	windowDays string
 }
 
 var keysText = map[string]keysWords{
 	"en": {
-		Names: [5]string{"Deploys", "Lead time", "Change failures", "Failed deploy recovery", "Rework"},
-		Long:  [5]string{"Deployment frequency", "Lead time for changes", "Change failure rate", "Failed deployment recovery time", "Deployment rework rate"},
-		Tiers: map[fourkeys.Tier]string{fourkeys.TierElite: "elite", fourkeys.TierHigh: "high", fourkeys.TierMedium: "medium", fourkeys.TierLow: "low"},
-		Day:   "day", Week: "week", Pts: " pts", Versus: "vs previous %s",
-		DeploysIn: "%d deployments in %s", DeploysIn1: "%d deployment in %s",
-		Changes: "median of %d changes", Changes1: "median of %d change",
-		FailedOf: "%d of %d deployments failed", FailedOf1: "%d of %d deployment failed",
-		ReworkOf: "%d of %d were rework", ReworkOf1: "%d of %d was rework",
-		Recovery: "recovery: median of %d incidents", Recovery1: "recovery: median of %d incident",
-		NoFeed:  "no incident feed",
-		TiersOf: "tiers: %s", NoTiers: "no benchmark tiers", Within: "incident → deployment within %s before", WindowOf: "%s window",
-		Restore: "restore, all incidents: %s, median of %d incidents", Restore1: "restore, all incidents: %s, median of %d incident",
-		Benchmarks: map[string]string{fourkeys.Benchmarks: fourkeys.Benchmarks},
-		Ago:        "%s ago", LeadTime: "lead time", DeployTitle: "%s %s by %s at %s (lead time %s, %d changes)", ReworkNote: "; rework: made because of an incident",
-		Resolved: "resolved %s ago", Overdue: "overdue by %s", DueIn: "due in %s", NoneDue: "✓ no postmortem due · %s",
-		Rule: "postmortem within %s of resolution", BusinessDays: "%d business days", Due: "%d due", OverdueN: " · %d overdue",
-		WindowDays: "%d d",
+		names: [5]string{"Deploys", "Lead time", "Change failures", "Failed deploy recovery", "Rework"},
+		long:  [5]string{"Deployment frequency", "Lead time for changes", "Change failure rate", "Failed deployment recovery time", "Deployment rework rate"},
+		tiers: map[fourkeys.Tier]string{fourkeys.TierElite: "elite", fourkeys.TierHigh: "high", fourkeys.TierMedium: "medium", fourkeys.TierLow: "low"},
+		day:   "day", week: "week", pts: " pts", versus: "vs previous %s",
+		deploysIn: "%d deployments in %s", deploysIn1: "%d deployment in %s",
+		changes: "median of %d changes", changes1: "median of %d change",
+		failedOf: "%d of %d deployments failed", failedOf1: "%d of %d deployment failed",
+		reworkOf: "%d of %d were rework", reworkOf1: "%d of %d was rework",
+		recovery: "recovery: median of %d incidents", recovery1: "recovery: median of %d incident",
+		noFeed:  "no incident feed",
+		tiersOf: "tiers: %s", noTiers: "no benchmark tiers", within: "incident → deployment within %s before", windowOf: "%s window",
+		restore: "restore, all incidents: %s, median of %d incidents", restore1: "restore, all incidents: %s, median of %d incident",
+		benchmarks: map[string]string{fourkeys.Benchmarks: fourkeys.Benchmarks},
+		ago:        "%s ago", leadTime: "lead time", deployTitle: "%s %s by %s at %s (lead time %s, %d changes)", reworkNote: "; rework: made because of an incident",
+		resolved: "resolved %s ago", overdue: "overdue by %s", dueIn: "due in %s", noneDue: "✓ no postmortem due · %s",
+		rule: "postmortem within %s of resolution", businessDays: "%d business days", due: "%d due", overdueN: " · %d overdue",
+		windowDays: "%d d",
 	},
 	"ja": {
-		Names: [5]string{"デプロイ頻度", "リードタイム", "変更失敗率", "失敗デプロイ復旧", "手戻り率"},
-		Long:  [5]string{"デプロイ頻度", "変更のリードタイム", "変更失敗率", "失敗デプロイからの復旧時間", "デプロイ手戻り率"},
-		Tiers: map[fourkeys.Tier]string{fourkeys.TierElite: "エリート", fourkeys.TierHigh: "高", fourkeys.TierMedium: "中", fourkeys.TierLow: "低"},
-		Day:   "日", Week: "週", Pts: " ポイント", Versus: "前の%sと比べて",
-		DeploysIn: "%[2]s でデプロイ %[1]d 件", DeploysIn1: "%[2]s でデプロイ %[1]d 件",
-		Changes: "変更 %d 件の中央値", Changes1: "変更 %d 件の中央値",
-		FailedOf: "デプロイ %[2]d 件中 %[1]d 件が失敗", FailedOf1: "デプロイ %[2]d 件中 %[1]d 件が失敗",
-		ReworkOf: "%[2]d 件中 %[1]d 件が手戻り", ReworkOf1: "%[2]d 件中 %[1]d 件が手戻り",
-		Recovery: "復旧: 障害 %d 件の中央値", Recovery1: "復旧: 障害 %d 件の中央値",
-		NoFeed:  "障害の取得元なし",
-		TiersOf: "段階: %s", NoTiers: "段階評価なし", Within: "障害 → %s以内の直前のデプロイ", WindowOf: "集計 %s",
-		Restore: "全障害の復旧: %s（障害 %d 件の中央値）", Restore1: "全障害の復旧: %s（障害 %d 件）",
-		Benchmarks: map[string]string{fourkeys.Benchmarks: "DORA 2024 年のクラスター"},
-		Ago:        "%s前", LeadTime: "リードタイム", DeployTitle: "%s %s（%s、%s、リードタイム %s、変更 %d 件）", ReworkNote: "、手戻り: 障害のためのデプロイ",
-		Resolved: "%s前に解決", Overdue: "%s超過", DueIn: "あと%s", NoneDue: "✓ 期限内のポストモーテムなし · %s",
-		Rule: "解決から%s以内にポストモーテム", BusinessDays: "%d 営業日", Due: "未作成 %d 件", OverdueN: " · 期限切れ %d 件",
-		WindowDays: "%d日",
+		names: [5]string{"デプロイ頻度", "リードタイム", "変更失敗率", "失敗デプロイ復旧", "手戻り率"},
+		long:  [5]string{"デプロイ頻度", "変更のリードタイム", "変更失敗率", "失敗デプロイからの復旧時間", "デプロイ手戻り率"},
+		tiers: map[fourkeys.Tier]string{fourkeys.TierElite: "エリート", fourkeys.TierHigh: "高", fourkeys.TierMedium: "中", fourkeys.TierLow: "低"},
+		day:   "日", week: "週", pts: " ポイント", versus: "前の%sと比べて",
+		deploysIn: "%[2]s でデプロイ %[1]d 件", deploysIn1: "%[2]s でデプロイ %[1]d 件",
+		changes: "変更 %d 件の中央値", changes1: "変更 %d 件の中央値",
+		failedOf: "デプロイ %[2]d 件中 %[1]d 件が失敗", failedOf1: "デプロイ %[2]d 件中 %[1]d 件が失敗",
+		reworkOf: "%[2]d 件中 %[1]d 件が手戻り", reworkOf1: "%[2]d 件中 %[1]d 件が手戻り",
+		recovery: "復旧: 障害 %d 件の中央値", recovery1: "復旧: 障害 %d 件の中央値",
+		noFeed:  "障害の取得元なし",
+		tiersOf: "段階: %s", noTiers: "段階評価なし", within: "障害 → %s以内の直前のデプロイ", windowOf: "集計 %s",
+		restore: "全障害の復旧: %s（障害 %d 件の中央値）", restore1: "全障害の復旧: %s（障害 %d 件）",
+		benchmarks: map[string]string{fourkeys.Benchmarks: "DORA 2024 年のクラスター"},
+		ago:        "%s前", leadTime: "リードタイム", deployTitle: "%s %s（%s、%s、リードタイム %s、変更 %d 件）", reworkNote: "、手戻り: 障害のためのデプロイ",
+		resolved: "%s前に解決", overdue: "%s超過", dueIn: "あと%s", noneDue: "✓ 期限内のポストモーテムなし · %s",
+		rule: "解決から%s以内にポストモーテム", businessDays: "%d 営業日", due: "未作成 %d 件", overdueN: " · 期限切れ %d 件",
+		windowDays: "%d日",
 	},
 }
 
 // keys is the Four Keys wording of t's language (English by default).
 func (t Text) keys() keysWords {
-	if w, ok := keysText[t.Lang]; ok {
+	if w, ok := keysText[t.lang]; ok {
 		return w
 	}
 	return keysText["en"]
@@ -1277,15 +1277,15 @@ func (t Text) PerDay(perDay float64) string {
 	x, per := fourkeys.Frequency(perDay)
 	w := t.keys()
 	if per == "week" {
-		return sig(x) + " / " + w.Week
+		return sig(x) + " / " + w.week
 	}
-	return sig(x) + " / " + w.Day
+	return sig(x) + " / " + w.day
 }
 
-// Window renders a window length: "30 d", "12 h"; "30日", "12時間".
-func (t Text) Window(d time.Duration) string {
+// window renders a window length: "30 d", "12 h"; "30日", "12時間".
+func (t Text) window(d time.Duration) string {
 	if d%fourkeys.Day == 0 {
-		return fmt.Sprintf(t.keys().WindowDays, d/fourkeys.Day)
+		return fmt.Sprintf(t.keys().windowDays, d/fourkeys.Day)
 	}
 	return t.Duration(d)
 }

@@ -56,26 +56,26 @@ type BoardView struct {
 	Retro *Retro
 }
 
-// SectionID is the DOM id of the board's section in the page: a board and
+// sectionID is the DOM id of the board's section in the page: a board and
 // its retro view may both be in one rotation.
-func (b BoardView) SectionID() string {
+func (b BoardView) sectionID() string {
 	if b.Retro != nil {
 		return "retro-" + b.Board.ID
 	}
 	return "board-" + b.Board.ID
 }
 
-// View is the section's view of the board: "" for its tiles, "retro".
-func (b BoardView) View() string {
+// view is the section's view of the board: "" for its tiles, "retro".
+func (b BoardView) view() string {
 	if b.Retro != nil {
 		return board.ViewRetro
 	}
 	return ""
 }
 
-// HasRetro reports whether a retro view is among the page's boards (the
+// hasRetro reports whether a retro view is among the page's boards (the
 // page then loads the standup and retro stylesheet).
-func (p PageData) HasRetro() bool {
+func (p PageData) hasRetro() bool {
 	for _, b := range p.Boards {
 		if b.Retro != nil {
 			return true
@@ -84,8 +84,8 @@ func (p PageData) HasRetro() bool {
 	return false
 }
 
-// RotateMillis is data-rotate-ms: how long each board shows, 0 for no rotation.
-func (p PageData) RotateMillis() string {
+// rotateMillis is data-rotate-ms: how long each board shows, 0 for no rotation.
+func (p PageData) rotateMillis() string {
 	if len(p.Boards) < 2 {
 		return "0"
 	}

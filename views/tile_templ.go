@@ -20,11 +20,11 @@ import (
 
 // TileView is one tile ready to render.
 type TileView struct {
-	Board string
+	board string
 	Cfg   board.TileConfig
-	State board.TileState
-	Now   time.Time
-	Text  Text
+	state board.TileState
+	now   time.Time
+	text  Text
 	// Place is the tile's spans in its board's grid (Pack); the zero
 	// Place is the configured span.
 	Place Place
@@ -32,118 +32,118 @@ type TileView struct {
 
 // NewTileView prepares a tile for rendering at time now.
 func NewTileView(boardID string, cfg board.TileConfig, st board.TileState, now time.Time, text Text) TileView {
-	return TileView{Board: boardID, Cfg: cfg, State: st, Now: now, Text: text}
+	return TileView{board: boardID, Cfg: cfg, state: st, now: now, text: text}
 }
 
 // ElementID is the tile's stable DOM id; websocket fragments swap by it.
 func ElementID(boardID, tileID string) string { return "tile-" + boardID + "-" + tileID }
 
 // ID is the tile's DOM id.
-func (v TileView) ID() string { return ElementID(v.Board, v.Cfg.ID) }
+func (v TileView) ID() string { return ElementID(v.board, v.Cfg.ID) }
 
-// Title is the configured title, or the id.
-func (v TileView) Title() string {
+// title is the configured title, or the id.
+func (v TileView) title() string {
 	if v.Cfg.Title != "" {
 		return v.Cfg.Title
 	}
 	return v.Cfg.ID
 }
 
-// Stale is the server's view of staleness at render time; the page script
+// stale is the server's view of staleness at render time; the page script
 // re-evaluates it every second from data-updated and data-fresh.
-func (v TileView) Stale() bool { return v.State.Stale(v.Now) }
+func (v TileView) stale() bool { return v.state.Stale(v.now) }
 
 // Waiting is true before the first data arrives.
 func (v TileView) Waiting() bool {
-	return v.State.UpdatedAt.IsZero() && v.State.Error == ""
+	return v.state.UpdatedAt.IsZero() && v.state.Error == ""
 }
 
-// FailingWithoutData is true when the source fails and a value tile has
+// failingWithoutData is true when the source fails and a value tile has
 // never had data: the error is then what the tile shows. Kinds that say
 // themselves what a failing source means (alerts: "alerts unknown: source X
 // failing since …") keep their own content, with the error line under it.
-func (v TileView) FailingWithoutData() bool {
+func (v TileView) failingWithoutData() bool {
 	switch v.Cfg.Kind {
 	case board.KindStat, board.KindTimeSeries, board.KindGauge, board.KindBar, board.KindList:
-		return v.State.Error != "" && v.State.UpdatedAt.IsZero()
+		return v.state.Error != "" && v.state.UpdatedAt.IsZero()
 	}
 	return false
 }
 
-// Classes are the tile's CSS classes.
-func (v TileView) Classes() string {
-	c := "tile kind-" + v.Cfg.Kind + " status-" + string(v.State.Status)
-	if v.Stale() {
+// classes are the tile's CSS classes.
+func (v TileView) classes() string {
+	c := "tile kind-" + v.Cfg.Kind + " status-" + string(v.state.Status)
+	if v.stale() {
 		c += " is-stale"
 	}
-	if v.State.Error != "" {
+	if v.state.Error != "" {
 		c += " is-error"
 	}
 	return c
 }
 
-// CellClasses are the classes of the grid cell that holds the tile: its
+// cellClasses are the classes of the grid cell that holds the tile: its
 // place in the grid (landscape and portrait spans, rows). The cell, not the
 // tile, is the grid item because Chromium never lays out a grid item apart
 // from its grid: a tile inside a cell is a relayout boundary (contain:
 // strict), so an update lays out that tile only, not the grid with every
 // tile in it.
-func (v TileView) CellClasses() string {
+func (v TileView) cellClasses() string {
 	rows := max(v.Cfg.RowSpan, 1)
-	if v.Place.Span == 0 {
+	if v.Place.span == 0 {
 		return "cell span-" + strconv.Itoa(max(v.Cfg.Span, 1)) + " rows-" + strconv.Itoa(rows)
 	}
-	return "cell span-" + strconv.Itoa(v.Place.Span) + " pspan-" + strconv.Itoa(v.Place.PortraitSpan) + " rows-" + strconv.Itoa(rows)
+	return "cell span-" + strconv.Itoa(v.Place.span) + " pspan-" + strconv.Itoa(v.Place.portraitSpan) + " rows-" + strconv.Itoa(rows)
 }
 
-// Value is the formatted current value.
-func (v TileView) Value() string { return v.Text.Value(v.State.Value, v.Cfg.Unit) }
+// value is the formatted current value.
+func (v TileView) value() string { return v.text.value(v.state.Value, v.Cfg.Unit) }
 
-// UpdatedMillis is data-updated: unix ms of the data's own time (DataAt,
+// updatedMillis is data-updated: unix ms of the data's own time (DataAt,
 // from which age and staleness count), 0 for never.
-func (v TileView) UpdatedMillis() string {
-	if v.State.UpdatedAt.IsZero() {
+func (v TileView) updatedMillis() string {
+	if v.state.UpdatedAt.IsZero() {
 		return "0"
 	}
-	return strconv.FormatInt(v.State.DataAt().UnixMilli(), 10)
+	return strconv.FormatInt(v.state.DataAt().UnixMilli(), 10)
 }
 
-// FreshMillis is data-fresh: the freshness limit in ms.
-func (v TileView) FreshMillis() string {
-	return strconv.FormatInt(v.State.Freshness.Milliseconds(), 10)
+// freshMillis is data-fresh: the freshness limit in ms.
+func (v TileView) freshMillis() string {
+	return strconv.FormatInt(v.state.Freshness.Milliseconds(), 10)
 }
 
-// StaleText is the line a stale tile shows: why, and how old its data is.
-func (v TileView) StaleText() string {
-	age := v.Text.Age(v.State.Age(v.Now))
+// staleText is the line a stale tile shows: why, and how old its data is.
+func (v TileView) staleText() string {
+	age := v.text.age(v.state.Age(v.now))
 	switch {
-	case v.State.Error != "" && v.State.UpdatedAt.IsZero():
-		return fmt.Sprintf(v.Text.FailingSince, v.State.ErrorSince.Format("15:04"))
-	case v.State.Error != "":
-		return fmt.Sprintf(v.Text.StaleFailing, age)
-	case v.State.Restored:
-		return fmt.Sprintf(v.Text.StaleRestored, age)
+	case v.state.Error != "" && v.state.UpdatedAt.IsZero():
+		return fmt.Sprintf(v.text.failingSince, v.state.ErrorSince.Format("15:04"))
+	case v.state.Error != "":
+		return fmt.Sprintf(v.text.staleFailing, age)
+	case v.state.Restored:
+		return fmt.Sprintf(v.text.staleRestored, age)
 	}
-	return fmt.Sprintf(v.Text.StaleOld, age)
+	return fmt.Sprintf(v.text.staleOld, age)
 }
 
-// AgeText is the time of a fresh tile's data ("as of 14:03"), on the tile
+// ageText is the time of a fresh tile's data ("as of 14:03"), on the tile
 // itself; only the header ticks an age in seconds, so a fresh tile's text
 // changes at most once a minute (each change costs a TV a layout). Empty
 // while waiting for data and when stale (the stale line says the age then).
-func (v TileView) AgeText() string {
-	if v.State.UpdatedAt.IsZero() || v.Stale() {
+func (v TileView) ageText() string {
+	if v.state.UpdatedAt.IsZero() || v.stale() {
 		return ""
 	}
-	return fmt.Sprintf(v.Text.AsOf, v.State.UpdatedAt.In(v.Now.Location()).Format("15:04"))
+	return fmt.Sprintf(v.text.asOf, v.state.UpdatedAt.In(v.now.Location()).Format("15:04"))
 }
 
-// Spark is the tile's sparkline.
-func (v TileView) Spark() Spark { return SparkOf(Series(v.State)) }
+// spark is the tile's sparkline.
+func (v TileView) spark() spark { return sparkOf(series(v.state)) }
 
-// AxisSpark is a time series tile's chart: scaled to take in its thresholds,
-// with their lines drawn, and its range printed beside it (Spark.Lo, Spark.Hi).
-func (v TileView) AxisSpark() Spark {
+// axisSpark is a time series tile's chart: scaled to take in its thresholds,
+// with their lines drawn, and its range printed beside it (spark.lo, spark.hi).
+func (v TileView) axisSpark() spark {
 	var th []float64
 	if t := v.Cfg.Thresholds; t != nil {
 		for _, x := range []*float64{t.Warn, t.Critical} {
@@ -152,25 +152,25 @@ func (v TileView) AxisSpark() Spark {
 			}
 		}
 	}
-	return SparkOf(Series(v.State), th...).withThresholds(v.Cfg.Thresholds)
+	return sparkOf(series(v.state), th...).withThresholds(v.Cfg.Thresholds)
 }
 
-// SparkValue formats one end of a chart's axis in the tile's unit.
-func (v TileView) SparkValue(x float64) string { return v.Text.Value(&x, v.Cfg.Unit) }
+// sparkValue formats one end of a chart's axis in the tile's unit.
+func (v TileView) sparkValue(x float64) string { return v.text.value(&x, v.Cfg.Unit) }
 
-// Trend is the change since the previous poll.
-func (v TileView) Trend() (Trend, bool) {
-	return TrendOf(v.State.Value, v.State.Prev, v.Cfg.Thresholds)
+// trend is the change since the previous poll.
+func (v TileView) trend() (trend, bool) {
+	return trendOf(v.state.Value, v.state.Prev, v.Cfg.Thresholds)
 }
 
-// StatusIcon and StatusText say the status by shape and word, not colour alone.
-func (v TileView) StatusIcon() string { return StatusIcon(v.State.Status) }
+// statusIcon and statusText say the status by shape and word, not colour alone.
+func (v TileView) statusIcon() string { return statusIcon(v.state.Status) }
 
-// StatusText is the status in words.
-func (v TileView) StatusText() string { return v.Text.Status(v.State.Status) }
+// statusText is the status in words.
+func (v TileView) statusText() string { return v.text.status(v.state.Status) }
 
-// StatusIcon is a shape per status, distinct without colour.
-func StatusIcon(s board.Status) string {
+// statusIcon is a shape per status, distinct without colour.
+func statusIcon(s board.Status) string {
 	switch s {
 	case board.StatusOK:
 		return "✓"
@@ -182,9 +182,9 @@ func StatusIcon(s board.Status) string {
 	return "?"
 }
 
-// GaugePercent is how full a gauge is, 0–100.
-func (v TileView) GaugePercent() int {
-	if v.State.Value == nil {
+// gaugePercent is how full a gauge is, 0–100.
+func (v TileView) gaugePercent() int {
+	if v.state.Value == nil {
 		return 0
 	}
 	full := 1.0
@@ -201,14 +201,14 @@ func (v TileView) GaugePercent() int {
 	if full <= 0 {
 		return 0
 	}
-	p := int(*v.State.Value / full * 100)
+	p := int(*v.state.Value / full * 100)
 	return min(max(p, 0), 100)
 }
 
-// GaugeWidth is the width of a gauge's fill in its SVG's 100 units: an SVG
+// gaugeWidth is the width of a gauge's fill in its SVG's 100 units: an SVG
 // attribute, since the CSP forbids inline styles (a class per width cost
 // the stylesheet 51 rules).
-func (v TileView) GaugeWidth() string { return strconv.Itoa(v.GaugePercent()) }
+func (v TileView) gaugeWidth() string { return strconv.Itoa(v.gaugePercent()) }
 
 // listLimit is how many lines a list-like tile shows: its configured
 // limit, default 8.
@@ -219,24 +219,24 @@ func (v TileView) listLimit() int {
 	return v.Cfg.Limit
 }
 
-// Rows is the list rows to show, at most the configured limit (default 8).
-func (v TileView) Rows() []board.Row {
+// rows is the list rows to show, at most the configured limit (default 8).
+func (v TileView) rows() []board.Row {
 	limit := v.listLimit()
-	if len(v.State.Rows) > limit {
-		return v.State.Rows[:limit]
+	if len(v.state.Rows) > limit {
+		return v.state.Rows[:limit]
 	}
-	return v.State.Rows
+	return v.state.Rows
 }
 
-// RowValue formats a list row's value.
-func (v TileView) RowValue(r board.Row) string {
+// rowValue formats a list row's value.
+func (v TileView) rowValue(r board.Row) string {
 	if r.Text != "" {
 		return r.Text
 	}
-	return v.Text.Value(r.Value, v.Cfg.Unit)
+	return v.text.value(r.Value, v.Cfg.Unit)
 }
 
-// LabelParts splits a bar or list label for display so that shortening
+// labelParts splits a bar or list label for display so that shortening
 // keeps what tells rows apart ("/api/v1/qu…" and "team=paym…" twice said
 // nothing): the beginning all the tile's labels share is dropped (shown as
 // "…"), and the tail, always shown and cut (if at all) at its end, begins
@@ -245,8 +245,8 @@ func (v TileView) RowValue(r board.Row) string {
 // ends with (or all after the dropped beginning). A label of 16 characters
 // or fewer is all tail. The head before
 // the tail may end in an ellipsis.
-func (v TileView) LabelParts(r board.Row) (head, tail string) {
-	rows := v.Rows()
+func (v TileView) labelParts(r board.Row) (head, tail string) {
+	rows := v.rows()
 	cp := commonPrefix(rows)
 	shown := func(label string) []rune {
 		rest := []rune(label)
@@ -314,11 +314,11 @@ func commonPrefix(rows []board.Row) int {
 	return n
 }
 
-// BarWidth is a row's bar length relative to the largest row, 0–100, in
+// barWidth is a row's bar length relative to the largest row, 0–100, in
 // its SVG's units.
-func (v TileView) BarWidth(r board.Row) string {
+func (v TileView) barWidth(r board.Row) string {
 	hi := 0.0
-	for _, x := range v.State.Rows {
+	for _, x := range v.state.Rows {
 		if x.Value != nil && *x.Value > hi {
 			hi = *x.Value
 		}
@@ -369,7 +369,7 @@ func Tile(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var3 = []any{v.Classes()}
+			var templ_7745c5c3_Var3 = []any{v.classes()}
 			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var3...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -388,7 +388,7 @@ func Tile(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
-			templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.UpdatedMillis()).Resolve(ctx)
+			templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.updatedMillis()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 329, Col: 34}
 			}
@@ -401,7 +401,7 @@ func Tile(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var6 string
-			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.FreshMillis()).Resolve(ctx)
+			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.freshMillis()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 330, Col: 30}
 			}
@@ -413,13 +413,13 @@ func Tile(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.State.Error != "" {
+			if v.state.Error != "" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " data-error")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			if v.State.Restored {
+			if v.state.Restored {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, " data-restored")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -430,7 +430,7 @@ func Tile(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var7 string
-			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.Title()).Resolve(ctx)
+			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.title()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 333, Col: 24}
 			}
@@ -457,7 +457,7 @@ func Tile(v TileView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var8 string
-		templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.Title()).Resolve(ctx)
+		templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.title()).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 335, Col: 42}
 		}
@@ -470,7 +470,7 @@ func Tile(v TileView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var9 string
-		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(v.StatusIcon())
+		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(v.statusIcon())
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 336, Col: 64}
 		}
@@ -483,7 +483,7 @@ func Tile(v TileView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
-		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(v.Title())
+		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(v.title())
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 337, Col: 39}
 		}
@@ -496,7 +496,7 @@ func Tile(v TileView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var11 string
-		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(v.StatusText())
+		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(v.statusText())
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 338, Col: 45}
 		}
@@ -514,7 +514,7 @@ func Tile(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var12 string
-			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.Waiting)
+			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.waiting)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 342, Col: 38}
 			}
@@ -526,13 +526,13 @@ func Tile(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-		} else if v.FailingWithoutData() {
+		} else if v.failingWithoutData() {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "  <p class=\"tile-error big\" title=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var13 string
-			templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.State.Error).Resolve(ctx)
+			templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.state.Error).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 346, Col: 51}
 			}
@@ -545,7 +545,7 @@ func Tile(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var14 string
-			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(v.State.Error)
+			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(v.state.Error)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 346, Col: 69}
 			}
@@ -624,13 +624,13 @@ func Tile(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.State.Error != "" {
+			if v.state.Error != "" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<p class=\"tile-error\" title=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var15 string
-				templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.State.Error).Resolve(ctx)
+				templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.state.Error).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 375, Col: 48}
 				}
@@ -643,7 +643,7 @@ func Tile(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var16 string
-				templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(v.State.Error)
+				templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(v.state.Error)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 375, Col: 66}
 				}
@@ -662,7 +662,7 @@ func Tile(v TileView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var17 string
-		templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.State.Error).Resolve(ctx)
+		templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.state.Error).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 380, Col: 49}
 		}
@@ -674,9 +674,9 @@ func Tile(v TileView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if v.Stale() {
+		if v.stale() {
 			var templ_7745c5c3_Var18 string
-			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(v.StaleText())
+			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(v.staleText())
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 382, Col: 20}
 			}
@@ -690,7 +690,7 @@ func Tile(v TileView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var19 string
-		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(v.AgeText())
+		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(v.ageText())
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 385, Col: 39}
 		}
@@ -702,7 +702,7 @@ func Tile(v TileView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, w := range v.State.Warnings {
+		for _, w := range v.state.Warnings {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<span class=\"warning\" title=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -759,13 +759,13 @@ func stat(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if v.State.Value == nil {
+		if v.state.Value == nil {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<p class=\"nodata\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var23 string
-			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 395, Col: 35}
 			}
@@ -783,7 +783,7 @@ func stat(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var24 string
-			templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(v.Value())
+			templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(v.value())
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 397, Col: 30}
 			}
@@ -795,7 +795,7 @@ func stat(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if tr, ok := v.Trend(); ok {
+			if tr, ok := v.trend(); ok {
 				{
 					templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 					templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -804,7 +804,7 @@ func stat(v TileView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var25 = []any{tr.Class()}
+					var templ_7745c5c3_Var25 = []any{tr.class()}
 					templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var25...)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -837,7 +837,7 @@ func stat(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var27 string
-				templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(tr.Arrow)
+				templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(tr.arrow)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 399, Col: 37}
 				}
@@ -850,7 +850,7 @@ func stat(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var28 string
-				templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(tr.Text)
+				templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(tr.text)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 399, Col: 49}
 				}
@@ -864,7 +864,7 @@ func stat(v TileView) templ.Component {
 				}
 			}
 		}
-		templ_7745c5c3_Err = sparkline(v.Spark()).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = sparkline(v.spark()).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -891,13 +891,13 @@ func timeseries(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		s := v.AxisSpark()
+		s := v.axisSpark()
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<p class=\"value small\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var30 string
-		templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(v.Value())
+		templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(v.value())
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 409, Col: 35}
 		}
@@ -909,13 +909,13 @@ func timeseries(v TileView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if s.Line != "" {
+		if s.line != "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<div class=\"spark-box\"><p class=\"spark-range\"><span class=\"spark-hi\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var31 string
-			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(v.SparkValue(s.Hi))
+			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(v.sparkValue(s.hi))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 413, Col: 47}
 			}
@@ -928,7 +928,7 @@ func timeseries(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var32 string
-			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(v.SparkValue(s.Lo))
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(v.sparkValue(s.lo))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 414, Col: 47}
 			}
@@ -970,13 +970,13 @@ func gauge(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if v.State.Value == nil {
+		if v.state.Value == nil {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "<p class=\"nodata\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var34 string
-			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 423, Col: 35}
 			}
@@ -994,7 +994,7 @@ func gauge(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var35 string
-			templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(v.Value())
+			templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(v.value())
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 425, Col: 30}
 			}
@@ -1007,7 +1007,7 @@ func gauge(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var36 string
-			templ_7745c5c3_Var36, templ_7745c5c3_Err = templruntime.NewAttributeExpression(itoa(v.GaugePercent())).Resolve(ctx)
+			templ_7745c5c3_Var36, templ_7745c5c3_Err = templruntime.NewAttributeExpression(itoa(v.gaugePercent())).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 426, Col: 157}
 			}
@@ -1020,7 +1020,7 @@ func gauge(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var37 string
-			templ_7745c5c3_Var37, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.GaugeWidth()).Resolve(ctx)
+			templ_7745c5c3_Var37, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.gaugeWidth()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 427, Col: 44}
 			}
@@ -1054,13 +1054,13 @@ func bars(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if len(v.State.Rows) == 0 {
+		if len(v.state.Rows) == 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<p class=\"nodata\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var39 string
-			templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+			templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 434, Col: 35}
 			}
@@ -1081,7 +1081,7 @@ func bars(v TileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var40 = []any{"bars", rowsClass(len(v.Rows()))}
+				var templ_7745c5c3_Var40 = []any{"bars", rowsClass(len(v.rows()))}
 				templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var40...)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -1113,7 +1113,7 @@ func bars(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			for _, r := range v.Rows() {
+			for _, r := range v.rows() {
 				{
 					templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 					templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -1154,7 +1154,7 @@ func bars(v TileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				head, tail := v.LabelParts(r)
+				head, tail := v.labelParts(r)
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 61, "<span class=\"row-label\" title=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -1199,7 +1199,7 @@ func bars(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var47 string
-				templ_7745c5c3_Var47, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.BarWidth(r)).Resolve(ctx)
+				templ_7745c5c3_Var47, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.barWidth(r)).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 441, Col: 129}
 				}
@@ -1212,7 +1212,7 @@ func bars(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var48 string
-				templ_7745c5c3_Var48, templ_7745c5c3_Err = templ.JoinStringErrs(v.RowValue(r))
+				templ_7745c5c3_Var48, templ_7745c5c3_Err = templ.JoinStringErrs(v.rowValue(r))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 442, Col: 44}
 				}
@@ -1251,13 +1251,13 @@ func list(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if len(v.State.Rows) == 0 {
+		if len(v.state.Rows) == 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "<p class=\"nodata\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var50 string
-			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 451, Col: 35}
 			}
@@ -1306,7 +1306,7 @@ func listRows(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var52 = []any{"rows", rowsClass(len(v.Rows()))}
+			var templ_7745c5c3_Var52 = []any{"rows", rowsClass(len(v.rows()))}
 			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var52...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -1338,7 +1338,7 @@ func listRows(v TileView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, r := range v.Rows() {
+		for _, r := range v.rows() {
 			{
 				templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 				templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -1380,7 +1380,7 @@ func listRows(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var56 string
-			templ_7745c5c3_Var56, templ_7745c5c3_Err = templ.JoinStringErrs(StatusIcon(r.Status))
+			templ_7745c5c3_Var56, templ_7745c5c3_Err = templ.JoinStringErrs(statusIcon(r.Status))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 463, Col: 71}
 			}
@@ -1455,7 +1455,7 @@ func listRows(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var61 string
-			templ_7745c5c3_Var61, templ_7745c5c3_Err = templ.JoinStringErrs(v.RowValue(r))
+			templ_7745c5c3_Var61, templ_7745c5c3_Err = templ.JoinStringErrs(v.rowValue(r))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 468, Col: 43}
 			}
@@ -1476,7 +1476,7 @@ func listRows(v TileView) templ.Component {
 	})
 }
 
-func sparkline(s Spark) templ.Component {
+func sparkline(s spark) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1493,13 +1493,13 @@ func sparkline(s Spark) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if s.Line != "" {
+		if s.line != "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 85, "<svg class=\"spark\" viewBox=\"0 0 100 30\" preserveAspectRatio=\"none\" aria-hidden=\"true\"><path class=\"spark-area\" d=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var63 string
-			templ_7745c5c3_Var63, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Area).Resolve(ctx)
+			templ_7745c5c3_Var63, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.area).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 477, Col: 38}
 			}
@@ -1511,7 +1511,7 @@ func sparkline(s Spark) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			for _, m := range s.Marks {
+			for _, m := range s.marks {
 				{
 					templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 					templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -1520,7 +1520,7 @@ func sparkline(s Spark) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var64 = []any{m.Class}
+					var templ_7745c5c3_Var64 = []any{m.class}
 					templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var64...)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -1539,7 +1539,7 @@ func sparkline(s Spark) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var66 string
-					templ_7745c5c3_Var66, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.Y).Resolve(ctx)
+					templ_7745c5c3_Var66, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.y).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 479, Col: 52}
 					}
@@ -1552,7 +1552,7 @@ func sparkline(s Spark) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var67 string
-					templ_7745c5c3_Var67, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.Y).Resolve(ctx)
+					templ_7745c5c3_Var67, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.y).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 479, Col: 63}
 					}
@@ -1584,7 +1584,7 @@ func sparkline(s Spark) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var68 string
-			templ_7745c5c3_Var68, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Line).Resolve(ctx)
+			templ_7745c5c3_Var68, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.line).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/tile.templ`, Line: 481, Col: 38}
 			}
