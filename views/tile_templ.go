@@ -20,11 +20,11 @@ import (
 
 // TileView is one tile ready to render.
 type TileView struct {
-	board string
-	Cfg   board.TileConfig
-	state board.TileState
-	now   time.Time
-	text  Text
+	boardID string
+	Cfg     board.TileConfig
+	state   board.TileState
+	now     time.Time
+	text    Text
 	// Place is the tile's spans in its board's grid (Pack); the zero
 	// Place is the configured span.
 	Place Place
@@ -32,14 +32,14 @@ type TileView struct {
 
 // NewTileView prepares a tile for rendering at time now.
 func NewTileView(boardID string, cfg board.TileConfig, st board.TileState, now time.Time, text Text) TileView {
-	return TileView{board: boardID, Cfg: cfg, state: st, now: now, text: text}
+	return TileView{boardID: boardID, Cfg: cfg, state: st, now: now, text: text}
 }
 
 // ElementID is the tile's stable DOM id; websocket fragments swap by it.
 func ElementID(boardID, tileID string) string { return "tile-" + boardID + "-" + tileID }
 
 // ID is the tile's DOM id.
-func (v TileView) ID() string { return ElementID(v.board, v.Cfg.ID) }
+func (v TileView) ID() string { return ElementID(v.boardID, v.Cfg.ID) }
 
 // title is the configured title, or the id.
 func (v TileView) title() string {
