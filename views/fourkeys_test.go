@@ -51,8 +51,8 @@ func TestFourKeysPanelReadsAtAGlance(t *testing.T) {
 			t.Errorf("rendered tile lacks %q", s)
 		}
 	}
-	if got := formatPerDay(0.3); got != "2.1 / week" {
-		t.Errorf("FormatPerDay(0.3) = %q, want 2.1 / week", got)
+	if got := English.PerDay(0.3); got != "2.1 / week" {
+		t.Errorf("English.PerDay(0.3) = %q, want 2.1 / week", got)
 	}
 }
 
