@@ -11,55 +11,55 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// AlertText is the wording of the alert tiles and the takeover.
-type AlertText struct {
-	NoOpen       string // every source healthy and current, nothing open
-	UnknownFail  string // "alerts unknown: source %s failing since %s"
-	UnknownStale string // "alerts unknown: source %s not updated since %s"
-	UnknownOff   string // a receiver the tile lists is not configured
-	Since        string // "since %s"
-	More         string // "+%d more"
-	NoNextAction string
-	Runbook      string
-	HygieneClean string
-	Severities   map[board.Severity]string
+// alertText is the wording of the alert tiles and the takeover.
+type alertText struct {
+	noOpen       string // every source healthy and current, nothing open
+	unknownFail  string // "alerts unknown: source %s failing since %s"
+	unknownStale string // "alerts unknown: source %s not updated since %s"
+	unknownOff   string // a receiver the tile lists is not configured
+	since        string // "since %s"
+	more         string // "+%d more"
+	noNextAction string
+	runbook      string
+	hygieneClean string
+	severities   map[board.Severity]string
 }
 
-// SeverityWord is a severity in this language's words.
-func (at AlertText) SeverityWord(s board.Severity) string {
-	if w, ok := at.Severities[board.Severity(SeverityText(s))]; ok {
+// severityWord is a severity in this language's words.
+func (at alertText) severityWord(s board.Severity) string {
+	if w, ok := at.severities[board.Severity(severityText(s))]; ok {
 		return w
 	}
-	return SeverityText(s)
+	return severityText(s)
 }
 
 var (
-	alertEnglish = AlertText{
-		NoOpen: "No open alerts", UnknownFail: "alerts unknown: source %s failing since %s",
-		UnknownStale: "alerts unknown: source %s not updated since %s", UnknownOff: "alerts unknown: %s",
-		Since: "since %s", More: "+%d more", NoNextAction: "no next action given", Runbook: "runbook",
-		HygieneClean: "Every alert has a next action; none is noisy",
+	alertEnglish = alertText{
+		noOpen: "No open alerts", unknownFail: "alerts unknown: source %s failing since %s",
+		unknownStale: "alerts unknown: source %s not updated since %s", unknownOff: "alerts unknown: %s",
+		since: "since %s", more: "+%d more", noNextAction: "no next action given", runbook: "runbook",
+		hygieneClean: "Every alert has a next action; none is noisy",
 	}
-	alertJapanese = AlertText{
-		NoOpen: "未解決のアラートはありません", UnknownFail: "アラート不明: ソース %s が %s から取得失敗",
-		UnknownStale: "アラート不明: ソース %s は %s から未更新", UnknownOff: "アラート不明: %s",
-		Since: "%s から", More: "他 %d 件", NoNextAction: "次の対応が未記載", Runbook: "ランブック",
-		HygieneClean: "すべてのアラートに次の対応があり、頻発もありません",
-		Severities: map[board.Severity]string{board.SeverityCritical: "重大", board.SeverityError: "エラー",
+	alertJapanese = alertText{
+		noOpen: "未解決のアラートはありません", unknownFail: "アラート不明: ソース %s が %s から取得失敗",
+		unknownStale: "アラート不明: ソース %s は %s から未更新", unknownOff: "アラート不明: %s",
+		since: "%s から", more: "他 %d 件", noNextAction: "次の対応が未記載", runbook: "ランブック",
+		hygieneClean: "すべてのアラートに次の対応があり、頻発もありません",
+		severities: map[board.Severity]string{board.SeverityCritical: "重大", board.SeverityError: "エラー",
 			board.SeverityWarning: "警告", board.SeverityInfo: "情報"},
 	}
 )
 
-// AlertTextFor is the alert wording of a locale.
-func AlertTextFor(t Text) AlertText {
-	if t.Lang == "ja" {
+// alertTextFor is the alert wording of a locale.
+func alertTextFor(t Text) alertText {
+	if t.lang == "ja" {
 		return alertJapanese
 	}
 	return alertEnglish
 }
 
-// SeverityIcon is a shape per alert severity, distinct without colour.
-func SeverityIcon(s board.Severity) string {
+// severityIcon is a shape per alert severity, distinct without colour.
+func severityIcon(s board.Severity) string {
 	switch s {
 	case board.SeverityCritical:
 		return "✖"
@@ -71,58 +71,58 @@ func SeverityIcon(s board.Severity) string {
 	return "ℹ"
 }
 
-// SeverityText is the severity in words (upper-cased by the stylesheet).
-func SeverityText(s board.Severity) string {
+// severityText is the severity in words (upper-cased by the stylesheet).
+func severityText(s board.Severity) string {
 	if s == "" {
 		return string(board.SeverityWarning)
 	}
 	return string(s)
 }
 
-// Alerts are the alerts a tile shows, at most its limit (default 8).
-func (v TileView) Alerts() []board.Alert {
+// alerts are the alerts a tile shows, at most its limit (default 8).
+func (v TileView) alerts() []board.Alert {
 	limit := v.Cfg.Limit
 	if limit == 0 {
 		// What fits readably from across the room: two alerts per row of
 		// the grid the tile spans; the rest are counted ("+3 more").
 		limit = 2 * max(v.Cfg.RowSpan, 1)
 	}
-	if len(v.State.Alerts) > limit {
-		return v.State.Alerts[:limit]
+	if len(v.state.Alerts) > limit {
+		return v.state.Alerts[:limit]
 	}
-	return v.State.Alerts
+	return v.state.Alerts
 }
 
-// MoreAlerts is how many open alerts do not fit the tile.
-func (v TileView) MoreAlerts() int { return max(len(v.State.Alerts)-len(v.Alerts()), 0) }
+// moreAlerts is how many open alerts do not fit the tile.
+func (v TileView) moreAlerts() int { return max(len(v.state.Alerts)-len(v.alerts()), 0) }
 
-// AlertsUnknown is why the tile cannot say "No open alerts": a source that
+// alertsUnknown is why the tile cannot say "No open alerts": a source that
 // is failing, stale, restored and not yet confirmed, or a feed not
 // configured (a warning). "" when every source is healthy and current.
-func (v TileView) AlertsUnknown() string {
-	at := AlertTextFor(v.Text)
-	st := v.State
+func (v TileView) alertsUnknown() string {
+	at := alertTextFor(v.text)
+	st := v.state
 	switch {
 	case st.Error != "":
 		since := st.ErrorSince
 		if since.IsZero() {
-			since = v.Now
+			since = v.now
 		}
-		return fmt.Sprintf(at.UnknownFail, v.Cfg.Source, since.Local().Format("15:04"))
-	case st.Restored || v.Stale():
-		return fmt.Sprintf(at.UnknownStale, v.Cfg.Source, st.UpdatedAt.Local().Format("15:04"))
+		return fmt.Sprintf(at.unknownFail, v.Cfg.Source, since.Local().Format("15:04"))
+	case st.Restored || v.stale():
+		return fmt.Sprintf(at.unknownStale, v.Cfg.Source, st.UpdatedAt.Local().Format("15:04"))
 	}
 	for _, w := range st.Warnings {
 		if strings.HasPrefix(w, "alerts: ") {
-			return fmt.Sprintf(at.UnknownOff, strings.TrimPrefix(w, "alerts: "))
+			return fmt.Sprintf(at.unknownOff, strings.TrimPrefix(w, "alerts: "))
 		}
 	}
 	return ""
 }
 
-// FirstLines is the start of a next action: at most n lines and 240
+// firstLines is the start of a next action: at most n lines and 240
 // characters, enough to act on from across the room.
-func FirstLines(s string, n int) string {
+func firstLines(s string, n int) string {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 	lines := strings.Split(s, "\n")
 	out := make([]string, 0, n)
@@ -167,20 +167,20 @@ type AlertLayerView struct {
 	Now      time.Time // render time
 }
 
-// AlertLayerID is the stable element id of a board's alert layer.
-func AlertLayerID(boardID string) string { return "wb-alert-" + boardID }
+// alertLayerID is the stable element id of a board's alert layer.
+func alertLayerID(boardID string) string { return "wb-alert-" + boardID }
 
-// Key identifies the alert shown, so screens chime once per alert.
-func (l AlertLayerView) Key() string {
+// key identifies the alert shown, so screens chime once per alert.
+func (l AlertLayerView) key() string {
 	if l.Alert == nil {
 		return ""
 	}
 	return l.Alert.Source + "/" + l.Alert.ID + "@" + millis(l.OpenedAt)
 }
 
-// Class is the layer's classes at render time; the page script keeps
+// class is the layer's classes at render time; the page script keeps
 // switching takeover -> banner by the clock.
-func (l AlertLayerView) Class() string {
+func (l AlertLayerView) class() string {
 	now := l.Now
 	switch {
 	case l.Alert == nil:
@@ -191,10 +191,10 @@ func (l AlertLayerView) Class() string {
 	return "alert-layer is-banner"
 }
 
-// QRPath is the runbook URL as an SVG path of dark modules (with the quiet
+// qrPath is the runbook URL as an SVG path of dark modules (with the quiet
 // zone), and the side length in modules; "" when there is no runbook or it
 // does not fit a QR code.
-func QRPath(url string) (string, int) {
+func qrPath(url string) (string, int) {
 	if url == "" {
 		return "", 0
 	}

@@ -34,8 +34,8 @@ func alertList(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		at := AlertTextFor(v.Text)
-		if u := v.AlertsUnknown(); u != "" {
+		at := alertTextFor(v.text)
+		if u := v.alertsUnknown(); u != "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<p class=\"alerts-unknown\" role=\"status\">? ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -53,13 +53,13 @@ func alertList(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-		} else if len(v.State.Alerts) == 0 {
+		} else if len(v.state.Alerts) == 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"alerts-none\">✓ ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
-			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(at.NoOpen)
+			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(at.noOpen)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 16, Col: 40}
 			}
@@ -72,7 +72,7 @@ func alertList(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		if len(v.State.Alerts) > 0 {
+		if len(v.state.Alerts) > 0 {
 			{
 				templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 				templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -113,7 +113,7 @@ func alertList(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			for _, a := range v.Alerts() {
+			for _, a := range v.alerts() {
 				{
 					templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 					templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -122,7 +122,7 @@ func alertList(v TileView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var6 = []any{"alert", "sev-" + SeverityText(a.Severity)}
+					var templ_7745c5c3_Var6 = []any{"alert", "sev-" + severityText(a.Severity)}
 					templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var6...)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -155,7 +155,7 @@ func alertList(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var8 string
-				templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(SeverityIcon(a.Severity))
+				templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(severityIcon(a.Severity))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 23, Col: 74}
 				}
@@ -168,7 +168,7 @@ func alertList(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var9 string
-				templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(at.SeverityWord(a.Severity))
+				templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(at.severityWord(a.Severity))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 24, Col: 58}
 				}
@@ -220,7 +220,7 @@ func alertList(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var13 string
-				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(FormatAge(v.Now.Sub(a.StartedAt)))
+				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(formatAge(v.now.Sub(a.StartedAt)))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 26, Col: 129}
 				}
@@ -283,7 +283,7 @@ func alertList(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var17 string
-					templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(FirstLines(a.NextAction, 2))
+					templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(firstLines(a.NextAction, 2))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 32, Col: 80}
 					}
@@ -314,7 +314,7 @@ func alertList(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var19 string
-					templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(at.Runbook)
+					templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(at.runbook)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 34, Col: 63}
 					}
@@ -345,7 +345,7 @@ func alertList(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var21 string
-					templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(at.NoNextAction)
+					templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(at.noNextAction)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 36, Col: 53}
 					}
@@ -367,13 +367,13 @@ func alertList(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if n := v.MoreAlerts(); n > 0 {
+			if n := v.moreAlerts(); n > 0 {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<p class=\"alerts-more\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var22 string
-				templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.More, n))
+				templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.more, n))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 42, Col: 51}
 				}
@@ -410,15 +410,15 @@ func hygiene(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		at := AlertTextFor(v.Text)
-		if len(v.State.Rows) == 0 {
-			if v.State.Error == "" && !v.Stale() {
+		at := alertTextFor(v.text)
+		if len(v.state.Rows) == 0 {
+			if v.state.Error == "" && !v.stale() {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<p class=\"alerts-none\">✓ ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var24 string
-				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(at.HygieneClean)
+				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(at.hygieneClean)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 53, Col: 47}
 				}
@@ -436,7 +436,7 @@ func hygiene(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var25 string
-				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 55, Col: 36}
 				}
@@ -486,7 +486,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var27 string
-			templ_7745c5c3_Var27, templ_7745c5c3_Err = templruntime.NewAttributeExpression(AlertLayerID(l.Board)).Resolve(ctx)
+			templ_7745c5c3_Var27, templ_7745c5c3_Err = templruntime.NewAttributeExpression(alertLayerID(l.Board)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 68, Col: 33}
 			}
@@ -499,7 +499,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			at := AlertTextFor(l.Text)
+			at := alertTextFor(l.Text)
 			a := l.Alert
 			{
 				templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
@@ -510,7 +510,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var28 string
-				templ_7745c5c3_Var28, templ_7745c5c3_Err = templruntime.NewAttributeExpression(AlertLayerID(l.Board)).Resolve(ctx)
+				templ_7745c5c3_Var28, templ_7745c5c3_Err = templruntime.NewAttributeExpression(alertLayerID(l.Board)).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 73, Col: 29}
 				}
@@ -522,7 +522,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var29 = []any{l.Class()}
+				var templ_7745c5c3_Var29 = []any{l.class()}
 				templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var29...)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -567,7 +567,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var33 string
-				templ_7745c5c3_Var33, templ_7745c5c3_Err = templruntime.NewAttributeExpression(l.Key()).Resolve(ctx)
+				templ_7745c5c3_Var33, templ_7745c5c3_Err = templruntime.NewAttributeExpression(l.key()).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 78, Col: 21}
 				}
@@ -613,7 +613,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var35 string
-			templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(SeverityIcon(a.Severity))
+			templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(severityIcon(a.Severity))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 83, Col: 74}
 			}
@@ -626,7 +626,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var36 string
-			templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(at.SeverityWord(a.Severity))
+			templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(at.severityWord(a.Severity))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 83, Col: 113}
 			}
@@ -665,7 +665,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var39 string
-			templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.Since, a.StartedAt.Local().Format("15:04")))
+			templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.since, a.StartedAt.Local().Format("15:04")))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 86, Col: 66}
 			}
@@ -691,7 +691,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var41 string
-			templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(FormatAge(l.Now.Sub(a.StartedAt)))
+			templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(formatAge(l.Now.Sub(a.StartedAt)))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 87, Col: 102}
 			}
@@ -728,7 +728,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var43 string
-				templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(FirstLines(a.NextAction, 6))
+				templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(firstLines(a.NextAction, 6))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 93, Col: 54}
 				}
@@ -746,7 +746,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var44 string
-				templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(at.NoNextAction)
+				templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(at.noNextAction)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 95, Col: 50}
 				}
@@ -765,7 +765,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var45 string
-				templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.More, l.Others))
+				templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.more, l.Others))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 98, Col: 57}
 				}
@@ -782,7 +782,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if path, n := QRPath(a.RunbookURL); path != "" {
+			if path, n := qrPath(a.RunbookURL); path != "" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "<figure class=\"to-qr\"><svg viewBox=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -801,7 +801,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var47 string
-				templ_7745c5c3_Var47, templ_7745c5c3_Err = templruntime.NewAttributeExpression(at.Runbook).Resolve(ctx)
+				templ_7745c5c3_Var47, templ_7745c5c3_Err = templruntime.NewAttributeExpression(at.runbook).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 103, Col: 99}
 				}
@@ -827,7 +827,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var49 string
-				templ_7745c5c3_Var49, templ_7745c5c3_Err = templ.JoinStringErrs(at.Runbook)
+				templ_7745c5c3_Var49, templ_7745c5c3_Err = templ.JoinStringErrs(at.runbook)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 107, Col: 30}
 				}
@@ -858,7 +858,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var51 string
-			templ_7745c5c3_Var51, templ_7745c5c3_Err = templ.JoinStringErrs(SeverityIcon(a.Severity))
+			templ_7745c5c3_Var51, templ_7745c5c3_Err = templ.JoinStringErrs(severityIcon(a.Severity))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 112, Col: 72}
 			}
@@ -871,7 +871,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var52 string
-			templ_7745c5c3_Var52, templ_7745c5c3_Err = templ.JoinStringErrs(at.SeverityWord(a.Severity))
+			templ_7745c5c3_Var52, templ_7745c5c3_Err = templ.JoinStringErrs(at.severityWord(a.Severity))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 113, Col: 56}
 			}
@@ -910,7 +910,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var55 string
-			templ_7745c5c3_Var55, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.Since, a.StartedAt.Local().Format("15:04")))
+			templ_7745c5c3_Var55, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.since, a.StartedAt.Local().Format("15:04")))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 115, Col: 91}
 			}
@@ -936,7 +936,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var57 string
-			templ_7745c5c3_Var57, templ_7745c5c3_Err = templ.JoinStringErrs(FormatAge(l.Now.Sub(a.StartedAt)))
+			templ_7745c5c3_Var57, templ_7745c5c3_Err = templ.JoinStringErrs(formatAge(l.Now.Sub(a.StartedAt)))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 116, Col: 100}
 			}
@@ -954,7 +954,7 @@ func AlertLayer(l AlertLayerView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var58 string
-				templ_7745c5c3_Var58, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.More, l.Others))
+				templ_7745c5c3_Var58, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(at.more, l.Others))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 118, Col: 63}
 				}
@@ -976,9 +976,9 @@ func AlertLayer(l AlertLayerView) templ.Component {
 	})
 }
 
-// AlertSlot is the empty alert layer of a page's first paint; the websocket
+// alertSlot is the empty alert layer of a page's first paint; the websocket
 // fills it on connect when a critical alert is open.
-func AlertSlot(boardID string) templ.Component {
+func alertSlot(boardID string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1000,7 +1000,7 @@ func AlertSlot(boardID string) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var60 string
-		templ_7745c5c3_Var60, templ_7745c5c3_Err = templruntime.NewAttributeExpression(AlertLayerID(boardID)).Resolve(ctx)
+		templ_7745c5c3_Var60, templ_7745c5c3_Err = templruntime.NewAttributeExpression(alertLayerID(boardID)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/alerts.templ`, Line: 128, Col: 32}
 		}

@@ -18,18 +18,18 @@ func TestFirstLines(t *testing.T) {
 		{strings.Repeat("x", 300), strings.Repeat("x", 239) + "…"},
 	}
 	for _, c := range cases {
-		if got := FirstLines(c.in, 2); got != c.want {
+		if got := firstLines(c.in, 2); got != c.want {
 			t.Errorf("FirstLines(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
 
 func TestQRPath(t *testing.T) {
-	p, n := QRPath("https://runbooks.example.com/checkout")
+	p, n := qrPath("https://runbooks.example.com/checkout")
 	if p == "" || n < 21 {
 		t.Fatalf("QR path empty or too small: %d modules", n)
 	}
-	if p2, _ := QRPath(""); p2 != "" {
+	if p2, _ := qrPath(""); p2 != "" {
 		t.Error("QR for no runbook")
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// trendOf returns the rendered trend element of a tile, "" when none.
-func trendOf(html string) string {
+// trendElement returns the rendered trend element of a tile, "" when none.
+func trendElement(html string) string {
 	return regexp.MustCompile(`<p class="trend[^"]*">[^<]*</p>`).FindString(html)
 }
 
@@ -24,7 +24,7 @@ func TestTrendNeutralWithoutDirectionNeverAStatusIcon(t *testing.T) {
 	st := board.TileState{Status: board.StatusUnknown, UpdatedAt: now.Add(-time.Second), Freshness: time.Minute,
 		Result: board.Result{Value: board.F(110)}, Prev: board.F(100)}
 	plain := board.TileConfig{ID: "req", Kind: "stat", Title: "Requests"}
-	tr := trendOf(render(t, NewTileView("b", plain, st, now, English)))
+	tr := trendElement(render(t, NewTileView("b", plain, st, now, English)))
 	if tr == "" {
 		t.Fatal("no trend rendered")
 	}
@@ -39,12 +39,12 @@ func TestTrendNeutralWithoutDirectionNeverAStatusIcon(t *testing.T) {
 
 	directed := plain
 	directed.Thresholds = &board.Thresholds{Warn: board.F(200), Critical: board.F(300)}
-	tr = trendOf(render(t, NewTileView("b", directed, st, now, English)))
+	tr = trendElement(render(t, NewTileView("b", directed, st, now, English)))
 	if !strings.Contains(tr, "trend worse") || strings.Contains(tr, "▲") {
 		t.Errorf("rising on a higher-is-worse tile: %s, want class worse and no status icon", tr)
 	}
 	directed.Thresholds = &board.Thresholds{Warn: board.F(50), Critical: board.F(20), Direction: board.LowerIsWorse}
-	tr = trendOf(render(t, NewTileView("b", directed, st, now, English)))
+	tr = trendElement(render(t, NewTileView("b", directed, st, now, English)))
 	if !strings.Contains(tr, "trend better") {
 		t.Errorf("rising on a lower-is-worse tile: %s, want class better", tr)
 	}
@@ -71,17 +71,17 @@ func TestSparkBreaksAtGaps(t *testing.T) {
 	for i := 0; i < 10; i++ { // then nothing for 10 minutes, and again
 		pts = append(pts, board.Point{T: t0.Add(11*time.Minute + time.Duration(i)*10*time.Second), V: 50 + float64(i)})
 	}
-	s := SparkOf(pts)
-	if n := strings.Count(s.Line, "M"); n != 2 {
-		t.Errorf("line across a 10-minute gap has %d subpaths, want 2: %s", n, s.Line)
+	s := sparkOf(pts)
+	if n := strings.Count(s.line, "M"); n != 2 {
+		t.Errorf("line across a 10-minute gap has %d subpaths, want 2: %s", n, s.line)
 	}
-	if n := strings.Count(s.Area, "Z"); n != 2 {
-		t.Errorf("area across a gap has %d closed parts, want 2: %s", n, s.Area)
+	if n := strings.Count(s.area, "Z"); n != 2 {
+		t.Errorf("area across a gap has %d closed parts, want 2: %s", n, s.area)
 	}
-	nan := SparkOf([]board.Point{{T: t0, V: 1}, {T: t0.Add(time.Second), V: 2}, {T: t0.Add(2 * time.Second), V: math.NaN()},
+	nan := sparkOf([]board.Point{{T: t0, V: 1}, {T: t0.Add(time.Second), V: 2}, {T: t0.Add(2 * time.Second), V: math.NaN()},
 		{T: t0.Add(3 * time.Second), V: 2}, {T: t0.Add(4 * time.Second), V: 3}})
-	if n := strings.Count(nan.Line, "M"); n != 2 {
-		t.Errorf("a NaN point must break the line, got %d subpaths: %s", n, nan.Line)
+	if n := strings.Count(nan.line, "M"); n != 2 {
+		t.Errorf("a NaN point must break the line, got %d subpaths: %s", n, nan.line)
 	}
 }
 
@@ -93,17 +93,17 @@ func TestSparkScalesHonestly(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		pts = append(pts, board.Point{T: t0.Add(time.Duration(i) * time.Minute), V: 1000 + 3*math.Sin(float64(i))})
 	}
-	s := SparkOf(pts)
-	y := ys(s.Line)
+	s := sparkOf(pts)
+	y := ys(s.line)
 	if len(y) != 30 {
-		t.Fatalf("%d points in %q", len(y), s.Line)
+		t.Fatalf("%d points in %q", len(y), s.line)
 	}
 	lo, hi := slices.Min(y), slices.Max(y)
 	if share := (hi - lo) / sparkH; share > 0.05 {
 		t.Errorf("a 0.6 %% peak-to-peak wobble spans %.0f %% of the sparkline's height", share*100)
 	}
-	if s.Lo != 0 || s.Hi < 1002.9 {
-		t.Errorf("scale %g–%g: want a baseline at zero up to the largest value", s.Lo, s.Hi)
+	if s.lo != 0 || s.hi < 1002.9 {
+		t.Errorf("scale %g–%g: want a baseline at zero up to the largest value", s.lo, s.hi)
 	}
 }
 
@@ -142,7 +142,7 @@ func TestTileShowsItsOwnDataAge(t *testing.T) {
 	if !regexp.MustCompile(`<span class="tile-age"[^>]*>as of 14:09</span>`).MatchString(html) {
 		t.Errorf("a fresh tile does not say the time of its data:\n%s", html)
 	}
-	ja := render(t, NewTileView("b", cfg, st, now, Japanese))
+	ja := render(t, NewTileView("b", cfg, st, now, japanese))
 	if !strings.Contains(ja, "14:09時点") {
 		t.Errorf("Japanese tile data time missing:\n%s", ja)
 	}

@@ -53,16 +53,16 @@ func (s FleetScreen) State() string {
 	return "not seen since the server started"
 }
 
-// Viewport is "1920×1080 @2x" ("" before the first report).
-func (s FleetScreen) Viewport() string {
+// viewport is "1920×1080 @2x" ("" before the first report).
+func (s FleetScreen) viewport() string {
 	if s.W == 0 {
 		return "–"
 	}
 	return fmt.Sprintf("%d×%d @%gx", s.W, s.H, s.DPR)
 }
 
-// Sound is whether the chime can play.
-func (s FleetScreen) Sound() string {
+// sound is whether the chime can play.
+func (s FleetScreen) sound() string {
 	switch {
 	case s.Autoplay == nil:
 		return "–"
@@ -72,8 +72,8 @@ func (s FleetScreen) Sound() string {
 	return "🔇 blocked: tap the screen or use the kiosk flag"
 }
 
-// BeatAgo is the last heartbeat, as a time of day.
-func (s FleetScreen) BeatAgo() string {
+// beatAgo is the last heartbeat, as a time of day.
+func (s FleetScreen) beatAgo() string {
 	if s.Beat.IsZero() {
 		return "–"
 	}

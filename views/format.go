@@ -10,12 +10,12 @@ import (
 	"github.com/wallboard/wallboard/board"
 )
 
-// FormatValue renders a value in its unit for a person reading from across a
+// formatValue renders a value in its unit for a person reading from across a
 // room: three significant digits, SI prefixes, durations in h/m, ratios as %.
 //
 // Units: "ratio" (0–1, shown as %), "%" (already a percentage), "s" and "ms"
 // (durations), "bytes", "/day" (a per-day rate), anything else is appended.
-func FormatValue(v *float64, unit string) string {
+func formatValue(v *float64, unit string) string {
 	if v == nil {
 		return "–"
 	}
@@ -34,9 +34,9 @@ func FormatValue(v *float64, unit string) string {
 	case "%":
 		return sig(x) + " %"
 	case "s":
-		return FormatDuration(time.Duration(x * float64(time.Second)))
+		return formatDuration(time.Duration(x * float64(time.Second)))
 	case "ms":
-		return FormatDuration(time.Duration(x * float64(time.Millisecond)))
+		return formatDuration(time.Duration(x * float64(time.Millisecond)))
 	case "bytes":
 		return bytesIEC(x)
 	case "":
@@ -45,9 +45,9 @@ func FormatValue(v *float64, unit string) string {
 	return si(x) + " " + unit
 }
 
-// FormatDuration renders a duration the way the Four Keys and latency tiles
+// formatDuration renders a duration the way the Four Keys and latency tiles
 // need it: "180 ms", "4.2 s", "42 m", "5 h 20 m", "3 d 4 h".
-func FormatDuration(d time.Duration) string { return formatDuration(d, englishDuration) }
+func formatDuration(d time.Duration) string { return durationIn(d, englishDuration) }
 
 // durationUnits are the words of a language's durations; sep goes between a
 // number and its unit, and between the two parts of "5 h 20 m".
@@ -58,7 +58,8 @@ var (
 	japaneseDuration = durationUnits{ms: "ミリ秒", s: "秒", m: "分", h: "時間", d: "日"}
 )
 
-func formatDuration(d time.Duration, u durationUnits) string {
+// durationIn renders d in the units u.
+func durationIn(d time.Duration, u durationUnits) string {
 	neg := ""
 	if d < 0 {
 		neg, d = "−", -d
@@ -81,8 +82,8 @@ func formatDuration(d time.Duration, u durationUnits) string {
 	return pair(int(d/(24*time.Hour)), u.d, int(d%(24*time.Hour)/time.Hour), u.h)
 }
 
-// FormatAge is a short age for "updated … ago" labels: "12 s", "4 m", "3 h", "2 d".
-func FormatAge(d time.Duration) string {
+// formatAge is a short age for "updated … ago" labels: "12 s", "4 m", "3 h", "2 d".
+func formatAge(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%d s", int(d.Seconds()))
@@ -143,59 +144,59 @@ func bytesIEC(x float64) string {
 	return sig(x) + " " + units[i]
 }
 
-// Trend describes the change from prev to v: an arrow, the relative change,
+// trend describes the change from prev to v: an arrow, the relative change,
 // and, when the tile has a direction (thresholds or an explicit direction),
 // whether that change is for the worse or the better. Without a direction a
 // change is neither: a rising request rate is not a warning.
 //
 // The arrows (↑ ↓ =) are never the status icons (✓ ▲ ✖ ?), so a trend never
 // reads as a status from across the room.
-type Trend struct {
-	Arrow         string // ↑ ↓ or =
-	Text          string // "+3.2 %"
-	Worse, Better bool   // both false without a direction or without a change
+type trend struct {
+	arrow         string // ↑ ↓ or =
+	text          string // "+3.2 %"
+	worse, better bool   // both false without a direction or without a change
 }
 
-// Class is the trend's CSS class: coloured only when worse or better.
-func (t Trend) Class() string {
+// class is the trend's CSS class: coloured only when worse or better.
+func (t trend) class() string {
 	switch {
-	case t.Worse:
+	case t.worse:
 		return "trend worse"
-	case t.Better:
+	case t.better:
 		return "trend better"
 	}
 	return "trend"
 }
 
-// TrendOf is the change since the previous value; ok is false when there is
+// trendOf is the change since the previous value; ok is false when there is
 // nothing to compare.
-func TrendOf(v, prev *float64, th *board.Thresholds) (Trend, bool) {
+func trendOf(v, prev *float64, th *board.Thresholds) (trend, bool) {
 	if v == nil || prev == nil || math.IsNaN(*v) || math.IsNaN(*prev) || math.IsInf(*v, 0) || math.IsInf(*prev, 0) {
-		return Trend{}, false
+		return trend{}, false
 	}
 	d := *v - *prev
 	if d == 0 {
-		return Trend{Arrow: "=", Text: "0 %"}, true
+		return trend{arrow: "=", text: "0 %"}, true
 	}
-	t := Trend{Arrow: "↑"}
+	t := trend{arrow: "↑"}
 	if d < 0 {
-		t.Arrow = "↓"
+		t.arrow = "↓"
 	}
 	if *prev != 0 {
 		rel := d / math.Abs(*prev) * 100
 		if math.Abs(rel) < 0.05 {
 			// Below what one decimal can show: say "unchanged", not "↑ +0.0 %".
-			return Trend{Arrow: "=", Text: "0 %"}, true
+			return trend{arrow: "=", text: "0 %"}, true
 		}
-		t.Text = fmt.Sprintf("%+.1f %%", rel)
+		t.text = fmt.Sprintf("%+.1f %%", rel)
 	} else {
-		t.Text = fmt.Sprintf("%+g", d)
+		t.text = fmt.Sprintf("%+g", d)
 	}
 	if th == nil || th.Warn == nil && th.Critical == nil && th.Direction == "" {
 		return t, true // no direction: neither worse nor better
 	}
 	lowerWorse := th.Direction == board.LowerIsWorse
-	t.Worse = (d > 0) != lowerWorse
-	t.Better = !t.Worse
+	t.worse = (d > 0) != lowerWorse
+	t.better = !t.worse
 	return t, true
 }

@@ -35,7 +35,7 @@ func TestFormatValue(t *testing.T) {
 		{board.F(-1500), "", "-1.5k"},
 	}
 	for _, tt := range tests {
-		if got := FormatValue(tt.v, tt.unit); got != tt.want {
+		if got := formatValue(tt.v, tt.unit); got != tt.want {
 			t.Errorf("FormatValue(%v, %q) = %q, want %q", deref(tt.v), tt.unit, got, tt.want)
 		}
 	}
@@ -52,51 +52,51 @@ func TestFormatAge(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		5 * time.Second: "5 s", 90 * time.Second: "1 m", 3 * time.Hour: "3 h", 50 * time.Hour: "2 d",
 	} {
-		if got := FormatAge(d); got != want {
+		if got := formatAge(d); got != want {
 			t.Errorf("FormatAge(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
 
 func TestTrend(t *testing.T) {
-	up, _ := TrendOf(board.F(110), board.F(100), &board.Thresholds{Warn: board.F(200)})
-	if up.Arrow != "↑" || up.Text != "+10.0 %" || !up.Worse {
+	up, _ := trendOf(board.F(110), board.F(100), &board.Thresholds{Warn: board.F(200)})
+	if up.arrow != "↑" || up.text != "+10.0 %" || !up.worse {
 		t.Errorf("up = %+v", up)
 	}
-	good, _ := TrendOf(board.F(110), board.F(100), &board.Thresholds{Direction: board.LowerIsWorse})
-	if good.Worse {
+	good, _ := trendOf(board.F(110), board.F(100), &board.Thresholds{Direction: board.LowerIsWorse})
+	if good.worse {
 		t.Error("rising availability is not worse")
 	}
-	flat, _ := TrendOf(board.F(100.01), board.F(100), nil)
-	if flat.Arrow != "=" {
+	flat, _ := trendOf(board.F(100.01), board.F(100), nil)
+	if flat.arrow != "=" {
 		t.Errorf("a change below display precision = %+v, want =", flat)
 	}
-	if _, ok := TrendOf(board.F(1), nil, nil); ok {
+	if _, ok := trendOf(board.F(1), nil, nil); ok {
 		t.Error("no previous value: no trend")
 	}
-	if _, ok := TrendOf(board.F(math.NaN()), board.F(1), nil); ok {
+	if _, ok := trendOf(board.F(math.NaN()), board.F(1), nil); ok {
 		t.Error("NaN: no trend")
 	}
 }
 
 func TestSparkOf(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if s := SparkOf([]board.Point{{T: t0, V: 1}}); s.Line != "" {
+	if s := sparkOf([]board.Point{{T: t0, V: 1}}); s.line != "" {
 		t.Error("one point draws nothing")
 	}
-	s := SparkOf([]board.Point{{T: t0, V: 0}, {T: t0.Add(time.Minute), V: 5}, {T: t0.Add(2 * time.Minute), V: 10}})
-	if s.Line != "M0 28L50 15L100 2" {
-		t.Errorf("line = %q (zero at the bottom, max at the top)", s.Line)
+	s := sparkOf([]board.Point{{T: t0, V: 0}, {T: t0.Add(time.Minute), V: 5}, {T: t0.Add(2 * time.Minute), V: 10}})
+	if s.line != "M0 28L50 15L100 2" {
+		t.Errorf("line = %q (zero at the bottom, max at the top)", s.line)
 	}
-	if s.Area != s.Line+"L100 30L0 30Z" {
-		t.Errorf("area = %q", s.Area)
+	if s.area != s.line+"L100 30L0 30Z" {
+		t.Errorf("area = %q", s.area)
 	}
-	flat := SparkOf([]board.Point{{T: t0, V: 5}, {T: t0.Add(time.Minute), V: 5}})
-	if flat.Line != "M0 2L100 2" {
-		t.Errorf("flat line = %q, want the top of a scale from zero", flat.Line)
+	flat := sparkOf([]board.Point{{T: t0, V: 5}, {T: t0.Add(time.Minute), V: 5}})
+	if flat.line != "M0 2L100 2" {
+		t.Errorf("flat line = %q, want the top of a scale from zero", flat.line)
 	}
-	neg := SparkOf([]board.Point{{T: t0, V: -10}, {T: t0.Add(time.Minute), V: -5}})
-	if neg.Lo != -10 || neg.Hi != 0 {
-		t.Errorf("negative values: scale %g–%g, want -10–0", neg.Lo, neg.Hi)
+	neg := sparkOf([]board.Point{{T: t0, V: -10}, {T: t0.Add(time.Minute), V: -5}})
+	if neg.lo != -10 || neg.hi != 0 {
+		t.Errorf("negative values: scale %g–%g, want -10–0", neg.lo, neg.hi)
 	}
 }

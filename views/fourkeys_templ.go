@@ -9,6 +9,403 @@ package views
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/fourkeys"
+)
+
+// keyCell is one of the four keys as the panel shows it.
+type keyCell struct {
+	name string // "Deploys", "Lead time", … (short, for the tile)
+	// long is the full DORA name when name abbreviates it.
+	long  string
+	value string // "3.4 / day", "5 h 20 m", "4 %", "42 m"; "no data"
+	tier  string // elite, high, medium, low; "" without data
+	delta string // change against the previous window, "" when not comparable
+	// better/worse colour the delta (the arrow and sign say it in shape too).
+	better, worse bool
+	spark         spark
+	// count is the count behind the figure: "3 of 40 deployments failed".
+	count string
+	// noTier: the figure has no tier (rework rate; benchmarks: none).
+	noTier bool
+	// tierWord is tier in the tile's language ("" for the English word).
+	tierWord string
+}
+
+// fullName is the metric's full name (the tooltip of its label).
+func (c keyCell) fullName() string {
+	if c.long != "" {
+		return c.long
+	}
+	return c.name
+}
+
+// tierText is the tier word shown on the badge, in the tile's language.
+func (c keyCell) tierText() string {
+	if c.tier == "" {
+		return "–"
+	}
+	if c.tierWord != "" {
+		return c.tierWord
+	}
+	return c.tier
+}
+
+// tierClass styles the badge; the word is always there too.
+func (c keyCell) tierClass() string {
+	t := c.tier
+	if t == "" {
+		t = "none"
+	}
+	return "tier tier-" + t
+}
+
+// deltaClass styles the delta line.
+func (c keyCell) deltaClass() string {
+	switch {
+	case c.worse:
+		return "key-delta worse"
+	case c.better:
+		return "key-delta better"
+	}
+	return "key-delta"
+}
+
+// report is the tile's Four Keys report, nil before the first poll.
+func (v TileView) report() *fourkeys.Report { return v.state.FourKeys }
+
+// FormatRatio renders a change failure rate: "4 %", "12.5 %".
+func FormatRatio(r float64) string { return sig(r*100) + " %" }
+
+// keysFootnote says how the figures are made: the tier table and its year
+// (or none), the attribution window, the window, and the restore time of all
+// incidents beside the recovery time of the failed deployments.
+func (v TileView) keysFootnote() string {
+	r := v.report()
+	if r == nil {
+		return ""
+	}
+	w := v.text.keys()
+	tiers := w.noTiers
+	if r.Benchmarks != "" {
+		name := w.benchmarks[r.Benchmarks]
+		if name == "" {
+			name = r.Benchmarks
+		}
+		tiers = fmt.Sprintf(w.tiersOf, name)
+	}
+	att := r.AttributionWindow
+	if att == 0 {
+		att = fourkeys.AttributionWindow
+	}
+	within := v.text.window(att)
+	if att%time.Hour == 0 && att < 2*fourkeys.Day {
+		within = v.text.age(att) // "24 h", not "1 d"
+	}
+	s := tiers + " · " + fmt.Sprintf(w.within, within) + " · " + fmt.Sprintf(w.windowOf, v.text.window(r.Current.Window.End.Sub(r.Current.Window.Start)))
+	if !r.NoIncidentFeed && r.Current.TimeToRestore != nil {
+		n := r.Current.Restored
+		s += " · " + count(n, w.restore, w.restore1, v.text.Duration(*r.Current.TimeToRestore), n)
+	}
+	return s
+}
+
+// keyCells are the delivery metrics of the tile's report: throughput
+// (deploys, lead time, failed deployment recovery time), then instability
+// (change failures, rework), each with the count behind it.
+func (v TileView) keyCells() []keyCell {
+	r := v.report()
+	if r == nil {
+		return nil
+	}
+	t, w := v.text, v.text.keys()
+	cur, prev := r.Current, r.Previous
+	window := t.window(cur.Window.End.Sub(cur.Window.Start))
+	versus := fmt.Sprintf(w.versus, window)
+	df := keyCell{tier: string(fourkeys.FrequencyTier(cur.DeploymentsPerDay))}
+	if cur.DeploymentsPerDay != nil {
+		df.value = t.PerDay(*cur.DeploymentsPerDay)
+		if prev.DeploymentsPerDay != nil {
+			d := *cur.DeploymentsPerDay - *prev.DeploymentsPerDay
+			x, per := fourkeys.Frequency(math.Max(*cur.DeploymentsPerDay, *prev.DeploymentsPerDay))
+			scale := x / math.Max(*cur.DeploymentsPerDay, *prev.DeploymentsPerDay)
+			if math.IsNaN(scale) || math.IsInf(scale, 0) {
+				scale = 1
+			}
+			unit := w.day
+			if per == "week" {
+				unit = w.week
+			}
+			df.delta = arrow(d) + " " + signed(sig(math.Abs(d*scale)), d) + " / " + unit + " " + versus
+			df.better, df.worse = d > 0, d < 0
+		}
+	}
+	lt := durationCell(t, cur.LeadTime, prev.LeadTime, fourkeys.LeadTimeTier(cur.LeadTime), versus)
+	cfr := rateCell(cur.ChangeFailureRate, prev.ChangeFailureRate, fourkeys.FailureRateTier(cur.ChangeFailureRate), w.pts, versus)
+	ttr := durationCell(t, cur.RecoveryTime, prev.RecoveryTime, fourkeys.RestoreTier(cur.RecoveryTime), versus)
+	rw := rateCell(cur.ReworkRate, prev.ReworkRate, "", w.pts, versus)
+	rw.noTier = true
+	df.count = count(cur.Deployments, w.deploysIn, w.deploysIn1, cur.Deployments, window)
+	lt.count = count(cur.Changes, w.changes, w.changes1, cur.Changes)
+	if cur.Deployments > 0 {
+		cfr.count = count(cur.Deployments, w.failedOf, w.failedOf1, cur.FailedDeployments, cur.Deployments)
+		rw.count = count(cur.Rework, w.reworkOf, w.reworkOf1, cur.Rework, cur.Deployments)
+	}
+	ttr.count = count(cur.Recovered, w.recovery, w.recovery1, cur.Recovered)
+
+	var pdf, plt, pcfr, pttr, prw []board.Point
+	for _, m := range r.Trend {
+		t := m.Window.End
+		if m.DeploymentsPerDay != nil {
+			pdf = append(pdf, board.Point{T: t, V: *m.DeploymentsPerDay})
+		}
+		if m.LeadTime != nil {
+			plt = append(plt, board.Point{T: t, V: m.LeadTime.Seconds()})
+		}
+		if m.ChangeFailureRate != nil {
+			pcfr = append(pcfr, board.Point{T: t, V: *m.ChangeFailureRate})
+		}
+		if m.RecoveryTime != nil {
+			pttr = append(pttr, board.Point{T: t, V: m.RecoveryTime.Seconds()})
+		}
+		if m.ReworkRate != nil {
+			prw = append(prw, board.Point{T: t, V: *m.ReworkRate})
+		}
+	}
+	// Each figure's own 12-week trend; services are never ranked.
+	df.spark, lt.spark, cfr.spark, ttr.spark, rw.spark = sparkOf(pdf), sparkOf(plt), sparkOf(pcfr), sparkOf(pttr), sparkOf(prw)
+	if r.NoIncidentFeed {
+		cfr.value, ttr.value, rw.value = t.notMeasured, t.notMeasured, t.notMeasured
+		cfr.count, ttr.count, rw.count = w.noFeed, w.noFeed, w.noFeed
+	}
+	cells := []keyCell{df, lt, cfr, ttr, rw}
+	for i := range cells {
+		cells[i].name, cells[i].long = w.names[i], w.long[i]
+		if cells[i].value == "" {
+			cells[i].value = t.NoData
+		}
+		if r.Benchmarks == "" {
+			cells[i].noTier, cells[i].tier = true, ""
+		}
+		if cells[i].tier != "" && t.lang != "en" {
+			cells[i].tierWord = w.tiers[fourkeys.Tier(cells[i].tier)]
+		}
+	}
+	return cells
+}
+
+// rateCell is a rate of deployments (change failures, rework) as a
+// percentage, with its change against the previous window in percentage
+// points (pts: " pts" in t's language); lower is better.
+func rateCell(cur, prev *float64, tier fourkeys.Tier, pts, versus string) keyCell {
+	c := keyCell{tier: string(tier)}
+	if cur == nil {
+		return c
+	}
+	c.value = FormatRatio(*cur)
+	if prev != nil {
+		d := *cur - *prev
+		c.delta = arrow(d) + " " + signed(sig(math.Abs(d*100)), d) + pts + " " + versus
+		c.better, c.worse = d < 0, d > 0
+	}
+	return c
+}
+
+// durationCell is a median duration in t's language, with its change
+// against the previous window ("vs previous 30 d").
+func durationCell(t Text, cur, prev *time.Duration, tier fourkeys.Tier, versus string) keyCell {
+	c := keyCell{tier: string(tier)}
+	if cur == nil {
+		return c
+	}
+	c.value = t.Duration(*cur)
+	if prev != nil {
+		d := *cur - *prev
+		c.delta = arrow(float64(d)) + " " + signed(t.Duration(d.Abs()), float64(d)) + " " + versus
+		c.better, c.worse = d < 0, d > 0
+	}
+	return c
+}
+
+func arrow(d float64) string {
+	switch {
+	case d > 0:
+		return "▲"
+	case d < 0:
+		return "▼"
+	}
+	return "="
+}
+
+func signed(s string, d float64) string {
+	switch {
+	case d > 0:
+		return "+" + s
+	case d < 0:
+		return "−" + s
+	}
+	return s
+}
+
+// deployRow is one line of the deploy feed.
+type deployRow struct {
+	service, sha, who, when, lead string
+	failed                        bool
+	rework                        bool   // made because of an incident
+	title                         string // full detail for the tooltip
+}
+
+// deployRows are the latest deployments, newest first, at most the tile's limit.
+func (v TileView) deployRows() []deployRow {
+	r := v.report()
+	if r == nil {
+		return nil
+	}
+	var out []deployRow
+	for _, d := range r.Recent[:min(len(r.Recent), v.listLimit())] {
+		w := v.text.keys()
+		row := deployRow{service: d.Service, sha: shortSHA(d.SHA), who: d.Author, when: fmt.Sprintf(w.ago, v.text.age(v.now.Sub(d.FinishedAt))), lead: "–", failed: d.Failed, rework: d.Rework}
+		if d.LeadTime != nil {
+			row.lead = v.text.Duration(*d.LeadTime)
+		}
+		if row.who == "" {
+			row.who = "–"
+		}
+		row.title = fmt.Sprintf(w.deployTitle, d.Service, d.SHA, row.who, d.FinishedAt.UTC().Format("2006-01-02 15:04 MST"), row.lead, d.Changes)
+		if d.Rework {
+			row.title += w.reworkNote
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func shortSHA(s string) string {
+	if len(s) > 7 && isHexString(s) {
+		return s[:7]
+	}
+	return s
+}
+
+func isHexString(s string) bool {
+	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
+
+// PostmortemRow is one incident whose postmortem is due.
+type PostmortemRow struct {
+	title, service, resolved, url string
+	due                           string // "due in 3 d", "overdue by 2 d"
+	overdue                       bool   // past its due time
+}
+
+// postmortemRows are the resolved incidents without a recorded postmortem,
+// oldest first.
+func (v TileView) postmortemRows() []PostmortemRow {
+	r := v.report()
+	if r == nil {
+		return nil
+	}
+	var out []PostmortemRow
+	for _, in := range r.PostmortemsDue[:min(len(r.PostmortemsDue), v.listLimit())] {
+		title := in.Title
+		if title == "" {
+			title = in.ID
+		}
+		age := v.now.Sub(in.ResolvedAt)
+		w := v.text.keys()
+		row := PostmortemRow{title: title, service: in.Service, url: in.URL,
+			resolved: fmt.Sprintf(w.resolved, v.text.age(age)), overdue: in.Overdue}
+		if in.Overdue {
+			row.due = fmt.Sprintf(w.overdue, v.text.age(v.now.Sub(in.DueAt)))
+		} else {
+			row.due = fmt.Sprintf(w.dueIn, v.text.left(in.DueAt.Sub(v.now)))
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// postmortemsNone is what the tile says when nothing is due.
+func (v TileView) postmortemsNone() string {
+	r := v.report()
+	if r == nil {
+		return v.text.NoData
+	}
+	return fmt.Sprintf(v.text.keys().noneDue, v.postmortemRule())
+}
+
+// postmortemRule says the due rule: "postmortem within 5 d of resolution",
+// "… within 3 business days …".
+func (v TileView) postmortemRule() string {
+	r := v.report()
+	if r == nil {
+		return ""
+	}
+	w := v.text.keys()
+	within := v.text.window(r.PostmortemAfter)
+	if r.PostmortemBusinessDays {
+		within = fmt.Sprintf(w.businessDays, r.PostmortemAfter/fourkeys.Day)
+	}
+	return fmt.Sprintf(w.rule, within)
+}
+
+// postmortemsCount is the headline: how many are due.
+func (v TileView) postmortemsCount() string {
+	r := v.report()
+	if r == nil {
+		return ""
+	}
+	w := v.text.keys()
+	n := len(r.PostmortemsDue)
+	s := fmt.Sprintf(w.due, n)
+	if o := r.PostmortemsOverdue(); o > 0 {
+		s += fmt.Sprintf(w.overdueN, o)
+	}
+	return s
+}
+
+// PostmortemsDueOf lists the postmortems due on the postmortems tiles of a
+// board (for the standup view), each incident once, oldest first as the
+// tiles list them.
+func PostmortemsDueOf(tiles []TileView) []PostmortemRow {
+	var out []PostmortemRow
+	seen := map[string]bool{}
+	for _, v := range tiles {
+		r := v.report()
+		if v.Cfg.Kind != board.KindPostmortems || r == nil {
+			continue
+		}
+		rows := v.postmortemRows()
+		for i, in := range r.PostmortemsDue {
+			if i >= len(rows) || seen[in.ID] {
+				continue
+			}
+			seen[in.ID] = true
+			out = append(out, rows[i])
+		}
+	}
+	return out
+}
+
+// left is a time left until a deadline in t's language, rounded up to the
+// unit shown (2 d 23 h left reads "due in 3 d", not "2 d"); under an hour
+// as age.
+func (t Text) left(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return t.age((d + fourkeys.Day - 1) / fourkeys.Day * fourkeys.Day)
+	case d >= time.Hour:
+		return t.age((d + time.Hour - 1) / time.Hour * time.Hour)
+	}
+	return t.age(d)
+}
+
 // fourKeys is the Four Keys panel: each key with its value and unit, its tier
 // as a word, its 12-week sparkline and its change against the previous window.
 func fourKeys(v TileView) templ.Component {
@@ -28,15 +425,15 @@ func fourKeys(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if v.Report() == nil {
+		if v.report() == nil {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<p class=\"nodata\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var2 string
-			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 7, Col: 35}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 404, Col: 35}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 			if templ_7745c5c3_Err != nil {
@@ -51,15 +448,15 @@ func fourKeys(v TileView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			for _, c := range v.KeyCells() {
+			for _, c := range v.keyCells() {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<li class=\"key\"><span class=\"key-name\" title=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var3 string
-				templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.FullName()).Resolve(ctx)
+				templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.fullName()).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 12, Col: 48}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 409, Col: 48}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 				if templ_7745c5c3_Err != nil {
@@ -70,9 +467,9 @@ func fourKeys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var4 string
-				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(c.Name)
+				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(c.name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 12, Col: 59}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 409, Col: 59}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 				if templ_7745c5c3_Err != nil {
@@ -83,9 +480,9 @@ func fourKeys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var5 string
-				templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.Value).Resolve(ctx)
+				templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.value).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 13, Col: 44}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 410, Col: 44}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
 				if templ_7745c5c3_Err != nil {
@@ -96,9 +493,9 @@ func fourKeys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var6 string
-				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(c.Value)
+				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(c.value)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 13, Col: 56}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 410, Col: 56}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {
@@ -108,7 +505,7 @@ func fourKeys(v TileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if !c.NoTier {
+				if !c.noTier {
 					{
 						templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 						templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -117,7 +514,7 @@ func fourKeys(v TileView) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						var templ_7745c5c3_Var7 = []any{c.TierClass()}
+						var templ_7745c5c3_Var7 = []any{c.tierClass()}
 						templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var7...)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -150,9 +547,9 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var9 string
-					templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(c.TierText())
+					templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(c.tierText())
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 15, Col: 50}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 412, Col: 50}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 					if templ_7745c5c3_Err != nil {
@@ -163,15 +560,15 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if c.Count != "" {
+				if c.count != "" {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<span class=\"key-count\" title=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var10 string
-					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.Count).Resolve(ctx)
+					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c.count).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 18, Col: 45}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 415, Col: 45}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 					if templ_7745c5c3_Err != nil {
@@ -182,9 +579,9 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var11 string
-					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(c.Count)
+					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(c.count)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 18, Col: 57}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 415, Col: 57}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 					if templ_7745c5c3_Err != nil {
@@ -195,7 +592,7 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if c.Delta != "" {
+				if c.delta != "" {
 					{
 						templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 						templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -204,7 +601,7 @@ func fourKeys(v TileView) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						var templ_7745c5c3_Var12 = []any{c.DeltaClass()}
+						var templ_7745c5c3_Var12 = []any{c.deltaClass()}
 						templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var12...)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -237,9 +634,9 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var14 string
-					templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(c.Delta)
+					templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(c.delta)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 21, Col: 46}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 418, Col: 46}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 					if templ_7745c5c3_Err != nil {
@@ -250,7 +647,7 @@ func fourKeys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = sparkline(c.Spark).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = sparkline(c.spark).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -264,9 +661,9 @@ func fourKeys(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var15 string
-			templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.KeysFootnote()).Resolve(ctx)
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.keysFootnote()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 27, Col: 60}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 424, Col: 60}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var15)
 			if templ_7745c5c3_Err != nil {
@@ -277,9 +674,9 @@ func fourKeys(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var16 string
-			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(v.KeysFootnote())
+			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(v.keysFootnote())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 27, Col: 81}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 424, Col: 81}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 			if templ_7745c5c3_Err != nil {
@@ -312,15 +709,15 @@ func deploys(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if rows := v.DeployRows(); len(rows) == 0 {
+		if rows := v.deployRows(); len(rows) == 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<p class=\"nodata\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var18 string
-			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text.NoData)
+			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(v.text.NoData)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 34, Col: 35}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 431, Col: 35}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 			if templ_7745c5c3_Err != nil {
@@ -380,7 +777,7 @@ func deploys(v TileView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var21 = []any{"row", "deploy", templ.KV("failed", r.Failed)}
+					var templ_7745c5c3_Var21 = []any{"row", "deploy", templ.KV("failed", r.failed)}
 					templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var21...)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -399,9 +796,9 @@ func deploys(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var23 string
-					templ_7745c5c3_Var23, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.Title).Resolve(ctx)
+					templ_7745c5c3_Var23, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.title).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 38, Col: 79}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 435, Col: 79}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var23)
 					if templ_7745c5c3_Err != nil {
@@ -425,12 +822,12 @@ func deploys(v TileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if r.Failed {
+				if r.failed {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "✖")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-				} else if r.Rework {
+				} else if r.rework {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "↻")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -446,9 +843,9 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var24 string
-				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(r.Service)
+				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(r.service)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 48, Col: 40}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 445, Col: 40}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var24))
 				if templ_7745c5c3_Err != nil {
@@ -459,9 +856,9 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var25 string
-				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(r.SHA)
+				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(r.sha)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 49, Col: 30}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 446, Col: 30}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 				if templ_7745c5c3_Err != nil {
@@ -472,9 +869,9 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var26 string
-				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(r.Who)
+				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(r.who)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 50, Col: 37}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 447, Col: 37}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 				if templ_7745c5c3_Err != nil {
@@ -485,9 +882,9 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var27 string
-				templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(r.When)
+				templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(r.when)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 50, Col: 51}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 447, Col: 51}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
 				if templ_7745c5c3_Err != nil {
@@ -498,9 +895,9 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var28 string
-				templ_7745c5c3_Var28, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.Text.keys().LeadTime).Resolve(ctx)
+				templ_7745c5c3_Var28, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.text.keys().leadTime).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 51, Col: 59}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 448, Col: 59}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var28)
 				if templ_7745c5c3_Err != nil {
@@ -511,9 +908,9 @@ func deploys(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var29 string
-				templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(r.Lead)
+				templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(r.lead)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 51, Col: 70}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 448, Col: 70}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 				if templ_7745c5c3_Err != nil {
@@ -551,15 +948,15 @@ func postmortems(v TileView) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if rows := v.PostmortemRows(); len(rows) == 0 {
+		if rows := v.postmortemRows(); len(rows) == 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<p class=\"postmortems-none\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var31 string
-			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(v.PostmortemsNone())
+			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(v.postmortemsNone())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 61, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 458, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 			if templ_7745c5c3_Err != nil {
@@ -575,9 +972,9 @@ func postmortems(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var32 string
-			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(v.PostmortemsCount())
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(v.postmortemsCount())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 63, Col: 53}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 460, Col: 53}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 			if templ_7745c5c3_Err != nil {
@@ -588,9 +985,9 @@ func postmortems(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var33 string
-			templ_7745c5c3_Var33, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.PostmortemRule()).Resolve(ctx)
+			templ_7745c5c3_Var33, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.postmortemRule()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 63, Col: 105}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 460, Col: 105}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var33)
 			if templ_7745c5c3_Err != nil {
@@ -601,9 +998,9 @@ func postmortems(v TileView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var34 string
-			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(v.PostmortemRule())
+			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(v.postmortemRule())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 63, Col: 128}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 460, Col: 128}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 			if templ_7745c5c3_Err != nil {
@@ -662,7 +1059,7 @@ func postmortems(v TileView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var37 = []any{"row", templ.KV("overdue", r.Overdue)}
+					var templ_7745c5c3_Var37 = []any{"row", templ.KV("overdue", r.overdue)}
 					templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var37...)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -681,9 +1078,9 @@ func postmortems(v TileView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var39 string
-					templ_7745c5c3_Var39, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.Resolved).Resolve(ctx)
+					templ_7745c5c3_Var39, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.resolved).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 66, Col: 74}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 463, Col: 74}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var39)
 					if templ_7745c5c3_Err != nil {
@@ -707,7 +1104,7 @@ func postmortems(v TileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if r.Overdue {
+				if r.overdue {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "✖")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -723,9 +1120,9 @@ func postmortems(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var40 string
-				templ_7745c5c3_Var40, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.Title).Resolve(ctx)
+				templ_7745c5c3_Var40, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.title).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 74, Col: 44}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 471, Col: 44}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var40)
 				if templ_7745c5c3_Err != nil {
@@ -736,9 +1133,9 @@ func postmortems(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var41 string
-				templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(r.Title)
+				templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(r.title)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 74, Col: 56}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 471, Col: 56}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var41))
 				if templ_7745c5c3_Err != nil {
@@ -749,9 +1146,9 @@ func postmortems(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var42 string
-				templ_7745c5c3_Var42, templ_7745c5c3_Err = templ.JoinStringErrs(r.Service)
+				templ_7745c5c3_Var42, templ_7745c5c3_Err = templ.JoinStringErrs(r.service)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 75, Col: 41}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 472, Col: 41}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var42))
 				if templ_7745c5c3_Err != nil {
@@ -762,9 +1159,9 @@ func postmortems(v TileView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var43 string
-				templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(r.Due)
+				templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(r.due)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 76, Col: 36}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/fourkeys.templ`, Line: 473, Col: 36}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var43))
 				if templ_7745c5c3_Err != nil {
@@ -782,6 +1179,119 @@ func postmortems(v TileView) templ.Component {
 		}
 		return nil
 	})
+}
+
+// The Four Keys tiles' words, in each language the board may speak.
+
+// keysWords is the wording of the Four Keys tiles (fourkeys, deploys,
+// postmortems) in one language. Counts are formatted with fmt; a Japanese
+// string may reorder its arguments (%[2]d).
+type keysWords struct {
+	// Short names on the tile and the full DORA names of their tooltips,
+	// in tile order: deployments, lead time, change failures, failed
+	// deployment recovery, rework.
+	names, long [5]string
+	tiers       map[fourkeys.Tier]string
+	day, week   string // "day", "week": deployment rates per
+	pts         string // " pts": a change of a rate in percentage points
+	versus      string // "vs previous %s" (a window)
+	// Counts: each "…1" form is the singular, with the same arguments.
+	deploysIn  string // "%d deployments in %s" (deployments, window)
+	deploysIn1 string
+	changes    string // "median of %d changes"
+	changes1   string
+	failedOf   string // "%d of %d deployments failed" (failed, deployments)
+	failedOf1  string // one deployment
+	reworkOf   string // "%d of %d were rework" (rework, deployments)
+	reworkOf1  string // one rework
+	recovery   string // "recovery: median of %d incidents"
+	recovery1  string
+	noFeed     string // no incident feed
+	// Footnote parts.
+	tiersOf, noTiers, within, windowOf, restore, restore1 string
+	benchmarks                                            map[string]string // the tier table's name
+	// Deploy feed.
+	ago, leadTime, deployTitle, reworkNote string
+	// Postmortems.
+	resolved, overdue, dueIn, noneDue, rule, businessDays, due, overdueN string
+	// windowDays is a window of whole days ("30 d", "30日").
+	windowDays string
+}
+
+var keysText = map[string]keysWords{
+	"en": {
+		names: [5]string{"Deploys", "Lead time", "Change failures", "Failed deploy recovery", "Rework"},
+		long:  [5]string{"Deployment frequency", "Lead time for changes", "Change failure rate", "Failed deployment recovery time", "Deployment rework rate"},
+		tiers: map[fourkeys.Tier]string{fourkeys.TierElite: "elite", fourkeys.TierHigh: "high", fourkeys.TierMedium: "medium", fourkeys.TierLow: "low"},
+		day:   "day", week: "week", pts: " pts", versus: "vs previous %s",
+		deploysIn: "%d deployments in %s", deploysIn1: "%d deployment in %s",
+		changes: "median of %d changes", changes1: "median of %d change",
+		failedOf: "%d of %d deployments failed", failedOf1: "%d of %d deployment failed",
+		reworkOf: "%d of %d were rework", reworkOf1: "%d of %d was rework",
+		recovery: "recovery: median of %d incidents", recovery1: "recovery: median of %d incident",
+		noFeed:  "no incident feed",
+		tiersOf: "tiers: %s", noTiers: "no benchmark tiers", within: "incident → deployment within %s before", windowOf: "%s window",
+		restore: "restore, all incidents: %s, median of %d incidents", restore1: "restore, all incidents: %s, median of %d incident",
+		benchmarks: map[string]string{fourkeys.Benchmarks: fourkeys.Benchmarks},
+		ago:        "%s ago", leadTime: "lead time", deployTitle: "%s %s by %s at %s (lead time %s, %d changes)", reworkNote: "; rework: made because of an incident",
+		resolved: "resolved %s ago", overdue: "overdue by %s", dueIn: "due in %s", noneDue: "✓ no postmortem due · %s",
+		rule: "postmortem within %s of resolution", businessDays: "%d business days", due: "%d due", overdueN: " · %d overdue",
+		windowDays: "%d d",
+	},
+	"ja": {
+		names: [5]string{"デプロイ頻度", "リードタイム", "変更失敗率", "失敗デプロイ復旧", "手戻り率"},
+		long:  [5]string{"デプロイ頻度", "変更のリードタイム", "変更失敗率", "失敗デプロイからの復旧時間", "デプロイ手戻り率"},
+		tiers: map[fourkeys.Tier]string{fourkeys.TierElite: "エリート", fourkeys.TierHigh: "高", fourkeys.TierMedium: "中", fourkeys.TierLow: "低"},
+		day:   "日", week: "週", pts: " ポイント", versus: "前の%sと比べて",
+		deploysIn: "%[2]s でデプロイ %[1]d 件", deploysIn1: "%[2]s でデプロイ %[1]d 件",
+		changes: "変更 %d 件の中央値", changes1: "変更 %d 件の中央値",
+		failedOf: "デプロイ %[2]d 件中 %[1]d 件が失敗", failedOf1: "デプロイ %[2]d 件中 %[1]d 件が失敗",
+		reworkOf: "%[2]d 件中 %[1]d 件が手戻り", reworkOf1: "%[2]d 件中 %[1]d 件が手戻り",
+		recovery: "復旧: 障害 %d 件の中央値", recovery1: "復旧: 障害 %d 件の中央値",
+		noFeed:  "障害の取得元なし",
+		tiersOf: "段階: %s", noTiers: "段階評価なし", within: "障害 → %s以内の直前のデプロイ", windowOf: "集計 %s",
+		restore: "全障害の復旧: %s（障害 %d 件の中央値）", restore1: "全障害の復旧: %s（障害 %d 件）",
+		benchmarks: map[string]string{fourkeys.Benchmarks: "DORA 2024 年のクラスター"},
+		ago:        "%s前", leadTime: "リードタイム", deployTitle: "%s %s（%s、%s、リードタイム %s、変更 %d 件）", reworkNote: "、手戻り: 障害のためのデプロイ",
+		resolved: "%s前に解決", overdue: "%s超過", dueIn: "あと%s", noneDue: "✓ 期限内のポストモーテムなし · %s",
+		rule: "解決から%s以内にポストモーテム", businessDays: "%d 営業日", due: "未作成 %d 件", overdueN: " · 期限切れ %d 件",
+		windowDays: "%d日",
+	},
+}
+
+// keys is the Four Keys wording of t's language (English by default).
+func (t Text) keys() keysWords {
+	if w, ok := keysText[t.lang]; ok {
+		return w
+	}
+	return keysText["en"]
+}
+
+// PerDay renders a deployment rate in this language: "3.4 / day",
+// "2.1 / week"; "3.4 / 日", "2.1 / 週".
+func (t Text) PerDay(perDay float64) string {
+	x, per := fourkeys.Frequency(perDay)
+	w := t.keys()
+	if per == "week" {
+		return sig(x) + " / " + w.week
+	}
+	return sig(x) + " / " + w.day
+}
+
+// window renders a window length: "30 d", "12 h"; "30日", "12時間".
+func (t Text) window(d time.Duration) string {
+	if d%fourkeys.Day == 0 {
+		return fmt.Sprintf(t.keys().windowDays, d/fourkeys.Day)
+	}
+	return t.Duration(d)
+}
+
+// count picks the singular form for n == 1; both take the same args.
+func count(n int, many, one string, args ...any) string {
+	if n == 1 {
+		return fmt.Sprintf(one, args...)
+	}
+	return fmt.Sprintf(many, args...)
 }
 
 var _ = templruntime.GeneratedTemplate

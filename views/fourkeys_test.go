@@ -23,7 +23,7 @@ func TestFourKeysPanelReadsAtAGlance(t *testing.T) {
 	rep := &fourkeys.Report{Current: cur, Previous: prev, Trend: make([]fourkeys.Metrics, fourkeys.TrendWeeks),
 		Benchmarks: fourkeys.Benchmarks, AttributionWindow: 6 * time.Hour}
 	v := NewTileView("b", board.TileConfig{ID: "k", Kind: board.KindFourKeys}, board.TileState{Result: board.Result{FourKeys: rep}, UpdatedAt: now}, now, English)
-	cells := v.KeyCells()
+	cells := v.keyCells()
 	want := []struct{ value, tier, delta string }{
 		{"3.4 / day", "elite", "▲ +1 / day vs previous 30 d"},
 		{"5 h 20 m", "elite", "▼ −40 m vs previous 30 d"},
@@ -32,11 +32,11 @@ func TestFourKeysPanelReadsAtAGlance(t *testing.T) {
 	}
 	for i, w := range want {
 		c := cells[i]
-		if c.Value != w.value || c.Tier != w.tier || c.Delta != w.delta {
-			t.Errorf("%s: %q %q %q, want %q %q %q", c.Name, c.Value, c.Tier, c.Delta, w.value, w.tier, w.delta)
+		if c.value != w.value || c.tier != w.tier || c.delta != w.delta {
+			t.Errorf("%s: %q %q %q, want %q %q %q", c.name, c.value, c.tier, c.delta, w.value, w.tier, w.delta)
 		}
 	}
-	if !cells[0].Better || !cells[1].Better || !cells[2].Worse {
+	if !cells[0].better || !cells[1].better || !cells[2].worse {
 		t.Errorf("better/worse wrong: %+v", cells[:3])
 	}
 	var buf bytes.Buffer
@@ -51,8 +51,8 @@ func TestFourKeysPanelReadsAtAGlance(t *testing.T) {
 			t.Errorf("rendered tile lacks %q", s)
 		}
 	}
-	if got := FormatPerDay(0.3); got != "2.1 / week" {
-		t.Errorf("FormatPerDay(0.3) = %q, want 2.1 / week", got)
+	if got := English.PerDay(0.3); got != "2.1 / week" {
+		t.Errorf("English.PerDay(0.3) = %q, want 2.1 / week", got)
 	}
 }
 

@@ -7,15 +7,15 @@ import (
 )
 
 // Place is where a tile sits in its board's grid: the columns it spans on a
-// landscape screen and on a portrait one (which has PortraitColumns). The
+// landscape screen and on a portrait one (which has portraitColumns). The
 // zero Place means the configured span, capped by the stylesheet.
-type Place struct{ Span, PortraitSpan int }
+type Place struct{ span, portraitSpan int }
 
-// PortraitColumns is how many columns a board of cols columns gets on a
+// portraitColumns is how many columns a board of cols columns gets on a
 // portrait screen: about half, so that tiles keep a usable width. The server
 // cannot know the screen's shape; the page has both counts and the
 // stylesheet picks one by orientation.
-func PortraitColumns(cols int) int {
+func portraitColumns(cols int) int {
 	if cols <= 2 {
 		return cols
 	}
@@ -31,10 +31,10 @@ func PortraitColumns(cols int) int {
 func Pack(tiles []board.TileConfig, cols int) []Place {
 	cols = max(cols, 1)
 	land := fillHoles(tiles, cols)
-	port := fillHoles(tiles, PortraitColumns(cols))
+	port := fillHoles(tiles, portraitColumns(cols))
 	out := make([]Place, len(tiles))
 	for i := range tiles {
-		out[i] = Place{Span: land[i], PortraitSpan: port[i]}
+		out[i] = Place{span: land[i], portraitSpan: port[i]}
 	}
 	return out
 }
@@ -135,5 +135,5 @@ func gridHoles(w, h []int, cols int) []hole {
 // landscape screen, pcols-N for a portrait one.
 func gridClasses(cols int) string {
 	cols = max(cols, 1)
-	return "cols-" + strconv.Itoa(cols) + " pcols-" + strconv.Itoa(PortraitColumns(cols))
+	return "cols-" + strconv.Itoa(cols) + " pcols-" + strconv.Itoa(portraitColumns(cols))
 }

@@ -36,7 +36,7 @@ func TestPack(t *testing.T) {
 	for _, c := range cases {
 		var land, port []int
 		for _, p := range Pack(c.tiles, c.cols) {
-			land, port = append(land, p.Span), append(port, p.PortraitSpan)
+			land, port = append(land, p.span), append(port, p.portraitSpan)
 		}
 		if !slices.Equal(land, c.land) || !slices.Equal(port, c.port) {
 			t.Errorf("%s: spans %v, portrait %v; want %v, %v", c.name, land, port, c.land, c.port)

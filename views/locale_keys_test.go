@@ -33,7 +33,7 @@ func englishWords(t *testing.T) map[string]bool {
 			}
 		case reflect.Struct:
 			for i := range v.NumField() {
-				if v.Type().Field(i).Name != "Lang" && v.Type().Field(i).Name != "DateTime" {
+				if v.Type().Field(i).Name != "lang" && v.Type().Field(i).Name != "dateTime" {
 					walk(v.Field(i))
 				}
 			}
@@ -122,12 +122,12 @@ func TestJapaneseFourKeysAndRetroHaveNoEnglish(t *testing.T) {
 		return board.TileState{Result: board.Result{FourKeys: r}, UpdatedAt: now, Status: board.StatusWarn}
 	}
 	b := board.BoardConfig{ID: "ja", Title: "出荷", Locale: "ja"}
-	bv := BoardView{Board: b, Theme: "dark", Text: Japanese, WSPath: "/boards/ja/ws", Columns: 3}
+	bv := BoardView{Board: b, Theme: "dark", Text: japanese, WSPath: "/boards/ja/ws", Columns: 3}
 	for i, c := range []struct {
 		kind string
 		rep  *fourkeys.Report
 	}{{board.KindFourKeys, rep}, {board.KindFourKeys, &noFeed}, {board.KindDeploys, rep}, {board.KindPostmortems, rep}, {board.KindPostmortems, &noneDue}} {
-		bv.Tiles = append(bv.Tiles, NewTileView("ja", board.TileConfig{ID: string(rune('a' + i)), Kind: c.kind, Title: "指標"}, st(c.rep), now, Japanese))
+		bv.Tiles = append(bv.Tiles, NewTileView("ja", board.TileConfig{ID: string(rune('a' + i)), Kind: c.kind, Title: "指標"}, st(c.rep), now, japanese))
 	}
 	render := func(c templ.Component) string {
 		var buf bytes.Buffer
@@ -137,7 +137,7 @@ func TestJapaneseFourKeysAndRetroHaveNoEnglish(t *testing.T) {
 		return buf.String()
 	}
 	retro := &Retro{Since: now.Add(-14 * 24 * time.Hour), Until: now, Deployments: 40, Failed: 3, Rework: 2, AlertsKnown: true, WithAction: 1, WithoutAction: 1,
-		Keys:      []RetroKey{{Name: Japanese.RetroKeyNames()[0], Now: Japanese.PerDay(0.3), Before: Japanese.PerDay(2), Arrow: "▼", Worse: true, NowCount: "デプロイ 40 件", BeforeCount: "デプロイ 60 件"}},
+		Keys:      []RetroKey{{Name: japanese.RetroKeyNames()[0], Now: japanese.PerDay(0.3), Before: japanese.PerDay(2), Arrow: "▼", Worse: true, NowCount: "デプロイ 40 件", BeforeCount: "デプロイ 60 件"}},
 		Recent:    []RetroItem{{At: now, Title: "api 3484a3f", State: "rework"}, {At: now, Title: "api 1111111", State: "failed"}, {At: now, Title: "api 2222222", State: "ok"}},
 		Incidents: []RetroItem{{At: now, Title: "決済の障害", State: "open"}, {At: now, Title: "検索", State: "due"}, {At: now, Title: "認証", State: "overdue"}, {At: now, Title: "在庫", State: "written"}},
 		Alerts:    []RetroAlert{{Policy: "ディスク", Count: 3}, {Policy: "証明書", Count: 1, NextAction: true}},
@@ -145,8 +145,8 @@ func TestJapaneseFourKeysAndRetroHaveNoEnglish(t *testing.T) {
 	rv := bv
 	rv.Tiles, rv.Retro = nil, retro
 	pages := map[string]string{
-		"board": render(Page(PageData{Board: b, Boards: []BoardView{bv}, Now: now, Theme: "dark", Text: Japanese})),
-		"retro": render(Page(PageData{Board: b, Boards: []BoardView{rv}, Now: now, Theme: "light", Text: Japanese})),
+		"board": render(Page(PageData{Board: b, Boards: []BoardView{bv}, Now: now, Theme: "dark", Text: japanese})),
+		"retro": render(Page(PageData{Board: b, Boards: []BoardView{rv}, Now: now, Theme: "light", Text: japanese})),
 	}
 	for name, page := range pages {
 		text := shownText(page)

@@ -45,9 +45,9 @@ type RetroSLO struct {
 	From, To float64
 }
 
-// RefreshTrigger is the htmx trigger of the view's re-fetch: "every 60s"
+// refreshTrigger is the htmx trigger of the view's re-fetch: "every 60s"
 // (60 s when unset; milliseconds when not whole seconds).
-func (r *Retro) RefreshTrigger() string {
+func (r *Retro) refreshTrigger() string {
 	d := r.Refresh
 	if d <= 0 {
 		d = time.Minute
@@ -85,91 +85,91 @@ type RetroAlert struct {
 
 // retroWords is the retro view's wording in one language.
 type retroWords struct {
-	Title, Keys, Deploys, Incidents, Alerts       string
-	DeploysCount                                  string // "%d deployments, %d failed, %d rework"
+	title, keys, deploys, incidents, alerts       string
+	deploysCount                                  string // "%d deployments, %d failed, %d rework"
 	OfCount                                       string // "%d of %d"
 	DeploysN, ChangesN, IncidentsN                string // "%d deployments", "%d changes", "%d incidents"
-	NoIncidents, NoAlerts, NoAlertFeed, NoDeploys string
-	Before                                        string // "before: %s"
-	States                                        map[string]string
-	Fired                                         string // "%d ×"
-	ActionSplit                                   string // "%d with a next action · %d without"
-	HasAction, NoAction                           string
-	Names                                         [5]string
-	SLO, SLOSpent, NoSLOThen                      string // heading, "%s spent (%s → %s)", no value from then
+	noIncidents, noAlerts, noAlertFeed, noDeploys string
+	before                                        string // "before: %s"
+	states                                        map[string]string
+	fired                                         string // "%d ×"
+	actionSplit                                   string // "%d with a next action · %d without"
+	hasAction, noAction                           string
+	names                                         [5]string
+	slo, sloSpent, noSLOThen                      string // heading, "%s spent (%s → %s)", no value from then
 }
 
 var retroText = map[string]retroWords{
-	"en": {Title: "Retrospective · %s – %s", Keys: "Four Keys against the period before", Deploys: "Deployments",
-		Incidents: "Incidents and postmortems", Alerts: "Alerts that fired (noisiest first)",
-		DeploysCount: "%d deployments · %d failed · %d rework", OfCount: "%d of %d",
-		DeploysN: "%d deployments", ChangesN: "%d changes", IncidentsN: "%d incidents", NoIncidents: "No incidents in this period.",
-		NoAlerts: "No alert fired in this period.", NoAlertFeed: "No alert feed on this board.", NoDeploys: "No deployments in this period.",
-		Before: "before: %s", Fired: "%d ×", ActionSplit: "%d with a next action · %d without",
-		HasAction: "next action", NoAction: "no next action",
-		States: map[string]string{"open": "open", "written": "postmortem written", "due": "postmortem due",
+	"en": {title: "Retrospective · %s – %s", keys: "Four Keys against the period before", deploys: "Deployments",
+		incidents: "Incidents and postmortems", alerts: "Alerts that fired (noisiest first)",
+		deploysCount: "%d deployments · %d failed · %d rework", OfCount: "%d of %d",
+		DeploysN: "%d deployments", ChangesN: "%d changes", IncidentsN: "%d incidents", noIncidents: "No incidents in this period.",
+		noAlerts: "No alert fired in this period.", noAlertFeed: "No alert feed on this board.", noDeploys: "No deployments in this period.",
+		before: "before: %s", fired: "%d ×", actionSplit: "%d with a next action · %d without",
+		hasAction: "next action", noAction: "no next action",
+		states: map[string]string{"open": "open", "written": "postmortem written", "due": "postmortem due",
 			"overdue": "postmortem overdue", "ok": "ok", "failed": "failed", "rework": "rework"},
-		SLO: "SLO error budget spent", SLOSpent: "%s spent (%s → %s)", NoSLOThen: "no value from then",
-		Names: [5]string{"Deployments", "Lead time", "Change failure rate", "Failed deployment recovery time", "Rework rate"}},
-	"ja": {Title: "ふりかえり · %s – %s", Keys: "Four Keys（前の期間との比較）", Deploys: "デプロイ",
-		Incidents: "障害とポストモーテム", Alerts: "発火したアラート（多い順）",
-		DeploysCount: "デプロイ %d 件 · 失敗 %d 件 · 手戻り %d 件", OfCount: "%[2]d 件中 %[1]d 件",
-		DeploysN: "デプロイ %d 件", ChangesN: "変更 %d 件", IncidentsN: "障害 %d 件", NoIncidents: "この期間に障害はありません。",
-		NoAlerts: "この期間に発火したアラートはありません。", NoAlertFeed: "このボードにはアラートの取得元がありません。", NoDeploys: "この期間にデプロイはありません。",
-		Before: "前: %s", Fired: "%d 回", ActionSplit: "次の対応あり %d · なし %d",
-		HasAction: "次の対応あり", NoAction: "次の対応なし",
-		States: map[string]string{"open": "対応中", "written": "ポストモーテム済み", "due": "ポストモーテム待ち",
+		slo: "SLO error budget spent", sloSpent: "%s spent (%s → %s)", noSLOThen: "no value from then",
+		names: [5]string{"Deployments", "Lead time", "Change failure rate", "Failed deployment recovery time", "Rework rate"}},
+	"ja": {title: "ふりかえり · %s – %s", keys: "Four Keys（前の期間との比較）", deploys: "デプロイ",
+		incidents: "障害とポストモーテム", alerts: "発火したアラート（多い順）",
+		deploysCount: "デプロイ %d 件 · 失敗 %d 件 · 手戻り %d 件", OfCount: "%[2]d 件中 %[1]d 件",
+		DeploysN: "デプロイ %d 件", ChangesN: "変更 %d 件", IncidentsN: "障害 %d 件", noIncidents: "この期間に障害はありません。",
+		noAlerts: "この期間に発火したアラートはありません。", noAlertFeed: "このボードにはアラートの取得元がありません。", noDeploys: "この期間にデプロイはありません。",
+		before: "前: %s", fired: "%d 回", actionSplit: "次の対応あり %d · なし %d",
+		hasAction: "次の対応あり", noAction: "次の対応なし",
+		states: map[string]string{"open": "対応中", "written": "ポストモーテム済み", "due": "ポストモーテム待ち",
 			"overdue": "ポストモーテム期限切れ", "ok": "成功", "failed": "失敗", "rework": "手戻り"},
-		SLO: "SLO エラーバジェット消費", SLOSpent: "%s 消費（%s → %s）", NoSLOThen: "その時点の値がありません",
-		Names: [5]string{"デプロイ頻度", "リードタイム", "変更失敗率", "失敗デプロイからの復旧時間", "手戻り率"}},
+		slo: "SLO エラーバジェット消費", sloSpent: "%s 消費（%s → %s）", noSLOThen: "その時点の値がありません",
+		names: [5]string{"デプロイ頻度", "リードタイム", "変更失敗率", "失敗デプロイからの復旧時間", "手戻り率"}},
 }
 
 func retroWordsOf(t Text) retroWords {
-	if w, ok := retroText[t.Lang]; ok {
+	if w, ok := retroText[t.lang]; ok {
 		return w
 	}
 	return retroText["en"]
 }
 
-// RetroTitle is the heading: the period.
-func (t Text) RetroTitle(r *Retro) string {
-	return fmt.Sprintf(retroWordsOf(t).Title, r.Since.Format("2006-01-02"), r.Until.Format("2006-01-02"))
+// retroTitle is the heading: the period.
+func (t Text) retroTitle(r *Retro) string {
+	return fmt.Sprintf(retroWordsOf(t).title, r.Since.Format("2006-01-02"), r.Until.Format("2006-01-02"))
 }
 
 // RetroWords gives the templates the wording.
 func (t Text) RetroWords() retroWords { return retroWordsOf(t) }
 
 // RetroKeyNames are the Four Keys names in this language, in DORA order.
-func (t Text) RetroKeyNames() [5]string { return retroWordsOf(t).Names }
+func (t Text) RetroKeyNames() [5]string { return retroWordsOf(t).names }
 
-// RetroBefore is a figure's comparison with the period before: the arrow,
+// retroBefore is a figure's comparison with the period before: the arrow,
 // the value before and its count ("▼ before: 3.4 / day (24 deployments)").
-func (t Text) RetroBefore(k RetroKey) string {
-	s := strings.TrimSpace(k.Arrow + " " + fmt.Sprintf(retroWordsOf(t).Before, k.Before))
+func (t Text) retroBefore(k RetroKey) string {
+	s := strings.TrimSpace(k.Arrow + " " + fmt.Sprintf(retroWordsOf(t).before, k.Before))
 	if k.BeforeCount != "" {
 		s += " (" + k.BeforeCount + ")"
 	}
 	return s
 }
 
-// RetroState is an item's state in words.
-func (t Text) RetroState(s string) string { return retroWordsOf(t).States[s] }
+// retroState is an item's state in words.
+func (t Text) retroState(s string) string { return retroWordsOf(t).states[s] }
 
-// RetroActionText says whether an alert policy had a next action.
-func (t Text) RetroActionText(has bool) string {
+// retroActionText says whether an alert policy had a next action.
+func (t Text) retroActionText(has bool) string {
 	if has {
-		return retroWordsOf(t).HasAction
+		return retroWordsOf(t).hasAction
 	}
-	return retroWordsOf(t).NoAction
+	return retroWordsOf(t).noAction
 }
 
-// RetroSLOText is an SLO line: the budget spent in percentage points of the
+// retroSLOText is an SLO line: the budget spent in percentage points of the
 // whole budget, and the remaining budget at the start and now.
-func (t Text) RetroSLOText(s RetroSLO) string {
+func (t Text) retroSLOText(s RetroSLO) string {
 	w := retroWordsOf(t)
 	if !s.Known {
-		return w.NoSLOThen
+		return w.noSLOThen
 	}
 	pct := func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
-	return fmt.Sprintf(w.SLOSpent, pct(s.From-s.To), pct(s.From), pct(s.To))
+	return fmt.Sprintf(w.sloSpent, pct(s.From-s.To), pct(s.From), pct(s.To))
 }

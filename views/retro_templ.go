@@ -54,7 +54,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
-			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.RefreshTrigger()).Resolve(ctx)
+			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(r.refreshTrigger()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 13, Col: 34}
 			}
@@ -72,7 +72,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var4 string
-		templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroTitle(r))
+		templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.retroTitle(r))
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 18, Col: 50}
 		}
@@ -85,7 +85,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var5 string
-		templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(b.Text.RetroWords().Keys).Resolve(ctx)
+		templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(b.Text.RetroWords().keys).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 20, Col: 68}
 		}
@@ -98,7 +98,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var6 string
-		templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().Keys)
+		templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().keys)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 21, Col: 34}
 		}
@@ -214,7 +214,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var13 string
-			templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(b.Text.RetroBefore(k)).Resolve(ctx)
+			templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(b.Text.retroBefore(k)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 32, Col: 62}
 			}
@@ -227,7 +227,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var14 string
-			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroBefore(k))
+			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.retroBefore(k))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 32, Col: 88}
 			}
@@ -245,7 +245,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var15 string
-		templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().Deploys)
+		templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().deploys)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 36, Col: 37}
 		}
@@ -258,7 +258,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var16 string
-		templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(b.Text.RetroWords().DeploysCount, r.Deployments, r.Failed, r.Rework))
+		templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(b.Text.RetroWords().deploysCount, r.Deployments, r.Failed, r.Rework))
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 37, Col: 109}
 		}
@@ -271,7 +271,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		for _, e := range r.Recent {
-			templ_7745c5c3_Err = eventItem("deployment", e.State, e.At, e.At.In(r.Since.Location()).Format("01-02"), b.Text.RetroState(e.State), e.Title, "").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = eventItem("deployment", e.State, e.At, e.At.In(r.Since.Location()).Format("01-02"), b.Text.retroState(e.State), e.Title, "").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -281,7 +281,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var17 string
-		templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(b.Text.RetroWords().Incidents).Resolve(ctx)
+		templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(b.Text.RetroWords().incidents).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 44, Col: 75}
 		}
@@ -294,7 +294,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var18 string
-		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().Incidents)
+		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().incidents)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 45, Col: 39}
 		}
@@ -312,7 +312,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var19 string
-			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().NoIncidents)
+			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().noIncidents)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 47, Col: 56}
 			}
@@ -330,7 +330,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		for _, e := range r.Incidents {
-			templ_7745c5c3_Err = eventItem("incident", e.State, e.At, e.At.In(r.Since.Location()).Format("01-02"), b.Text.RetroState(e.State), e.Title, e.Detail).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = eventItem("incident", e.State, e.At, e.At.In(r.Since.Location()).Format("01-02"), b.Text.retroState(e.State), e.Title, e.Detail).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -345,7 +345,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var20 string
-			templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().SLO)
+			templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().slo)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 55, Col: 34}
 			}
@@ -425,7 +425,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var25 string
-				templ_7745c5c3_Var25, templ_7745c5c3_Err = templruntime.NewAttributeExpression(b.Text.RetroSLOText(o)).Resolve(ctx)
+				templ_7745c5c3_Var25, templ_7745c5c3_Err = templruntime.NewAttributeExpression(b.Text.retroSLOText(o)).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 60, Col: 65}
 				}
@@ -438,7 +438,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var26 string
-				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroSLOText(o))
+				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.retroSLOText(o))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 60, Col: 92}
 				}
@@ -461,7 +461,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var27 string
-		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().Alerts)
+		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().alerts)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 65, Col: 36}
 		}
@@ -479,7 +479,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var28 string
-			templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().NoAlertFeed)
+			templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().noAlertFeed)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 67, Col: 56}
 			}
@@ -497,7 +497,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var29 string
-			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().NoAlerts)
+			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroWords().noAlerts)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 69, Col: 53}
 			}
@@ -515,7 +515,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var30 string
-			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(b.Text.RetroWords().ActionSplit, r.WithAction, r.WithoutAction))
+			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(b.Text.RetroWords().actionSplit, r.WithAction, r.WithoutAction))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 71, Col: 105}
 			}
@@ -574,7 +574,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var33 string
-			templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(b.Text.RetroWords().Fired, a.Count))
+			templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf(b.Text.RetroWords().fired, a.Count))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 76, Col: 79}
 			}
@@ -587,7 +587,7 @@ func retroView(r *Retro, b BoardView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var34 string
-			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.RetroActionText(a.NextAction))
+			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(b.Text.retroActionText(a.NextAction))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/retro.templ`, Line: 77, Col: 70}
 			}

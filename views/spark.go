@@ -25,27 +25,27 @@ const (
 	gapFactor = 3
 )
 
-// Spark is a server-rendered sparkline: a line and the area under it, one
-// subpath per stretch of data without a gap, scaled to [Lo, Hi].
-type Spark struct {
-	Line, Area string
-	Lo, Hi     float64     // the values at the bottom and the top of the box
-	Marks      []SparkMark // horizontal threshold lines
-	From, To   time.Time   // the time axis
+// spark is a server-rendered sparkline: a line and the area under it, one
+// subpath per stretch of data without a gap, scaled to [lo, hi].
+type spark struct {
+	line, area string
+	lo, hi     float64     // the values at the bottom and the top of the box
+	marks      []sparkMark // horizontal threshold lines
+	from, to   time.Time   // the time axis
 }
 
-// SparkMark is a horizontal line across the sparkline at a threshold.
-type SparkMark struct {
-	Y     string // user units from the top
-	Class string // "spark-th th-warn" or "spark-th th-critical"
+// sparkMark is a horizontal line across the sparkline at a threshold.
+type sparkMark struct {
+	y     string // user units from the top
+	class string // "spark-th th-warn" or "spark-th th-critical"
 }
 
-// SparkOf draws points on an honest scale: from zero (or the lowest value,
+// sparkOf draws points on an honest scale: from zero (or the lowest value,
 // when below zero) to the highest value, so a 0.3 % wobble of a large number
 // stays a small wobble; values entirely of one sign keep zero as baseline.
 // It is empty for fewer than two finite points. Non-finite points and holes
 // in time break the line.
-func SparkOf(pts []board.Point, include ...float64) Spark {
+func sparkOf(pts []board.Point, include ...float64) spark {
 	n := 0
 	lo, hi := 0.0, 0.0 // zero is always on the scale: the baseline
 	for _, p := range pts {
@@ -55,7 +55,7 @@ func SparkOf(pts []board.Point, include ...float64) Spark {
 		}
 	}
 	if n < 2 {
-		return Spark{}
+		return spark{}
 	}
 	for _, v := range include {
 		if finite(v) {
@@ -76,7 +76,7 @@ func SparkOf(pts []board.Point, include ...float64) Spark {
 	}
 	span := t1.Sub(t0).Seconds()
 	gap := gapOf(pts)
-	s := Spark{Lo: lo, Hi: hi, From: t0, To: t1}
+	s := spark{lo: lo, hi: hi, from: t0, to: t1}
 	var line, area strings.Builder
 	var seg []string // points of the current stretch, "x y"
 	var segX0, segX1 string
@@ -115,13 +115,13 @@ func SparkOf(pts []board.Point, include ...float64) Spark {
 		seg = append(seg, xs+" "+fmtU(s.y(p.V)))
 	}
 	flush()
-	s.Line, s.Area = line.String(), area.String()
+	s.line, s.area = line.String(), area.String()
 	return s
 }
 
 // y is a value's height in user units from the top.
-func (s Spark) y(v float64) float64 {
-	return sparkPad + (1-(v-s.Lo)/(s.Hi-s.Lo))*(sparkH-2*sparkPad)
+func (s spark) y(v float64) float64 {
+	return sparkPad + (1-(v-s.lo)/(s.hi-s.lo))*(sparkH-2*sparkPad)
 }
 
 // gapOf is the longest interval between points that is not a hole: gapFactor
@@ -142,15 +142,15 @@ func gapOf(pts []board.Point) time.Duration {
 
 // withThresholds adds a tile's threshold lines (they are on the scale: a
 // time series tile includes them when scaling).
-func (s Spark) withThresholds(th *board.Thresholds) Spark {
-	if s.Line == "" || th == nil {
+func (s spark) withThresholds(th *board.Thresholds) spark {
+	if s.line == "" || th == nil {
 		return s
 	}
 	if th.Warn != nil {
-		s.Marks = append(s.Marks, SparkMark{Y: fmtU(s.y(*th.Warn)), Class: "spark-th th-warn"})
+		s.marks = append(s.marks, sparkMark{y: fmtU(s.y(*th.Warn)), class: "spark-th th-warn"})
 	}
 	if th.Critical != nil {
-		s.Marks = append(s.Marks, SparkMark{Y: fmtU(s.y(*th.Critical)), Class: "spark-th th-critical"})
+		s.marks = append(s.marks, sparkMark{y: fmtU(s.y(*th.Critical)), class: "spark-th th-critical"})
 	}
 	return s
 }
@@ -161,9 +161,9 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // TV's first load).
 func fmtU(x float64) string { return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64) }
 
-// Series is what a tile's sparkline draws: the source's series when it gave
+// series is what a tile's sparkline draws: the source's series when it gave
 // one, else the values the board has polled.
-func Series(s board.TileState) []board.Point {
+func series(s board.TileState) []board.Point {
 	if len(s.Series) > 0 {
 		return s.Series
 	}

@@ -29,16 +29,16 @@ type Standup struct {
 
 // Move is one tile's value movement over the standup period.
 type Move struct {
-	Tile   string
-	Title  string
-	From   string
-	To     string
-	Change string // "+12 %", "−3.1 %", "=" when unchanged
-	Arrow  string // ↑ ↓ =
-	Worse  bool
-	Better bool
-	NoBase bool // no value from the period's start: From says so, no change
-	Status board.Status
+	tile   string
+	title  string
+	from   string
+	to     string
+	change string // "+12 %", "−3.1 %", "=" when unchanged
+	arrow  string // ↑ ↓ =
+	worse  bool
+	better bool
+	noBase bool // no value from the period's start: From says so, no change
+	status board.Status
 }
 
 // StandupItem is one thing that happened in the period.
@@ -50,40 +50,40 @@ type StandupItem struct {
 	Detail string // service, sha, severity…
 }
 
-// BaseNear is how far before the period's start a point of a tile's series
+// baseNear is how far before the period's start a point of a tile's series
 // may lie and still count as its value at the start.
-const BaseNear = 15 * time.Minute
+const baseNear = 15 * time.Minute
 
 // MovesOf computes the movement of each tile's value between since and now.
 // The value at since comes from the tile's series or polled history when it
 // reaches back to since, else from stored (the store's tile history; nil:
-// none). A tile with neither is listed with NoBase: "no value from then",
+// none). A tile with neither is listed with noBase: "no value from then",
 // never compared with a later value. Tiles without a value are left out.
 func MovesOf(tiles []TileView, since time.Time, t Text, stored func(tile string) (board.Point, bool)) []Move {
 	var out []Move
 	for _, v := range tiles {
-		if v.State.Value == nil {
+		if v.state.Value == nil {
 			continue
 		}
-		cur := *v.State.Value
+		cur := *v.state.Value
 		if math.IsNaN(cur) || math.IsInf(cur, 0) {
 			continue
 		}
-		m := Move{Tile: v.Cfg.ID, Title: v.Title(), Status: v.State.Status, To: t.Value(&cur, v.Cfg.Unit)}
-		base, ok := seriesAt(Series(v.State), since)
+		m := Move{tile: v.Cfg.ID, title: v.title(), status: v.state.Status, to: t.value(&cur, v.Cfg.Unit)}
+		base, ok := seriesAt(series(v.state), since)
 		if !ok && stored != nil {
 			base, ok = stored(v.Cfg.ID)
 		}
 		if !ok || math.IsNaN(base.V) || math.IsInf(base.V, 0) {
-			m.NoBase, m.From = true, t.NoValueThen
+			m.noBase, m.from = true, t.noValueThen
 			out = append(out, m)
 			continue
 		}
-		m.From = t.Value(&base.V, v.Cfg.Unit)
-		if tr, ok := TrendOf(&cur, &base.V, v.Cfg.Thresholds); ok {
-			m.Arrow, m.Change = tr.Arrow, tr.Text
-			if tr.Arrow != "=" {
-				m.Worse, m.Better = tr.Worse, tr.Better
+		m.from = t.value(&base.V, v.Cfg.Unit)
+		if tr, ok := trendOf(&cur, &base.V, v.Cfg.Thresholds); ok {
+			m.arrow, m.change = tr.arrow, tr.text
+			if tr.arrow != "=" {
+				m.worse, m.better = tr.worse, tr.better
 			}
 		}
 		out = append(out, m)
@@ -92,13 +92,13 @@ func MovesOf(tiles []TileView, since time.Time, t Text, stored func(tile string)
 }
 
 // seriesAt is the point of pts (oldest first) at since, else the last one
-// before it when it is at most BaseNear older; false when pts starts later.
+// before it when it is at most baseNear older; false when pts starts later.
 func seriesAt(pts []board.Point, since time.Time) (board.Point, bool) {
 	i, found := slices.BinarySearchFunc(pts, since, func(p board.Point, at time.Time) int { return p.T.Compare(at) })
 	switch {
 	case found:
 		return pts[i], true
-	case i > 0 && since.Sub(pts[i-1].T) <= BaseNear:
+	case i > 0 && since.Sub(pts[i-1].T) <= baseNear:
 		return pts[i-1], true
 	}
 	return board.Point{}, false
@@ -110,7 +110,7 @@ func AlertEventsOf(tiles []TileView, since time.Time) []StandupItem {
 	seen := map[string]bool{}
 	var out []StandupItem
 	for _, v := range tiles {
-		for _, a := range v.State.Alerts {
+		for _, a := range v.state.Alerts {
 			key := a.Source + "/" + a.ID
 			if seen[key] {
 				continue
@@ -172,26 +172,26 @@ func LastStandup(at string, loc *time.Location, now time.Time) (time.Time, bool)
 	return s, true
 }
 
-// EventKindText is a standup event's kind in words.
-func (t Text) EventKindText(kind string) string {
+// eventKindText is a standup event's kind in words.
+func (t Text) eventKindText(kind string) string {
 	switch kind {
 	case "deployment":
-		return t.Deployment
+		return t.deployment
 	case "incident":
-		return t.Incident
+		return t.incident
 	}
-	return t.Alert
+	return t.alert
 }
 
-// EventStateText is a standup event's state in words.
-func (t Text) EventStateText(state string) string {
+// eventStateText is a standup event's state in words.
+func (t Text) eventStateText(state string) string {
 	switch state {
 	case "opened":
-		return t.Opened
+		return t.opened
 	case "resolved", "closed":
-		return t.Resolved
+		return t.resolved
 	case "failed":
-		return t.Failed
+		return t.failed
 	}
-	return t.Succeeded
+	return t.succeeded
 }

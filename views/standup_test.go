@@ -45,12 +45,12 @@ func TestMovesOf(t *testing.T) {
 	th := &board.Thresholds{Warn: board.F(0.3), Critical: board.F(0.6)}
 	tiles := []TileView{
 		{Cfg: board.TileConfig{ID: "lat", Title: "Latency", Unit: "s", Thresholds: th},
-			State: board.TileState{Result: board.Result{Value: board.F(0.5), Series: pts(now.Add(-36*time.Hour), 0.1, 0.2, 0.4, 0.5)}}},
+			state: board.TileState{Result: board.Result{Value: board.F(0.5), Series: pts(now.Add(-36*time.Hour), 0.1, 0.2, 0.4, 0.5)}}},
 		{Cfg: board.TileConfig{ID: "new", Title: "New"},
-			State: board.TileState{Result: board.Result{Value: board.F(10)}, History: pts(now.Add(-2*time.Hour), 20, 10)}},
+			state: board.TileState{Result: board.Result{Value: board.F(10)}, History: pts(now.Add(-2*time.Hour), 20, 10)}},
 		{Cfg: board.TileConfig{ID: "none", Title: "No data"}},
 		{Cfg: board.TileConfig{ID: "kept", Title: "Stored"},
-			State: board.TileState{Result: board.Result{Value: board.F(30)}, History: pts(now.Add(-time.Hour), 30)}},
+			state: board.TileState{Result: board.Result{Value: board.F(30)}, History: pts(now.Add(-time.Hour), 30)}},
 	}
 	// The store has a value from then for "kept" only.
 	stored := func(tile string) (board.Point, bool) {
@@ -64,19 +64,19 @@ func TestMovesOf(t *testing.T) {
 		t.Fatalf("got %d moves, want 3 (the tile without data left out): %+v", len(moves), moves)
 	}
 	m := moves[0]
-	if m.From != "200 ms" || m.To != "500 ms" || m.Arrow != "↑" || !m.Worse || m.NoBase {
+	if m.from != "200 ms" || m.to != "500 ms" || m.arrow != "↑" || !m.worse || m.noBase {
 		t.Errorf("latency move = %+v, want 200 ms → 500 ms, worse", m)
 	}
 	// Polled history that starts after since is no value from then: the
 	// tile is not compared with its value of two hours ago.
 	m = moves[1]
-	if !m.NoBase || m.From != "no value from then" || m.To != "10" || m.Change != "" || m.Worse || m.Better {
+	if !m.noBase || m.from != "no value from then" || m.to != "10" || m.change != "" || m.worse || m.better {
 		t.Errorf("move without a value from then = %+v", m)
 	}
 	m = moves[2]
 	// A tile without thresholds or direction: the move is neither better
 	// nor worse, only down.
-	if m.NoBase || m.From != "60" || m.To != "30" || m.Arrow != "↓" || m.Better || m.Worse {
+	if m.noBase || m.from != "60" || m.to != "30" || m.arrow != "↓" || m.better || m.worse {
 		t.Errorf("move from the stored history = %+v, want 60 → 30, ↓, neutral", m)
 	}
 }
