@@ -42,9 +42,6 @@ func (c SeverityCounts) Plus(d SeverityCounts) SeverityCounts {
 	return SeverityCounts{c.Critical + d.Critical, c.High + d.High, c.Medium + d.Medium, c.Low + d.Low}
 }
 
-// total is every open alert counted.
-func (c SeverityCounts) total() int { return c.Critical + c.High + c.Medium + c.Low }
-
 // RepoSecurity is one repository's open alerts.
 type RepoSecurity struct {
 	Repo         string         `json:"repo"`

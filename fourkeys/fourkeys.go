@@ -133,9 +133,6 @@ func LastDays(end time.Time, d time.Duration) Window {
 	return Window{Start: end.Add(-d), End: end}
 }
 
-// contains reports whether t is in [Start, End).
-func (w Window) contains(t time.Time) bool { return !t.Before(w.Start) && t.Before(w.End) }
-
 // Days is the length of the window in days.
 func (w Window) Days() float64 { return float64(w.End.Sub(w.Start)) / float64(Day) }
 

@@ -193,13 +193,6 @@ func previousDeployment(ctx context.Context, q Execer, service string, t time.Ti
 		`WHERE service = ? AND finished_at < ? ORDER BY finished_at DESC, id DESC LIMIT 1`, service, ms(t))
 }
 
-// latestDeployment is the newest deployment reported by source, if any
-// (pollers resume from it).
-func (s *Store) latestDeployment(ctx context.Context, source string) (fourkeys.Deployment, bool, error) {
-	return oneDeployment(ctx, s.DB, "latest deployment of "+source,
-		`WHERE source = ? ORDER BY finished_at DESC, id DESC LIMIT 1`, source)
-}
-
 func scanDeployments(rows *sql.Rows) ([]fourkeys.Deployment, error) {
 	defer rows.Close()
 	var out []fourkeys.Deployment
@@ -592,15 +585,6 @@ func (c *FourKeysComputer) Fetch(ctx context.Context, bq board.Query) (board.Res
 	}
 	sort.Slice(res.Series, func(i, j int) bool { return res.Series[i].T.Before(res.Series[j].T) })
 	return res, nil
-}
-
-// incidentsResolvedBetween lists incidents resolved in [from, to), oldest first.
-func (s *Store) incidentsResolvedBetween(ctx context.Context, from, to time.Time) ([]fourkeys.Incident, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE resolved_at >= ? AND resolved_at < ? ORDER BY resolved_at`, ms(from), ms(to))
-	if err != nil {
-		return nil, fmt.Errorf("store: resolved incidents: %w", err)
-	}
-	return scanIncidents(rows)
 }
 
 // PushedCommit is a commit that arrived on a repository's default branch.
