@@ -114,7 +114,8 @@ func (t Text) age(d time.Duration) string {
 	if len(units) != 4 {
 		units = []string{"s", "m", "h", "d"}
 	}
-	n, u := 0, units[0]
+	var n int
+	var u string
 	switch {
 	case d < time.Minute:
 		n, u = int(d.Seconds()), units[0]
