@@ -16,6 +16,7 @@ import (
 	monrest "google.golang.org/api/monitoring/v3"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
 )
 
 // openAlerts lists the project's open alerts (projects.alerts.list, REST:
@@ -72,7 +73,7 @@ func (s *Source) openAlerts(ctx context.Context, cl *clients) (board.Result, err
 				var err error
 				p, err = s.policy(ctx, cl, in.policy)
 				if err != nil {
-					var re *retryError
+					var re *poller.RetryError
 					if errors.As(err, &re) {
 						return board.Result{}, err
 					}
