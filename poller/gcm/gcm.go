@@ -351,16 +351,7 @@ func (s *Source) listTimeSeries(ctx context.Context, cl *clients, m *mapping, re
 	var out []*monitoringpb.TimeSeries
 	unit := ""
 	it := cl.metric.ListTimeSeries(ctx, req)
-	pager := iterator.NewPager(it, pageSize, "")
-	for pages := 0; ; pages++ {
-		if err := s.take(); err != nil {
-			return nil, "", err
-		}
-		var page []*monitoringpb.TimeSeries
-		next, err := pager.NextPage(&page)
-		if err != nil {
-			return nil, "", s.apiError(fmt.Sprintf("list time series %q", req.Filter), err)
-		}
+	more, err := eachPage(s, it, fmt.Sprintf("list time series %q", req.Filter), 100, func(page []*monitoringpb.TimeSeries) {
 		out = append(out, page...)
 		if resp, ok := it.Response.(*monitoringpb.ListTimeSeriesResponse); ok && resp != nil {
 			unit = resp.GetUnit()
@@ -368,11 +359,38 @@ func (s *Source) listTimeSeries(ctx context.Context, cl *clients, m *mapping, re
 				m.warn("partial data: %s", e.GetMessage())
 			}
 		}
-		if next == "" {
-			return out, unit, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if more {
+		return nil, "", fmt.Errorf("gcm: list time series %q: more than 100 pages; narrow the filter or group_by", req.Filter)
+	}
+	return out, unit, nil
+}
+
+// eachPage hands each page of a listing to fn, spending one request of the
+// budget per page. It is a bound, not a count anyone sees: when pages remain
+// after page number maxPages+1 (counting from 0) it stops, with more true.
+// what names the listing in errors. A function, not a method, because
+// methods take no type parameters.
+func eachPage[T any](s *Source, it iterator.Pageable, what string, maxPages int, fn func(page []T)) (more bool, err error) {
+	pager := iterator.NewPager(it, pageSize, "")
+	for pages := 0; ; pages++ {
+		if err := s.take(); err != nil {
+			return false, err
 		}
-		if pages > 100 {
-			return nil, "", fmt.Errorf("gcm: list time series %q: more than 100 pages; narrow the filter or group_by", req.Filter)
+		var page []T
+		next, err := pager.NextPage(&page)
+		if err != nil {
+			return false, s.apiError(what, err)
+		}
+		fn(page)
+		if next == "" {
+			return false, nil
+		}
+		if pages > maxPages {
+			return true, nil
 		}
 	}
 }
