@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -66,6 +67,19 @@ func Start[S interface{ Run(context.Context) error }](t testing.TB, build func(c
 	}
 	t.Cleanup(func() { stop() })
 	return s, stop
+}
+
+// FreeAddr is a loopback address (host:port) that was free a moment ago:
+// listened on port 0, noted, closed. For a server that must be restarted on
+// the same address; another process may take it in between.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // WriteConfig writes a config into a temp dir and returns its path.
