@@ -7,21 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wallboard/wallboard/app/apptest/runtest"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/web"
@@ -75,73 +72,21 @@ boards:
 // that a stopped server still holds is waited for, up to 10 s.
 //
 // It is apptest.StartStoppable for this package's internal tests, which
-// cannot import apptest (apptest imports app); other packages use apptest.
+// cannot import apptest (apptest imports app): both run runtest's code.
 func start(t testing.TB, o Options, config string) (*App, string, func() error) {
 	t.Helper()
 	if config != "" {
-		o.ConfigPath = filepath.Join(t.TempDir(), "wallboard.yaml")
-		if err := os.WriteFile(o.ConfigPath, []byte(config), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		o.ConfigPath = runtest.WriteConfig(t, config)
 	}
-	if o.Addr == "" {
-		o.Addr = "127.0.0.1:0"
-	}
-	if o.DataDir == "" {
-		o.DataDir = t.TempDir()
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, o)
-	for deadline := time.Now().Add(10 * time.Second); errors.Is(err, syscall.EADDRINUSE) && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		a, err = New(ctx, o)
-	}
-	if err != nil {
-		cancel()
-		t.Fatalf("start: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case runErr = <-done:
-			case <-time.After(20 * time.Second):
-				t.Error("app did not stop within 20 s")
-			}
-		})
-		return runErr
-	}
-	t.Cleanup(func() { stop() })
+	runtest.Defaults(t, &o.Addr, &o.DataDir, &o.Logger)
+	a, stop := runtest.Start(t, func(ctx context.Context) (*App, error) { return New(ctx, o) })
 	return a, "http://" + a.Addr(), stop
 }
 
-// eventually polls cond every 50 ms until it holds, and fails the test
-// after within, saying what it waited for and the last state cond reported
-// (its second result, "" when there is nothing to add). It is
-// apptest.Eventually, for the same reason as start.
+// eventually is apptest.Eventually, for the same reason as start.
 func eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			if state != "" {
-				t.Fatalf("%s: not within %s; last state: %s", what, within, state)
-			}
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	runtest.Eventually(t, within, what, cond)
 }
 
 func dial(t *testing.T, addr, boardID string) *websocket.Conn {

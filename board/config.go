@@ -778,6 +778,20 @@ func lineOfKey(file *ast.File, path, key string) int {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
+// idProblem is what is wrong with the id of a what ("source", "board"),
+// seen already when its first holder is on line first; "" when nothing is.
+func idProblem(what, id string, seen bool, first int) string {
+	switch {
+	case id == "":
+		return what + " without id"
+	case !idPattern.MatchString(id):
+		return fmt.Sprintf("%s id %q: use lower-case letters, digits, - and _", what, id)
+	case seen:
+		return fmt.Sprintf("duplicate %s id %q (first on line %d)", what, id, first)
+	}
+	return ""
+}
+
 func (c *Config) validate(kinds SourceKinds) []Problem {
 	var probs []Problem
 	add := func(line int, format string, args ...any) {
@@ -786,14 +800,10 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 	sources := map[string]SourceConfig{}
 	for i := range c.Sources {
 		s := &c.Sources[i]
-		switch {
-		case s.ID == "":
-			add(s.Line, "source without id")
-		case !idPattern.MatchString(s.ID):
-			add(s.Line, "source id %q: use lower-case letters, digits, - and _", s.ID)
-		case sources[s.ID].ID != "":
-			add(s.Line, "duplicate source id %q (first on line %d)", s.ID, sources[s.ID].Line)
-		case slices.Contains(ReservedSourceIDs, s.ID):
+		first := sources[s.ID]
+		if msg := idProblem("source", s.ID, first.ID != "", first.Line); msg != "" {
+			add(s.Line, "%s", msg)
+		} else if slices.Contains(ReservedSourceIDs, s.ID) {
 			add(s.Line, "source id %q is reserved for the alerts its webhook receiver stores; choose another", s.ID)
 		}
 		if kinds != nil && !slices.Contains(kinds.Names(), s.Kind) {
@@ -817,7 +827,7 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 		for _, msg := range checkFourKeysSource(*s) {
 			add(s.Line, "source %q: %s", s.ID, msg)
 		}
-		if sources[s.ID].ID == "" {
+		if first.ID == "" {
 			sources[s.ID] = *s
 		}
 	}
@@ -827,14 +837,10 @@ func (c *Config) validate(kinds SourceKinds) []Problem {
 	boards := map[string]int{}
 	for bi := range c.Boards {
 		b := &c.Boards[bi]
-		switch {
-		case b.ID == "":
-			add(b.Line, "board without id")
-		case !idPattern.MatchString(b.ID):
-			add(b.Line, "board id %q: use lower-case letters, digits, - and _", b.ID)
-		case boards[b.ID] != 0:
-			add(b.Line, "duplicate board id %q (first on line %d)", b.ID, boards[b.ID])
-		default:
+		first, seen := boards[b.ID]
+		if msg := idProblem("board", b.ID, seen, first); msg != "" {
+			add(b.Line, "%s", msg)
+		} else {
 			boards[b.ID] = max(b.Line, 1)
 		}
 		if b.Theme != "" && b.Theme != "dark" && b.Theme != "light" {

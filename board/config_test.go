@@ -154,6 +154,11 @@ func TestParseProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "missing ids",
+			yaml: "sources:\n  - {kind: demo}\nboards:\n  - title: Ops\n    tiles:\n      - {id: a, kind: stat, source: d}\n",
+			want: []string{`b.yaml: source without id`, `b.yaml: board without id`},
+		},
+		{
 			name: "playlist retro entries",
 			yaml: "sources:\n  - {id: d, kind: demo}\nboards:\n  - id: ops\n    tiles:\n      - {id: a, kind: stat, source: d}\nplaylists:\n  - id: lobby\n    boards:\n      - ops\n      - ops/retro\n      - sales/retro\n      - ops/standup\n",
 			want: []string{

@@ -105,16 +105,11 @@ func TestNextDelay(t *testing.T) {
 		if d := NextDelay(10*time.Minute, 4, errors.New("x"), 5*time.Minute); !within(d, 10*time.Minute) {
 			t.Fatalf("an interval above the cap is the cap: %v", d)
 		}
-		if d := NextDelay(10*time.Second, 1, retryErr{2 * time.Minute}, 5*time.Minute); d < 2*time.Minute || d > 2*time.Minute*11/10 {
+		if d := NextDelay(10*time.Second, 1, &RetryError{After: 2 * time.Minute, Err: errors.New("rate limited")}, 5*time.Minute); d < 2*time.Minute || d > 2*time.Minute*11/10 {
 			t.Fatalf("Retry-After of 2m gave %v: never less, at most 10%% more", d)
 		}
 	}
 }
-
-type retryErr struct{ d time.Duration }
-
-func (e retryErr) Error() string             { return "rate limited" }
-func (e retryErr) RetryAfter() time.Duration { return e.d }
 
 func TestSchedulerOneInFlightAndKick(t *testing.T) {
 	src := &countingSource{block: make(chan struct{})}

@@ -474,20 +474,16 @@ func (r *Replica) SaveTiles(ctx context.Context, key string, states []board.Tile
 	return err
 }
 
+// queueHistory queues st's value for the tile history, at the data's time
+// when that is earlier than the poll's.
 func queueHistory(b *pgx.Batch, st board.TileState) {
 	at := st.UpdatedAt
 	if !st.At.IsZero() && st.At.Before(at) {
 		at = st.At
 	}
-	v := *st.Value
-	if v != v || v > 1e308 || v < -1e308 || at.IsZero() {
-		return
+	for _, w := range store.PostgresHistoryWrites(st.Board, st.Tile, at, *st.Value) {
+		b.Queue(w.SQL, w.Args...)
 	}
-	step := store.HistoryStep.Milliseconds() // the store's buckets
-	b.Queue(`INSERT INTO tile_history (board, tile, bucket, at, value) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (board, tile, bucket) DO NOTHING`, st.Board, st.Tile, at.UnixMilli()/step, at.UnixMilli(), v)
-	b.Queue(`DELETE FROM tile_history WHERE board = $1 AND tile = $2 AND bucket < $3`,
-		st.Board, st.Tile, at.Add(-store.HistoryKeep).UnixMilli()/step)
 }
 
 // Announce tells the other replicas to run steps (after a webhook's commit,

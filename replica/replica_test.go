@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/store"
 	"github.com/wallboard/wallboard/store/pgtest"
 )
 
@@ -234,5 +236,53 @@ func TestNoConnectionAfterClose(t *testing.T) {
 	}
 	if open != 0 {
 		t.Errorf("%d connections of the closed replica still open", open)
+	}
+}
+
+// A replica's saved values land in the store's tile history, as the store's
+// own SaveTiles keeps it: the first value of a bucket, at the data's time
+// when that is earlier than the poll's, older buckets pruned; a NaN is not
+// a value.
+func TestSaveTilesWritesTheStoresHistory(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	s, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n notices
+	r := start(t, url, "a", &n)
+	r.Want([]string{"q"})
+	eventually(t, "a to hold q", func() bool { return holds(r, "q") })
+	save := func(polled, data time.Time, v float64) {
+		t.Helper()
+		st := board.TileState{Board: "ops", Tile: "rps", Result: board.Result{Value: &v, At: data}, UpdatedAt: polled, Status: board.StatusOK}
+		if err := r.SaveTiles(ctx, "q", []board.TileState{st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now().Truncate(store.HistoryStep).Add(-time.Hour)
+	save(t0.Add(2*time.Minute), t0.Add(time.Minute), 1) // recorded at the data's time
+	save(t0.Add(3*time.Minute), time.Time{}, 2)         // same bucket: not recorded
+	save(t0.Add(store.HistoryStep), time.Time{}, math.NaN())
+	for _, c := range []struct {
+		at   time.Time
+		want float64
+		ok   bool
+		t    time.Time
+	}{{t0, 1, true, t0.Add(time.Minute)}, {t0.Add(store.HistoryStep), 1, true, t0.Add(time.Minute)}, {t0.Add(3 * store.HistoryStep), 0, false, time.Time{}}} {
+		p, ok, err := s.ValueAt(ctx, "ops", "rps", c.at)
+		if err != nil || ok != c.ok || ok && (p.V != c.want || !p.T.Equal(c.t)) {
+			t.Errorf("value at %s = %+v, %v, %v; want %v at %s (%v)", c.at, p, ok, err, c.want, c.t, c.ok)
+		}
+	}
+	save(t0.Add(store.HistoryKeep+time.Hour), time.Time{}, 5)
+	var rows int
+	if err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM tile_history WHERE board = 'ops' AND tile = 'rps'`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Errorf("%d history rows after a value %s later, want 1 (older ones pruned)", rows, store.HistoryKeep)
 	}
 }

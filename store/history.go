@@ -28,24 +28,58 @@ func (s *Store) RecordHistory(ctx context.Context, boardID, tile string, at time
 }
 
 func recordHistory(ctx context.Context, tx *sql.Tx, boardID, tile string, at time.Time, v float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) || at.IsZero() {
+	insert, prune, ok := historyWrites(boardID, tile, at, v)
+	if !ok {
 		return nil
 	}
-	step := HistoryStep.Milliseconds()
-	res, err := tx.ExecContext(ctx, `INSERT INTO tile_history (board, tile, bucket, at, value) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (board, tile, bucket) DO NOTHING`, boardID, tile, ms(at)/step, ms(at), v)
+	res, err := tx.ExecContext(ctx, insert.SQL, insert.Args...)
 	if err != nil {
 		return fmt.Errorf("store: record history of %s/%s: %w", boardID, tile, err)
 	}
 	// Prune only when a bucket begins: once per tile and step, a range scan
 	// of the primary key.
 	if n, _ := res.RowsAffected(); n == 1 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tile_history WHERE board = ? AND tile = ? AND bucket < ?`,
-			boardID, tile, ms(at.Add(-HistoryKeep))/step); err != nil {
+		if _, err := tx.ExecContext(ctx, prune.SQL, prune.Args...); err != nil {
 			return fmt.Errorf("store: prune history of %s/%s: %w", boardID, tile, err)
 		}
 	}
 	return nil
+}
+
+// Statement is one SQL statement and its arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// PostgresHistoryWrites are the statements that record v as tile's value at
+// `at` in the tile history of a PostgreSQL store, for a writer on its own
+// connection (the replica's lease-guarded batch): insert, which keeps the
+// bucket's first value, then prune, which drops the tile's values older than
+// HistoryKeep and may run after every insert. None when v is not a number or
+// at is zero.
+func PostgresHistoryWrites(boardID, tile string, at time.Time, v float64) []Statement {
+	insert, prune, ok := historyWrites(boardID, tile, at, v)
+	if !ok {
+		return nil
+	}
+	insert.SQL, prune.SQL = rebind(insert.SQL), rebind(prune.SQL)
+	return []Statement{insert, prune}
+}
+
+// historyWrites are the tile history's insert and prune of v at `at`, in
+// the store's SQL (SQLite's placeholders); false when there is nothing to
+// record.
+func historyWrites(boardID, tile string, at time.Time, v float64) (insert, prune Statement, ok bool) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || at.IsZero() {
+		return Statement{}, Statement{}, false
+	}
+	step := HistoryStep.Milliseconds()
+	insert = Statement{`INSERT INTO tile_history (board, tile, bucket, at, value) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (board, tile, bucket) DO NOTHING`, []any{boardID, tile, ms(at) / step, ms(at), v}}
+	prune = Statement{`DELETE FROM tile_history WHERE board = ? AND tile = ? AND bucket < ?`,
+		[]any{boardID, tile, ms(at.Add(-HistoryKeep)) / step}}
+	return insert, prune, true
 }
 
 // ValueAt is the stored value of tile nearest to `at`, when one lies within

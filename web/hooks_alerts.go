@@ -71,17 +71,7 @@ func bearer(r *http.Request) string {
 // Alertmanager handles POST /hooks/alertmanager (webhook_config, payload
 // version 4), authenticated by `Authorization: Bearer <token>`.
 func (h *AlertHooks) Alertmanager() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.AlertmanagerToken == "" {
-			http.NotFound(w, r)
-			return
-		}
-		if tok := bearer(r); tok == "" || !SecretEqual(tok, h.AlertmanagerToken) {
-			unauthorized(w, `Bearer realm="wallboard"`)
-			return
-		}
-		h.receive(w, r, alerts.ReceiverAlertmanager, alertmanager.ParseWebhook)
-	})
+	return h.bearerHook(&h.AlertmanagerToken, alerts.ReceiverAlertmanager, alertmanager.ParseWebhook)
 }
 
 // CloudMonitoring handles POST /hooks/cloudmonitoring (notification channel
@@ -126,16 +116,23 @@ func (h *AlertHooks) cloudMonitoringAuthorized(r *http.Request) bool {
 // Events handles POST /api/v1/events/alerts: the generic incident webhook
 // for anything else, authenticated by `Authorization: Bearer <token>`.
 func (h *AlertHooks) Events() http.Handler {
+	return h.bearerHook(&h.EventsToken, alerts.ReceiverEvents, ParseEventAlerts)
+}
+
+// bearerHook receives receiver's deliveries, parsed by parse, from a sender
+// authenticated by `Authorization: Bearer <*token>`; it answers 404 while
+// *token is "" (the receiver is off). *token is read at each request.
+func (h *AlertHooks) bearerHook(token *string, receiver string, parse func([]byte) ([]board.Alert, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.EventsToken == "" {
+		if *token == "" {
 			http.NotFound(w, r)
 			return
 		}
-		if tok := bearer(r); tok == "" || !SecretEqual(tok, h.EventsToken) {
+		if tok := bearer(r); tok == "" || !SecretEqual(tok, *token) {
 			unauthorized(w, `Bearer realm="wallboard"`)
 			return
 		}
-		h.receive(w, r, alerts.ReceiverEvents, ParseEventAlerts)
+		h.receive(w, r, receiver, parse)
 	})
 }
 

@@ -204,27 +204,15 @@ func dial(args []string) error {
 		res.ServerStackPerViewer = per("go_memstats_stack_inuse_bytes")
 		res.ServerHeapPerViewer = per("go_memstats_heap_inuse_bytes")
 	}
-	t0 := time.Now()
-	cpu0, err := procCPU(*pid)
+	w0, err := readWindow(*pid, base)
 	if err != nil {
 		return err
 	}
-	own0 := selfCPU()
-	wire0 := wireBytes.Load()
-	f0, l0, fErr := fetches(base)
-	mb0, mt0 := machineCPU()
-
 	time.Sleep(*window)
-
-	t1 := time.Now()
-	cpu1, err := procCPU(*pid)
+	w1, err := readWindow(*pid, base)
 	if err != nil {
 		return err
 	}
-	own1 := selfCPU()
-	wire1 := wireBytes.Load()
-	f1, l1, fErr1 := fetches(base)
-	mb1, mt1 := machineCPU()
 	if res.ServerRSSEnd, err = procRSS(*pid); err != nil {
 		return err
 	}
@@ -237,29 +225,30 @@ func dial(args []string) error {
 	}
 	waitTimeout(&readers, 30*time.Second)
 
-	secs := t1.Sub(t0).Seconds()
+	secs := w1.at.Sub(w0.at).Seconds()
 	res.WindowSecs = secs
-	res.ServerCPUSecs = (cpu1 - cpu0).Seconds()
+	res.ServerCPUSecs = (w1.serverCPU - w0.serverCPU).Seconds()
 	res.ServerCPUPercent = 100 * res.ServerCPUSecs / secs
-	res.LoadgenCPUSecs = (own1 - own0).Seconds()
+	res.LoadgenCPUSecs = (w1.ownCPU - w0.ownCPU).Seconds()
 	res.LoadgenCPUPercent = 100 * res.LoadgenCPUSecs / secs
-	if fErr == nil && fErr1 == nil && l1 > l0 {
+	if w0.fetchErr == nil && w1.fetchErr == nil && w1.lastFetch > w0.lastFetch {
 		// Between the last calls before and after the window: no edge error.
-		res.BackendCalls = f1 - f0
-		res.BackendCallsPerMin = float64(f1-f0) / (float64(l1-l0) / 1e9) * 60
+		res.BackendCalls = w1.fetches - w0.fetches
+		res.BackendCallsPerMin = float64(w1.fetches-w0.fetches) / (float64(w1.lastFetch-w0.lastFetch) / 1e9) * 60
 	}
-	if mt1 > mt0 {
+	if w1.machineTotal > w0.machineTotal {
 		// Percent of one core, like the other CPU figures; ticks are 10 ms.
-		cores := float64(mt1-mt0) / 100 / secs
-		res.MachineCPUPercent = 100 * cores * float64(mb1-mb0) / float64(mt1-mt0)
+		ticks := float64(w1.machineTotal - w0.machineTotal)
+		cores := ticks / 100 / secs
+		res.MachineCPUPercent = 100 * cores * float64(w1.machineBusy-w0.machineBusy) / ticks
 		res.OthersCPUPercent = max(0, res.MachineCPUPercent-res.ServerCPUPercent-res.LoadgenCPUPercent)
 	}
 	if res.Connected > 0 {
 		res.ServerRSSPerViewer = float64(res.ServerRSSConnected-res.ServerRSSBefore) / float64(res.Connected)
 	}
-	aggregate(&res, viewers, t0, t1)
+	aggregate(&res, viewers, w0.at, w1.at)
 	if res.Messages > 0 {
-		res.WirePerMessage = float64(wire1-wire0) / float64(res.Messages)
+		res.WirePerMessage = float64(w1.wire-w0.wire) / float64(res.Messages)
 	}
 	if res.Updates > 0 && res.Connected > 0 {
 		res.ServerCPUPerDelivery = res.ServerCPUSecs * 1e6 / float64(res.Updates*res.Connected)
@@ -411,6 +400,31 @@ func procRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("server RSS: no VmRSS in /proc/%d/status", pid)
+}
+
+// windowEnd is what is read at each end of the measurement window; the
+// figures are the differences between the two.
+type windowEnd struct {
+	at                        time.Time
+	serverCPU, ownCPU         time.Duration
+	wire                      int64 // bytes read from every connection so far
+	fetches, lastFetch        int64 // the clock source's calls; unix ns of the last
+	fetchErr                  error // the calls are left out of the result when set
+	machineBusy, machineTotal int64 // ticks of all CPUs
+}
+
+// readWindow reads one end of the measurement window.
+func readWindow(pid int, base string) (windowEnd, error) {
+	w := windowEnd{at: time.Now()}
+	var err error
+	if w.serverCPU, err = procCPU(pid); err != nil {
+		return windowEnd{}, err
+	}
+	w.ownCPU = selfCPU()
+	w.wire = wireBytes.Load()
+	w.fetches, w.lastFetch, w.fetchErr = fetches(base)
+	w.machineBusy, w.machineTotal = machineCPU()
+	return w, nil
 }
 
 // procCPU is utime+stime of a process. The kernel counts in clock ticks,

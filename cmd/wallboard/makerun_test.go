@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wallboard/wallboard/app/apptest/runtest"
 )
 
 // TestMakeRunCtrlC runs `make run` as a newcomer does, in its own process
@@ -20,7 +22,7 @@ func TestMakeRunCtrlC(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatal("make not found")
 	}
-	addr := freeAddr(t)
+	addr := runtest.FreeAddr(t)
 	cmd := exec.Command("make", "run", "ADDR="+addr, "DATA="+t.TempDir(),
 		"BIN="+filepath.Join(t.TempDir(), "wallboard"))
 	cmd.Dir = "../.."
@@ -84,7 +86,7 @@ func TestMakeRunCtrlC(t *testing.T) {
 // is how a board run by hand is stopped, not a failure).
 func TestInterruptExitsZero(t *testing.T) {
 	bin := buildBinary(t)
-	addr := freeAddr(t)
+	addr := runtest.FreeAddr(t)
 	cmd := exec.Command(bin, "-addr", addr, "-data", t.TempDir())
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

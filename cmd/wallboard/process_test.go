@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +27,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to read a PostgreSQL store
 	_ "modernc.org/sqlite"
 
+	"github.com/wallboard/wallboard/app/apptest/runtest"
 	"github.com/wallboard/wallboard/store/pgtest"
 )
 
@@ -58,17 +58,6 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// freeAddr finds a free loopback port (the server is restarted on the same one).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 type server struct {
 	t    *testing.T
 	bin  string
@@ -89,7 +78,7 @@ func newServer(t *testing.T) *server {
 	if err := os.WriteFile(cfg, []byte(processYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, bin: buildBinary(t), cfg: cfg, data: filepath.Join(dir, "data"), addr: freeAddr(t)}
+	s := &server{t: t, bin: buildBinary(t), cfg: cfg, data: filepath.Join(dir, "data"), addr: runtest.FreeAddr(t)}
 	t.Cleanup(func() {
 		if s.cmd != nil {
 			s.kill()

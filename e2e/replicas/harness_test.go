@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wallboard/wallboard/app/apptest/runtest"
 	"github.com/wallboard/wallboard/store/pgtest"
 )
 
@@ -176,16 +176,6 @@ func newGroupAccess(t testing.TB, be *backend, access string) *group {
 	return &group{t: t, config: cfg, store: pgtest.URL(t)}
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 type syncWriter struct {
 	mu *sync.Mutex
 	b  *bytes.Buffer
@@ -202,7 +192,7 @@ func (g *group) start(p *proc) *proc {
 	t := g.t
 	t.Helper()
 	if p == nil {
-		p = &proc{name: fmt.Sprintf("r%d", len(g.reps)), addr: freeAddr(t), data: t.TempDir(), log: &bytes.Buffer{}, logm: &sync.Mutex{}}
+		p = &proc{name: fmt.Sprintf("r%d", len(g.reps)), addr: runtest.FreeAddr(t), data: t.TempDir(), log: &bytes.Buffer{}, logm: &sync.Mutex{}}
 		g.reps = append(g.reps, p)
 	}
 	p.cmd = exec.Command(binary(t), "-config", g.config, "-store", g.store, "-data", p.data, "-addr", p.addr)

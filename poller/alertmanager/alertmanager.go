@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
 )
 
 // maxBody bounds what one poll reads (a few thousand alerts).
@@ -141,11 +142,10 @@ func (s *Source) Fetch(ctx context.Context, q board.Query) (board.Result, error)
 		return board.Result{}, fmt.Errorf("alertmanager: read %s: %w", u.Redacted(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := &httpError{Status: resp.StatusCode, Body: snippet(body)}
-		if ra := resp.Header.Get("Retry-After"); ra != "" {
-			if secs, err := strconv.Atoi(ra); err == nil && secs > 0 {
-				e.After = time.Duration(secs) * time.Second
-			}
+		e := fmt.Errorf("alertmanager: HTTP %d: %s", resp.StatusCode, snippet(body))
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			// The poller waits at least as long as Alertmanager asked.
+			return board.Result{}, &poller.RetryError{After: time.Duration(secs) * time.Second, Err: e}
 		}
 		return board.Result{}, e
 	}
@@ -315,20 +315,6 @@ func Severity(s string) board.Severity {
 	}
 	return board.SeverityWarning
 }
-
-// httpError is a non-200 answer from Alertmanager.
-type httpError struct {
-	Status int
-	Body   string
-	After  time.Duration
-}
-
-func (e *httpError) Error() string {
-	return fmt.Sprintf("alertmanager: HTTP %d: %s", e.Status, e.Body)
-}
-
-// RetryAfter is the wait the server asked for (poller.RetryAfterError).
-func (e *httpError) RetryAfter() time.Duration { return e.After }
 
 func snippet(b []byte) string {
 	s := strings.TrimSpace(string(b))

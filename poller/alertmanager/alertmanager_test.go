@@ -2,6 +2,7 @@ package alertmanager
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
 )
 
 // A GET /api/v2/alerts answer as Alertmanager 0.25 writes it.
@@ -93,8 +95,8 @@ func TestFetchErrors(t *testing.T) {
 				t.Fatalf("error = %v, want %q", err, c.want)
 			}
 			if c.retry != "" {
-				he, ok := err.(*httpError)
-				if !ok || he.RetryAfter() != 7*time.Second {
+				var ra poller.RetryAfterError
+				if !errors.As(err, &ra) || ra.RetryAfter() != 7*time.Second {
 					t.Errorf("retry after = %v", err)
 				}
 			}

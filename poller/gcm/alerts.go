@@ -12,10 +12,10 @@ import (
 
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
 	"google.golang.org/api/googleapi"
-	"google.golang.org/api/iterator"
 	monrest "google.golang.org/api/monitoring/v3"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
 )
 
 // openAlerts lists the project's open alerts (projects.alerts.list, REST:
@@ -72,7 +72,7 @@ func (s *Source) openAlerts(ctx context.Context, cl *clients) (board.Result, err
 				var err error
 				p, err = s.policy(ctx, cl, in.policy)
 				if err != nil {
-					var re *retryError
+					var re *poller.RetryError
 					if errors.As(err, &re) {
 						return board.Result{}, err
 					}
@@ -222,17 +222,8 @@ func retryUnavailable(ctx context.Context, call func() error) error {
 // someone with nothing to do. Value is how many there are.
 func (s *Source) undocumented(ctx context.Context, cl *clients) (board.Result, error) {
 	it := cl.policy.ListAlertPolicies(ctx, &monitoringpb.ListAlertPoliciesRequest{Name: s.project, PageSize: pageSize})
-	pager := iterator.NewPager(it, pageSize, "")
 	res := board.Result{At: s.now()}
-	for pages := 0; ; pages++ {
-		if err := s.take(); err != nil {
-			return board.Result{}, err
-		}
-		var page []*monitoringpb.AlertPolicy
-		next, err := pager.NextPage(&page)
-		if err != nil {
-			return board.Result{}, s.apiError("list alert policies", err)
-		}
+	_, err := eachPage(s, it, "list alert policies", 50, func(page []*monitoringpb.AlertPolicy) {
 		for _, p := range page {
 			if p == nil || (p.GetEnabled() != nil && !p.GetEnabled().GetValue()) {
 				continue // disabled policies page nobody
@@ -256,9 +247,9 @@ func (s *Source) undocumented(ctx context.Context, cl *clients) (board.Result, e
 				URL:    policyURL(s.cfg.Project, p.GetName()),
 			})
 		}
-		if next == "" || pages > 50 {
-			break
-		}
+	})
+	if err != nil {
+		return board.Result{}, err
 	}
 	sort.SliceStable(res.Rows, func(i, j int) bool { return res.Rows[i].Label < res.Rows[j].Label })
 	res.Value = board.F(float64(len(res.Rows)))

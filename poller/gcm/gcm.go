@@ -40,6 +40,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
 )
 
 // defaultRequestsPerMinute is the request budget of a source when the config
@@ -350,16 +351,7 @@ func (s *Source) listTimeSeries(ctx context.Context, cl *clients, m *mapping, re
 	var out []*monitoringpb.TimeSeries
 	unit := ""
 	it := cl.metric.ListTimeSeries(ctx, req)
-	pager := iterator.NewPager(it, pageSize, "")
-	for pages := 0; ; pages++ {
-		if err := s.take(); err != nil {
-			return nil, "", err
-		}
-		var page []*monitoringpb.TimeSeries
-		next, err := pager.NextPage(&page)
-		if err != nil {
-			return nil, "", s.apiError(fmt.Sprintf("list time series %q", req.Filter), err)
-		}
+	more, err := eachPage(s, it, fmt.Sprintf("list time series %q", req.Filter), 100, func(page []*monitoringpb.TimeSeries) {
 		out = append(out, page...)
 		if resp, ok := it.Response.(*monitoringpb.ListTimeSeriesResponse); ok && resp != nil {
 			unit = resp.GetUnit()
@@ -367,11 +359,38 @@ func (s *Source) listTimeSeries(ctx context.Context, cl *clients, m *mapping, re
 				m.warn("partial data: %s", e.GetMessage())
 			}
 		}
-		if next == "" {
-			return out, unit, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if more {
+		return nil, "", fmt.Errorf("gcm: list time series %q: more than 100 pages; narrow the filter or group_by", req.Filter)
+	}
+	return out, unit, nil
+}
+
+// eachPage hands each page of a listing to fn, spending one request of the
+// budget per page. It is a bound, not a count anyone sees: when pages remain
+// after page number maxPages+1 (counting from 0) it stops, with more true.
+// what names the listing in errors. A function, not a method, because
+// methods take no type parameters.
+func eachPage[T any](s *Source, it iterator.Pageable, what string, maxPages int, fn func(page []T)) (more bool, err error) {
+	pager := iterator.NewPager(it, pageSize, "")
+	for pages := 0; ; pages++ {
+		if err := s.take(); err != nil {
+			return false, err
 		}
-		if pages > 100 {
-			return nil, "", fmt.Errorf("gcm: list time series %q: more than 100 pages; narrow the filter or group_by", req.Filter)
+		var page []T
+		next, err := pager.NextPage(&page)
+		if err != nil {
+			return false, s.apiError(what, err)
+		}
+		fn(page)
+		if next == "" {
+			return false, nil
+		}
+		if pages > maxPages {
+			return true, nil
 		}
 	}
 }
@@ -380,28 +399,17 @@ func (s *Source) listTimeSeries(ctx context.Context, cl *clients, m *mapping, re
 func (s *Source) take() error {
 	r := s.limiter.Reserve()
 	if !r.OK() {
-		return &retryError{After: time.Minute, Err: fmt.Errorf("gcm: request budget of %d/min is too small", s.rpm)}
+		return &poller.RetryError{After: time.Minute, Err: fmt.Errorf("gcm: request budget of %d/min is too small", s.rpm)}
 	}
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
-		return &retryError{After: d, Err: fmt.Errorf("gcm: request budget of %d/min spent (requests_per_minute), next request in %s", s.rpm, d.Round(time.Second))}
+		return &poller.RetryError{After: d, Err: fmt.Errorf("gcm: request budget of %d/min spent (requests_per_minute), next request in %s", s.rpm, d.Round(time.Second))}
 	}
 	return nil
 }
 
-// retryError is a failure that says when to try again: quota exhausted at
-// Google, or this source's own request budget spent. It implements
-// poller.RetryAfterError, so the poller waits and the tiles go stale.
-type retryError struct {
-	After time.Duration
-	Err   error
-}
-
-func (e *retryError) Error() string             { return e.Err.Error() }
-func (e *retryError) Unwrap() error             { return e.Err }
-func (e *retryError) RetryAfter() time.Duration { return e.After }
-
-// apiError wraps a client error, turning quota errors into RetryErrors.
+// apiError wraps a client error, turning quota errors into
+// poller.RetryErrors.
 func (s *Source) apiError(what string, err error) error {
 	// REST first: googleapi errors also carry a gRPC status.
 	var ge *googleapi.Error
@@ -410,7 +418,7 @@ func (s *Source) apiError(what string, err error) error {
 		if secs, perr := strconv.Atoi(ge.Header.Get("Retry-After")); perr == nil && secs > 0 {
 			after = time.Duration(secs) * time.Second
 		}
-		return &retryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (HTTP 429), retrying in %s: %w", what, after, err)}
+		return &poller.RetryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (HTTP 429), retrying in %s: %w", what, after, err)}
 	}
 	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted {
 		after := defaultQuotaBackoff
@@ -419,7 +427,7 @@ func (s *Source) apiError(what string, err error) error {
 				after = ri.GetRetryDelay().AsDuration()
 			}
 		}
-		return &retryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (RESOURCE_EXHAUSTED), retrying in %s: %w", what, after, err)}
+		return &poller.RetryError{After: after, Err: fmt.Errorf("gcm: %s: quota exhausted (RESOURCE_EXHAUSTED), retrying in %s: %w", what, after, err)}
 	}
 	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
 		// Named as the API names it, so the tile says what happened rather

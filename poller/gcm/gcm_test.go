@@ -514,6 +514,8 @@ func TestCheckQuery(t *testing.T) {
 		{query(map[string]any{"preset": "cloudrun_request_rate", "service": `api" OR true`}), "use the resource's name"},
 		{query(map[string]any{"preset": "cloudrun_request_rate", "service": "api", "cluster": "x"}), "does not take cluster"},
 		{query(map[string]any{"filter": "x", "aligner": "ALIGN_SOMETIMES"}), "aligner \"ALIGN_SOMETIMES\" unknown"},
+		{query(map[string]any{"filter": "x", "reducer": "often"}), "reducer \"often\" unknown (e.g. REDUCE_SUM"},
+		{query(map[string]any{"filter": "x", "aligner": "rate", "reducer": "Mean"}), ""},
 		{query(map[string]any{"filter": "x", "reducer": "REDUCE_SUM", "aligner": "ALIGN_NONE"}), "needs an aligner"},
 		{query(map[string]any{"filter": "x", "percentile": 90}), "use 5, 50, 95 or 99"},
 		{query(map[string]any{"filter": "x", "group_by": []any{"service_name"}}), "group_by \"service_name\""},

@@ -215,27 +215,13 @@ func splitRatio(s *spec) {
 }
 
 func parseAggregation(p params, s *spec) error {
-	if p.has("aligner") {
-		name := strings.ToUpper(p.str("aligner"))
-		if !strings.HasPrefix(name, "ALIGN_") {
-			name = "ALIGN_" + name
-		}
-		v, ok := monitoringpb.Aggregation_Aligner_value[name]
-		if !ok {
-			return fmt.Errorf("gcm: aligner %q unknown (e.g. ALIGN_RATE, ALIGN_MEAN, ALIGN_DELTA, ALIGN_PERCENTILE_99)", p.str("aligner"))
-		}
-		s.aligner = monitoringpb.Aggregation_Aligner(v)
+	if err := enumParam(p, "aligner", "ALIGN_", monitoringpb.Aggregation_Aligner_value, &s.aligner,
+		"ALIGN_RATE, ALIGN_MEAN, ALIGN_DELTA, ALIGN_PERCENTILE_99"); err != nil {
+		return err
 	}
-	if p.has("reducer") {
-		name := strings.ToUpper(p.str("reducer"))
-		if !strings.HasPrefix(name, "REDUCE_") {
-			name = "REDUCE_" + name
-		}
-		v, ok := monitoringpb.Aggregation_Reducer_value[name]
-		if !ok {
-			return fmt.Errorf("gcm: reducer %q unknown (e.g. REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX, REDUCE_PERCENTILE_99)", p.str("reducer"))
-		}
-		s.reducer = monitoringpb.Aggregation_Reducer(v)
+	if err := enumParam(p, "reducer", "REDUCE_", monitoringpb.Aggregation_Reducer_value, &s.reducer,
+		"REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX, REDUCE_PERCENTILE_99"); err != nil {
+		return err
 	}
 	if p.has("group_by") {
 		g, err := p.list("group_by")
@@ -404,6 +390,25 @@ func (p params) duration(k string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("gcm: %s: %w", k, err)
 	}
 	return d, nil
+}
+
+// enumParam sets *dst to the protobuf enum value p's key k names, in any
+// case and with or without the enum's prefix (rate, ALIGN_RATE); *dst is
+// left alone when k is absent. examples go in the error of an unknown name.
+func enumParam[E ~int32](p params, k, prefix string, values map[string]int32, dst *E, examples string) error {
+	if !p.has(k) {
+		return nil
+	}
+	name := strings.ToUpper(p.str(k))
+	if !strings.HasPrefix(name, prefix) {
+		name = prefix + name
+	}
+	v, ok := values[name]
+	if !ok {
+		return fmt.Errorf("gcm: %s %q unknown (e.g. %s)", k, p.str(k), examples)
+	}
+	*dst = E(v)
+	return nil
 }
 
 // only refuses keys other than k (alerts, policies and slos lists take none).

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
-	"google.golang.org/api/iterator"
 
 	"github.com/wallboard/wallboard/board"
 )
@@ -20,36 +19,17 @@ func (s *Source) sloList(ctx context.Context, cl *clients) (board.Result, error)
 	res := board.Result{At: s.now()}
 	var services []*monitoringpb.Service
 	it := cl.slo.ListServices(ctx, &monitoringpb.ListServicesRequest{Parent: s.project, PageSize: pageSize})
-	pager := iterator.NewPager(it, pageSize, "")
-	for pages := 0; ; pages++ {
-		if err := s.take(); err != nil {
-			return board.Result{}, err
-		}
-		var page []*monitoringpb.Service
-		next, err := pager.NextPage(&page)
-		if err != nil {
-			return board.Result{}, s.apiError("list services", err)
-		}
+	if _, err := eachPage(s, it, "list services", 20, func(page []*monitoringpb.Service) {
 		services = append(services, page...)
-		if next == "" || pages > 20 {
-			break
-		}
+	}); err != nil {
+		return board.Result{}, err
 	}
 	for _, svc := range services {
 		if svc == nil || svc.GetName() == "" {
 			continue
 		}
 		sit := cl.slo.ListServiceLevelObjectives(ctx, &monitoringpb.ListServiceLevelObjectivesRequest{Parent: svc.GetName(), PageSize: pageSize})
-		spager := iterator.NewPager(sit, pageSize, "")
-		for pages := 0; ; pages++ {
-			if err := s.take(); err != nil {
-				return board.Result{}, err
-			}
-			var page []*monitoringpb.ServiceLevelObjective
-			next, err := spager.NextPage(&page)
-			if err != nil {
-				return board.Result{}, s.apiError(fmt.Sprintf("list SLOs of %s", svc.GetName()), err)
-			}
+		_, err := eachPage(s, sit, fmt.Sprintf("list SLOs of %s", svc.GetName()), 20, func(page []*monitoringpb.ServiceLevelObjective) {
 			for _, o := range page {
 				if o == nil {
 					continue
@@ -73,9 +53,9 @@ func (s *Source) sloList(ctx context.Context, cl *clients) (board.Result, error)
 				}
 				res.Rows = append(res.Rows, row)
 			}
-			if next == "" || pages > 20 {
-				break
-			}
+		})
+		if err != nil {
+			return board.Result{}, err
 		}
 	}
 	sort.SliceStable(res.Rows, func(i, j int) bool { return res.Rows[i].Label < res.Rows[j].Label })

@@ -26,6 +26,7 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
+	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/store"
 )
 
@@ -202,10 +203,10 @@ func (s *Source) errFor(q board.Query) error {
 		r.mu.Unlock()
 	}
 	err := errors.Join(errs...)
-	var ra *retryAfterError
+	var ra *poller.RetryError
 	if errors.As(err, &ra) {
 		// Keep the retry-after hint visible to the poller.
-		err = &retryAfterError{after: ra.after, err: err}
+		err = &poller.RetryError{After: ra.After, Err: err}
 	}
 	return err
 }
@@ -261,10 +262,10 @@ func (s *Source) paused(now time.Time) error {
 // pauseOnRetryAfter pauses every repository's calls when err is GitHub
 // asking the client to wait; reported is what they fail with meanwhile.
 func (s *Source) pauseOnRetryAfter(err error, now time.Time, reported error) {
-	var ra *retryAfterError
+	var ra *poller.RetryError
 	if errors.As(err, &ra) {
 		s.mu.Lock()
-		s.pauseUntil, s.pauseErr = now.Add(ra.after), reported
+		s.pauseUntil, s.pauseErr = now.Add(ra.After), reported
 		s.mu.Unlock()
 	}
 }
@@ -523,23 +524,13 @@ func short(sha string) string {
 	return sha
 }
 
-// retryAfterError is a rate limit: the poller waits at least RetryAfter.
-type retryAfterError struct {
-	after time.Duration
-	err   error
-}
-
-func (e *retryAfterError) Error() string             { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error             { return e.err }
-func (e *retryAfterError) RetryAfter() time.Duration { return e.after }
-
 // defaultRetryAfter is the wait after a secondary limit without Retry-After
 // (GitHub's documentation asks for at least a minute).
 const defaultRetryAfter = time.Minute
 
 // check turns a go-github outcome into an error, mapping rate limits
 // (primary: 403 with X-RateLimit-Remaining 0; secondary: 403/429 with
-// Retry-After) to retryAfterError. A successful response that leaves few
+// Retry-After) to poller.RetryError. A successful response that leaves few
 // requests is also an error, so the sync stops before GitHub must refuse.
 func (s *Source) check(resp *gh.Response, err error, what string) error {
 	if err != nil {
@@ -548,26 +539,26 @@ func (s *Source) check(resp *gh.Response, err error, what string) error {
 		var er *gh.ErrorResponse
 		switch {
 		case errors.As(err, &rl):
-			return &retryAfterError{after: max(time.Until(rl.Rate.Reset.Time), time.Second), err: fmt.Errorf("%s: rate limit exhausted until %s", what, rl.Rate.Reset.Format(time.RFC3339))}
+			return &poller.RetryError{After: max(time.Until(rl.Rate.Reset.Time), time.Second), Err: fmt.Errorf("%s: rate limit exhausted until %s", what, rl.Rate.Reset.Format(time.RFC3339))}
 		case errors.As(err, &ab):
 			after := defaultRetryAfter
 			if ab.RetryAfter != nil && *ab.RetryAfter > 0 {
 				after = *ab.RetryAfter
 			}
-			return &retryAfterError{after: after, err: fmt.Errorf("%s: secondary rate limit, retrying after %s", what, after)}
+			return &poller.RetryError{After: after, Err: fmt.Errorf("%s: secondary rate limit, retrying after %s", what, after)}
 		case errors.As(err, &er) && er.Response != nil && (er.Response.StatusCode == http.StatusTooManyRequests ||
 			er.Response.StatusCode == http.StatusForbidden && er.Response.Header.Get("Retry-After") != ""):
 			after := defaultRetryAfter
 			if n, perr := strconv.Atoi(er.Response.Header.Get("Retry-After")); perr == nil && n > 0 {
 				after = time.Duration(n) * time.Second
 			}
-			return &retryAfterError{after: after, err: fmt.Errorf("%s: rate limited (%d), retrying after %s", what, er.Response.StatusCode, after)}
+			return &poller.RetryError{After: after, Err: fmt.Errorf("%s: rate limited (%d), retrying after %s", what, er.Response.StatusCode, after)}
 		}
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if resp != nil && resp.Rate.Limit > 0 && resp.Rate.Remaining < lowRemaining && resp.Rate.Reset.After(time.Now()) {
-		return &retryAfterError{after: time.Until(resp.Rate.Reset.Time),
-			err: fmt.Errorf("%s: only %d requests left until %s; pausing", what, resp.Rate.Remaining, resp.Rate.Reset.Format(time.RFC3339))}
+		return &poller.RetryError{After: time.Until(resp.Rate.Reset.Time),
+			Err: fmt.Errorf("%s: only %d requests left until %s; pausing", what, resp.Rate.Remaining, resp.Rate.Reset.Format(time.RFC3339))}
 	}
 	return nil
 }

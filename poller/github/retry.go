@@ -14,7 +14,7 @@ import (
 // Per-call retries of transient failures: a 5xx or a lost connection is
 // retried a few times with exponential backoff and jitter, and a 429 or
 // secondary limit whose Retry-After is short is waited out; a longer limit
-// goes back to the source (retryAfterError) so the poller waits instead.
+// goes back to the source (poller.RetryError) so the poller waits instead.
 const (
 	retryAttempts    = 4                      // tries per call
 	defaultRetryBase = 500 * time.Millisecond // first backoff; doubles each try

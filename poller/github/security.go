@@ -13,6 +13,7 @@ import (
 	gh "github.com/google/go-github/v82/github"
 
 	"github.com/wallboard/wallboard/board"
+	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/store"
 )
 
@@ -101,9 +102,9 @@ func (s *Source) securityFetch(ctx context.Context, q board.Query) (board.Result
 	if len(rep.Repos) == 0 {
 		// No repository was ever read: the tile says why.
 		err := errors.Join(errs...)
-		var ra *retryAfterError
+		var ra *poller.RetryError
 		if errors.As(err, &ra) {
-			err = &retryAfterError{after: ra.after, err: err}
+			err = &poller.RetryError{After: ra.After, Err: err}
 		}
 		return board.Result{}, err
 	}

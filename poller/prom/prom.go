@@ -245,7 +245,8 @@ func (s *Source) fetchError(ctx context.Context, err error, info *respInfo) erro
 		case code == http.StatusNotFound:
 			return fmt.Errorf("prom: %s has no Prometheus query API (HTTP 404): check the url (path prefix?)", s.base)
 		case (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && retry > 0:
-			return &retryError{Code: code, After: retry}
+			// Busy with Retry-After: the poller waits at least that long.
+			return &poller.RetryError{After: retry, Err: fmt.Errorf("prom: server busy (HTTP %d): retrying in %s", code, retry)}
 		case code == http.StatusTooManyRequests:
 			return fmt.Errorf("prom: %s is rate limiting (HTTP 429)", s.base)
 		}
@@ -334,20 +335,6 @@ func firstLine(detail, fallback string) string {
 	}
 	return line
 }
-
-// retryError is a 429 or 503 with Retry-After: the poller waits at least
-// After before asking again (poller.RetryAfterError).
-type retryError struct {
-	Code  int
-	After time.Duration
-}
-
-func (e *retryError) Error() string {
-	return fmt.Sprintf("prom: server busy (HTTP %d): retrying in %s", e.Code, e.After)
-}
-
-// RetryAfter is how long the server asked us to wait.
-func (e *retryError) RetryAfter() time.Duration { return e.After }
 
 // mapValue turns the client's model.Value into a board.Result.
 func mapValue(val model.Value, ranged bool, tmpl *labelTemplate) (board.Result, error) {

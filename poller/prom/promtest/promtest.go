@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,6 +29,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wallboard/wallboard/app/apptest/runtest"
 )
 
 // binary is where Debian installs Prometheus.
@@ -58,7 +59,7 @@ func Start(t testing.TB, targets ...string) *Server {
 		t.Fatal("prometheus not installed: run make test-deps")
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, addr: freePort(t), dataDir: filepath.Join(dir, "data")}
+	s := &Server{t: t, addr: runtest.FreeAddr(t), dataDir: filepath.Join(dir, "data")}
 	s.URL = "http://" + s.addr
 	s.config = filepath.Join(dir, "prometheus.yml")
 	var b strings.Builder
@@ -281,18 +282,6 @@ func Exporter(t testing.TB) string {
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-// freePort finds a free loopback port: listen on :0, note it, close.
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 type syncBuffer struct {
