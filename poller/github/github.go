@@ -1,7 +1,9 @@
 // Package github is the "github" source: deployments, the commits they
 // shipped and incident issues of GitHub repositories (github.com or GitHub
-// Enterprise), polled through go-github and stored as Four Keys events; tiles
-// then compute from the store (store.FourKeysComputer).
+// Enterprise), polled through go-github (sync.go) or pushed by GitHub's
+// webhook (Receiver), mapped to Four Keys events by one mapping (this file)
+// and stored; tiles then compute from the store (store.FourKeysComputer).
+// Security tiles read the repositories' alerts (security.go).
 //
 // It backfills on first start (default 90 days), then polls incrementally
 // with conditional requests (ETag → 304, which GitHub does not count against
@@ -11,13 +13,11 @@ package github
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
 	"path"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -211,10 +211,6 @@ func (s *Source) errFor(q board.Query) error {
 	return err
 }
 
-// syncAll brings the store up to date with every repository; it returns the
-// failures (each repository keeps its own, see Fetch).
-func (s *Source) syncAll(ctx context.Context) error { return s.sync(ctx, s.repos) }
-
 func (s *Source) sync(ctx context.Context, repos []*repoState) error {
 	var errs []error
 	for _, r := range repos {
@@ -270,295 +266,337 @@ func (s *Source) pauseOnRetryAfter(err error, now time.Time, reported error) {
 	}
 }
 
-// syncRepo stores what is new in r. What it fetched before a failure is
-// stored, so the next sync resumes rather than starts again.
-func (s *Source) syncRepo(ctx context.Context, r *repoState, now time.Time) error {
-	if r.since.IsZero() {
-		r.since = now.Add(-s.backfill)
-		r.issuesSince = r.since
-		ids, err := s.store.DeploymentIDs(ctx, s.id)
+// The one mapping from GitHub's objects (webhook payloads and REST API
+// replies) to Four Keys events, used by the poll (sync.go) and by the
+// webhook Receiver below (package web only verifies, reads and answers), so
+// that what GitHub pushes and what the poll reads cannot disagree.
+
+// RepoSettings is how one repository's events become Four Keys events
+// (from the github source that lists the repository, or the defaults).
+type RepoSettings struct {
+	Service       string // default: the repository's full name
+	Environment   string // deployment environment that counts; default "production"
+	Workflow      string // workflow whose successful runs on the default branch are deployments; "" = none
+	IncidentLabel string // issues with this label are incidents; default "incident"
+}
+
+// withDefaults fills the empty settings of repo's.
+func (s RepoSettings) withDefaults(repo string) RepoSettings {
+	if s.Service == "" {
+		s.Service = repo
+	}
+	if s.Environment == "" {
+		s.Environment = defaultEnvironment
+	}
+	if s.IncidentLabel == "" {
+		s.IncidentLabel = defaultLabel
+	}
+	return s
+}
+
+// settingsOf is the settings of repo in the github source cfg: one service
+// per repository unless the source names one for its only repository.
+func settingsOf(cfg board.SourceConfig, repo string) RepoSettings {
+	svc := cfg.Service
+	if svc == "" || len(cfg.Repos) > 1 {
+		svc = repo
+	}
+	return RepoSettings{Service: svc, Environment: cfg.Environment, Workflow: cfg.Workflow, IncidentLabel: cfg.IncidentLabel}.withDefaults(repo)
+}
+
+// SettingsIn is the settings of repo in cfg: those of the first github
+// source that lists it, or the defaults. A webhook delivery and the poll
+// then map the same repository alike.
+func SettingsIn(cfg *board.Config, repo string) RepoSettings {
+	for _, s := range cfg.Sources {
+		if s.Kind == "github" && slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
+			return settingsOf(s, repo)
+		}
+	}
+	return RepoSettings{}.withDefaults(repo)
+}
+
+// ErrBadPayload is what every error of a payload is (errors.Is): malformed
+// JSON, or a payload without what its event needs. The sender's fault, not
+// the store's.
+var ErrBadPayload = errors.New("github: bad payload")
+
+// badPayloadError is a payload that parses but lacks what its event needs.
+type badPayloadError struct{ Msg string }
+
+func (b badPayloadError) Error() string { return b.Msg }
+
+func (b badPayloadError) Is(target error) bool { return target == ErrBadPayload }
+
+// Settings gives a repository's configured settings; the mapping functions
+// below fill in the defaults (nil: all defaults).
+type Settings func(repo string) RepoSettings
+
+func (f Settings) of(repo string) RepoSettings {
+	var s RepoSettings
+	if f != nil {
+		s = f(repo)
+	}
+	return s.withDefaults(repo)
+}
+
+// deploymentFromStatus is the deployment a deployment_status event reports:
+// ok only for state success in the repository's environment.
+func deploymentFromStatus(ev *gh.DeploymentStatusEvent, settings Settings) (fourkeys.Deployment, bool, error) {
+	st, dep, repo := ev.GetDeploymentStatus(), ev.GetDeployment(), ev.GetRepo().GetFullName()
+	if st == nil || dep == nil || repo == "" {
+		return fourkeys.Deployment{}, false, badPayloadError{"deployment, deployment_status and repository are required"}
+	}
+	cfg := settings.of(repo)
+	if st.GetState() != "success" || !strings.EqualFold(dep.GetEnvironment(), cfg.Environment) {
+		return fourkeys.Deployment{}, false, nil
+	}
+	if dep.GetID() == 0 || dep.GetSHA() == "" || st.GetCreatedAt().IsZero() {
+		return fourkeys.Deployment{}, false, badPayloadError{"deployment.id, deployment.sha and deployment_status.created_at are required"}
+	}
+	return deploymentOf(repo, cfg, dep, st.GetCreatedAt().Time), true, nil
+}
+
+// deploymentOf is a GitHub deployment that first succeeded at success.
+func deploymentOf(repo string, cfg RepoSettings, dep *gh.Deployment, success time.Time) fourkeys.Deployment {
+	// The description or payload may name the incident it was made for
+	// ("incident: inc-42"): it is then rework.
+	return fourkeys.Deployment{ID: fourkeys.GitHubDeploymentID(repo, dep.GetID()), Service: cfg.Service, Repo: repo,
+		SHA: strings.ToLower(dep.GetSHA()), FinishedAt: success.UTC(), Author: dep.GetCreator().GetLogin(),
+		IncidentRef: fourkeys.FindIncidentRef(dep.GetDescription() + "\n" + string(dep.Payload))}
+}
+
+// deploymentFromRun is the deployment a workflow_run event reports: ok only
+// for a completed, successful run of the configured workflow on the default
+// branch. The workflow matches by name, file name or path.
+func deploymentFromRun(ev *gh.WorkflowRunEvent, settings Settings) (fourkeys.Deployment, bool, error) {
+	run, repo := ev.GetWorkflowRun(), ev.GetRepo().GetFullName()
+	if run == nil || repo == "" {
+		return fourkeys.Deployment{}, false, badPayloadError{"workflow_run and repository are required"}
+	}
+	cfg := settings.of(repo)
+	if cfg.Workflow == "" || ev.GetAction() != "completed" || run.GetConclusion() != "success" ||
+		run.GetHeadBranch() != ev.GetRepo().GetDefaultBranch() {
+		return fourkeys.Deployment{}, false, nil
+	}
+	if !workflowMatches(cfg.Workflow, run.GetName(), ev.GetWorkflow().GetName(), run.GetPath()) {
+		return fourkeys.Deployment{}, false, nil
+	}
+	if run.GetID() == 0 || run.GetHeadSHA() == "" || run.GetUpdatedAt().IsZero() {
+		return fourkeys.Deployment{}, false, badPayloadError{"workflow_run.id, head_sha and updated_at are required"}
+	}
+	return runDeployment(repo, cfg, run), true, nil
+}
+
+// runDeployment is a successful workflow run as a deployment.
+func runDeployment(repo string, cfg RepoSettings, run *gh.WorkflowRun) fourkeys.Deployment {
+	// The head commit's message (a merged PR's title and body) may name the
+	// incident it was made for: it is then rework.
+	return fourkeys.Deployment{ID: fourkeys.GitHubRunID(repo, run.GetID()), Service: cfg.Service, Repo: repo,
+		SHA: strings.ToLower(run.GetHeadSHA()), FinishedAt: run.GetUpdatedAt().UTC(), Author: run.GetActor().GetLogin(),
+		IncidentRef: fourkeys.FindIncidentRef(run.GetDisplayTitle() + "\n" + run.GetHeadCommit().GetMessage())}
+}
+
+// workflowMatches reports whether a configured workflow (a name, a file name
+// like deploy.yml, or a path like .github/workflows/deploy.yml) is this one.
+func workflowMatches(want, runName, workflowName, workflowPath string) bool {
+	if want == "" {
+		return false
+	}
+	p := strings.SplitN(workflowPath, "@", 2)[0] // paths may carry "@ref"
+	return want == runName || want == workflowName || (p != "" && (want == p || want == path.Base(p)))
+}
+
+// incidentFromIssue is the incident an issue is: ok only when it carries the
+// incident label and is not a pull request. started = created_at,
+// resolved = closed_at while closed; UpdatedAt orders reports of it.
+func incidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.Incident, bool, error) {
+	if is == nil || repo == "" {
+		return fourkeys.Incident{}, false, badPayloadError{"issue and repository are required"}
+	}
+	if is.IsPullRequest() {
+		return fourkeys.Incident{}, false, nil
+	}
+	cfg := settings.of(repo)
+	if cfg.IncidentLabel == noIncidents {
+		return fourkeys.Incident{}, false, nil
+	}
+	var labels []string
+	for _, l := range is.Labels {
+		labels = append(labels, l.GetName())
+	}
+	if !slices.ContainsFunc(labels, func(l string) bool { return strings.EqualFold(l, cfg.IncidentLabel) }) {
+		return fourkeys.Incident{}, false, nil
+	}
+	if is.GetNumber() == 0 || is.GetCreatedAt().IsZero() {
+		return fourkeys.Incident{}, false, badPayloadError{"issue.number and issue.created_at are required"}
+	}
+	in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(repo, is.GetNumber()), Service: cfg.Service, Repo: repo,
+		Title: is.GetTitle(), URL: is.GetHTMLURL(), StartedAt: is.GetCreatedAt().UTC(),
+		DeploymentRef: fourkeys.FindDeploymentRef(is.GetBody()), Labels: labels, UpdatedAt: is.GetUpdatedAt().UTC(),
+		PostmortemURL: fourkeys.FindPostmortemURL(is.GetBody())}
+	if is.GetState() == "closed" && !is.GetClosedAt().IsZero() {
+		in.ResolvedAt = is.GetClosedAt().UTC()
+	}
+	return in, true, nil
+}
+
+// ParseWebhook maps one webhook delivery (its X-GitHub-Event and body) to
+// what it means for the Four Keys, through the mapping the poll uses. An
+// error is an ErrBadPayload.
+func ParseWebhook(event string, body []byte, settings Settings) (store.GitHubEvent, error) {
+	payload, err := gh.ParseWebHook(event, body)
+	if err != nil {
+		return store.GitHubEvent{}, badPayloadError{fmt.Sprintf("malformed JSON: %v", err)}
+	}
+	switch ev := payload.(type) {
+	case *gh.DeploymentStatusEvent:
+		d, ok, err := deploymentFromStatus(ev, settings)
+		if err != nil || !ok {
+			return store.GitHubEvent{}, err
+		}
+		return store.GitHubEvent{Deployment: &d}, nil
+	case *gh.WorkflowRunEvent:
+		d, ok, err := deploymentFromRun(ev, settings)
+		if err != nil || !ok {
+			return store.GitHubEvent{}, err
+		}
+		return store.GitHubEvent{Deployment: &d}, nil
+	case *gh.PushEvent:
+		p, ok, err := pushOf(ev)
+		if err != nil || !ok {
+			return store.GitHubEvent{}, err
+		}
+		return store.GitHubEvent{Push: &p}, nil
+	case *gh.IssuesEvent:
+		repo := ev.GetRepo().GetFullName()
+		in, ok, err := incidentFromIssue(repo, ev.GetIssue(), settings)
 		if err != nil {
-			return err
+			return store.GitHubEvent{}, err
 		}
-		for id := range ids {
-			r.done[id] = true
+		gone := ev.GetAction() == "deleted" || ev.GetAction() == "transferred"
+		if ok && !gone {
+			return store.GitHubEvent{Incident: &in}, nil
 		}
-	}
-	found, ferr := s.deployments(ctx, r, now)
-	sort.Slice(found, func(i, j int) bool { return found[i].FinishedAt.Before(found[j].FinishedAt) })
-	for _, d := range found {
-		if err := s.storeWithChanges(ctx, r, d); err != nil {
-			return err
+		// No longer an incident here (label removed, issue gone): forget
+		// it, so a mislabelled issue stops counting.
+		if ev.GetIssue().IsPullRequest() || ev.GetIssue().GetNumber() == 0 {
+			return store.GitHubEvent{}, nil
 		}
-		r.done[d.ID] = true
+		at := ev.GetIssue().GetUpdatedAt().Time
+		if gone {
+			at = time.UnixMilli(1<<53 - 1) // gone for good: no report revives it
+		}
+		return store.GitHubEvent{NotIncident: fourkeys.GitHubIssueID(repo, ev.GetIssue().GetNumber()), NotIncidentAt: at}, nil
 	}
-	if ferr != nil {
-		return ferr
-	}
-	r.based = true
-	if err := s.incidents(ctx, r, now); err != nil {
-		return err
-	}
-	// Deployments still in progress are looked at again for a day; after
-	// that a deployment without success never succeeded.
-	r.since = now.Add(-fourkeys.Day)
-	return nil
+	return store.GitHubEvent{}, nil
 }
 
-// deployments lists successful deployments not yet stored.
-func (s *Source) deployments(ctx context.Context, r *repoState, now time.Time) ([]fourkeys.Deployment, error) {
-	if s.workflow != "" {
-		return s.workflowRuns(ctx, r)
+// pushOf is the commits a push event brought to the default branch; ok is
+// false for tags, other branches and empty pushes (nothing reached
+// production).
+func pushOf(ev *gh.PushEvent) (store.Push, bool, error) {
+	repo := ev.GetRepo().GetFullName()
+	if repo == "" {
+		return store.Push{}, false, badPayloadError{"repository.full_name: required"}
 	}
-	var out []fourkeys.Deployment
-	opts := &gh.DeploymentsListOptions{Environment: s.env, ListOptions: gh.ListOptions{PerPage: perPage}}
-	for page := 0; page < maxPages; page++ {
-		deps, resp, err := s.client.Repositories.ListDeployments(ctx, r.owner, r.name, opts)
-		if err := s.check(resp, err, "list deployments"); err != nil {
-			return out, err
-		}
-		older := false
-		for _, d := range deps {
-			id := fourkeys.GitHubDeploymentID(r.full, d.GetID())
-			// The last successful deployment before the backfill horizon
-			// is stored too: it is the compare base of the first one after
-			// it, whose changes would otherwise be lost.
-			base := false
-			if d.GetCreatedAt().Before(r.since) {
-				older = true // newest first: the rest are older still
-				if r.based {
-					break
-				}
-				base = true
-			}
-			if !r.done[id] {
-				at, ok, err := s.successAt(ctx, r, d.GetID())
-				if err != nil {
-					return out, err
-				}
-				if !ok {
-					continue // not successful: no deployment, and no base
-				}
-				out = append(out, deploymentOf(r.full, s.settingsOf(r.full), d, at))
-			}
-			if base {
-				r.based = true
-				break
-			}
-		}
-		if older && r.based || resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+	if ev.GetRef() != "refs/heads/"+ev.GetRepo().GetDefaultBranch() {
+		return store.Push{}, false, nil
 	}
-	return out, nil
+	p := store.Push{Repo: repo, Before: ev.GetBefore()}
+	for i, c := range ev.Commits {
+		at := c.GetTimestamp().Time
+		if c.GetAuthor() != nil && c.GetAuthor().Date != nil {
+			at = c.GetAuthor().GetDate().Time
+		}
+		if c.GetID() == "" || at.IsZero() {
+			return store.Push{}, false, badPayloadError{fmt.Sprintf("commits[%d]: id and timestamp are required", i)}
+		}
+		p.Commits = append(p.Commits, store.PushedCommit{SHA: c.GetID(), AuthoredAt: at})
+	}
+	return p, len(p.Commits) > 0, nil
 }
 
-// successAt is the time of a deployment's first success status.
-func (s *Source) successAt(ctx context.Context, r *repoState, id int64) (time.Time, bool, error) {
-	var first time.Time
-	opts := &gh.ListOptions{PerPage: perPage}
-	for page := 0; page < maxPages; page++ {
-		sts, resp, err := s.client.Repositories.ListDeploymentStatuses(ctx, r.owner, r.name, id, opts)
-		if err := s.check(resp, err, "deployment statuses"); err != nil {
-			return first, false, err
-		}
-		for _, st := range sts {
-			if st.GetState() == "success" && (first.IsZero() || st.GetCreatedAt().Before(first)) {
-				first = st.GetCreatedAt().Time
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
-	}
-	return first, !first.IsZero(), nil
+// webhookEvents are the events a delivery may carry Four Keys events in;
+// any other is acknowledged and ignored.
+var webhookEvents = []string{"deployment_status", "push", "issues", "workflow_run"}
+
+// Deliveries stores webhook deliveries: once per delivery id, durably when
+// it returns nil (package store, which then has the Four Keys tiles
+// recomputed).
+type Deliveries interface {
+	RecordGitHubDelivery(ctx context.Context, source, delivery string, ev store.GitHubEvent, now time.Time) (stored int, duplicate bool, err error)
 }
 
-// workflowRuns lists successful runs of the workflow on the default branch.
-func (s *Source) workflowRuns(ctx context.Context, r *repoState) ([]fourkeys.Deployment, error) {
-	if r.defaultBranch == "" {
-		repo, resp, err := s.client.Repositories.Get(ctx, r.owner, r.name)
-		if err := s.check(resp, err, "get repository"); err != nil {
-			return nil, err
-		}
-		r.defaultBranch = repo.GetDefaultBranch()
-	}
-	var out []fourkeys.Deployment
-	opts := &gh.ListWorkflowRunsOptions{Branch: r.defaultBranch, Status: "success",
-		Created: ">=" + r.since.UTC().Format(time.RFC3339), ListOptions: gh.ListOptions{PerPage: perPage}}
-	for page := 0; page < maxPages; page++ {
-		runs, resp, err := s.client.Actions.ListWorkflowRunsByFileName(ctx, r.owner, r.name, path.Base(s.workflow), opts)
-		if err := s.check(resp, err, "list workflow runs"); err != nil {
-			return out, err
-		}
-		for _, run := range runs.WorkflowRuns {
-			id := fourkeys.GitHubRunID(r.full, run.GetID())
-			if r.done[id] || run.GetConclusion() != "success" || run.GetHeadBranch() != r.defaultBranch {
-				continue
-			}
-			out = append(out, runDeployment(r.full, s.settingsOf(r.full), run))
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
-	}
-	return out, nil
+// Delivery is one webhook delivery whose signature was verified: its
+// X-GitHub-Event, X-GitHub-Delivery and body.
+type Delivery struct {
+	Event, ID string
+	Body      []byte
 }
 
-// storeWithChanges stores d with the commits between the previous
-// deployment of its service and it (GitHub compare, paginated).
-func (s *Source) storeWithChanges(ctx context.Context, r *repoState, d fourkeys.Deployment) error {
-	prev, ok, err := s.store.DeploymentBefore(ctx, d.Service, d.FinishedAt)
+// Outcome is what became of a delivery that was not refused.
+type Outcome int
+
+const (
+	Pong      Outcome = iota // a ping: the webhook is set up
+	Ignored                  // an event that never carries Four Keys events
+	Duplicate                // a delivery id already stored: nothing is stored again
+	Stored                   // mapped and stored (perhaps as nothing: a tag push)
+)
+
+// Receipt is what a delivery came to; Events is how many Four Keys events
+// it stored (Stored only).
+type Receipt struct {
+	Outcome Outcome
+	Events  int
+}
+
+// ErrNoDeliveryID is a delivery of an event that counts without its
+// X-GitHub-Delivery, which alone makes redeliveries harmless.
+var ErrNoDeliveryID = errors.New("missing X-GitHub-Delivery")
+
+// Receiver maps webhook deliveries through ParseWebhook and stores them.
+type Receiver struct {
+	store    Deliveries
+	settings Settings
+}
+
+// NewReceiver builds the receiver. settings may be nil: each delivery is
+// then mapped with the settings of the config it is received with
+// (SettingsIn), as the poll maps the same repository.
+func NewReceiver(st Deliveries, settings Settings) *Receiver {
+	return &Receiver{store: st, settings: settings}
+}
+
+// Receive maps and stores d, with the repositories' settings of cfg (nil:
+// the defaults) unless the receiver has its own. Its errors: ErrNoDeliveryID,
+// ErrBadPayload (nothing stored), or the store's (nothing stored either:
+// GitHub may redeliver).
+func (rc *Receiver) Receive(ctx context.Context, cfg *board.Config, d Delivery) (Receipt, error) {
+	if d.Event == "ping" {
+		return Receipt{Outcome: Pong}, nil
+	}
+	if !slices.Contains(webhookEvents, d.Event) {
+		return Receipt{Outcome: Ignored}, nil
+	}
+	if d.ID == "" {
+		return Receipt{}, ErrNoDeliveryID
+	}
+	settings := rc.settings
+	if settings == nil && cfg != nil {
+		settings = func(repo string) RepoSettings { return SettingsIn(cfg, repo) }
+	}
+	ev, err := ParseWebhook(d.Event, d.Body, settings)
 	if err != nil {
-		return err
+		return Receipt{}, err
 	}
-	var cs []fourkeys.Change
-	if ok && prev.SHA != "" && prev.SHA != d.SHA {
-		if cs, err = s.compare(ctx, r, prev.SHA, d); err != nil {
-			return err
-		}
-	}
-	err = s.store.InTx(ctx, func(tx *sql.Tx) error {
-		if err := store.UpsertDeployment(ctx, tx, s.id, d); err != nil {
-			return err
-		}
-		return store.UpsertChanges(ctx, tx, d, cs)
-	})
+	n, duplicate, err := rc.store.RecordGitHubDelivery(ctx, "github", d.ID, ev, time.Now())
 	if err != nil {
-		return err
+		return Receipt{}, fmt.Errorf("github: store delivery %s: %w", d.ID, err)
 	}
-	// A deployment found late (a sync that failed half-way, a success after
-	// a later deployment's) is the new base of the one after it.
-	next, ok, err := s.store.NextDeployment(ctx, d.Service, d.FinishedAt)
-	if err != nil || !ok || !strings.EqualFold(next.Repo, r.full) || !strings.HasPrefix(next.ID, "github:") || next.SHA == "" {
-		return err
+	if duplicate {
+		return Receipt{Outcome: Duplicate}, nil
 	}
-	var ncs []fourkeys.Change
-	if next.SHA != d.SHA {
-		if ncs, err = s.compare(ctx, r, d.SHA, next); err != nil {
-			return err
-		}
-	}
-	return s.store.InTx(ctx, func(tx *sql.Tx) error { return store.ReplaceChanges(ctx, tx, next, ncs) })
-}
-
-// compare lists the commits in base...d.SHA. GitHub pages the commits of a
-// comparison (per_page up to 100) and reports total_commits.
-func (s *Source) compare(ctx context.Context, r *repoState, base string, d fourkeys.Deployment) ([]fourkeys.Change, error) {
-	var cs []fourkeys.Change
-	opts := &gh.ListOptions{PerPage: perPage}
-	for page := 0; page < maxPages; page++ {
-		cmp, resp, err := s.client.Repositories.CompareCommits(ctx, r.owner, r.name, base, d.SHA, opts)
-		if err := s.check(resp, err, "compare "+short(base)+"..."+short(d.SHA)); err != nil {
-			return nil, err
-		}
-		for _, c := range cmp.Commits {
-			at := c.GetCommit().GetAuthor().GetDate().Time
-			if c.GetSHA() == "" || at.IsZero() {
-				continue
-			}
-			cs = append(cs, fourkeys.Change{SHA: strings.ToLower(c.GetSHA()), Service: d.Service, AuthoredAt: at.UTC(), DeploymentID: d.ID})
-		}
-		if resp.NextPage == 0 || len(cmp.Commits) == 0 || len(cs) >= cmp.GetTotalCommits() {
-			break
-		}
-		opts.Page = resp.NextPage
-	}
-	return cs, nil
-}
-
-// incidents stores issues with the incident label updated since the last
-// sync (pull requests excluded).
-func (s *Source) incidents(ctx context.Context, r *repoState, now time.Time) error {
-	if s.label == noIncidents {
-		return nil
-	}
-	opts := &gh.IssueListByRepoOptions{Labels: []string{s.label}, State: "all", Since: r.issuesSince,
-		Sort: "updated", Direction: "asc", ListOptions: gh.ListOptions{PerPage: perPage}}
-	var ins []fourkeys.Incident
-	latest := r.issuesSince
-	for page := 0; page < maxPages; page++ {
-		issues, resp, err := s.client.Issues.ListByRepo(ctx, r.owner, r.name, opts)
-		if err := s.check(resp, err, "list issues"); err != nil {
-			return err
-		}
-		for _, is := range issues {
-			in, ok, err := incidentFromIssue(r.full, is, func(string) RepoSettings { return s.settingsOf(r.full) })
-			if err != nil || !ok {
-				continue // a pull request, or an issue without what an incident needs
-			}
-			ins = append(ins, in)
-			if u := is.GetUpdatedAt().Time; u.After(latest) {
-				latest = u
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.ListOptions.Page = resp.NextPage
-	}
-	if len(ins) > 0 {
-		err := s.store.InTx(ctx, func(tx *sql.Tx) error {
-			for _, in := range ins {
-				if err := store.UpsertIncident(ctx, tx, s.id, in); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	r.issuesSince = latest
-	return nil
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
-// defaultRetryAfter is the wait after a secondary limit without Retry-After
-// (GitHub's documentation asks for at least a minute).
-const defaultRetryAfter = time.Minute
-
-// check turns a go-github outcome into an error, mapping rate limits
-// (primary: 403 with X-RateLimit-Remaining 0; secondary: 403/429 with
-// Retry-After) to poller.RetryError. A successful response that leaves few
-// requests is also an error, so the sync stops before GitHub must refuse.
-func (s *Source) check(resp *gh.Response, err error, what string) error {
-	if err != nil {
-		var rl *gh.RateLimitError
-		var ab *gh.AbuseRateLimitError
-		var er *gh.ErrorResponse
-		switch {
-		case errors.As(err, &rl):
-			return &poller.RetryError{After: max(time.Until(rl.Rate.Reset.Time), time.Second), Err: fmt.Errorf("%s: rate limit exhausted until %s", what, rl.Rate.Reset.Format(time.RFC3339))}
-		case errors.As(err, &ab):
-			after := defaultRetryAfter
-			if ab.RetryAfter != nil && *ab.RetryAfter > 0 {
-				after = *ab.RetryAfter
-			}
-			return &poller.RetryError{After: after, Err: fmt.Errorf("%s: secondary rate limit, retrying after %s", what, after)}
-		case errors.As(err, &er) && er.Response != nil && (er.Response.StatusCode == http.StatusTooManyRequests ||
-			er.Response.StatusCode == http.StatusForbidden && er.Response.Header.Get("Retry-After") != ""):
-			after := defaultRetryAfter
-			if n, perr := strconv.Atoi(er.Response.Header.Get("Retry-After")); perr == nil && n > 0 {
-				after = time.Duration(n) * time.Second
-			}
-			return &poller.RetryError{After: after, Err: fmt.Errorf("%s: rate limited (%d), retrying after %s", what, er.Response.StatusCode, after)}
-		}
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if resp != nil && resp.Rate.Limit > 0 && resp.Rate.Remaining < lowRemaining && resp.Rate.Reset.After(time.Now()) {
-		return &poller.RetryError{After: time.Until(resp.Rate.Reset.Time),
-			Err: fmt.Errorf("%s: only %d requests left until %s; pausing", what, resp.Rate.Remaining, resp.Rate.Reset.Format(time.RFC3339))}
-	}
-	return nil
+	return Receipt{Outcome: Stored, Events: n}, nil
 }
