@@ -68,7 +68,6 @@ type Source struct {
 	policies map[string]cachedPolicy // alert policies read, by name (policyTTL)
 	cl       *clients
 	conn     *grpc.ClientConn // owned when Insecure
-	initErr  error
 }
 
 type clients struct {
