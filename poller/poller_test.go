@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wallboard/wallboard/app/apptest/runtest"
 	"github.com/wallboard/wallboard/board"
 )
 
@@ -169,13 +170,7 @@ func TestSchedulerTimeoutMessage(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	runtest.Eventually(t, 10*time.Second, "condition", func() (bool, string) { return cond(), "" })
 }
 
 // TestBackoffRecoversWithinIntervalPlusGrace pins the recovery promise: after

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wallboard/wallboard/app/apptest/runtest"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/store"
 	"github.com/wallboard/wallboard/store/pgtest"
@@ -74,13 +75,7 @@ func start(t *testing.T, url, id string, n *notices) *Replica {
 
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	runtest.Eventually(t, 20*time.Second, what, func() (bool, string) { return f(), "" })
 }
 
 func holds(r *Replica, key string) bool { _, ok := r.Hold(key); return ok }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wallboard/wallboard/app/apptest/runtest"
 )
 
 // hubServer serves websocket viewers of any board straight from a hub, the
@@ -113,13 +115,7 @@ func readN(t *testing.T, c *websocket.Conn, n int) []string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	runtest.Eventually(t, 10*time.Second, what, func() (bool, string) { return cond(), "" })
 }
 
 func TestNewViewerGetsWholeBoardMetaFirst(t *testing.T) {

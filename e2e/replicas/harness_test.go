@@ -323,9 +323,7 @@ func postAlert(p *proc, id, title string) (bool, error) {
 
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	if !waitUntil(within, cond) {
-		t.Fatalf("timed out after %s waiting for %s", within, what)
-	}
+	runtest.Eventually(t, within, what, func() (bool, string) { return cond(), "" })
 }
 
 // waitUntil polls cond until it holds (true) or within passes (false); for
