@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -227,18 +228,13 @@ func TestNoConnectionAfterClose(t *testing.T) {
 	defer c.Close(ctx)
 	// A backend leaves pg_stat_activity a moment after its client closed
 	// the connection: wait for that, a while; a connection left open stays.
-	var open int
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	runtest.Eventually(t, 10*time.Second, "no connection of the closed replica open", func() (bool, string) {
+		var open int
 		if err := c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'wb-closed-replica'`).Scan(&open); err != nil {
 			t.Fatal(err)
 		}
-		if open == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if open != 0 {
-		t.Errorf("%d connections of the closed replica still open", open)
-	}
+		return open == 0, fmt.Sprintf("%d still open", open)
+	})
 }
 
 // A replica's saved values land in the store's tile history, as the store's
