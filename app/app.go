@@ -50,9 +50,9 @@ type Options struct {
 	Access string
 	// Heartbeat is how often screens get the server clock; default 15 s.
 	Heartbeat time.Duration
-	// Ingress bounds what unauthenticated requests may cost; zero fields
+	// ingress bounds what unauthenticated requests may cost; zero fields
 	// take the defaults of web.IngressLimits.
-	Ingress web.IngressLimits
+	ingress web.IngressLimits
 }
 
 // App is a running Wallboard.
@@ -98,8 +98,8 @@ func (a *App) Config() *board.Config { return a.world.Load().cfg }
 // Live is the live tile state.
 func (a *App) Live() *board.Live { return a.world.Load().live }
 
-// DemoSources are the ids of the running config's demo sources.
-func (a *App) DemoSources() []string { return a.world.Load().demo }
+// demoSources are the ids of the running config's demo sources.
+func (a *App) demoSources() []string { return a.world.Load().demo }
 
 // Metrics are the board's own metrics.
 func (a *App) Metrics() *web.Metrics { return a.metrics }
@@ -191,7 +191,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	events, github := a.fourKeysReceivers(sec)
 	a.server = web.NewServer(live, a.hub, a.metrics, a.log, web.Options{
 		Build: opts.Build, Compression: true,
-		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.Ingress,
+		Access: access, FrameAncestors: cfg.Access.FrameAncestors, Ingress: opts.ingress,
 		Ready:       http.HandlerFunc(a.handleReady),
 		Fleet:       fleet,
 		AdminStatus: a.ConfigStatus,

@@ -55,7 +55,7 @@ func startIngress(t *testing.T, lim web.IngressLimits) (*App, string) {
 			t.Logf("server errors:\n%s", logs.String())
 		}
 	})
-	a, base, _ := start(t, Options{ConfigPath: path, Ingress: lim,
+	a, base, _ := start(t, Options{ConfigPath: path, ingress: lim,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))}, "")
 	return a, base
 }

@@ -50,15 +50,15 @@ func (c *ClockSource) Fetches() (int64, time.Time) {
 
 // BoardID and TileID name the benchmark board and its one changing tile.
 const (
-	BoardID = "bench"
-	TileID  = "clock"
+	boardID = "bench"
+	tileID  = "clock"
 	// SourceID is the id the config gives the clock; app.Options.Sources
 	// replaces it with a ClockSource.
 	SourceID = "clock"
 )
 
-// ElementID is the DOM id of the clock tile (what a fragment's id is).
-const ElementID = "tile-" + BoardID + "-" + TileID
+// elementID is the DOM id of the clock tile (what a fragment's id is).
+const elementID = "tile-" + boardID + "-" + tileID
 
 // Config is the benchmark board: one stat tile polled every second from the
 // clock source. Its kind is demo only so that the config loads; the running
@@ -68,10 +68,10 @@ func Config() []byte {
   - id: ` + SourceID + `
     kind: demo
 boards:
-  - id: ` + BoardID + `
+  - id: ` + boardID + `
     title: Benchmark
     tiles:
-      - id: ` + TileID + `
+      - id: ` + tileID + `
         kind: stat
         title: Publishes
         source: ` + SourceID + `
@@ -80,9 +80,9 @@ boards:
 `)
 }
 
-// Config24 is a 24-tile board on the demo source with every tile kind the
+// config24 is a 24-tile board on the demo source with every tile kind the
 // demo offers: the board the full-page render benchmark draws.
-func Config24() []byte {
+func config24() []byte {
 	var b strings.Builder
 	b.WriteString("sources:\n  - id: demo\n    kind: demo\nboards:\n  - id: big\n    title: Twenty-four tiles\n    columns: 6\n    tiles:\n")
 	kinds := []struct{ kind, query, unit, extra string }{

@@ -22,7 +22,7 @@ import (
 // history and a previous value (trend arrow), timeseries 61 points, lists six rows.
 func bigBoard(tb testing.TB) (*web.Server, time.Time) {
 	tb.Helper()
-	cfg, err := app.ParseConfig("Config24", Config24())
+	cfg, err := app.ParseConfig("Config24", config24())
 	if err != nil {
 		tb.Fatal(err)
 	}

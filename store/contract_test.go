@@ -20,10 +20,10 @@ func TestScreensRoundTrip(t *testing.T) {
 		ctx := context.Background()
 		created := time.UnixMilli(1_780_000_000_123)
 		sc := Screen{ID: "s1", Name: "Lobby TV", TokenSHA256: [32]byte{1, 2, 255}, Target: "/boards/ops", Lobby: true, CreatedAt: created}
-		if err := s.AddScreen(ctx, sc); err != nil {
+		if err := s.addScreen(ctx, sc); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AddScreen(ctx, Screen{ID: "s2", TokenSHA256: sc.TokenSHA256, CreatedAt: created}); err == nil {
+		if err := s.addScreen(ctx, Screen{ID: "s2", TokenSHA256: sc.TokenSHA256, CreatedAt: created}); err == nil {
 			t.Error("a second screen with the same token hash was accepted")
 		}
 		sc.Lobby, sc.Revoked = false, created.Add(time.Hour)

@@ -20,8 +20,8 @@ type Screen struct {
 	Revoked     time.Time
 }
 
-// AddScreen stores a newly paired screen.
-func (s *Store) AddScreen(ctx context.Context, sc Screen) error {
+// addScreen stores a newly paired screen.
+func (s *Store) addScreen(ctx context.Context, sc Screen) error {
 	_, err := s.DB.ExecContext(ctx, `INSERT INTO screens (id, name, token_sha256, target, lobby, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		sc.ID, sc.Name, sc.TokenSHA256[:], sc.Target, boolInt(sc.Lobby), sc.CreatedAt.UnixMilli())
 	if err != nil {

@@ -155,7 +155,7 @@ func (a *Access) subscribe(f func()) {
 // identity headers), kept so the connection can be judged again when the
 // rules change. Nil in open mode (there was nothing to check). About 100
 // bytes plus the credentials.
-type Grant struct {
+type grant struct {
 	remote string
 	hdr    []string // header name, value, name, value …
 	at     time.Time
@@ -163,9 +163,9 @@ type Grant struct {
 
 // grant records what r, a request that passed the viewer check, was let in
 // with.
-func (a *Access) grant(r *http.Request) *Grant {
+func (a *Access) grant(r *http.Request) *grant {
 	p := a.pol.Load()
-	g := &Grant{remote: r.RemoteAddr, at: time.Now()}
+	g := &grant{remote: r.RemoteAddr, at: time.Now()}
 	switch p.mode {
 	case board.AccessScreens:
 		for _, name := range []string{screenCookieName, tvCookieName} {
@@ -194,7 +194,7 @@ func (a *Access) grant(r *http.Request) *Grant {
 // allows reports whether the rules in force still let in a viewer that was
 // let in with g. A signed IAP assertion is judged as of the time of the
 // grant: it expires within minutes while the connection may live for days.
-func (a *Access) allows(g *Grant) bool {
+func (a *Access) allows(g *grant) bool {
 	p := a.pol.Load()
 	if p.mode == board.AccessOpen {
 		return true
@@ -241,7 +241,7 @@ func (a *Access) wrap(next http.Handler) http.Handler {
 			return
 		}
 		p := a.pol.Load()
-		if r.URL.Path == "/metrics" && AdminAuthorized(r, p.admin) {
+		if r.URL.Path == "/metrics" && adminAuthorized(r, p.admin) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -564,13 +564,13 @@ func (k *keySet) load(ctx context.Context) (*jose.JSONWebKeySet, error) {
 	return &set, nil
 }
 
-// AdminAuthorized reports whether r carries the admin token as
+// adminAuthorized reports whether r carries the admin token as
 // "Authorization: Bearer TOKEN". An empty token authorizes nobody.
-func AdminAuthorized(r *http.Request, token string) bool { return BearerAuthorized(r, token) }
+func adminAuthorized(r *http.Request, token string) bool { return bearerAuthorized(r, token) }
 
-// BearerAuthorized reports whether r carries token as "Authorization: Bearer
+// bearerAuthorized reports whether r carries token as "Authorization: Bearer
 // TOKEN", compared in constant time. An empty token authorizes nobody.
-func BearerAuthorized(r *http.Request, token string) bool {
+func bearerAuthorized(r *http.Request, token string) bool {
 	if token == "" {
 		return false
 	}
@@ -579,12 +579,12 @@ func BearerAuthorized(r *http.Request, token string) bool {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
-	return SecretEqual(strings.TrimSpace(cred), token)
+	return secretEqual(strings.TrimSpace(cred), token)
 }
 
-// SecretEqual compares two secrets in constant time (comparing their
+// secretEqual compares two secrets in constant time (comparing their
 // SHA-256 hashes, so not even the length leaks). Empty never matches.
-func SecretEqual(a, b string) bool {
+func secretEqual(a, b string) bool {
 	if a == "" || b == "" {
 		return false
 	}

@@ -26,11 +26,11 @@ type ConfigStatus struct {
 // (AdminAuthorized) or as the password of HTTP basic auth with any user name,
 // so that a person can open /admin in a browser.
 func adminRequest(r *http.Request, token string) bool {
-	if AdminAuthorized(r, token) {
+	if adminAuthorized(r, token) {
 		return true
 	}
 	_, pw, ok := r.BasicAuth()
-	return ok && SecretEqual(pw, token)
+	return ok && secretEqual(pw, token)
 }
 
 // adminToken is the admin token of the config in force ("" when admin: is
@@ -93,5 +93,5 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReloadScreens(w http.ResponseWriter, r *http.Request) {
 	s.ReloadScreens()
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"reloading": s.hub.Viewers()})
+	json.NewEncoder(w).Encode(map[string]any{"reloading": s.hub.viewerCount()})
 }

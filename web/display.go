@@ -17,7 +17,7 @@ import (
 // ones are dropped (false when none is known). The page rotates every
 // `every` when there is more than one.
 func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q url.Values) (views.PageData, bool) {
-	live := s.Live()
+	live := s.live()
 	p := views.PageData{Now: now, Build: s.opts.Build, Kiosk: q.Has("kiosk"), RotateEvery: every}
 	for _, entry := range ids {
 		e := board.ParsePlaylistEntry(entry)
@@ -72,9 +72,9 @@ func (s *Server) pageData(ids []string, every time.Duration, now time.Time, q ur
 func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	var pl *board.Playlist
-	for i, x := range s.Live().Config().Playlists {
+	for i, x := range s.live().Config().Playlists {
 		if x.ID == id {
-			pl = &s.Live().Config().Playlists[i]
+			pl = &s.live().Config().Playlists[i]
 			break
 		}
 	}
@@ -121,7 +121,7 @@ func (s *Server) boardBuild(id string) string {
 // and the new one is pushed at once.
 func (s *Server) ReloadScreens(ids ...string) {
 	if len(ids) == 0 {
-		for _, b := range s.Live().Config().Boards {
+		for _, b := range s.live().Config().Boards {
 			ids = append(ids, b.ID)
 		}
 	}
@@ -142,7 +142,7 @@ func (s *Server) ReloadScreens(ids ...string) {
 // ForgetTile drops a removed tile's last fragment so new screens of its board
 // are not sent it.
 func (s *Server) ForgetTile(ref board.TileRef) {
-	s.hub.Forget(ref.Board, views.ElementID(ref.Board, ref.Tile))
+	s.hub.forget(ref.Board, views.ElementID(ref.Board, ref.Tile))
 }
 
 // StandupFeed supplies what happened on a board in a period — deployments,

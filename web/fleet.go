@@ -177,8 +177,8 @@ func (f *Fleet) learn(sc store.Screen) {
 	f.byHash[sc.TokenSHA256] = sc.ID
 }
 
-// Paired reports the name of the valid screen holding token (for Access).
-func (f *Fleet) Paired(token string) (string, bool) {
+// paired reports the name of the valid screen holding token (for Access).
+func (f *Fleet) paired(token string) (string, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	sc, valid, _ := f.resolve(ctx, token)
@@ -493,7 +493,7 @@ func wantsJSON(r *http.Request) bool {
 
 // validTarget reports whether t is /boards/ID or /playlists/ID of the config.
 func (s *Server) validTarget(t string) bool {
-	cfg := s.Live().Config()
+	cfg := s.live().Config()
 	if id, ok := strings.CutPrefix(t, "/boards/"); ok {
 		return slices.ContainsFunc(cfg.Boards, func(b board.BoardConfig) bool { return b.ID == id })
 	}
@@ -505,7 +505,7 @@ func (s *Server) validTarget(t string) bool {
 
 // targetBoards is the boards a target shows.
 func (s *Server) targetBoards(t string) []string {
-	cfg := s.Live().Config()
+	cfg := s.live().Config()
 	if id, ok := strings.CutPrefix(t, "/boards/"); ok {
 		return []string{id}
 	}
@@ -589,7 +589,7 @@ func (s *Server) handleSteer(w http.ResponseWriter, r *http.Request) {
 	}
 	n := 0
 	if action == "revoke" {
-		n = s.hub.RevokeScreen(id)
+		n = s.hub.revokeScreen(id)
 	} else {
 		n = s.sendCommand(id, cmd, arg)
 		s.fleetChange(stepCommand + id + ":" + cmd + ":" + arg)
@@ -609,7 +609,7 @@ func (s *Server) sendCommand(screen, cmd, arg string) int {
 	if err != nil {
 		return 0
 	}
-	return s.hub.SendScreen(screen, e)
+	return s.hub.sendScreen(screen, e)
 }
 
 // screenConnected counts a websocket of a paired screen and, when the board
@@ -762,7 +762,7 @@ func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) fleetData(ctx context.Context, code string) views.FleetData {
 	f := s.fleet
-	cfg := s.Live().Config()
+	cfg := s.live().Config()
 	d := views.FleetData{Code: normCode(code), Now: f.now()}
 	if len(d.Code) > pairCodeLen {
 		d.Code = ""

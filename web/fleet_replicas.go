@@ -54,19 +54,19 @@ func (s *Server) ApplyFleetChange(ctx context.Context, step string) error {
 	if step != StepScreens {
 		return nil
 	}
-	revoked, err := f.Reload(ctx)
+	revoked, err := f.reload(ctx)
 	if err != nil {
 		return err
 	}
 	for _, id := range revoked {
-		s.hub.RevokeScreen(id)
+		s.hub.revokeScreen(id)
 	}
 	return nil
 }
 
-// Reload reads the screens from the store again, keeping what is seen live
+// reload reads the screens from the store again, keeping what is seen live
 // of each; it returns the screens revoked since the last read.
-func (f *Fleet) Reload(ctx context.Context) ([]string, error) {
+func (f *Fleet) reload(ctx context.Context) ([]string, error) {
 	list, err := f.st.Screens(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fleet: reload: %w", err)

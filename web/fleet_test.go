@@ -319,7 +319,7 @@ func TestPairedScreenInScreensMode(t *testing.T) {
 	if st, loc := get(tv, "/boards/ops"); st != http.StatusSeeOther || loc != "/pair" {
 		t.Errorf("revoked TV: %d to %q, want 303 to /pair", st, loc)
 	}
-	if _, ok := e.fleet.Paired("anything"); ok {
+	if _, ok := e.fleet.paired("anything"); ok {
 		t.Error("an unknown credential is paired")
 	}
 }

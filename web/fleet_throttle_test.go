@@ -23,7 +23,7 @@ func TestFleetAdminTokenGuessesAreThrottled(t *testing.T) {
 	if st := get(fleetAdmin); st != http.StatusOK {
 		t.Fatalf("right token: %d, want 200", st)
 	}
-	for range defaultIngressLimits.AdminFailedBurst {
+	for range defaultIngressLimits.adminFailedBurst {
 		if st := get("guess"); st != http.StatusUnauthorized {
 			t.Fatalf("wrong token within the budget: %d, want 401", st)
 		}

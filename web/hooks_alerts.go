@@ -27,8 +27,8 @@ var alertIDField = map[string]string{
 	alerts.ReceiverEvents:          "id",
 }
 
-// MaxWebhookBody is the largest webhook body accepted (413 above).
-const MaxWebhookBody = 1 << 20
+// maxWebhookBody is the largest webhook body accepted (413 above).
+const maxWebhookBody = 1 << 20
 
 // AlertDeliveries store alert webhook deliveries durably and show them
 // (package alerts, over the store): duplicate reports a delivery that
@@ -43,7 +43,7 @@ type AlertDeliveries interface {
 type AlertHooks struct {
 	Alerts AlertDeliveries
 	Log    *slog.Logger
-	Now    func() time.Time
+	now    func() time.Time
 
 	AlertmanagerToken   string // bearer token
 	CloudMonitoringAuth Credentials
@@ -68,15 +68,15 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// Alertmanager handles POST /hooks/alertmanager (webhook_config, payload
+// alertmanager handles POST /hooks/alertmanager (webhook_config, payload
 // version 4), authenticated by `Authorization: Bearer <token>`.
-func (h *AlertHooks) Alertmanager() http.Handler {
+func (h *AlertHooks) alertmanager() http.Handler {
 	return h.bearerHook(&h.AlertmanagerToken, alerts.ReceiverAlertmanager, alertmanager.ParseWebhook)
 }
 
-// CloudMonitoring handles POST /hooks/cloudmonitoring (notification channel
+// cloudMonitoring handles POST /hooks/cloudmonitoring (notification channel
 // type webhook_tokenauth with ?token=, or webhook_basicauth; schema 1.2).
-func (h *AlertHooks) CloudMonitoring() http.Handler {
+func (h *AlertHooks) cloudMonitoring() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.CloudMonitoringAuth.off() {
 			http.NotFound(w, r)
@@ -103,20 +103,20 @@ func (h *AlertHooks) cloudMonitoringAuthorized(r *http.Request) bool {
 	c := h.CloudMonitoringAuth
 	ok := false
 	if tok := r.URL.Query().Get("token"); c.Token != "" && tok != "" {
-		ok = SecretEqual(tok, c.Token)
+		ok = secretEqual(tok, c.Token)
 	}
 	if u, p, has := r.BasicAuth(); !ok && has && c.Username != "" {
 		// Both compared, always, so the time taken says nothing about which was wrong.
-		uok, pok := SecretEqual(u, c.Username), SecretEqual(p, c.Password)
+		uok, pok := secretEqual(u, c.Username), secretEqual(p, c.Password)
 		ok = uok && pok
 	}
 	return ok
 }
 
-// Events handles POST /api/v1/events/alerts: the generic incident webhook
+// events handles POST /api/v1/events/alerts: the generic incident webhook
 // for anything else, authenticated by `Authorization: Bearer <token>`.
-func (h *AlertHooks) Events() http.Handler {
-	return h.bearerHook(&h.EventsToken, alerts.ReceiverEvents, ParseEventAlerts)
+func (h *AlertHooks) events() http.Handler {
+	return h.bearerHook(&h.EventsToken, alerts.ReceiverEvents, parseEventAlerts)
 }
 
 // bearerHook receives receiver's deliveries, parsed by parse, from a sender
@@ -128,7 +128,7 @@ func (h *AlertHooks) bearerHook(token *string, receiver string, parse func([]byt
 			http.NotFound(w, r)
 			return
 		}
-		if tok := bearer(r); tok == "" || !SecretEqual(tok, *token) {
+		if tok := bearer(r); tok == "" || !secretEqual(tok, *token) {
 			unauthorized(w, `Bearer realm="wallboard"`)
 			return
 		}
@@ -148,7 +148,7 @@ func unauthorized(w http.ResponseWriter, challenge string) {
 // no-op), and the same body within ten minutes that changed nothing is
 // acknowledged as a duplicate.
 func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver string, parse func([]byte) ([]board.Alert, error)) {
-	body, ok := readBody(w, r, MaxWebhookBody)
+	body, ok := readBody(w, r, maxWebhookBody)
 	if !ok {
 		return
 	}
@@ -166,8 +166,8 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 		}
 	}
 	now := time.Now()
-	if h.Now != nil {
-		now = h.Now()
+	if h.now != nil {
+		now = h.now()
 	}
 	delivery := r.Header.Get("Idempotency-Key")
 	keyed := delivery != ""
@@ -191,9 +191,9 @@ func (h *AlertHooks) receive(w http.ResponseWriter, r *http.Request, receiver st
 	fmt.Fprintf(w, "{\"stored\":%d,\"duplicate\":%t}\n", len(list), duplicate)
 }
 
-// EventAlert is the JSON of the generic incident webhook
+// eventAlert is the JSON of the generic incident webhook
 // (POST /api/v1/events/alerts): one object, or an array of them.
-type EventAlert struct {
+type eventAlert struct {
 	ID         string    `json:"id"`
 	State      string    `json:"state"` // open (default) or closed
 	Title      string    `json:"title"`
@@ -208,19 +208,19 @@ type EventAlert struct {
 	Policy     string    `json:"policy"`
 }
 
-// ParseEventAlerts decodes the generic incident webhook's body.
-func ParseEventAlerts(body []byte) ([]board.Alert, error) {
-	var list []EventAlert
+// parseEventAlerts decodes the generic incident webhook's body.
+func parseEventAlerts(body []byte) ([]board.Alert, error) {
+	var list []eventAlert
 	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("[")) { // no copy of the body
 		if err := decodeStrict(body, &list); err != nil {
 			return nil, fmt.Errorf("events webhook: %w", err)
 		}
 	} else {
-		var one EventAlert
+		var one eventAlert
 		if err := decodeStrict(body, &one); err != nil {
 			return nil, fmt.Errorf("events webhook: %w", err)
 		}
-		list = []EventAlert{one}
+		list = []eventAlert{one}
 	}
 	if len(list) == 0 {
 		return nil, errors.New("events webhook: no alerts")

@@ -35,9 +35,9 @@ func newHookEnv(t *testing.T, h *AlertHooks) *hookEnv {
 	e := &hookEnv{st: st}
 	h.Alerts, h.Log = countingAlerts{st, &e.stored}, slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
-	mux.Handle("POST /hooks/alertmanager", h.Alertmanager())
-	mux.Handle("POST /hooks/cloudmonitoring", h.CloudMonitoring())
-	mux.Handle("POST /api/v1/events/alerts", h.Events())
+	mux.Handle("POST /hooks/alertmanager", h.alertmanager())
+	mux.Handle("POST /hooks/cloudmonitoring", h.cloudMonitoring())
+	mux.Handle("POST /api/v1/events/alerts", h.events())
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -110,7 +110,7 @@ func TestCloudMonitoringWebhook(t *testing.T) {
 		{"malformed JSON", "/hooks/cloudmonitoring?token=s3cret", []byte(`{"incident": {"incident_id": "x", `), nil, 400},
 		{"no incident", "/hooks/cloudmonitoring?token=s3cret", []byte(`{"version": "1.2"}`), nil, 400},
 		{"bad state", "/hooks/cloudmonitoring?token=s3cret", bytes.Replace(open, []byte(`"state": "open"`), []byte(`"state": "acked"`), 1), nil, 400},
-		{"oversized", "/hooks/cloudmonitoring?token=s3cret", append(append([]byte(`{"incident":{"summary":"`), bytes.Repeat([]byte("x"), MaxWebhookBody)...), []byte(`"}}`)...), nil, 413},
+		{"oversized", "/hooks/cloudmonitoring?token=s3cret", append(append([]byte(`{"incident":{"summary":"`), bytes.Repeat([]byte("x"), maxWebhookBody)...), []byte(`"}}`)...), nil, 413},
 	}
 	for _, c := range refused {
 		code, body := e.post(t, c.path, c.body, c.hdr)
@@ -269,7 +269,7 @@ func TestAlertEventsWebhook(t *testing.T) {
 // with that same body too (it used to count as a duplicate for ever).
 func TestKeylessRepeatCloseClosesTheNextOccurrence(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	h := &AlertHooks{EventsToken: "evtok", Now: func() time.Time { return now }}
+	h := &AlertHooks{EventsToken: "evtok", now: func() time.Time { return now }}
 	e := newHookEnv(t, h)
 	hdr := map[string]string{"Authorization": "Bearer evtok"}
 	open := func(started string) {

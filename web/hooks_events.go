@@ -29,7 +29,7 @@ type EventsHandler struct {
 type EventsStore interface {
 	RecordDeploymentEvent(ctx context.Context, source string, d fourkeys.Deployment, cs []fourkeys.Change) error
 	RecordIncidentEvent(ctx context.Context, source string, in fourkeys.Incident) error
-	PingStore // the delivery check, served with the events' token
+	pingStore // the delivery check, served with the events' token
 }
 
 // NewEventsHandler answers requests bearing `Authorization: Bearer <token>`.
@@ -38,30 +38,30 @@ func NewEventsHandler(token string, st EventsStore, log *slog.Logger) *EventsHan
 	return &EventsHandler{token: token, store: st, log: log}
 }
 
-// DeploymentEvent is the JSON body of POST /api/v1/events/deployments.
-type DeploymentEvent struct {
+// deploymentEvent is the JSON body of POST /api/v1/events/deployments.
+type deploymentEvent struct {
 	ID         string        `json:"id"`
 	Service    string        `json:"service"`
 	Repo       string        `json:"repo"`
 	SHA        string        `json:"sha"`
 	FinishedAt *time.Time    `json:"finished_at"`
 	Author     string        `json:"author"`
-	Changes    []ChangeEvent `json:"changes"`
+	Changes    []changeEvent `json:"changes"`
 	// Incident names the incident this deployment was made for (it is then
 	// rework); Labels may carry a hotfix label (rework too).
 	Incident string   `json:"incident"`
 	Labels   []string `json:"labels"`
 }
 
-// ChangeEvent is one commit a deployment shipped.
-type ChangeEvent struct {
+// changeEvent is one commit a deployment shipped.
+type changeEvent struct {
 	SHA        string     `json:"sha"`
 	AuthoredAt *time.Time `json:"authored_at"`
 }
 
-// IncidentEvent is the JSON body of POST /api/v1/events/incidents. Posting
+// incidentEvent is the JSON body of POST /api/v1/events/incidents. Posting
 // the same id again updates it (e.g. with resolved_at).
-type IncidentEvent struct {
+type incidentEvent struct {
 	ID         string     `json:"id"`
 	Service    string     `json:"service"`
 	Repo       string     `json:"repo"`
@@ -78,10 +78,10 @@ type IncidentEvent struct {
 	PostmortemURL string `json:"postmortem_url"`
 }
 
-// ParseDeploymentEvent decodes and validates a deployment body; the error
+// parseDeploymentEvent decodes and validates a deployment body; the error
 // names the bad field.
-func ParseDeploymentEvent(body []byte) (fourkeys.Deployment, []fourkeys.Change, error) {
-	var ev DeploymentEvent
+func parseDeploymentEvent(body []byte) (fourkeys.Deployment, []fourkeys.Change, error) {
+	var ev deploymentEvent
 	if err := decodeStrict(body, &ev); err != nil {
 		return fourkeys.Deployment{}, nil, err
 	}
@@ -114,9 +114,9 @@ func ParseDeploymentEvent(body []byte) (fourkeys.Deployment, []fourkeys.Change, 
 	return d, cs, nil
 }
 
-// ParseIncidentEvent decodes and validates an incident body.
-func ParseIncidentEvent(body []byte) (fourkeys.Incident, error) {
-	var ev IncidentEvent
+// parseIncidentEvent decodes and validates an incident body.
+func parseIncidentEvent(body []byte) (fourkeys.Incident, error) {
+	var ev incidentEvent
 	if err := decodeStrict(body, &ev); err != nil {
 		return fourkeys.Incident{}, err
 	}
@@ -172,7 +172,7 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-func (h *EventsHandler) authorized(r *http.Request) bool { return BearerAuthorized(r, h.token) }
+func (h *EventsHandler) authorized(r *http.Request) bool { return bearerAuthorized(r, h.token) }
 
 // authorizedBody checks the bearer token and reads the body; false: the
 // answer is written.
@@ -182,7 +182,7 @@ func (h *EventsHandler) authorizedBody(w http.ResponseWriter, r *http.Request) (
 		http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
 		return nil, false
 	}
-	return readBody(w, r, MaxWebhookBody)
+	return readBody(w, r, maxWebhookBody)
 }
 
 func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +190,7 @@ func (h *EventsHandler) deployments(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, cs, err := ParseDeploymentEvent(body)
+	d, cs, err := parseDeploymentEvent(body)
 	if err != nil {
 		http.Error(w, "deployment: "+err.Error(), http.StatusBadRequest)
 		return
@@ -208,7 +208,7 @@ func (h *EventsHandler) incidents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in, err := ParseIncidentEvent(body)
+	in, err := parseIncidentEvent(body)
 	if err != nil {
 		http.Error(w, "incident: "+err.Error(), http.StatusBadRequest)
 		return

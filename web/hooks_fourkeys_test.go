@@ -116,7 +116,7 @@ func TestDeployEventsWebhook(t *testing.T) {
 		})
 	}
 	t.Run("body over 1 MiB", func(t *testing.T) {
-		big := append([]byte(`{"id":"x","title":"`), bytes.Repeat([]byte("a"), MaxWebhookBody)...)
+		big := append([]byte(`{"id":"x","title":"`), bytes.Repeat([]byte("a"), maxWebhookBody)...)
 		w := post(t, mux, "/api/v1/events/incidents", auth, append(big, `"}`...))
 		if w.Code != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status %d, want 413", w.Code)
@@ -382,7 +382,7 @@ func FuzzEventBodies(f *testing.F) {
 	f.Add([]byte(`{"id":"d","service":"api","finished_at":"2026-11-25T10:00:00Z","changes":[{"sha":"c","authored_at":"2026-11-25T09:00:00Z"}]}`))
 	f.Add([]byte(`{"id":"i","started_at":"2026-11-25T10:00:00Z","resolved_at":"2026-11-25T11:00:00Z","deployment":"d"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if d, cs, err := ParseDeploymentEvent(body); err == nil {
+		if d, cs, err := parseDeploymentEvent(body); err == nil {
 			if d.ID == "" || d.Service == "" || d.FinishedAt.IsZero() {
 				t.Fatalf("accepted %+v", d)
 			}
@@ -392,7 +392,7 @@ func FuzzEventBodies(f *testing.F) {
 				}
 			}
 		}
-		if in, err := ParseIncidentEvent(body); err == nil && (in.ID == "" || in.StartedAt.IsZero()) {
+		if in, err := parseIncidentEvent(body); err == nil && (in.ID == "" || in.StartedAt.IsZero()) {
 			t.Fatalf("accepted %+v", in)
 		}
 	})

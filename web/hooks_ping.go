@@ -11,9 +11,9 @@ import (
 	"unicode/utf8"
 )
 
-// PingStore stores deliveries of the delivery check, once per id, durably
+// pingStore stores deliveries of the delivery check, once per id, durably
 // when it returns nil (package store).
-type PingStore interface {
+type pingStore interface {
 	RecordPingDelivery(ctx context.Context, receiver, id, note string, now time.Time) (first bool, err error)
 }
 
@@ -21,7 +21,7 @@ type PingStore interface {
 const pingReceiver = "ping"
 
 // pingLimits are the ping receiver's limits: small bodies.
-var pingLimits = WebhookLimits{MaxBytes: 4 << 10}
+var pingLimits = webhookLimits{maxBytes: 4 << 10}
 
 // pingHandler serves POST /api/v1/events/ping, the delivery check endpoint:
 // a sender (or an operator with curl) checks that it can reach the board,
@@ -30,7 +30,7 @@ var pingLimits = WebhookLimits{MaxBytes: 4 << 10}
 // {"id", "stored": true} for a first delivery and "stored": false for a
 // redelivery, only after the transaction committed. Wrap it in the guard
 // (Ingress.Webhook with EventsHandler.pingAuth), which authenticates it.
-func pingHandler(st PingStore, log *slog.Logger) http.Handler {
+func pingHandler(st pingStore, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			ID   string `json:"id"`

@@ -34,22 +34,22 @@ type Hub struct {
 	qclosed bool
 	done    chan struct{} // closed by Close: stops the pinger
 	workers sync.WaitGroup
-	// Writers is the number of writer workers (default 16), PingEvery how
+	// writers is the number of writer workers (default 16), PingEvery how
 	// often each screen is pinged (default 45 s), WriteWait how long a
 	// stuck screen may take to accept a write before it is dropped
 	// (default 5 s), HandOff how long a worker stays on one screen before
 	// it leaves that screen to its own goroutine and a fresh worker takes
 	// its place (default 5 ms; see writer). Set them before the first viewer.
-	Writers   int
-	PingEvery time.Duration
-	WriteWait time.Duration
-	HandOff   time.Duration
+	writers   int
+	pingEvery time.Duration
+	writeWait time.Duration
+	handOff   time.Duration
 
 	viewers  atomic.Int64
-	OnSent   func(bytes int) // metrics hook; called from writer goroutines
-	OnViewer func(delta int)
-	// OnScreenGone is told when a websocket of a paired screen ends.
-	OnScreenGone func(screen string)
+	onSent   func(bytes int) // metrics hook; called from writer goroutines
+	onViewer func(delta int)
+	// onScreenGone is told when a websocket of a paired screen ends.
+	onScreenGone func(screen string)
 }
 
 type boardHub struct {
@@ -76,18 +76,18 @@ func NewHub() *Hub {
 // viewer, so a hub nobody watches costs no goroutines).
 func (h *Hub) startWorkers() {
 	h.start.Do(func() {
-		n := h.Writers
+		n := h.writers
 		if n <= 0 {
 			n = defaultWriters
 		}
-		if h.PingEvery <= 0 {
-			h.PingEvery = pingPeriod
+		if h.pingEvery <= 0 {
+			h.pingEvery = pingPeriod
 		}
-		if h.WriteWait <= 0 {
-			h.WriteWait = writeWait
+		if h.writeWait <= 0 {
+			h.writeWait = writeWait
 		}
-		if h.HandOff <= 0 {
-			h.HandOff = handOff
+		if h.handOff <= 0 {
+			h.handOff = handOff
 		}
 		for range n {
 			h.workers.Go(h.writer)
@@ -164,7 +164,7 @@ func (h *Hub) writer() {
 		if !ok {
 			return
 		}
-		replaced.Reset(h.HandOff)
+		replaced.Reset(h.handOff)
 		var again bool
 		again, buf = c.flush(buf)
 		if !replaced.Stop() {
@@ -198,7 +198,7 @@ func (h *Hub) requeue(c *client) {
 // pingCheck, so pings of screens that joined at different times stay spread
 // rather than all going out on one tick).
 func (h *Hub) pinger() {
-	t := time.NewTicker(min(pingCheck, h.PingEvery))
+	t := time.NewTicker(min(pingCheck, h.pingEvery))
 	defer t.Stop()
 	for {
 		select {
@@ -215,7 +215,7 @@ func (h *Hub) pinger() {
 				var due []*client
 				b.mu.Lock()
 				for c := range b.clients {
-					if c.ping(now, h.PingEvery) {
+					if c.ping(now, h.pingEvery) {
 						due = append(due, c)
 					}
 				}
@@ -279,19 +279,19 @@ func (h *Hub) SetBoards(ids []string) {
 		for _, c := range cs {
 			// Counted out here: its unsubscribe will find no board.
 			h.viewers.Add(-1)
-			if h.OnViewer != nil {
-				h.OnViewer(-1)
+			if h.onViewer != nil {
+				h.onViewer(-1)
 			}
 			h.revoke(c, "board removed")
 		}
 	}
 }
 
-// Publish replaces the fragment under key on a board and offers it to every
+// publish replaces the fragment under key on a board and offers it to every
 // viewer of that board. A message older (lower seq) than the one held is
 // dropped, so out-of-order publishers can never move a screen backwards.
 // It never blocks on a viewer.
-func (h *Hub) Publish(boardID, key string, seq uint64, msg *websocket.PreparedMessage, n int) {
+func (h *Hub) publish(boardID, key string, seq uint64, msg *websocket.PreparedMessage, n int) {
 	b := h.board(boardID)
 	if b == nil {
 		return
@@ -318,8 +318,8 @@ func (h *Hub) Publish(boardID, key string, seq uint64, msg *websocket.PreparedMe
 	h.enqueue(dirty...)
 }
 
-// Forget drops a key from a board (a tile removed by a config reload).
-func (h *Hub) Forget(boardID, key string) {
+// forget drops a key from a board (a tile removed by a config reload).
+func (h *Hub) forget(boardID, key string) {
 	h.mu.Lock()
 	b := h.boards[boardID]
 	h.mu.Unlock()
@@ -363,7 +363,7 @@ func (h *Hub) subscribe(boardID string, c *client, meta entry) bool {
 		return false
 	}
 	b.clients[c] = struct{}{}
-	c.nextPing = time.Now().Add(h.PingEvery)
+	c.nextPing = time.Now().Add(h.pingEvery)
 	queue := c.offer(metaKey, meta)
 	for _, k := range b.order {
 		if k != metaKey {
@@ -374,8 +374,8 @@ func (h *Hub) subscribe(boardID string, c *client, meta entry) bool {
 		h.enqueue(c)
 	}
 	h.viewers.Add(1)
-	if h.OnViewer != nil {
-		h.OnViewer(1)
+	if h.onViewer != nil {
+		h.onViewer(1)
 	}
 	return true
 }
@@ -393,17 +393,17 @@ func (h *Hub) unsubscribe(boardID string, c *client) {
 	b.mu.Unlock()
 	if ok {
 		h.viewers.Add(-1)
-		if h.OnViewer != nil {
-			h.OnViewer(-1)
+		if h.onViewer != nil {
+			h.onViewer(-1)
 		}
 	}
 }
 
-// Revoke closes, with 1008 (policy violation), every viewer whose grant
+// revokeDenied closes, with 1008 (policy violation), every viewer whose grant
 // allowed reports false: after an access change, a revoked screen gets no
 // further frame. Grants are judged outside the hub's locks (a signed
 // assertion may need the JWK set). It returns how many were closed.
-func (h *Hub) Revoke(allowed func(*Grant) bool) int {
+func (h *Hub) revokeDenied(allowed func(*grant) bool) int {
 	h.mu.Lock()
 	boards := make([]*boardHub, 0, len(h.boards))
 	for _, b := range h.boards {
@@ -448,9 +448,9 @@ func (h *Hub) clients(keep func(*client) bool) []*client {
 	return cs
 }
 
-// SendScreen offers e (a command, key "cmd") to every websocket of a paired
+// sendScreen offers e (a command, key "cmd") to every websocket of a paired
 // screen; it returns how many there were. It never blocks on a screen.
-func (h *Hub) SendScreen(screen string, e entry) int {
+func (h *Hub) sendScreen(screen string, e entry) int {
 	cs := h.clients(func(c *client) bool { return c.screen == screen })
 	for _, c := range cs {
 		h.sendClient(c, e)
@@ -465,9 +465,9 @@ func (h *Hub) sendClient(c *client, e entry) {
 	}
 }
 
-// RevokeScreen closes every websocket of a paired screen with 1008 (its
+// revokeScreen closes every websocket of a paired screen with 1008 (its
 // page reloads and, revoked, is sent to the pairing page).
-func (h *Hub) RevokeScreen(screen string) int {
+func (h *Hub) revokeScreen(screen string) int {
 	n := 0
 	for _, c := range h.clients(func(c *client) bool { return c.screen == screen }) {
 		if h.revoke(c, "access revoked") {
@@ -487,8 +487,8 @@ func (h *Hub) revoke(c *client, why string) bool {
 	return revoked
 }
 
-// Viewers is the number of connected screens.
-func (h *Hub) Viewers() int { return int(h.viewers.Load()) }
+// viewerCount is the number of connected screens.
+func (h *Hub) viewerCount() int { return int(h.viewers.Load()) }
 
 // Close tells every viewer the server is going away (close code 1001) and
 // refuses new ones. The page script reconnects to the next process. The
@@ -523,8 +523,8 @@ func (h *Hub) Close() {
 	h.qcond.Broadcast()
 }
 
-// Wait waits until the writer workers have stopped (after Close) or ctx ends.
-func (h *Hub) Wait(ctx context.Context) {
+// wait waits until the writer workers have stopped (after Close) or ctx ends.
+func (h *Hub) wait(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { h.workers.Wait(); close(done) }()
 	select {
@@ -593,7 +593,7 @@ const (
 // (nil in open mode), the keys it is sent (nil: every key) and the paired
 // screen it is ("" for none).
 type viewer struct {
-	grant  *Grant
+	grant  *grant
 	keep   func(key string) bool
 	screen string
 }
@@ -619,7 +619,7 @@ type client struct {
 	revoked  string // with closing: the close says 1008 with this reason, not 1001
 	dead     bool   // connection closed: drop everything
 	nextPing time.Time
-	grant    *Grant                // what it was let in with (nil in open mode)
+	grant    *grant                // what it was let in with (nil in open mode)
 	keep     func(key string) bool // nil: every key; set before subscribe
 	screen   string                // id of the paired screen it belongs to ("" for none); set before subscribe
 }
@@ -756,20 +756,20 @@ func (c *client) flush(buf []entry) (again bool, _ []entry) {
 		buf = c.take(buf[:0])
 		ok := true
 		if len(buf) > 0 {
-			c.conn.SetWriteDeadline(time.Now().Add(c.hub.WriteWait))
+			c.conn.SetWriteDeadline(time.Now().Add(c.hub.writeWait))
 		}
 		for _, e := range buf {
 			if err := c.conn.WritePreparedMessage(e.msg); err != nil {
 				ok = false
 				break
 			}
-			if c.hub.OnSent != nil {
-				c.hub.OnSent(e.n)
+			if c.hub.onSent != nil {
+				c.hub.onSent(e.n)
 			}
 		}
 		clear(buf) // drop references to messages for the GC
 		if ok && ping {
-			ok = c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.WriteWait)) == nil
+			ok = c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.writeWait)) == nil
 		}
 		if !ok {
 			c.kill()
@@ -805,8 +805,8 @@ func (c *client) run(boardID string, wg *sync.WaitGroup) {
 	}
 	c.hub.unsubscribe(boardID, c)
 	c.kill()
-	if c.screen != "" && c.hub.OnScreenGone != nil {
-		c.hub.OnScreenGone(c.screen)
+	if c.screen != "" && c.hub.onScreenGone != nil {
+		c.hub.onScreenGone(c.screen)
 	}
 	wg.Done()
 }

@@ -115,14 +115,14 @@ func TestStuckViewersDoNotStallHealthyOnes(t *testing.T) {
 		size     = 16 << 10 // bytes per message: a burst fills a stuck socket
 	)
 	h := NewHub()
-	h.WriteWait = 3 * time.Second
+	h.writeWait = 3 * time.Second
 	hs := newHubServerOn(t, h, func(l net.Listener) net.Listener { return smallSendBuffers{l} })
 	vs := make([]*healthy, healthyN)
 	for i := range vs {
 		vs[i] = &healthy{burst: map[string]int{}}
 		go vs[i].read(hs.dial(t, "b"))
 	}
-	waitFor(t, "healthy viewers", func() bool { return h.Viewers() == healthyN })
+	waitFor(t, "healthy viewers", func() bool { return h.viewerCount() == healthyN })
 
 	pad := strings.Repeat("x", size)
 	seq := uint64(0)
@@ -147,7 +147,7 @@ func TestStuckViewersDoNotStallHealthyOnes(t *testing.T) {
 						t.Fatalf("%s: healthy viewer %d: %v", phase, i, failed)
 					}
 					if time.Now().After(deadline) {
-						t.Fatalf("%s: healthy viewer %d does not have the final state of burst %d after 10 s (%d viewers connected)", phase, i, burst, h.Viewers())
+						t.Fatalf("%s: healthy viewer %d does not have the final state of burst %d after 10 s (%d viewers connected)", phase, i, burst, h.viewerCount())
 					}
 					time.Sleep(2 * time.Millisecond)
 				}
@@ -167,7 +167,7 @@ func TestStuckViewersDoNotStallHealthyOnes(t *testing.T) {
 	for range stuckN {
 		hs.dialStuck(t, "b")
 	}
-	waitFor(t, "stuck viewers", func() bool { return h.Viewers() == healthyN+stuckN })
+	waitFor(t, "stuck viewers", func() bool { return h.viewerCount() == healthyN+stuckN })
 	withStuck := bursts(10, "with stuck viewers")
 	p50, p99, top := percentiles(alone)
 	t.Logf("%d healthy viewers alone: %d messages, publish-to-receipt p50 %v, p99 %v, max %v", healthyN, len(alone), p50, p99, top)
@@ -176,6 +176,6 @@ func TestStuckViewersDoNotStallHealthyOnes(t *testing.T) {
 
 	// The stuck ones are dropped once their write deadline passes; the
 	// healthy ones stay.
-	waitFor(t, "stuck viewers to be dropped", func() bool { return h.Viewers() == healthyN })
+	waitFor(t, "stuck viewers to be dropped", func() bool { return h.viewerCount() == healthyN })
 	bursts(1, "after the stuck ones left")
 }

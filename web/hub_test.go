@@ -51,7 +51,7 @@ func newHubServerOn(t *testing.T, hub *Hub, wrap func(net.Listener) net.Listener
 		hub.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		hub.Wait(ctx)
+		hub.wait(ctx)
 		hs.srv.Close()
 		hs.conns.Wait()
 	})
@@ -95,7 +95,7 @@ func publish(t *testing.T, h *Hub, boardID, key string, seq uint64, payload stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Publish(boardID, key, seq, pm, len(payload))
+	h.publish(boardID, key, seq, pm, len(payload))
 }
 
 // readN reads n text messages, failing after a generous deadline.
@@ -142,8 +142,8 @@ func TestNewViewerGetsWholeBoardMetaFirst(t *testing.T) {
 			t.Fatalf("update %q, want b2", got[0])
 		}
 	}
-	if h.Viewers() != 2 {
-		t.Fatalf("Viewers() = %d, want 2", h.Viewers())
+	if h.viewerCount() != 2 {
+		t.Fatalf("viewerCount() = %d, want 2", h.viewerCount())
 	}
 }
 
@@ -191,12 +191,12 @@ func TestConflationPerTile(t *testing.T) {
 // worker too: the worker stuck on it is replaced after HandOff.
 func TestStuckViewerDoesNotDelayOthers(t *testing.T) {
 	h := NewHub()
-	h.Writers = 1
-	h.WriteWait = 5 * time.Minute
+	h.writers = 1
+	h.writeWait = 5 * time.Minute
 	hs := newHubServer(t, h)
 	hs.dial(t, "b") // stuck: never reads
 	good := hs.dial(t, "b")
-	waitFor(t, "two viewers", func() bool { return h.Viewers() == 2 })
+	waitFor(t, "two viewers", func() bool { return h.viewerCount() == 2 })
 	// 64 tiles of 256 KiB: more than loopback socket buffers hold, so the
 	// stuck viewer's writes block; the good viewer must get all of them.
 	big := strings.Repeat("x", 256<<10)
@@ -225,8 +225,8 @@ func TestStuckViewerDoesNotDelayOthers(t *testing.T) {
 	}
 	// The stuck viewer is still connected (not yet timed out): the good one
 	// was served while a worker was blocked on it, not after.
-	if h.Viewers() != 2 {
-		t.Fatalf("Viewers() = %d after the good viewer was served, want 2 (stuck one still blocked)", h.Viewers())
+	if h.viewerCount() != 2 {
+		t.Fatalf("viewerCount() = %d after the good viewer was served, want 2 (stuck one still blocked)", h.viewerCount())
 	}
 }
 
@@ -251,11 +251,11 @@ func TestCloseSendsGoingAway(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	h.Wait(ctx)
+	h.wait(ctx)
 	if ctx.Err() != nil {
 		t.Fatal("writers did not stop after Close")
 	}
-	waitFor(t, "viewers to go", func() bool { return h.Viewers() == 0 })
+	waitFor(t, "viewers to go", func() bool { return h.viewerCount() == 0 })
 	// A viewer arriving after Close is told to go away at once.
 	c := hs.dialRaw(t, "b")
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -268,7 +268,7 @@ func TestCloseSendsGoingAway(t *testing.T) {
 
 func TestViewersArePinged(t *testing.T) {
 	h := NewHub()
-	h.PingEvery = 50 * time.Millisecond
+	h.pingEvery = 50 * time.Millisecond
 	hs := newHubServer(t, h)
 	c := hs.dial(t, "b")
 	pinged := make(chan struct{}, 1)
@@ -298,9 +298,9 @@ func TestGoneViewerIsUnsubscribed(t *testing.T) {
 	h := NewHub()
 	hs := newHubServer(t, h)
 	c := hs.dial(t, "b")
-	waitFor(t, "viewer", func() bool { return h.Viewers() == 1 })
+	waitFor(t, "viewer", func() bool { return h.viewerCount() == 1 })
 	c.Close()
-	waitFor(t, "viewer gone", func() bool { return h.Viewers() == 0 })
+	waitFor(t, "viewer gone", func() bool { return h.viewerCount() == 0 })
 	publish(t, h, "b", "tile-a", 1, "a") // nobody to write to: must not block
 	c2 := hs.dial(t, "b")
 	if got := readN(t, c2, 1); got[0] != "a" {
@@ -317,7 +317,7 @@ func TestGoneViewerIsUnsubscribed(t *testing.T) {
 func TestCloseReachesEveryViewerWhileWorkersHandOff(t *testing.T) {
 	for round := range 5 {
 		h := NewHub()
-		h.HandOff = time.Nanosecond
+		h.handOff = time.Nanosecond
 		hs := newHubServer(t, h)
 		var cs []*websocket.Conn
 		for range 20 {
@@ -355,7 +355,7 @@ func TestScreenJoiningDuringShutdownStartsNoWorkers(t *testing.T) {
 		joined := make(chan bool, 1)
 		go func() { joined <- h.subscribe("ops", newClient(nil, h), entry{}) }()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		h.Wait(ctx)
+		h.wait(ctx)
 		cancel()
 		if <-joined {
 			t.Fatal("a screen joined a closed hub")
@@ -393,7 +393,7 @@ func TestHubForgetsRemovedBoards(t *testing.T) {
 	if n := boards(); n != 1 {
 		t.Errorf("hub holds %d boards after the removal, want 1", n)
 	}
-	waitFor(t, "one viewer left", func() bool { return h.Viewers() == 1 })
+	waitFor(t, "one viewer left", func() bool { return h.viewerCount() == 1 })
 	publish(t, h, "kept", "tile-kept-a", 4, "kept-b")
 	if got := readN(t, kept, 1); got[0] != "kept-b" {
 		t.Errorf("the kept board's screen got %q", got[0])

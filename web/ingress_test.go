@@ -42,7 +42,7 @@ type webhookStore interface {
 	ghsrc.Deliveries
 	EventsStore
 	AlertDeliveries
-	PingStore
+	pingStore
 }
 
 // receiversBehindGuard serves every receiver through the server's route
@@ -159,8 +159,8 @@ func TestEventAlertsRefuseUnknownFields(t *testing.T) {
 func TestWebhookIDLengthLimits(t *testing.T) {
 	st := testStore(t)
 	base := receiversBehindGuard(t, st)
-	long := strings.Repeat("x", MaxIDBytes+1)
-	ok := strings.Repeat("x", MaxIDBytes)
+	long := strings.Repeat("x", maxIDBytes+1)
+	ok := strings.Repeat("x", maxIDBytes)
 	ev := map[string]string{"Authorization": "Bearer ev-token"}
 	gh := string(githubFixture(t, "deployment_status.success"))
 	for _, tc := range []struct {
@@ -192,6 +192,6 @@ func TestWebhookIDLengthLimits(t *testing.T) {
 	// At the limit is accepted.
 	code, _, msg := hook{"deployments", "/api/v1/events/deployments", ev, `{"id":"` + ok + `","service":"` + ok + `","finished_at":"2026-11-25T10:00:00Z"}`}.send(t, base, "")
 	if code != http.StatusOK {
-		t.Errorf("ids of exactly %d bytes: %d %q, want 200", MaxIDBytes, code, msg)
+		t.Errorf("ids of exactly %d bytes: %d %q, want 200", maxIDBytes, code, msg)
 	}
 }

@@ -14,12 +14,12 @@ type Metrics struct {
 	Registry       *prometheus.Registry
 	Viewers        prometheus.Gauge
 	Polls          *prometheus.CounterVec
-	PollErrors     *prometheus.CounterVec
-	PollSeconds    *prometheus.HistogramVec
-	BytesPushed    prometheus.Counter
-	MessagesPushed prometheus.Counter
-	RenderSeconds  prometheus.Histogram
-	RenderErrors   prometheus.Counter
+	pollErrors     *prometheus.CounterVec
+	pollSeconds    *prometheus.HistogramVec
+	bytesPushed    prometheus.Counter
+	messagesPushed prometheus.Counter
+	renderSeconds  prometheus.Histogram
+	renderErrors   prometheus.Counter
 	StoreErrors    prometheus.Counter
 }
 
@@ -30,24 +30,24 @@ func NewMetrics() *Metrics {
 		Registry: r,
 		Viewers:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "wallboard_viewers", Help: "Screens connected by websocket."}),
 		Polls:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wallboard_polls_total", Help: "Polls of sources, by source id."}, []string{"source"}),
-		PollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wallboard_poll_errors_total", Help: "Failed polls, by source id."},
+		pollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wallboard_poll_errors_total", Help: "Failed polls, by source id."},
 			[]string{"source"}),
-		PollSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "wallboard_poll_duration_seconds", Help: "Time a poll took, by source id.",
+		pollSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "wallboard_poll_duration_seconds", Help: "Time a poll took, by source id.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10)}, []string{"source"}),
-		BytesPushed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "wallboard_pushed_bytes_total", Help: "Payload bytes written to screens (before compression)."}),
-		MessagesPushed: prometheus.NewCounter(prometheus.CounterOpts{Name: "wallboard_pushed_messages_total", Help: "Websocket messages written to screens."}),
-		RenderSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "wallboard_render_duration_seconds", Help: "Time to render one fragment.",
+		bytesPushed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "wallboard_pushed_bytes_total", Help: "Payload bytes written to screens (before compression)."}),
+		messagesPushed: prometheus.NewCounter(prometheus.CounterOpts{Name: "wallboard_pushed_messages_total", Help: "Websocket messages written to screens."}),
+		renderSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "wallboard_render_duration_seconds", Help: "Time to render one fragment.",
 			Buckets: prometheus.ExponentialBuckets(0.00001, 3, 10)}),
-		RenderErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "wallboard_render_errors_total", Help: "Fragments that failed to render (not sent)."}),
+		renderErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "wallboard_render_errors_total", Help: "Fragments that failed to render (not sent)."}),
 		StoreErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "wallboard_store_errors_total", Help: "Failed writes to the SQLite store."}),
 	}
-	r.MustRegister(m.Viewers, m.Polls, m.PollErrors, m.PollSeconds, m.BytesPushed, m.MessagesPushed,
-		m.RenderSeconds, m.RenderErrors, m.StoreErrors,
+	r.MustRegister(m.Viewers, m.Polls, m.pollErrors, m.pollSeconds, m.bytesPushed, m.messagesPushed,
+		m.renderSeconds, m.renderErrors, m.StoreErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// Handler serves the metrics in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
+// handler serves the metrics in the Prometheus text format.
+func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }

@@ -27,8 +27,8 @@ type shown struct {
 	demo []string
 }
 
-// Live is the current state.
-func (s *Server) Live() *board.Live { return s.world.Load().live }
+// live is the current state.
+func (s *Server) live() *board.Live { return s.world.Load().live }
 
 // SetWorld makes live, and demo as the ids of its demo sources, what the
 // server shows from now on (app calls it when a reload swapped the config
@@ -72,7 +72,7 @@ func (p *pollLog) changed(key string, failed bool) bool {
 func (s *Server) Sink(j *poller.Job, res board.Result, err error, took time.Duration) {
 	src := j.Query.Source
 	s.metrics.Polls.WithLabelValues(src).Inc()
-	s.metrics.PollSeconds.WithLabelValues(src).Observe(took.Seconds())
+	s.metrics.pollSeconds.WithLabelValues(src).Observe(took.Seconds())
 	if s.polls.changed(j.Key, err != nil) {
 		if err != nil {
 			s.log.Warn("poll failing", "source", src, "tiles", len(j.Tiles), "error", board.Redact(err.Error()))
@@ -81,14 +81,14 @@ func (s *Server) Sink(j *poller.Job, res board.Result, err error, took time.Dura
 		}
 	}
 	if err != nil {
-		s.metrics.PollErrors.WithLabelValues(src).Inc()
+		s.metrics.pollErrors.WithLabelValues(src).Inc()
 	}
 	now := time.Now()
 	tileResult := func(_ board.TileConfig, r board.Result) board.Result { return r }
 	if s.opts.Alerts != nil && err == nil && (res.AlertsComplete || j.Alerts) {
 		tileResult = s.opts.Alerts.AfterPoll(j, res, err, now.Add(-took))
 	}
-	live := s.Live()
+	live := s.live()
 	var saved []board.TileState
 	for _, ref := range j.Tiles {
 		// A poll of the previous config can finish after a reload: its result
@@ -118,7 +118,7 @@ func (s *Server) Sink(j *poller.Job, res board.Result, err error, took time.Dura
 // newer state, so the hub never lets the older fragment replace the newer.
 func (s *Server) PublishTile(ref board.TileRef, now time.Time) error {
 	seq := s.nextSeq()
-	live := s.Live()
+	live := s.live()
 	cfg, st, ok := live.Tile(ref)
 	if !ok {
 		return nil
@@ -131,7 +131,7 @@ func (s *Server) PublishTile(ref board.TileRef, now time.Time) error {
 // PublishMeta sends the build id and server clock to every board: the
 // heartbeat that lets screens tell a live connection from a dead one.
 func (s *Server) PublishMeta(now time.Time) {
-	for _, b := range s.Live().Config().Boards {
+	for _, b := range s.live().Config().Boards {
 		seq := s.nextSeq()
 		s.publish(b.ID, metaKey, seq, views.Meta(b.ID, s.boardBuild(b.ID), now))
 	}
@@ -146,7 +146,7 @@ func (s *Server) publish(boardID, key string, seq uint64, c templ.Component) err
 		s.log.Error("render failed", "board", boardID, "key", key, "error", err)
 		return err
 	}
-	s.hub.Publish(boardID, key, e.seq, e.msg, e.n)
+	s.hub.publish(boardID, key, e.seq, e.msg, e.n)
 	return nil
 }
 
@@ -155,10 +155,10 @@ func (s *Server) render(seq uint64, c templ.Component) (entry, error) {
 	var buf bytes.Buffer
 	start := time.Now()
 	if err := c.Render(context.Background(), &buf); err != nil {
-		s.metrics.RenderErrors.Inc()
+		s.metrics.renderErrors.Inc()
 		return entry{}, err
 	}
-	s.metrics.RenderSeconds.Observe(time.Since(start).Seconds())
+	s.metrics.renderSeconds.Observe(time.Since(start).Seconds())
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, buf.Bytes())
 	if err != nil {
 		return entry{}, err

@@ -46,7 +46,7 @@ func (s *Server) routes() {
 	if s.opts.Ready != nil {
 		mux.Handle("GET /readyz", s.opts.Ready)
 	}
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.Handle("GET /metrics", s.metrics.handler())
 
 	// Embedded files, under content-hashed names.
 	mux.Handle("GET /static/", gzipStatic(static.Handler())) // static.Prefix
@@ -73,28 +73,28 @@ func (s *Server) routes() {
 
 	// Webhooks: authenticated before the body is read, bounded, 2xx only
 	// once the delivery is stored.
-	limits := DefaultWebhookLimits
-	limits.Logger = s.log
+	limits := defaultWebhookLimits
+	limits.logger = s.log
 	rc := s.opts.Receivers
 	if h := rc.Alerts; h != nil {
-		mux.Handle("POST /hooks/alertmanager", g.Webhook(alerts.ReceiverAlertmanager, limits, h.AuthAlertmanager(), h.Alertmanager()))
-		mux.Handle("POST /hooks/cloudmonitoring", g.Webhook(alerts.ReceiverCloudMonitoring, limits, h.AuthCloudMonitoring(), h.CloudMonitoring()))
-		mux.Handle("POST /api/v1/events/alerts", g.Webhook(alerts.ReceiverEvents, limits, h.AuthEvents(), h.Events()))
+		mux.Handle("POST /hooks/alertmanager", g.webhook(alerts.ReceiverAlertmanager, limits, h.authAlertmanager(), h.alertmanager()))
+		mux.Handle("POST /hooks/cloudmonitoring", g.webhook(alerts.ReceiverCloudMonitoring, limits, h.authCloudMonitoring(), h.cloudMonitoring()))
+		mux.Handle("POST /api/v1/events/alerts", g.webhook(alerts.ReceiverEvents, limits, h.authEvents(), h.events()))
 	}
 	if h := rc.Events; h != nil {
-		mux.Handle("POST /api/v1/events/deployments", g.Webhook("events-deployments", limits, h.Auth(), http.HandlerFunc(h.deployments)))
-		mux.Handle("POST /api/v1/events/incidents", g.Webhook("events-incidents", limits, h.Auth(), http.HandlerFunc(h.incidents)))
+		mux.Handle("POST /api/v1/events/deployments", g.webhook("events-deployments", limits, h.auth(), http.HandlerFunc(h.deployments)))
+		mux.Handle("POST /api/v1/events/incidents", g.webhook("events-incidents", limits, h.auth(), http.HandlerFunc(h.incidents)))
 		ping := pingLimits
-		ping.Logger = s.log
-		mux.Handle("POST /api/v1/events/ping", g.Webhook(pingReceiver, ping, h.pingAuth(), pingHandler(h.store, s.log)))
+		ping.logger = s.log
+		mux.Handle("POST /api/v1/events/ping", g.webhook(pingReceiver, ping, h.pingAuth(), pingHandler(h.store, s.log)))
 	}
 	if h := rc.GitHub; h != nil {
 		gh := limits
-		gh.MaxBytes = MaxGitHubBody // the payloads of large pushes exceed 1 MiB
+		gh.maxBytes = maxGitHubBody // the payloads of large pushes exceed 1 MiB
 		// Each delivery is mapped with the config shown when it arrives,
 		// so the repositories' settings follow reloads.
-		config := func() *board.Config { return s.Live().Config() }
-		mux.Handle("POST /hooks/github", g.Webhook("github", gh, h.Auth(), h.receive(config)))
+		config := func() *board.Config { return s.live().Config() }
+		mux.Handle("POST /hooks/github", g.webhook("github", gh, h.auth(), h.receive(config)))
 	}
 }
 

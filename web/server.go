@@ -33,7 +33,7 @@ import (
 // Options tune the server.
 type Options struct {
 	Build          string   // build id; screens reload when it changes
-	AllowedOrigins []string // extra websocket origins besides the page's own host
+	allowedOrigins []string // extra websocket origins besides the page's own host
 	Compression    bool     // offer permessage-deflate
 	DemoSources    []string // source ids whose tiles are labelled DEMO
 	// Access enforces viewer access (access: in the config); nil lets
@@ -69,7 +69,7 @@ type Server struct {
 	// connsClosed is set once WaitConns started: no writer may be added.
 	connsClosed bool
 	csp         atomic.Pointer[string]
-	ingress     *Ingress // the webhook and admin guard's state (webhook.go)
+	ingress     *ingress // the webhook and admin guard's state (webhook.go)
 
 	genMu sync.Mutex
 	gens  map[string]uint64 // board id -> config generation (see boardBuild)
@@ -94,7 +94,7 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 	s := &Server{hub: hub, log: log, opts: opts, metrics: metrics, mux: http.NewServeMux(), fleet: opts.Fleet}
 	s.SetWorld(live, opts.DemoSources)
 	s.SetFrameAncestors(opts.FrameAncestors)
-	s.ingress = NewIngress(opts.Ingress, log)
+	s.ingress = newIngress(opts.Ingress, log)
 	s.ingress.clientIP = s.clientIP
 	s.up = websocket.Upgrader{
 		ReadBufferSize:    512,
@@ -104,17 +104,17 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 		CheckOrigin:       s.checkOrigin,
 		HandshakeTimeout:  10 * time.Second,
 	}
-	hub.OnSent = func(n int) { metrics.BytesPushed.Add(float64(n)); metrics.MessagesPushed.Inc() }
-	hub.OnViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
-	hub.OnScreenGone = s.screenDisconnected
+	hub.onSent = func(n int) { metrics.bytesPushed.Add(float64(n)); metrics.messagesPushed.Inc() }
+	hub.onViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
+	hub.onScreenGone = s.screenDisconnected
 	if acc := opts.Access; acc != nil && opts.Fleet != nil {
-		acc.setPaired(opts.Fleet.Paired)
+		acc.setPaired(opts.Fleet.paired)
 	}
 	if acc := opts.Access; acc != nil {
 		// Revocation bites at once: a screen whose link was removed, or
 		// any viewer the new access rules refuse, loses its websocket now.
 		acc.subscribe(func() {
-			if n := hub.Revoke(acc.allows); n > 0 {
+			if n := hub.revokeDenied(acc.allows); n > 0 {
 				log.Info("access changed: websockets closed", "closed", n)
 			}
 		})
@@ -216,7 +216,7 @@ func columnsOf(b board.BoardConfig) int {
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
-	cfg := s.Live().Config()
+	cfg := s.live().Config()
 	if len(cfg.Boards) == 1 {
 		http.Redirect(w, r, "/boards/"+cfg.Boards[0].ID, http.StatusFound)
 		return
@@ -329,12 +329,12 @@ func copyHeader(dst, src http.Header) {
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, _, ok := s.Live().Board(id); !ok {
+	if _, _, ok := s.live().Board(id); !ok {
 		http.Error(w, "no board "+id, http.StatusNotFound)
 		return
 	}
 	acc := s.opts.Access
-	var grant *Grant
+	var grant *grant
 	if acc != nil {
 		grant = acc.grant(r)
 	}
@@ -363,7 +363,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.hub.revoke(c, "access revoked")
 	}
 	// Likewise a reload that removed the board since the check above.
-	if _, _, ok := s.Live().Board(id); c != nil && !ok {
+	if _, _, ok := s.live().Board(id); c != nil && !ok {
 		s.hub.revoke(c, "board removed")
 	}
 }
@@ -386,7 +386,7 @@ func (s *Server) WaitConns(ctx context.Context) {
 	s.connMu.Lock()
 	s.connsClosed = true
 	s.connMu.Unlock()
-	s.hub.Wait(ctx)
+	s.hub.wait(ctx)
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	select {
@@ -409,7 +409,7 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	if strings.EqualFold(u.Host, r.Host) {
 		return true
 	}
-	return slices.ContainsFunc(s.opts.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) })
+	return slices.ContainsFunc(s.opts.allowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) })
 }
 
 // APIBoard is the JSON shape of GET /api/v1/boards/{id}.
@@ -438,13 +438,13 @@ type APITile struct {
 	AgeSeconds *float64       `json:"age_seconds"`
 	Error      string         `json:"error,omitempty"`
 	Warnings   []string       `json:"warnings,omitempty"`
-	Series     []APIPoint     `json:"series,omitempty"`
+	Series     []apiPoint     `json:"series,omitempty"`
 	Rows       []board.Row    `json:"rows,omitempty"`
 	Extra      map[string]any `json:"extra,omitempty"`
 }
 
-// APIPoint is a series sample.
-type APIPoint struct {
+// apiPoint is a series sample.
+type apiPoint struct {
 	T time.Time `json:"t"`
 	V jsonFloat `json:"v"`
 }
@@ -472,14 +472,14 @@ func (s *Server) handleAPIBoards(w http.ResponseWriter, r *http.Request) {
 		URL   string `json:"url"`
 	}
 	out := []item{}
-	for _, b := range s.Live().Config().Boards {
+	for _, b := range s.live().Config().Boards {
 		out = append(out, item{ID: b.ID, Title: b.Title, URL: "/boards/" + b.ID})
 	}
 	writeJSON(w, r, out)
 }
 
 func (s *Server) handleAPIBoard(w http.ResponseWriter, r *http.Request) {
-	b, states, ok := s.Live().Board(r.PathValue("id"))
+	b, states, ok := s.live().Board(r.PathValue("id"))
 	if !ok {
 		http.Error(w, "no board "+r.PathValue("id"), http.StatusNotFound)
 		return
@@ -515,7 +515,7 @@ func apiTileOf(t board.TileConfig, st board.TileState, now time.Time) APITile {
 		a.AgeSeconds = &age
 	}
 	for _, p := range st.Series {
-		a.Series = append(a.Series, APIPoint{T: p.T, V: jsonFloat(p.V)})
+		a.Series = append(a.Series, apiPoint{T: p.T, V: jsonFloat(p.V)})
 	}
 	if st.FourKeys != nil {
 		a.Extra = fourKeysExtra(t.Kind, st.FourKeys)

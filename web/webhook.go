@@ -50,25 +50,25 @@ import (
 // authenticated; every receiver of a server and its admin routes share them.
 // Zero fields take the defaults of defaultIngressLimits.
 type IngressLimits struct {
-	// FailedAuthPerMinute is how many failed webhook authentications a
+	// failedAuthPerMinute is how many failed webhook authentications a
 	// client address may make per minute, after a burst of FailedAuthBurst;
 	// beyond, its unauthenticated requests get 429 with Retry-After.
-	FailedAuthPerMinute float64
-	FailedAuthBurst     int
-	// AdminFailedPerMinute and AdminFailedBurst are the same for wrong
+	failedAuthPerMinute float64
+	failedAuthBurst     int
+	// adminFailedPerMinute and AdminFailedBurst are the same for wrong
 	// admin tokens; an address over them gets 429 on admin routes even with
 	// the right token, until its budget refills (that is the throttle).
-	AdminFailedPerMinute float64
-	AdminFailedBurst     int
-	// UnauthBodyBytes bounds the bytes of bodies held before their sender
+	adminFailedPerMinute float64
+	adminFailedBurst     int
+	// unauthBodyBytes bounds the bytes of bodies held before their sender
 	// is authenticated (GitHub deliveries, whose signature covers the
 	// body), all receivers and addresses together; UnauthBodyBytesPerAddr
 	// what one client address may hold of it.
-	UnauthBodyBytes        int64
-	UnauthBodyBytesPerAddr int64
-	// BodyQueueWait is how long such a body may wait for the budget before
+	unauthBodyBytes        int64
+	unauthBodyBytesPerAddr int64
+	// bodyQueueWait is how long such a body may wait for the budget before
 	// the request gets 503 with Retry-After.
-	BodyQueueWait time.Duration
+	bodyQueueWait time.Duration
 	// BodyTimeout is how long a webhook request's body may take to arrive,
 	// counted from when the guard sees its headers; slower uploads are
 	// answered 408 and their connection closed.
@@ -80,25 +80,25 @@ type IngressLimits struct {
 // second (webhooks) or one every ten seconds (admin). The body budget holds
 // one GitHub payload of the largest size GitHub sends, and more small ones.
 var defaultIngressLimits = IngressLimits{
-	FailedAuthPerMinute:    60,
-	FailedAuthBurst:        30,
-	AdminFailedPerMinute:   6,
-	AdminFailedBurst:       5,
-	UnauthBodyBytes:        32 << 20,
-	UnauthBodyBytesPerAddr: MaxGitHubBody,
-	BodyQueueWait:          10 * time.Second,
+	failedAuthPerMinute:    60,
+	failedAuthBurst:        30,
+	adminFailedPerMinute:   6,
+	adminFailedBurst:       5,
+	unauthBodyBytes:        32 << 20,
+	unauthBodyBytesPerAddr: maxGitHubBody,
+	bodyQueueWait:          10 * time.Second,
 	BodyTimeout:            30 * time.Second,
 }
 
 func (l IngressLimits) withDefaults() IngressLimits {
 	d := defaultIngressLimits
-	l.FailedAuthPerMinute = positiveOr(l.FailedAuthPerMinute, d.FailedAuthPerMinute)
-	l.FailedAuthBurst = positiveOr(l.FailedAuthBurst, d.FailedAuthBurst)
-	l.AdminFailedPerMinute = positiveOr(l.AdminFailedPerMinute, d.AdminFailedPerMinute)
-	l.AdminFailedBurst = positiveOr(l.AdminFailedBurst, d.AdminFailedBurst)
-	l.UnauthBodyBytes = positiveOr(l.UnauthBodyBytes, d.UnauthBodyBytes)
-	l.UnauthBodyBytesPerAddr = positiveOr(l.UnauthBodyBytesPerAddr, d.UnauthBodyBytesPerAddr)
-	l.BodyQueueWait = positiveOr(l.BodyQueueWait, d.BodyQueueWait)
+	l.failedAuthPerMinute = positiveOr(l.failedAuthPerMinute, d.failedAuthPerMinute)
+	l.failedAuthBurst = positiveOr(l.failedAuthBurst, d.failedAuthBurst)
+	l.adminFailedPerMinute = positiveOr(l.adminFailedPerMinute, d.adminFailedPerMinute)
+	l.adminFailedBurst = positiveOr(l.adminFailedBurst, d.adminFailedBurst)
+	l.unauthBodyBytes = positiveOr(l.unauthBodyBytes, d.unauthBodyBytes)
+	l.unauthBodyBytesPerAddr = positiveOr(l.unauthBodyBytesPerAddr, d.unauthBodyBytesPerAddr)
+	l.bodyQueueWait = positiveOr(l.bodyQueueWait, d.bodyQueueWait)
 	l.BodyTimeout = positiveOr(l.BodyTimeout, d.BodyTimeout)
 	return l
 }
@@ -111,30 +111,30 @@ func positiveOr[T ~int | ~int64 | ~float64](v, d T) T {
 	return v
 }
 
-// WebhookLimits bound what one receiver accepts.
-type WebhookLimits struct {
-	// MaxBytes is the largest body accepted; larger gets 413. Default 1 MiB.
-	MaxBytes int64
-	// Logger receives at most a few lines a minute about refused requests
+// webhookLimits bound what one receiver accepts.
+type webhookLimits struct {
+	// maxBytes is the largest body accepted; larger gets 413. Default 1 MiB.
+	maxBytes int64
+	// logger receives at most a few lines a minute about refused requests
 	// (never the body or a credential); nil: the Ingress's logger.
-	Logger *slog.Logger
+	logger *slog.Logger
 }
 
-// MaxGitHubBody is GitHub's own cap on webhook payloads (25 MB).
-const MaxGitHubBody = 25 << 20
+// maxGitHubBody is GitHub's own cap on webhook payloads (25 MB).
+const maxGitHubBody = 25 << 20
 
-// DefaultWebhookLimits suit Alertmanager, Cloud Monitoring and the generic
+// defaultWebhookLimits suit Alertmanager, Cloud Monitoring and the generic
 // events: their payloads are tens of KiB.
-var DefaultWebhookLimits = WebhookLimits{MaxBytes: MaxWebhookBody}
+var defaultWebhookLimits = webhookLimits{maxBytes: maxWebhookBody}
 
-// MaxIDBytes is the longest id accepted (delivery ids, deployment, incident
+// maxIDBytes is the longest id accepted (delivery ids, deployment, incident
 // and alert ids, service names): longer gets 400 naming the field.
-const MaxIDBytes = 256
+const maxIDBytes = 256
 
 // checkID refuses an id longer than MaxIDBytes, naming its field.
 func checkID(field, v string) error {
-	if len(v) > MaxIDBytes {
-		return fmt.Errorf("%s: longer than %d bytes", field, MaxIDBytes)
+	if len(v) > maxIDBytes {
+		return fmt.Errorf("%s: longer than %d bytes", field, maxIDBytes)
 	}
 	return nil
 }
@@ -152,24 +152,24 @@ func checkIDs(fieldValues ...string) error {
 // idHeaders are the request headers that carry delivery ids.
 var idHeaders = []string{"X-GitHub-Delivery", "Idempotency-Key"}
 
-// WebhookAuth is how the guard authenticates a receiver's requests.
-type WebhookAuth struct {
-	// Off: the receiver is not configured; every request gets 404.
-	Off bool
-	// Request checks credentials carried in headers or the URL, before a
+// webhookAuth is how the guard authenticates a receiver's requests.
+type webhookAuth struct {
+	// off: the receiver is not configured; every request gets 404.
+	off bool
+	// request checks credentials carried in headers or the URL, before a
 	// byte of the body is read. With Body set it is only a pre-check that
 	// refuses what cannot succeed (no signature header) without reading.
-	Request func(r *http.Request) bool
-	// Body checks credentials that need the body (an HMAC of it). The
+	request func(r *http.Request) bool
+	// body checks credentials that need the body (an HMAC of it). The
 	// body is then read within the unauthenticated byte budget.
-	Body func(r *http.Request, body []byte) bool
-	// Challenge is the WWW-Authenticate header of a 401 ("": none).
-	Challenge string
+	body func(r *http.Request, body []byte) bool
+	// challenge is the WWW-Authenticate header of a 401 ("": none).
+	challenge string
 }
 
-// Ingress is the state the guard keeps for a server: failed authentications
+// ingress is the state the guard keeps for a server: failed authentications
 // per client address, and the budget of unauthenticated bodies.
-type Ingress struct {
+type ingress struct {
 	lim    IngressLimits
 	fails  *addrLimiter // webhooks
 	admin  *addrLimiter // admin token
@@ -179,17 +179,17 @@ type Ingress struct {
 	clientIP func(r *http.Request) netip.Addr
 }
 
-// NewIngress makes the guard's state; zero limits take the defaults.
-func NewIngress(lim IngressLimits, log *slog.Logger) *Ingress {
+// newIngress makes the guard's state; zero limits take the defaults.
+func newIngress(lim IngressLimits, log *slog.Logger) *ingress {
 	lim = lim.withDefaults()
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Ingress{
+	return &ingress{
 		lim:    lim,
-		fails:  newAddrLimiter(lim.FailedAuthPerMinute, lim.FailedAuthBurst),
-		admin:  newAddrLimiter(lim.AdminFailedPerMinute, lim.AdminFailedBurst),
-		bodies: newByteBudget(lim.UnauthBodyBytes, lim.UnauthBodyBytesPerAddr),
+		fails:  newAddrLimiter(lim.failedAuthPerMinute, lim.failedAuthBurst),
+		admin:  newAddrLimiter(lim.adminFailedPerMinute, lim.adminFailedBurst),
+		bodies: newByteBudget(lim.unauthBodyBytes, lim.unauthBodyBytesPerAddr),
 		log:    log,
 		clientIP: func(r *http.Request) netip.Addr {
 			ip, _ := remoteIP(r)
@@ -198,8 +198,8 @@ func NewIngress(lim IngressLimits, log *slog.Logger) *Ingress {
 	}
 }
 
-// Limits are the limits in force (defaults filled in).
-func (g *Ingress) Limits() IngressLimits { return g.lim }
+// limits are the limits in force (defaults filled in).
+func (g *ingress) limits() IngressLimits { return g.lim }
 
 // bodyKey is the request context key of the body the guard read.
 type bodyKey struct{}
@@ -211,15 +211,15 @@ func guardedBody(r *http.Request) ([]byte, bool) {
 	return b, ok
 }
 
-// Webhook wraps receiver h in the guard (see the rules above). h sees a
+// webhook wraps receiver h in the guard (see the rules above). h sees a
 // complete body of at most limits.MaxBytes from an authenticated sender, and
 // must answer 2xx only after the events are committed; its 503s get a
 // Retry-After when they have none.
-func (g *Ingress) Webhook(name string, limits WebhookLimits, auth WebhookAuth, h http.Handler) http.Handler {
-	if limits.MaxBytes <= 0 {
-		limits.MaxBytes = DefaultWebhookLimits.MaxBytes
+func (g *ingress) webhook(name string, limits webhookLimits, auth webhookAuth, h http.Handler) http.Handler {
+	if limits.maxBytes <= 0 {
+		limits.maxBytes = defaultWebhookLimits.maxBytes
 	}
-	log := limits.Logger
+	log := limits.logger
 	if log == nil {
 		log = g.log
 	}
@@ -236,14 +236,14 @@ func (g *Ingress) Webhook(name string, limits WebhookLimits, auth WebhookAuth, h
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(time.Now().Add(g.lim.BodyTimeout))
 		w = retryAfterWriter{w}
-		if auth.Off {
+		if auth.off {
 			http.NotFound(w, r)
 			return
 		}
 		ip := g.clientIP(r)
-		if auth.Request != nil && !auth.Request(r) {
+		if auth.request != nil && !auth.request(r) {
 			warn("webhook authentication failed", r)
-			g.refuse(w, name, ip, auth.Challenge)
+			g.refuse(w, name, ip, auth.challenge)
 			return
 		}
 		if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
@@ -257,19 +257,19 @@ func (g *Ingress) Webhook(name string, limits WebhookLimits, auth WebhookAuth, h
 				return
 			}
 		}
-		if r.ContentLength > limits.MaxBytes {
-			warn("webhook body too large", r, "bytes", r.ContentLength, "limit", limits.MaxBytes)
+		if r.ContentLength > limits.maxBytes {
+			warn("webhook body too large", r, "bytes", r.ContentLength, "limit", limits.maxBytes)
 			w.Header().Set("Connection", "close")
-			http.Error(w, fmt.Sprintf("%s: body larger than %d bytes", name, limits.MaxBytes), http.StatusRequestEntityTooLarge)
+			http.Error(w, fmt.Sprintf("%s: body larger than %d bytes", name, limits.maxBytes), http.StatusRequestEntityTooLarge)
 			return
 		}
 		release := func() {}
-		if auth.Body != nil {
+		if auth.body != nil {
 			n := r.ContentLength
 			if n < 0 {
-				n = limits.MaxBytes
+				n = limits.maxBytes
 			}
-			ctx, cancel := context.WithTimeout(r.Context(), g.lim.BodyQueueWait)
+			ctx, cancel := context.WithTimeout(r.Context(), g.lim.bodyQueueWait)
 			rel, err := g.bodies.acquire(ctx, ip, n)
 			cancel()
 			if err != nil {
@@ -284,15 +284,15 @@ func (g *Ingress) Webhook(name string, limits WebhookLimits, auth WebhookAuth, h
 			// The upload's time starts now, not while it waited for room.
 			_ = rc.SetReadDeadline(time.Now().Add(g.lim.BodyTimeout))
 		}
-		body, err := readAtMost(w, r, limits.MaxBytes, auth.Body != nil)
+		body, err := readAtMost(w, r, limits.maxBytes, auth.body != nil)
 		if err != nil {
 			w.Header().Set("Connection", "close")
 			var tooBig *http.MaxBytesError
 			var ne net.Error
 			switch {
 			case errors.As(err, &tooBig):
-				warn("webhook body too large", r, "limit", limits.MaxBytes)
-				http.Error(w, fmt.Sprintf("%s: body larger than %d bytes", name, limits.MaxBytes), http.StatusRequestEntityTooLarge)
+				warn("webhook body too large", r, "limit", limits.maxBytes)
+				http.Error(w, fmt.Sprintf("%s: body larger than %d bytes", name, limits.maxBytes), http.StatusRequestEntityTooLarge)
 			case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 				warn("webhook body too slow", r, "timeout", g.lim.BodyTimeout)
 				http.Error(w, fmt.Sprintf("%s: body not received within %s", name, g.lim.BodyTimeout), http.StatusRequestTimeout)
@@ -304,15 +304,15 @@ func (g *Ingress) Webhook(name string, limits WebhookLimits, auth WebhookAuth, h
 		// The body is in: the handler's work (a commit) is not bounded by
 		// the upload deadline, and must not be cancelled by it.
 		_ = rc.SetReadDeadline(time.Time{})
-		if auth.Body != nil {
-			ok := auth.Body(r, body)
+		if auth.body != nil {
+			ok := auth.body(r, body)
 			release()
 			if !ok {
 				// Never handed out: its memory serves the next upload
 				// instead of waiting for the collector.
 				recycle(body)
 				warn("webhook authentication failed", r)
-				g.refuse(w, name, ip, auth.Challenge)
+				g.refuse(w, name, ip, auth.challenge)
 				return
 			}
 		}
@@ -413,7 +413,7 @@ func spareBuffer(n int64) []byte {
 
 // refuse answers a request that failed authentication: 401, or 429 once
 // its address is over its budget of failures.
-func (g *Ingress) refuse(w http.ResponseWriter, name string, ip netip.Addr, challenge string) {
+func (g *ingress) refuse(w http.ResponseWriter, name string, ip netip.Addr, challenge string) {
 	if wait := g.fails.fail(ip, time.Now()); wait > 0 {
 		tooMany(w, wait, name+": too many failed authentications from your address, retry later")
 		return
@@ -628,7 +628,7 @@ func (s *Server) throttleMetricsToken(next http.Handler) http.Handler {
 		if !ok {
 			return
 		}
-		if !AdminAuthorized(r, admin) {
+		if !adminAuthorized(r, admin) {
 			s.ingress.admin.fail(ip, now)
 		}
 		next.ServeHTTP(w, r)
@@ -662,7 +662,7 @@ func NewGitHubHandler(secret string, recv GitHubReceiver, log *slog.Logger) *Git
 // the repositories' settings follow config reloads.
 func (h *GitHubHandler) receive(config func() *board.Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := readBody(w, r, MaxGitHubBody)
+		body, ok := readBody(w, r, maxGitHubBody)
 		if !ok {
 			return
 		}
@@ -690,45 +690,45 @@ func (h *GitHubHandler) receive(config func() *board.Config) http.Handler {
 
 // The receivers' credentials, as the guard checks them.
 
-// Auth authenticates GitHub deliveries: a well-formed X-Hub-Signature-256
+// auth authenticates GitHub deliveries: a well-formed X-Hub-Signature-256
 // (sha256 only: the legacy sha1 header is refused) before the body is read,
 // its HMAC of the body after. This is the one check of the signature.
-func (h *GitHubHandler) Auth() WebhookAuth {
-	return WebhookAuth{
-		Request: func(r *http.Request) bool {
+func (h *GitHubHandler) auth() webhookAuth {
+	return webhookAuth{
+		request: func(r *http.Request) bool {
 			sig := r.Header.Get("X-Hub-Signature-256")
 			return len(sig) == len("sha256=")+64 && strings.HasPrefix(sig, "sha256=")
 		},
-		Body: func(r *http.Request, body []byte) bool {
+		body: func(r *http.Request, body []byte) bool {
 			// ValidateSignature compares with hmac.Equal (constant time).
 			return github.ValidateSignature(r.Header.Get("X-Hub-Signature-256"), body, h.secret) == nil
 		},
 	}
 }
 
-// Auth authenticates the generic events: the bearer token.
-func (h *EventsHandler) Auth() WebhookAuth {
-	return WebhookAuth{Request: h.authorized, Challenge: `Bearer realm="wallboard events"`}
+// auth authenticates the generic events: the bearer token.
+func (h *EventsHandler) auth() webhookAuth {
+	return webhookAuth{request: h.authorized, challenge: `Bearer realm="wallboard events"`}
 }
 
 // pingAuth authenticates the delivery check: the events' bearer token.
-func (h *EventsHandler) pingAuth() WebhookAuth {
-	return WebhookAuth{Request: h.authorized, Challenge: `Bearer realm="wallboard"`}
+func (h *EventsHandler) pingAuth() webhookAuth {
+	return webhookAuth{request: h.authorized, challenge: `Bearer realm="wallboard"`}
 }
 
-// AuthAlertmanager authenticates Alertmanager: the bearer token (off without one).
-func (h *AlertHooks) AuthAlertmanager() WebhookAuth {
-	return WebhookAuth{Off: h.AlertmanagerToken == "", Challenge: `Bearer realm="wallboard"`,
-		Request: func(r *http.Request) bool { return SecretEqual(bearer(r), h.AlertmanagerToken) }}
+// authAlertmanager authenticates Alertmanager: the bearer token (off without one).
+func (h *AlertHooks) authAlertmanager() webhookAuth {
+	return webhookAuth{off: h.AlertmanagerToken == "", challenge: `Bearer realm="wallboard"`,
+		request: func(r *http.Request) bool { return secretEqual(bearer(r), h.AlertmanagerToken) }}
 }
 
-// AuthCloudMonitoring authenticates Cloud Monitoring: ?token= or basic auth.
-func (h *AlertHooks) AuthCloudMonitoring() WebhookAuth {
-	return WebhookAuth{Off: h.CloudMonitoringAuth.off(), Challenge: `Basic realm="wallboard"`, Request: h.cloudMonitoringAuthorized}
+// authCloudMonitoring authenticates Cloud Monitoring: ?token= or basic auth.
+func (h *AlertHooks) authCloudMonitoring() webhookAuth {
+	return webhookAuth{off: h.CloudMonitoringAuth.off(), challenge: `Basic realm="wallboard"`, request: h.cloudMonitoringAuthorized}
 }
 
-// AuthEvents authenticates the generic alert events: the bearer token.
-func (h *AlertHooks) AuthEvents() WebhookAuth {
-	return WebhookAuth{Off: h.EventsToken == "", Challenge: `Bearer realm="wallboard"`,
-		Request: func(r *http.Request) bool { return SecretEqual(bearer(r), h.EventsToken) }}
+// authEvents authenticates the generic alert events: the bearer token.
+func (h *AlertHooks) authEvents() webhookAuth {
+	return webhookAuth{off: h.EventsToken == "", challenge: `Bearer realm="wallboard"`,
+		request: func(r *http.Request) bool { return secretEqual(bearer(r), h.EventsToken) }}
 }

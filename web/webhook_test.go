@@ -24,10 +24,10 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 // tokenAuth accepts "Authorization: Bearer tok".
-var tokenAuth = WebhookAuth{Request: func(r *http.Request) bool { return BearerAuthorized(r, "tok") }}
+var tokenAuth = webhookAuth{request: func(r *http.Request) bool { return bearerAuthorized(r, "tok") }}
 
 func TestWebhookBodyLimit(t *testing.T) {
-	h := NewIngress(IngressLimits{}, nil).Webhook("test", WebhookLimits{MaxBytes: 100}, tokenAuth, echo)
+	h := newIngress(IngressLimits{}, nil).webhook("test", webhookLimits{maxBytes: 100}, tokenAuth, echo)
 	for _, tc := range []struct {
 		name    string
 		size    int
@@ -64,8 +64,8 @@ func TestWebhookBodyLimit(t *testing.T) {
 // refused, a stranger over its budget gets 429 with Retry-After, and another
 // address is not affected.
 func TestWebhookFailedAuthLimit(t *testing.T) {
-	g := NewIngress(IngressLimits{FailedAuthPerMinute: 1, FailedAuthBurst: 3}, nil)
-	h := g.Webhook("test", WebhookLimits{MaxBytes: 100}, tokenAuth, echo)
+	g := newIngress(IngressLimits{failedAuthPerMinute: 1, failedAuthBurst: 3}, nil)
+	h := g.webhook("test", webhookLimits{maxBytes: 100}, tokenAuth, echo)
 	send := func(addr, auth string) (int, string) {
 		r := httptest.NewRequest("POST", "/hooks/test", strings.NewReader("{}"))
 		r.RemoteAddr = addr
@@ -108,9 +108,9 @@ func TestWebhookFailedAuthLimit(t *testing.T) {
 // address, a second upload from the same address waits, and gets 503 with
 // Retry-After when the wait is too long; another address is not held up.
 func TestWebhookBodyBudget(t *testing.T) {
-	g := NewIngress(IngressLimits{UnauthBodyBytes: 1000, UnauthBodyBytesPerAddr: 600, BodyQueueWait: 50 * time.Millisecond}, nil)
-	bodyAuth := WebhookAuth{Body: func(_ *http.Request, b []byte) bool { return string(b) == "{}" }}
-	h := g.Webhook("test", WebhookLimits{MaxBytes: 600}, bodyAuth, echo)
+	g := newIngress(IngressLimits{unauthBodyBytes: 1000, unauthBodyBytesPerAddr: 600, bodyQueueWait: 50 * time.Millisecond}, nil)
+	bodyAuth := webhookAuth{body: func(_ *http.Request, b []byte) bool { return string(b) == "{}" }}
+	h := g.webhook("test", webhookLimits{maxBytes: 600}, bodyAuth, echo)
 	rel, err := g.bodies.acquire(t.Context(), netip.MustParseAddr("192.0.2.1"), 600)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestSecretEqual(t *testing.T) {
 		{"", "", false},
 		{"x", "", false},
 	} {
-		if got := SecretEqual(tc.a, tc.b); got != tc.want {
+		if got := secretEqual(tc.a, tc.b); got != tc.want {
 			t.Errorf("SecretEqual(%q, %q) = %v", tc.a, tc.b, got)
 		}
 	}
@@ -186,7 +186,7 @@ func TestAdminAuthorized(t *testing.T) {
 		if tc.header != "" {
 			r.Header.Set("Authorization", tc.header)
 		}
-		if got := AdminAuthorized(r, tc.token); got != tc.want {
+		if got := adminAuthorized(r, tc.token); got != tc.want {
 			t.Errorf("AdminAuthorized(%q, %q) = %v", tc.header, tc.token, got)
 		}
 	}

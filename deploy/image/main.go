@@ -48,12 +48,12 @@ import (
 // database of its own (the /etc/passwd written here is for tools that show
 // names). 65532 is the "nonroot" user of distroless images.
 const (
-	UID         = 65532
+	uid         = 65532
 	Port        = 8080
-	DataDir     = "/data"
-	Entrypoint  = "/wallboard"
-	CABundle    = "/etc/ssl/certs/ca-certificates.crt"
-	ZoneinfoDir = "/usr/share/zoneinfo"
+	dataDir     = "/data"
+	entrypoint  = "/wallboard"
+	caBundle    = "/etc/ssl/certs/ca-certificates.crt"
+	zoneinfoDir = "/usr/share/zoneinfo"
 )
 
 func main() {
@@ -65,45 +65,45 @@ func main() {
 	}
 }
 
-// Recipe is what goes into the image.
-type Recipe struct {
-	Binary   string // a static Linux executable: the entrypoint
-	Arch     string // its GOARCH (amd64, arm64)
-	CACerts  string // a PEM bundle, copied to CABundle
-	Zoneinfo string // a zoneinfo tree, copied to ZoneinfoDir
-	Source   string // the repository's URL (org.opencontainers.image.source)
+// recipe is what goes into the image.
+type recipe struct {
+	binary   string // a static Linux executable: the entrypoint
+	arch     string // its GOARCH (amd64, arm64)
+	caCerts  string // a PEM bundle, copied to CABundle
+	zoneinfo string // a zoneinfo tree, copied to ZoneinfoDir
+	source   string // the repository's URL (org.opencontainers.image.source)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("image", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var r Recipe
-	fs.StringVar(&r.Binary, "binary", "", "the static wallboard binary (CGO_ENABLED=0 GOOS=linux)")
-	fs.StringVar(&r.Arch, "arch", "amd64", "the binary's GOARCH")
-	fs.StringVar(&r.CACerts, "ca", "/etc/ssl/certs/ca-certificates.crt", "CA bundle (PEM) to copy into the image")
-	fs.StringVar(&r.Zoneinfo, "zoneinfo", "/usr/share/zoneinfo", "time zone database to copy into the image")
-	fs.StringVar(&r.Source, "source", "https://github.com/wallboard/wallboard", "the source repository's URL, for the image's labels")
+	var r recipe
+	fs.StringVar(&r.binary, "binary", "", "the static wallboard binary (CGO_ENABLED=0 GOOS=linux)")
+	fs.StringVar(&r.arch, "arch", "amd64", "the binary's GOARCH")
+	fs.StringVar(&r.caCerts, "ca", "/etc/ssl/certs/ca-certificates.crt", "CA bundle (PEM) to copy into the image")
+	fs.StringVar(&r.zoneinfo, "zoneinfo", "/usr/share/zoneinfo", "time zone database to copy into the image")
+	fs.StringVar(&r.source, "source", "https://github.com/wallboard/wallboard", "the source repository's URL, for the image's labels")
 	layoutDir := fs.String("layout", "", "write an OCI image layout into this directory (replaced)")
 	tarPath := fs.String("tar", "", "also write a tarball for docker load / podman load")
 	ref := fs.String("ref", "wallboard:latest", "the name the tarball loads as, and the tag in the layout")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if r.Binary == "" || *layoutDir == "" {
+	if r.binary == "" || *layoutDir == "" {
 		return errors.New("-binary and -layout are required")
 	}
 	tag, err := name.NewTag(*ref)
 	if err != nil {
 		return fmt.Errorf("-ref: %w", err)
 	}
-	img, err := Build(r)
+	img, err := build(r)
 	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := WriteLayout(*layoutDir, img, tag.TagStr()); err != nil {
+	if err := writeLayout(*layoutDir, img, tag.TagStr()); err != nil {
 		return err
 	}
 	if *tarPath != "" {
@@ -124,17 +124,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "image %s (linux/%s, %s compressed)\n  version %s (build %s)\n  layout  %s (tag %s)\n",
-		digest, r.Arch, mib(size), cf.Config.Labels["org.opencontainers.image.version"], cf.Config.Labels["dev.wallboard.build"], *layoutDir, tag.TagStr())
+		digest, r.arch, mib(size), cf.Config.Labels["org.opencontainers.image.version"], cf.Config.Labels["dev.wallboard.build"], *layoutDir, tag.TagStr())
 	if *tarPath != "" {
 		fmt.Fprintf(stdout, "  tarball %s (docker load -i %s: %s)\n", *tarPath, *tarPath, tag.Name())
 	}
 	return nil
 }
 
-// WriteLayout writes img as the only image of an OCI layout at dir, tagged
+// writeLayout writes img as the only image of an OCI layout at dir, tagged
 // tag (the org.opencontainers.image.ref.name annotation skopeo's
 // oci:DIR:TAG finds).
-func WriteLayout(dir string, img v1.Image, tag string) error {
+func writeLayout(dir string, img v1.Image, tag string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("layout %s: %w", dir, err)
 	}
@@ -148,15 +148,15 @@ func WriteLayout(dir string, img v1.Image, tag string) error {
 	return nil
 }
 
-// Build assembles the image: a base layer (CA bundle, zoneinfo, passwd and
+// build assembles the image: a base layer (CA bundle, zoneinfo, passwd and
 // group, /data and /tmp owned right) and an application layer (the binary),
 // so that a new build changes only the layer on top.
-func Build(r Recipe) (v1.Image, error) {
-	bi, err := buildinfo.ReadFile(r.Binary)
+func build(r recipe) (v1.Image, error) {
+	bi, err := buildinfo.ReadFile(r.binary)
 	if err != nil {
-		return nil, fmt.Errorf("read build info of %s: %w", r.Binary, err)
+		return nil, fmt.Errorf("read build info of %s: %w", r.binary, err)
 	}
-	bin, err := os.ReadFile(r.Binary)
+	bin, err := os.ReadFile(r.binary)
 	if err != nil {
 		return nil, err
 	}
@@ -169,29 +169,29 @@ func Build(r Recipe) (v1.Image, error) {
 	base.file("etc/group", 0o644, []byte("root:x:0:\nnonroot:x:65532:\n"))
 	base.dir("etc/ssl", 0o755, 0)
 	base.dir("etc/ssl/certs", 0o755, 0)
-	pem, err := os.ReadFile(r.CACerts)
+	pem, err := os.ReadFile(r.caCerts)
 	if err != nil {
 		return nil, fmt.Errorf("CA bundle: %w", err)
 	}
 	if !bytes.Contains(pem, []byte("-----BEGIN CERTIFICATE-----")) {
-		return nil, fmt.Errorf("CA bundle %s: no PEM certificate in it", r.CACerts)
+		return nil, fmt.Errorf("CA bundle %s: no PEM certificate in it", r.caCerts)
 	}
-	base.file(strings.TrimPrefix(CABundle, "/"), 0o644, pem)
+	base.file(strings.TrimPrefix(caBundle, "/"), 0o644, pem)
 	base.dir("usr", 0o755, 0)
 	base.dir("usr/share", 0o755, 0)
-	if err := base.tree(r.Zoneinfo, strings.TrimPrefix(ZoneinfoDir, "/")); err != nil {
+	if err := base.tree(r.zoneinfo, strings.TrimPrefix(zoneinfoDir, "/")); err != nil {
 		return nil, fmt.Errorf("zoneinfo: %w", err)
 	}
 	// /data belongs to the user, 0700: the SQLite store holds webhook
 	// payloads. /tmp for SQLite's temporary files when the root file system
 	// is read-only and nothing is mounted there.
-	base.dir(strings.TrimPrefix(DataDir, "/"), 0o700, UID)
+	base.dir(strings.TrimPrefix(dataDir, "/"), 0o700, uid)
 	base.dir("tmp", 0o1777, 0)
 
 	app := newLayer(created)
 	// Owned by root, not by the user it runs as: a compromised process
 	// cannot replace its own binary.
-	app.file(strings.TrimPrefix(Entrypoint, "/"), 0o755, bin)
+	app.file(strings.TrimPrefix(entrypoint, "/"), 0o755, bin)
 
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
@@ -222,12 +222,12 @@ func Build(r Recipe) (v1.Image, error) {
 	}
 	cf = cf.DeepCopy()
 	cf.OS = "linux"
-	cf.Architecture = r.Arch
+	cf.Architecture = r.arch
 	cf.Created = v1.Time{Time: created}
 	labels := map[string]string{
 		"org.opencontainers.image.title":       "wallboard",
 		"org.opencontainers.image.description": "Live full-screen boards for office screens",
-		"org.opencontainers.image.source":      r.Source,
+		"org.opencontainers.image.source":      r.source,
 		"org.opencontainers.image.version":     meta.version,
 		"org.opencontainers.image.created":     created.Format(time.RFC3339),
 		// The build id the binary reports (wallboard version, the page's
@@ -239,19 +239,19 @@ func Build(r Recipe) (v1.Image, error) {
 		labels["org.opencontainers.image.revision"] = meta.revision
 	}
 	cf.Config = v1.Config{
-		User:       strconv.Itoa(UID) + ":" + strconv.Itoa(UID),
-		Entrypoint: []string{Entrypoint},
+		User:       strconv.Itoa(uid) + ":" + strconv.Itoa(uid),
+		Entrypoint: []string{entrypoint},
 		// Arguments, not part of the entrypoint: `docker run IMAGE check
 		// /etc/wallboard/board.yaml` runs a subcommand. A config that sets
 		// no access mode refuses to listen on 0.0.0.0; give
 		// `-access open` (the demo) or an access: section.
-		Cmd:        []string{"-addr", "0.0.0.0:" + strconv.Itoa(Port), "-data", DataDir},
-		WorkingDir: DataDir,
+		Cmd:        []string{"-addr", "0.0.0.0:" + strconv.Itoa(Port), "-data", dataDir},
+		WorkingDir: dataDir,
 		// Said explicitly, though Go looks there first anyway: the binary
 		// also carries both as a fallback (cmd/wallboard/embedded.go).
-		Env:          []string{"SSL_CERT_FILE=" + CABundle, "ZONEINFO=" + ZoneinfoDir},
+		Env:          []string{"SSL_CERT_FILE=" + caBundle, "ZONEINFO=" + zoneinfoDir},
 		ExposedPorts: map[string]struct{}{strconv.Itoa(Port) + "/tcp": {}},
-		Volumes:      map[string]struct{}{DataDir: {}},
+		Volumes:      map[string]struct{}{dataDir: {}},
 		Labels:       labels,
 		StopSignal:   "SIGTERM",
 	}

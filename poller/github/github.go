@@ -156,7 +156,7 @@ func New(cfg board.SourceConfig, st Store, httpClient *http.Client) (*Source, er
 
 // serviceOf is the service a repository's deployments count for (the
 // GitHub webhook uses the same rule: settingsOf).
-func (s *Source) serviceOf(repo string) string { return s.settingsOf(repo).Service }
+func (s *Source) serviceOf(repo string) string { return s.settingsOf(repo).service }
 
 func (s *Source) settingsOf(repo string) RepoSettings { return settingsOf(s.cfg, repo) }
 
@@ -274,19 +274,19 @@ func (s *Source) pauseOnRetryAfter(err error, now time.Time, reported error) {
 // RepoSettings is how one repository's events become Four Keys events
 // (from the github source that lists the repository, or the defaults).
 type RepoSettings struct {
-	Service       string // default: the repository's full name
-	Environment   string // deployment environment that counts; default "production"
+	service       string // default: the repository's full name
+	environment   string // deployment environment that counts; default "production"
 	Workflow      string // workflow whose successful runs on the default branch are deployments; "" = none
 	IncidentLabel string // issues with this label are incidents; default "incident"
 }
 
 // withDefaults fills the empty settings of repo's.
 func (s RepoSettings) withDefaults(repo string) RepoSettings {
-	if s.Service == "" {
-		s.Service = repo
+	if s.service == "" {
+		s.service = repo
 	}
-	if s.Environment == "" {
-		s.Environment = defaultEnvironment
+	if s.environment == "" {
+		s.environment = defaultEnvironment
 	}
 	if s.IncidentLabel == "" {
 		s.IncidentLabel = defaultLabel
@@ -301,13 +301,13 @@ func settingsOf(cfg board.SourceConfig, repo string) RepoSettings {
 	if svc == "" || len(cfg.Repos) > 1 {
 		svc = repo
 	}
-	return RepoSettings{Service: svc, Environment: cfg.Environment, Workflow: cfg.Workflow, IncidentLabel: cfg.IncidentLabel}.withDefaults(repo)
+	return RepoSettings{service: svc, environment: cfg.Environment, Workflow: cfg.Workflow, IncidentLabel: cfg.IncidentLabel}.withDefaults(repo)
 }
 
-// SettingsIn is the settings of repo in cfg: those of the first github
+// settingsIn is the settings of repo in cfg: those of the first github
 // source that lists it, or the defaults. A webhook delivery and the poll
 // then map the same repository alike.
-func SettingsIn(cfg *board.Config, repo string) RepoSettings {
+func settingsIn(cfg *board.Config, repo string) RepoSettings {
 	for _, s := range cfg.Sources {
 		if s.Kind == "github" && slices.ContainsFunc(s.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
 			return settingsOf(s, repo)
@@ -348,7 +348,7 @@ func deploymentFromStatus(ev *gh.DeploymentStatusEvent, settings Settings) (four
 		return fourkeys.Deployment{}, false, badPayloadError{"deployment, deployment_status and repository are required"}
 	}
 	cfg := settings.of(repo)
-	if st.GetState() != "success" || !strings.EqualFold(dep.GetEnvironment(), cfg.Environment) {
+	if st.GetState() != "success" || !strings.EqualFold(dep.GetEnvironment(), cfg.environment) {
 		return fourkeys.Deployment{}, false, nil
 	}
 	if dep.GetID() == 0 || dep.GetSHA() == "" || st.GetCreatedAt().IsZero() {
@@ -361,7 +361,7 @@ func deploymentFromStatus(ev *gh.DeploymentStatusEvent, settings Settings) (four
 func deploymentOf(repo string, cfg RepoSettings, dep *gh.Deployment, success time.Time) fourkeys.Deployment {
 	// The description or payload may name the incident it was made for
 	// ("incident: inc-42"): it is then rework.
-	return fourkeys.Deployment{ID: fourkeys.GitHubDeploymentID(repo, dep.GetID()), Service: cfg.Service, Repo: repo,
+	return fourkeys.Deployment{ID: fourkeys.GitHubDeploymentID(repo, dep.GetID()), Service: cfg.service, Repo: repo,
 		SHA: strings.ToLower(dep.GetSHA()), FinishedAt: success.UTC(), Author: dep.GetCreator().GetLogin(),
 		IncidentRef: fourkeys.FindIncidentRef(dep.GetDescription() + "\n" + string(dep.Payload))}
 }
@@ -392,7 +392,7 @@ func deploymentFromRun(ev *gh.WorkflowRunEvent, settings Settings) (fourkeys.Dep
 func runDeployment(repo string, cfg RepoSettings, run *gh.WorkflowRun) fourkeys.Deployment {
 	// The head commit's message (a merged PR's title and body) may name the
 	// incident it was made for: it is then rework.
-	return fourkeys.Deployment{ID: fourkeys.GitHubRunID(repo, run.GetID()), Service: cfg.Service, Repo: repo,
+	return fourkeys.Deployment{ID: fourkeys.GitHubRunID(repo, run.GetID()), Service: cfg.service, Repo: repo,
 		SHA: strings.ToLower(run.GetHeadSHA()), FinishedAt: run.GetUpdatedAt().UTC(), Author: run.GetActor().GetLogin(),
 		IncidentRef: fourkeys.FindIncidentRef(run.GetDisplayTitle() + "\n" + run.GetHeadCommit().GetMessage())}
 }
@@ -431,7 +431,7 @@ func incidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.I
 	if is.GetNumber() == 0 || is.GetCreatedAt().IsZero() {
 		return fourkeys.Incident{}, false, badPayloadError{"issue.number and issue.created_at are required"}
 	}
-	in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(repo, is.GetNumber()), Service: cfg.Service, Repo: repo,
+	in := fourkeys.Incident{ID: fourkeys.GitHubIssueID(repo, is.GetNumber()), Service: cfg.service, Repo: repo,
 		Title: is.GetTitle(), URL: is.GetHTMLURL(), StartedAt: is.GetCreatedAt().UTC(),
 		DeploymentRef: fourkeys.FindDeploymentRef(is.GetBody()), Labels: labels, UpdatedAt: is.GetUpdatedAt().UTC(),
 		PostmortemURL: fourkeys.FindPostmortemURL(is.GetBody())}
@@ -441,10 +441,10 @@ func incidentFromIssue(repo string, is *gh.Issue, settings Settings) (fourkeys.I
 	return in, true, nil
 }
 
-// ParseWebhook maps one webhook delivery (its X-GitHub-Event and body) to
+// parseWebhook maps one webhook delivery (its X-GitHub-Event and body) to
 // what it means for the Four Keys, through the mapping the poll uses. An
 // error is an ErrBadPayload.
-func ParseWebhook(event string, body []byte, settings Settings) (store.GitHubEvent, error) {
+func parseWebhook(event string, body []byte, settings Settings) (store.GitHubEvent, error) {
 	payload, err := gh.ParseWebHook(event, body)
 	if err != nil {
 		return store.GitHubEvent{}, badPayloadError{fmt.Sprintf("malformed JSON: %v", err)}
@@ -542,7 +542,7 @@ const (
 	Pong      Outcome = iota // a ping: the webhook is set up
 	Ignored                  // an event that never carries Four Keys events
 	Duplicate                // a delivery id already stored: nothing is stored again
-	Stored                   // mapped and stored (perhaps as nothing: a tag push)
+	stored                   // mapped and stored (perhaps as nothing: a tag push)
 )
 
 // Receipt is what a delivery came to; Events is how many Four Keys events
@@ -585,9 +585,9 @@ func (rc *Receiver) Receive(ctx context.Context, cfg *board.Config, d Delivery) 
 	}
 	settings := rc.settings
 	if settings == nil && cfg != nil {
-		settings = func(repo string) RepoSettings { return SettingsIn(cfg, repo) }
+		settings = func(repo string) RepoSettings { return settingsIn(cfg, repo) }
 	}
-	ev, err := ParseWebhook(d.Event, d.Body, settings)
+	ev, err := parseWebhook(d.Event, d.Body, settings)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -598,5 +598,5 @@ func (rc *Receiver) Receive(ctx context.Context, cfg *board.Config, d Delivery) 
 	if duplicate {
 		return Receipt{Outcome: Duplicate}, nil
 	}
-	return Receipt{Outcome: Stored, Events: n}, nil
+	return Receipt{Outcome: stored, Events: n}, nil
 }

@@ -33,10 +33,10 @@ func FuzzParseWebhook(f *testing.F) {
 		f.Add(byte(slices.Index(events, event)), webhookFixture(f, name))
 	}
 	settings := func(string) RepoSettings {
-		return RepoSettings{Service: "svc", Environment: "production", Workflow: "test", IncidentLabel: "bug"}
+		return RepoSettings{service: "svc", environment: "production", Workflow: "test", IncidentLabel: "bug"}
 	}
 	f.Fuzz(func(t *testing.T, which byte, body []byte) {
-		ev, err := ParseWebhook(events[int(which)%len(events)], body, settings)
+		ev, err := parseWebhook(events[int(which)%len(events)], body, settings)
 		if err != nil {
 			// Anything else would be answered 503 (GitHub redelivers)
 			// rather than 400.

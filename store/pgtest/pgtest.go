@@ -53,7 +53,7 @@ var (
 func Main(m *testing.M) int {
 	code := m.Run()
 	if shared != nil {
-		shared.Stop()
+		shared.stop()
 	}
 	return code
 }
@@ -62,17 +62,17 @@ func Main(m *testing.M) int {
 // starts on first use. The database is dropped when the test ends.
 func URL(t testing.TB) string {
 	t.Helper()
-	once.Do(func() { shared, sharedErr = Start() })
+	once.Do(func() { shared, sharedErr = start() })
 	if sharedErr != nil {
 		t.Fatalf("pgtest: %v", sharedErr)
 	}
-	return shared.NewDatabase(t)
+	return shared.newDatabase(t)
 }
 
 // Shared returns the package's shared cluster (starting it on first use).
 func Shared(t testing.TB) *Cluster {
 	t.Helper()
-	once.Do(func() { shared, sharedErr = Start() })
+	once.Do(func() { shared, sharedErr = start() })
 	if sharedErr != nil {
 		t.Fatalf("pgtest: %v", sharedErr)
 	}
@@ -126,8 +126,8 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Start initialises and starts a new cluster. The caller stops it.
-func Start() (*Cluster, error) {
+// start initialises and starts a new cluster. The caller stops it.
+func start() (*Cluster, error) {
 	bin, err := bindir()
 	if err != nil {
 		return nil, err
@@ -201,7 +201,7 @@ func Start() (*Cluster, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn, err := pgx.Connect(ctx, c.AdminURL())
+		conn, err := pgx.Connect(ctx, c.adminURL())
 		cancel()
 		if err == nil {
 			conn.Close(context.Background())
@@ -216,39 +216,36 @@ func Start() (*Cluster, error) {
 		}
 		if time.Now().After(deadline) {
 			b, _ := os.ReadFile(c.log)
-			c.Stop()
+			c.stop()
 			return nil, fmt.Errorf("postgres did not accept connections within 30 s: %v: %s", err, b)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// Port is the cluster's TCP port on 127.0.0.1.
-func (c *Cluster) Port() int { return c.port }
-
-// AdminURL is the URL of the cluster's "postgres" database (for CREATE
+// adminURL is the URL of the cluster's "postgres" database (for CREATE
 // DATABASE and the like).
-func (c *Cluster) AdminURL() string { return c.DatabaseURL("postgres") }
+func (c *Cluster) adminURL() string { return c.databaseURL("postgres") }
 
-// DatabaseURL is the URL of database name on the cluster.
-func (c *Cluster) DatabaseURL(name string) string {
+// databaseURL is the URL of database name on the cluster.
+func (c *Cluster) databaseURL(name string) string {
 	return fmt.Sprintf("postgres://wallboard@127.0.0.1:%d/%s?sslmode=disable", c.port, name)
 }
 
-// NewDatabase creates an empty database, dropped when the test ends, and
+// newDatabase creates an empty database, dropped when the test ends, and
 // returns its URL.
-func (c *Cluster) NewDatabase(t testing.TB) string {
+func (c *Cluster) newDatabase(t testing.TB) string {
 	t.Helper()
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
 	c.exec(t, "CREATE DATABASE "+name)
 	t.Cleanup(func() { c.exec(t, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	return c.DatabaseURL(name)
+	return c.databaseURL(name)
 }
 
 func (c *Cluster) exec(t testing.TB, sql string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, c.AdminURL())
+	conn, err := pgx.Connect(ctx, c.adminURL())
 	if err != nil {
 		t.Fatalf("pgtest: connect: %v", err)
 	}
@@ -265,7 +262,7 @@ func (c *Cluster) Restart(down func()) error {
 	args := c.cmd.Args
 	env := c.cmd.Env
 	attr := c.cmd.SysProcAttr
-	c.Stop0(false)
+	c.stop0(false)
 	if down != nil {
 		down()
 	}
@@ -286,7 +283,7 @@ func (c *Cluster) Restart(down func()) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn, err := pgx.Connect(ctx, c.AdminURL())
+		conn, err := pgx.Connect(ctx, c.adminURL())
 		cancel()
 		if err == nil {
 			conn.Close(context.Background())
@@ -297,12 +294,12 @@ func (c *Cluster) Restart(down func()) error {
 	return fmt.Errorf("postgres did not come back within 30 s")
 }
 
-// Stop shuts the server down (fast shutdown: open sessions are ended) and
+// stop shuts the server down (fast shutdown: open sessions are ended) and
 // removes its files.
-func (c *Cluster) Stop() { c.Stop0(true) }
+func (c *Cluster) stop() { c.stop0(true) }
 
-// Stop0 shuts the server down; remove also deletes its files.
-func (c *Cluster) Stop0(remove bool) {
+// stop0 shuts the server down; remove also deletes its files.
+func (c *Cluster) stop0(remove bool) {
 	if c.cmd != nil && c.cmd.Process != nil {
 		_ = c.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
 		select {
@@ -317,8 +314,8 @@ func (c *Cluster) Stop0(remove bool) {
 	}
 }
 
-// Log is what the server has logged so far (for failure messages).
-func (c *Cluster) Log() string {
+// logText is what the server has logged so far (for failure messages).
+func (c *Cluster) logText() string {
 	b, _ := os.ReadFile(c.log)
 	return strings.TrimSpace(string(b))
 }

@@ -27,7 +27,7 @@ func TestClusterDatabasesAndRestart(t *testing.T) {
 	}
 	conn.Close(ctx)
 	if err := Shared(t).Restart(nil); err != nil {
-		t.Fatalf("restart: %v\n%s", err, Shared(t).Log())
+		t.Fatalf("restart: %v\n%s", err, Shared(t).logText())
 	}
 	conn, err = pgx.Connect(ctx, a)
 	if err != nil {
