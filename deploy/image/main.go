@@ -49,7 +49,7 @@ import (
 // names). 65532 is the "nonroot" user of distroless images.
 const (
 	uid         = 65532
-	Port        = 8080
+	port        = 8080
 	dataDir     = "/data"
 	entrypoint  = "/wallboard"
 	caBundle    = "/etc/ssl/certs/ca-certificates.crt"
@@ -245,12 +245,12 @@ func build(r recipe) (v1.Image, error) {
 		// /etc/wallboard/board.yaml` runs a subcommand. A config that sets
 		// no access mode refuses to listen on 0.0.0.0; give
 		// `-access open` (the demo) or an access: section.
-		Cmd:        []string{"-addr", "0.0.0.0:" + strconv.Itoa(Port), "-data", dataDir},
+		Cmd:        []string{"-addr", "0.0.0.0:" + strconv.Itoa(port), "-data", dataDir},
 		WorkingDir: dataDir,
 		// Said explicitly, though Go looks there first anyway: the binary
 		// also carries both as a fallback (cmd/wallboard/embedded.go).
 		Env:          []string{"SSL_CERT_FILE=" + caBundle, "ZONEINFO=" + zoneinfoDir},
-		ExposedPorts: map[string]struct{}{strconv.Itoa(Port) + "/tcp": {}},
+		ExposedPorts: map[string]struct{}{strconv.Itoa(port) + "/tcp": {}},
 		Volumes:      map[string]struct{}{dataDir: {}},
 		Labels:       labels,
 		StopSignal:   "SIGTERM",
