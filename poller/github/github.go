@@ -556,7 +556,7 @@ type Receipt struct {
 // X-GitHub-Delivery, which alone makes redeliveries harmless.
 var ErrNoDeliveryID = errors.New("missing X-GitHub-Delivery")
 
-// Receiver maps webhook deliveries through ParseWebhook and stores them.
+// Receiver maps webhook deliveries through parseWebhook and stores them.
 type Receiver struct {
 	store    Deliveries
 	settings Settings
@@ -564,7 +564,7 @@ type Receiver struct {
 
 // NewReceiver builds the receiver. settings may be nil: each delivery is
 // then mapped with the settings of the config it is received with
-// (SettingsIn), as the poll maps the same repository.
+// (settingsIn), as the poll maps the same repository.
 func NewReceiver(st Deliveries, settings Settings) *Receiver {
 	return &Receiver{store: st, settings: settings}
 }
