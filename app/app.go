@@ -481,7 +481,15 @@ func (a *App) flush(ctx context.Context) {
 	if len(states) == 0 {
 		return
 	}
-	a.saved(a.store.SaveTiles(ctx, states), func() { live.KeepUnsaved(states) })
+	a.saved(a.store.SaveTiles(ctx, states), func() {
+		live.KeepUnsaved(states)
+		// A reload may have swapped the state in during the save: its
+		// tiles were copied as saved, and the old state is no longer
+		// flushed (apply carries only what is unsaved when it retires it).
+		if cur := a.Live(); cur != live {
+			cur.KeepUnsaved(states)
+		}
+	})
 }
 
 // saved logs the outcome of a tile save, once per outage and once at its

@@ -204,6 +204,10 @@ func (a *App) apply(ctx context.Context, data []byte) error {
 	a.hub.SetBoards(boardIDs(cfg))
 	w.start(ctx, a.leases(), a.store)
 	a.retire(old)
+	// What became unsaved in the old state after Rebuild copied it (a poll
+	// of the old scheduler, a failed save giving its tiles back) is saved
+	// from the new one: nothing flushes the old state any more.
+	w.live.KeepUnsaved(old.live.Unsaved())
 	if a.alerts != nil {
 		// Boards that gained, lost or restyled alert tiles get their
 		// takeover now: a webhook feed is never polled, so nothing else
