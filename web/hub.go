@@ -45,9 +45,10 @@ type Hub struct {
 	writeWait time.Duration
 	handOff   time.Duration
 
-	viewers  atomic.Int64
-	onSent   func(bytes int) // metrics hook; called from writer goroutines
-	onViewer func(delta int)
+	viewers atomic.Int64
+	// metrics, when set, counts what the hub sends and its viewers (the
+	// server sets it; a hub in a test may have none).
+	metrics *Metrics
 	// onScreenGone is told when a websocket of a paired screen ends.
 	onScreenGone func(screen string)
 }
@@ -279,9 +280,7 @@ func (h *Hub) SetBoards(ids []string) {
 		for _, c := range cs {
 			// Counted out here: its unsubscribe will find no board.
 			h.viewers.Add(-1)
-			if h.onViewer != nil {
-				h.onViewer(-1)
-			}
+			h.countViewers(-1)
 			h.revoke(c, "board removed")
 		}
 	}
@@ -374,9 +373,7 @@ func (h *Hub) subscribe(boardID string, c *client, meta entry) bool {
 		h.enqueue(c)
 	}
 	h.viewers.Add(1)
-	if h.onViewer != nil {
-		h.onViewer(1)
-	}
+	h.countViewers(1)
 	return true
 }
 
@@ -393,9 +390,7 @@ func (h *Hub) unsubscribe(boardID string, c *client) {
 	b.mu.Unlock()
 	if ok {
 		h.viewers.Add(-1)
-		if h.onViewer != nil {
-			h.onViewer(-1)
-		}
+		h.countViewers(-1)
 	}
 }
 
@@ -485,6 +480,13 @@ func (h *Hub) revoke(c *client, why string) bool {
 		h.requeue(c) // a claimed client must reach a writer, as in Close
 	}
 	return revoked
+}
+
+// countViewers tells the metrics of delta screens connected (+) or gone (-).
+func (h *Hub) countViewers(delta int) {
+	if m := h.metrics; m != nil {
+		m.Viewers.Add(float64(delta))
+	}
 }
 
 // viewerCount is the number of connected screens.
@@ -763,8 +765,9 @@ func (c *client) flush(buf []entry) (again bool, _ []entry) {
 				ok = false
 				break
 			}
-			if c.hub.onSent != nil {
-				c.hub.onSent(e.n)
+			if m := c.hub.metrics; m != nil {
+				m.bytesPushed.Add(float64(e.n))
+				m.messagesPushed.Inc()
 			}
 		}
 		clear(buf) // drop references to messages for the GC

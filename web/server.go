@@ -104,8 +104,7 @@ func NewServer(live *board.Live, hub *Hub, metrics *Metrics, log *slog.Logger, o
 		CheckOrigin:       s.checkOrigin,
 		HandshakeTimeout:  10 * time.Second,
 	}
-	hub.onSent = func(n int) { metrics.bytesPushed.Add(float64(n)); metrics.messagesPushed.Inc() }
-	hub.onViewer = func(d int) { metrics.Viewers.Add(float64(d)) }
+	hub.metrics = metrics
 	hub.onScreenGone = s.screenDisconnected
 	if acc := opts.Access; acc != nil && opts.Fleet != nil {
 		acc.setPaired(opts.Fleet.paired)
