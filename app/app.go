@@ -373,6 +373,12 @@ func (a *App) Run(ctx context.Context) error {
 
 	if conn := a.store.ConnConfig(); conn != nil {
 		if err := a.startReplica(ctx, conn); err != nil {
+			// Nothing runs yet: close what New opened, so that a
+			// supervisor's restart finds no port, source or connection
+			// of this attempt left behind.
+			a.ln.Close()
+			a.retire(a.world.Load())
+			a.store.Close()
 			return err
 		}
 	}

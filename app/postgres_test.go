@@ -234,3 +234,29 @@ func TestPostgresWebhookDuringShutdown(t *testing.T) {
 	<-stopped
 	readUntil(t, b.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Disk full")
 }
+
+// A Wallboard that cannot join the replicas sharing its PostgreSQL (here
+// Run's context is already over) returns an error from Run having closed
+// what New opened: its port no longer accepts connections and its store is
+// closed, so a supervisor's restart finds nothing of it left behind.
+func TestRunThatCannotJoinTheReplicasClosesWhatNewOpened(t *testing.T) {
+	t.Setenv("WB_TEST_PG_PASSWORD", "unused")
+	cfg := apptest.WriteConfig(t, pgConfig(pgtest.URL(t), writeSecret(t, "ev")))
+	a, err := app.New(context.Background(), app.Options{ConfigPath: cfg, Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.Run(ctx); err == nil {
+		t.Fatal("Run joined the replicas with a context that was over")
+	}
+	if c, err := net.DialTimeout("tcp", a.Addr(), time.Second); err == nil {
+		c.Close()
+		t.Error("the port still accepts connections after Run returned")
+	}
+	if err := a.Store().DB.Ping(); err == nil {
+		t.Error("the store is still open after Run returned")
+	}
+}
