@@ -390,11 +390,16 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.sweepLoop(ctx) })
 	wg.Go(func() { a.persistLoop(ctx) })
 	wg.Go(func() { a.recoverStore(ctx) })
+	// The announcer outlives ctx: a delivery accepted until the HTTP side
+	// stopped is still announced (stopAnnounce, below).
+	announceCtx, stopAnnounce := context.WithCancel(context.Background())
+	defer stopAnnounce()
+	var announcer sync.WaitGroup
 	if a.replica != nil {
 		// Every replica's fleet page shows the screens connected here, and
 		// polls the Four Keys sources after a delivery stored here.
 		wg.Go(func() { a.server.SharePresence(ctx, a.replica.ID()) })
-		wg.Go(func() { a.announceFourKeys(ctx) })
+		announcer.Go(func() { a.announceFourKeys(announceCtx) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.ln) }()
@@ -418,6 +423,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.server.WaitConns(shutCtx)
 	wg.Wait()
+	stopAnnounce()
+	announcer.Wait()
 	if a.replica != nil {
 		// Only now: a webhook accepted until the HTTP side stopped, and a
 		// Four Keys kick, are still announced to the other replicas. The

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -259,4 +260,81 @@ func TestRunThatCannotJoinTheReplicasClosesWhatNewOpened(t *testing.T) {
 	if err := a.Store().DB.Ping(); err == nil {
 		t.Error("the store is still open after Run returned")
 	}
+}
+
+// A Four Keys delivery accepted while one replica shuts down is announced to
+// the others: the replica holding the Four Keys tile's lease polls it (its
+// interval is an hour, so only the announcement can refresh it) and its
+// screens show the deployment.
+func TestPostgresFourKeysDeliveryDuringShutdownIsAnnounced(t *testing.T) {
+	const token = "ev"
+	t.Setenv("WB_TEST_PG_PASSWORD", "pw")
+	cfg := apptest.WriteConfig(t, fmt.Sprintf(`
+sources:
+  - {id: dora, kind: events}
+webhooks:
+  events:
+    secret: {file: %s}
+store:
+  url: %s
+  password: {env: WB_TEST_PG_PASSWORD}
+boards:
+  - id: ops
+    tiles:
+      - {id: keys, kind: fourkeys, source: dora, query: {scope: all}, interval: 1h}
+`, writeSecret(t, token), pgtest.URL(t)))
+	// B starts first and takes the tile's lease; A only serves.
+	b := apptest.Start(t, app.Options{ConfigPath: cfg})
+	leases := regexp.MustCompile(`(?m)^wallboard_leases_held (\S+)$`)
+	apptest.Eventually(t, 10*time.Second, "B holds the Four Keys tile's lease", func() (bool, string) {
+		_, m := httpStatus(t, "http://"+b.Addr()+"/metrics")
+		g := leases.FindStringSubmatch(m)
+		return g != nil && g[1] == "1", fmt.Sprint(g)
+	})
+	apptest.Eventually(t, 10*time.Second, "B's first poll", func() (bool, string) {
+		tl := boardTiles(t, b, "ops")["keys"]
+		return !tl.UpdatedAt.IsZero(), fmt.Sprintf("%+v", tl)
+	})
+	a, stopA := apptest.StartStoppable(t, app.Options{ConfigPath: cfg})
+	screen, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/ops/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer screen.Close()
+	body := fmt.Sprintf(`{"id":"d1","service":"api","finished_at":%q}`, time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	conn, err := net.Dial("tcp", a.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/events/deployments HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		a.Addr(), token, len(body))
+	rd := bufio.NewReader(conn)
+	if resp, err := http.ReadResponse(rd, nil); err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("the delivery's headers: %v %v", resp, err)
+	}
+	fmt.Fprint(conn, body[:10])
+	stopped := make(chan struct{})
+	go func() { stopA(); close(stopped) }()
+	// A's shutdown has begun once its screens are told to go.
+	screen.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		if _, _, err := screen.ReadMessage(); err != nil {
+			break
+		}
+	}
+	fmt.Fprint(conn, body[10:])
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("the delivery during shutdown: HTTP %d", resp.StatusCode)
+	}
+	<-stopped
+	apptest.Eventually(t, 10*time.Second, "B's Four Keys tile counts the deployment", func() (bool, string) {
+		tl := boardTiles(t, b, "ops")["keys"]
+		return tl.Value != nil && *tl.Value > 0, fmt.Sprintf("value %v, updated %v", tl.Value, tl.UpdatedAt)
+	})
 }

@@ -111,13 +111,20 @@ func (a *App) announce(step string) {
 
 // announceFourKeys tells the other replicas each time a webhook delivery
 // stored Four Keys events here, until ctx ends: the holder of the polls of
-// those tiles may be another replica (runStep kicks them there).
+// those tiles may be another replica (runStep kicks them there). Run ends
+// ctx once the HTTP side has stopped; a delivery stored until then is
+// announced at the end.
 func (a *App) announceFourKeys(ctx context.Context) {
 	stored, stop := a.store.WatchFourKeys()
 	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
+			select {
+			case <-stored:
+				a.announce(stepFourKeys)
+			default:
+			}
 			return
 		case <-stored:
 		}
