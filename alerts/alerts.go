@@ -61,22 +61,9 @@ type World interface {
 	Scheduler() *poller.Scheduler
 }
 
-// Layer is a board's takeover/banner: the newest open critical alert of
-// the board's alert feeds, with the count of the others.
-type Layer struct {
-	Board    string
-	Alert    *board.Alert // nil: nothing critical is open
-	OpenedAt time.Time    // when this board recorded it open: the takeover clock
-	Others   int          // further open critical alerts
-	Takeover time.Duration
-	Chime    bool
-	Locale   string
-	Now      time.Time
-}
-
 // Publisher shows a board's layer on its screens.
 type Publisher interface {
-	PublishAlertLayer(l Layer) error
+	PublishAlertLayer(l board.AlertLayer) error
 }
 
 // Alerts connects alert feeds, the store, alert tiles and the takeover:
@@ -413,7 +400,7 @@ func (f *Alerts) PublishLayers(ctx context.Context) {
 			if _, had := f.layers[b.ID]; had {
 				// A reload took the board's alert tiles away: so goes its layer.
 				delete(f.layers, b.ID)
-				l := Layer{Board: b.ID, Takeover: b.Takeover, Chime: b.Chime, Locale: b.Locale, Now: now}
+				l := board.AlertLayer{Board: b.ID, Takeover: b.Takeover, Chime: b.Chime, Locale: b.Locale, Now: now}
 				if err := f.pub.PublishAlertLayer(l); err != nil {
 					f.log.Error("publishing alert layer", "board", b.ID, "error", err)
 				}
@@ -431,7 +418,7 @@ func (f *Alerts) PublishLayers(ctx context.Context) {
 				crit = append(crit, a)
 			}
 		}
-		l := Layer{Board: b.ID, Takeover: b.Takeover, Chime: b.Chime, Locale: b.Locale, Now: now}
+		l := board.AlertLayer{Board: b.ID, Takeover: b.Takeover, Chime: b.Chime, Locale: b.Locale, Now: now}
 		if len(crit) > 0 {
 			newest := crit[0]
 			for _, a := range crit[1:] {

@@ -28,20 +28,20 @@ func (w world) Scheduler() *poller.Scheduler { return nil }
 // screens records the layers published, as screens would show them.
 type screens struct {
 	mu     sync.Mutex
-	layers []Layer
+	layers []board.AlertLayer
 }
 
-func (s *screens) PublishAlertLayer(l Layer) error {
+func (s *screens) PublishAlertLayer(l board.AlertLayer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.layers = append(s.layers, l)
 	return nil
 }
 
-func (s *screens) all() []Layer {
+func (s *screens) all() []board.AlertLayer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Layer(nil), s.layers...)
+	return append([]board.AlertLayer(nil), s.layers...)
 }
 
 // newAlerts is the alerts of one board whose alert tile shows the polled

@@ -29,7 +29,9 @@ func newAlerts(a *App, sec secrets) (*alerts.Alerts, *web.AlertHooks) {
 // and where it publishes takeovers (the server, built after it).
 type alertsWorld struct{ a *App }
 
-func (w alertsWorld) Config() *board.Config                  { return w.a.Config() }
-func (w alertsWorld) Live() *board.Live                      { return w.a.Live() }
-func (w alertsWorld) Scheduler() *poller.Scheduler           { return w.a.scheduler() }
-func (w alertsWorld) PublishAlertLayer(l alerts.Layer) error { return w.a.server.PublishAlertLayer(l) }
+func (w alertsWorld) Config() *board.Config        { return w.a.Config() }
+func (w alertsWorld) Live() *board.Live            { return w.a.Live() }
+func (w alertsWorld) Scheduler() *poller.Scheduler { return w.a.scheduler() }
+func (w alertsWorld) PublishAlertLayer(l board.AlertLayer) error {
+	return w.a.server.PublishAlertLayer(l)
+}

@@ -42,3 +42,17 @@ const (
 	AlertOpen   AlertState = "open"
 	AlertClosed AlertState = "closed"
 )
+
+// AlertLayer is a board's takeover or banner: the newest open critical
+// alert of the board's alert feeds, with the count of the others, and how
+// the board shows it. Package alerts decides it; views renders it.
+type AlertLayer struct {
+	Board    string
+	Alert    *Alert    // nil: nothing critical is open
+	OpenedAt time.Time // when this board recorded it open: the takeover clock
+	Others   int       // further open critical alerts
+	Takeover time.Duration
+	Chime    bool
+	Locale   string
+	Now      time.Time // when it was decided (the render time)
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
 
@@ -154,17 +153,11 @@ func countNonEmpty(lines []string) int {
 	return n
 }
 
-// AlertLayerView is the board's takeover / banner: the newest open critical
-// alert of the board's alert sources, and how many others are open.
+// AlertLayerView is the board's takeover / banner (board.AlertLayer) in
+// the words of the board's language.
 type AlertLayerView struct {
-	Board    string
-	Alert    *board.Alert // nil: nothing critical is open
-	OpenedAt time.Time    // when this board recorded it open: the takeover clock
-	Others   int          // further open critical alerts
-	Takeover time.Duration
-	Chime    bool
-	Text     Text
-	Now      time.Time // render time
+	board.AlertLayer
+	Text Text
 }
 
 // alertLayerID is the stable element id of a board's alert layer.
