@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/store/storetest"
 )
 
 // world is one config and its live state, as the app holds them.
@@ -49,11 +49,7 @@ func (s *screens) all() []board.AlertLayer {
 // alone, over a real store.
 func newAlerts(t *testing.T) (*Alerts, *store.Store, *screens) {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.SQLite(t)
 	cfg := &board.Config{
 		Sources: []board.SourceConfig{{ID: "am", Kind: "alertmanager"}},
 		Boards: []board.BoardConfig{{ID: "ops", Takeover: 30 * time.Second, Tiles: []board.TileConfig{

@@ -17,6 +17,7 @@ import (
 	"github.com/wallboard/wallboard/alerts"
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/store/storetest"
 )
 
 type hookEnv struct {
@@ -27,11 +28,7 @@ type hookEnv struct {
 
 func newHookEnv(t *testing.T, h *AlertHooks) *hookEnv {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.SQLite(t)
 	e := &hookEnv{st: st}
 	h.Alerts, h.Log = countingAlerts{st, &e.stored}, slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()

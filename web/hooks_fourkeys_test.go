@@ -20,17 +20,8 @@ import (
 	"github.com/wallboard/wallboard/fourkeys"
 	ghsrc "github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/store/storetest"
 )
-
-func testStore(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 func count(t *testing.T, s *store.Store, table string) int {
 	t.Helper()
@@ -55,7 +46,7 @@ func post(t *testing.T, h http.Handler, path string, hdr map[string]string, body
 }
 
 func TestDeployEventsWebhook(t *testing.T) {
-	s := testStore(t)
+	s := storetest.SQLite(t)
 	mux := serveReceivers(Receivers{Events: NewEventsHandler("s3cret", s, quietLog())})
 	stored, stop := s.WatchFourKeys()
 	t.Cleanup(stop)
@@ -175,7 +166,7 @@ func sign(secret string, body []byte) string {
 
 func TestGitHubWebhook(t *testing.T) {
 	const secret = "It's a Secret to Everybody"
-	s := testStore(t)
+	s := storetest.SQLite(t)
 	stored, stop := s.WatchFourKeys()
 	t.Cleanup(stop)
 	settings := func(repo string) ghsrc.RepoSettings {
@@ -345,7 +336,7 @@ func TestGitHubWebhookReplies(t *testing.T) {
 	gh := func(st ghsrc.Deliveries) http.Handler {
 		return serveReceivers(Receivers{GitHub: NewGitHubHandler(secret, ghsrc.NewReceiver(st, nil), quietLog())})
 	}
-	ok, down := gh(testStore(t)), gh(failingStore{})
+	ok, down := gh(storetest.SQLite(t)), gh(failingStore{})
 	success := githubFixture(t, "deployment_status.success")
 	for _, tc := range []struct {
 		name            string

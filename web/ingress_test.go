@@ -14,6 +14,7 @@ import (
 	"github.com/wallboard/wallboard/fourkeys"
 	ghsrc "github.com/wallboard/wallboard/poller/github"
 	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/store/storetest"
 )
 
 // failingStore refuses every write, as a full or read-only disk does.
@@ -123,7 +124,7 @@ func TestWebhook503HasRetryAfter(t *testing.T) {
 // Issue 14 point 13: JSON receivers take application/json (with any
 // charset) or no Content-Type, and refuse others with 415.
 func TestWebhookRefusesNonJSON(t *testing.T) {
-	base := receiversBehindGuard(t, testStore(t))
+	base := receiversBehindGuard(t, storetest.SQLite(t))
 	for _, h := range validHooks(t) {
 		for _, ct := range []string{"application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", "application/jsonx"} {
 			if code, _, body := h.send(t, base, ct); code != http.StatusUnsupportedMediaType || !strings.Contains(body, "application/json") {
@@ -142,7 +143,7 @@ func TestWebhookRefusesNonJSON(t *testing.T) {
 // Issue 14 point 13: /api/v1/events/alerts refuses unknown fields, as the
 // docs say (a typo must not silently drop what was meant).
 func TestEventAlertsRefuseUnknownFields(t *testing.T) {
-	base := receiversBehindGuard(t, testStore(t))
+	base := receiversBehindGuard(t, storetest.SQLite(t))
 	auth := map[string]string{"Authorization": "Bearer ev-token"}
 	for _, body := range []string{
 		`{"id":"a-1","title":"Disk full","severity":"critical","runbook":"https://x"}`,
@@ -157,7 +158,7 @@ func TestEventAlertsRefuseUnknownFields(t *testing.T) {
 
 // Issue 14 point 13: ids have a length limit; the 400 names the field.
 func TestWebhookIDLengthLimits(t *testing.T) {
-	st := testStore(t)
+	st := storetest.SQLite(t)
 	base := receiversBehindGuard(t, st)
 	long := strings.Repeat("x", maxIDBytes+1)
 	ok := strings.Repeat("x", maxIDBytes)

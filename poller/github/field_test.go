@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,17 +9,13 @@ import (
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
 	"github.com/wallboard/wallboard/poller/github/githubtest"
-	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/store/storetest"
 )
 
 // sampleSource is a github source for repos polling fake, with a fresh store.
 func sampleSource(t *testing.T, fake *githubtest.Server, repos ...string) *Source {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.SQLite(t)
 	src, err := New(board.SourceConfig{ID: "gh", Kind: "github", URL: fake.APIURL(), Repos: repos}, st, fake.Client())
 	if err != nil {
 		t.Fatal(err)

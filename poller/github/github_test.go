@@ -19,6 +19,7 @@ import (
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/poller"
 	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/store/storetest"
 )
 
 // fakeGitHub is an in-process GitHub REST API (Enterprise layout, /api/v3)
@@ -174,11 +175,7 @@ func setup(t *testing.T) (*fakeGitHub, *Source, *store.Store) {
 	f := &fakeGitHub{t: t, pageSize: 2, t0: time.Now().UTC().Add(-20 * 24 * h).Truncate(time.Second)}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.SQLite(t)
 	t.Setenv("WB_TEST_GH_TOKEN", "ghp_test")
 	src, err := New(board.SourceConfig{ID: "gh", Kind: "github", URL: srv.URL + "/api/v3/", Repos: []string{"org/api"},
 		Token: &board.Secret{Env: "WB_TEST_GH_TOKEN"}}, st, srv.Client())
@@ -291,11 +288,7 @@ func TestEnterpriseWithPrivateCA(t *testing.T) {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.SQLite(t)
 	cfg := board.SourceConfig{ID: "ghe", Kind: "github", URL: srv.URL, Repos: []string{"org/api"}, Headers: map[string]string{"X-Team": "sre"}}
 	src, err := New(cfg, st, nil)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/wallboard/wallboard/board"
 	"github.com/wallboard/wallboard/fourkeys"
-	"github.com/wallboard/wallboard/store"
+	"github.com/wallboard/wallboard/store/storetest"
 )
 
 // repo builds a git repository whose every commit and tag has a known time.
@@ -57,16 +57,6 @@ func (r *repo) commit(msg string, authored, committed time.Time) string {
 	return r.run(committed, "rev-parse", "HEAD")
 }
 
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func report(t *testing.T, src *Source) *fourkeys.Report {
 	t.Helper()
 	res, err := src.Fetch(context.Background(), board.Query{Source: "git"})
@@ -101,7 +91,7 @@ func TestTags(t *testing.T) {
 	r.run(t0.Add(8*h), "tag", "v1.2") // lightweight: time = committer date of "skewed" (t0+7h)
 	r.run(t0.Add(9*h), "tag", "-a", "-m", "not a release", "nightly-1")
 
-	s := openStore(t)
+	s := storetest.SQLite(t)
 	src, err := New(context.Background(), board.SourceConfig{ID: "git", Path: r.dir, TagPattern: "v*", Service: "shop"}, s)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +150,7 @@ func TestFirstParentMerges(t *testing.T) {
 	merge("three", t0.Add(30*h), 29*h)             // 1 h
 	r.commit("direct", t0.Add(31*h), t0.Add(31*h)) // on main, not yet merged = not deployed
 
-	s := openStore(t)
+	s := storetest.SQLite(t)
 	src, err := New(context.Background(), board.SourceConfig{ID: "git", Path: r.dir, Branch: "main"}, s)
 	if err != nil {
 		t.Fatal(err)
@@ -176,11 +166,11 @@ func TestFirstParentMerges(t *testing.T) {
 }
 
 func TestNotARepository(t *testing.T) {
-	_, err := New(context.Background(), board.SourceConfig{ID: "git", Path: t.TempDir(), TagPattern: "v*"}, openStore(t))
+	_, err := New(context.Background(), board.SourceConfig{ID: "git", Path: t.TempDir(), TagPattern: "v*"}, storetest.SQLite(t))
 	if err == nil || !strings.Contains(err.Error(), "not a git repository") {
 		t.Fatalf("err = %v, want not a git repository", err)
 	}
-	if _, err := New(context.Background(), board.SourceConfig{ID: "git", Path: t.TempDir(), TagPattern: "v[*"}, openStore(t)); err == nil || !strings.Contains(err.Error(), "tag_pattern") {
+	if _, err := New(context.Background(), board.SourceConfig{ID: "git", Path: t.TempDir(), TagPattern: "v[*"}, storetest.SQLite(t)); err == nil || !strings.Contains(err.Error(), "tag_pattern") {
 		t.Fatalf("err = %v, want a tag_pattern error", err)
 	}
 }
