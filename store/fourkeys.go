@@ -448,8 +448,6 @@ type FourKeysComputer struct {
 	Scope fourkeys.Scope
 	// PostmortemLabel is the label that marks a written postmortem.
 	PostmortemLabel string
-	// now is the clock (tests); default time.Now.
-	now func() time.Time
 	// NoIncidentFeed: the source itself reads no incidents (git history,
 	// GitHub with incident_label: none). Its scopes' change failure rate and
 	// time to restore are then "not measured" unless another feed (a
@@ -551,11 +549,7 @@ func (c *FourKeysComputer) Fetch(ctx context.Context, bq board.Query) (board.Res
 	if err != nil {
 		return board.Result{}, err
 	}
-	now := time.Now
-	if c.now != nil {
-		now = c.now
-	}
-	end := now().UTC()
+	end := time.Now().UTC()
 	opt := fourkeys.Options{PostmortemLabel: c.PostmortemLabel, PostmortemAfter: time.Duration(q.postmortemDays) * fourkeys.Day,
 		AttributionWindow: c.Settings.AttributionWindow, HotfixLabels: c.Settings.HotfixLabels, NoBenchmarks: c.Settings.NoBenchmarks}
 	// The source's due rule, unless the tile's query names its own days
