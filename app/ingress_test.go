@@ -194,21 +194,23 @@ func sendAll(c *http.Client, base string, ds []delivery, workers int) (map[int]i
 }
 
 // Issue 12 point 1: an authenticated delivery is never refused for rate,
-// however fast they come; every receiver.
+// however fast they come; every receiver. 1,000 signed deliveries in a few
+// seconds are far beyond every limiter (failed authentications: a burst of
+// 30, then 60 a minute per address).
 func TestSignedDeliveriesAreNeverRateLimited(t *testing.T) {
 	a, base := startIngress(t, web.IngressLimits{})
 	c := clientFrom("127.0.0.1")
 	var ds []delivery
-	for i := range 3000 {
+	for i := range 1000 {
 		ds = append(ds, signedGitHub(t, i))
 	}
 	codes, first := sendAll(c, base, ds, 4)
-	t.Logf("3000 signed GitHub deliveries: statuses %v", codes)
-	if codes[200] != 3000 {
-		t.Errorf("signed GitHub deliveries: statuses %v, want 3000 × 200; first refusal: %s", codes, first)
+	t.Logf("1000 signed GitHub deliveries: statuses %v", codes)
+	if codes[200] != 1000 {
+		t.Errorf("signed GitHub deliveries: statuses %v, want 1000 × 200; first refusal: %s", codes, first)
 	}
-	if n := countRows(t, a, `SELECT count(*) FROM deliveries WHERE receiver = 'github'`); n != 3000 {
-		t.Errorf("GitHub deliveries stored: %d, want 3000", n)
+	if n := countRows(t, a, `SELECT count(*) FROM deliveries WHERE receiver = 'github'`); n != 1000 {
+		t.Errorf("GitHub deliveries stored: %d, want 1000", n)
 	}
 	ds = nil
 	for i := range 200 {
