@@ -98,9 +98,6 @@ func (a *App) Config() *board.Config { return a.world.Load().cfg }
 // Live is the live tile state.
 func (a *App) Live() *board.Live { return a.world.Load().live }
 
-// demoSources are the ids of the running config's demo sources.
-func (a *App) demoSources() []string { return a.world.Load().demo }
-
 // Metrics are the board's own metrics.
 func (a *App) Metrics() *web.Metrics { return a.metrics }
 
