@@ -57,9 +57,6 @@ const (
 	SourceID = "clock"
 )
 
-// elementID is the DOM id of the clock tile (what a fragment's id is).
-const elementID = "tile-" + boardID + "-" + tileID
-
 // Config is the benchmark board: one stat tile polled every second from the
 // clock source. Its kind is demo only so that the config loads; the running
 // source is always replaced by a ClockSource.

@@ -198,9 +198,6 @@ func newIngress(lim IngressLimits, log *slog.Logger) *ingress {
 	}
 }
 
-// limits are the limits in force (defaults filled in).
-func (g *ingress) limits() IngressLimits { return g.lim }
-
 // bodyKey is the request context key of the body the guard read.
 type bodyKey struct{}
 
