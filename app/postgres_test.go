@@ -194,45 +194,8 @@ func TestPostgresWebhookDuringShutdown(t *testing.T) {
 	a, stopA := apptest.StartStoppable(t, app.Options{ConfigPath: cfg})
 	b := apptest.Start(t, app.Options{ConfigPath: cfg})
 
-	screen, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/ops/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer screen.Close()
-	body := `{"id":"x9","title":"Disk full","severity":"critical","next_action":"Grow it"}`
-	conn, err := net.Dial("tcp", a.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// Expect: 100-continue: the answer says the handler reads the body, so
-	// the request is under way when the shutdown begins.
-	fmt.Fprintf(conn, "POST /api/v1/events/alerts HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
-		a.Addr(), token, len(body))
-	rd := bufio.NewReader(conn)
-	if resp, err := http.ReadResponse(rd, nil); err != nil || resp.StatusCode != http.StatusContinue {
-		t.Fatalf("the delivery's headers: %v %v", resp, err)
-	}
-	fmt.Fprint(conn, body[:10])
-	stopped := make(chan struct{})
-	go func() { stopA(); close(stopped) }()
-	// A's shutdown has begun once its screens are told to go.
-	screen.SetReadDeadline(time.Now().Add(15 * time.Second))
-	for {
-		if _, _, err := screen.ReadMessage(); err != nil {
-			break
-		}
-	}
-	fmt.Fprint(conn, body[10:])
-	resp, err := http.ReadResponse(rd, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("the delivery during shutdown: HTTP %d", resp.StatusCode)
-	}
-	<-stopped
+	deliverDuringShutdown(t, a, stopA, "/api/v1/events/alerts", token,
+		`{"id":"x9","title":"Disk full","severity":"critical","next_action":"Grow it"}`)
 	readUntil(t, b.Addr(), "ops", 5*time.Second, `id="wb-alert-ops"`, "Disk full")
 }
 
@@ -296,27 +259,42 @@ boards:
 		return !tl.UpdatedAt.IsZero(), fmt.Sprintf("%+v", tl)
 	})
 	a, stopA := apptest.StartStoppable(t, app.Options{ConfigPath: cfg})
+	deliverDuringShutdown(t, a, stopA, "/api/v1/events/deployments", token,
+		fmt.Sprintf(`{"id":"d1","service":"api","finished_at":%q}`, time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)))
+	apptest.Eventually(t, 10*time.Second, "B's Four Keys tile counts the deployment", func() (bool, string) {
+		tl := boardTiles(t, b, "ops")["keys"]
+		return tl.Value != nil && *tl.Value > 0, fmt.Sprintf("value %v, updated %v", tl.Value, tl.UpdatedAt)
+	})
+}
+
+// deliverDuringShutdown posts body to path on a while a is shutting down: the
+// request is under way (its headers answered 100 Continue, part of its body
+// sent) when stop begins, and the rest of the body follows once a's screens
+// were told to go. The delivery must be accepted; it returns after a stopped.
+func deliverDuringShutdown(t *testing.T, a *app.App, stop func(), path, token, body string) {
+	t.Helper()
 	screen, _, err := websocket.DefaultDialer.Dial("ws://"+a.Addr()+"/boards/ops/ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer screen.Close()
-	body := fmt.Sprintf(`{"id":"d1","service":"api","finished_at":%q}`, time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
 	conn, err := net.Dial("tcp", a.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/events/deployments HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
-		a.Addr(), token, len(body))
+	// Expect: 100-continue: the answer says the handler reads the body, so
+	// the request is under way when the shutdown begins.
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		path, a.Addr(), token, len(body))
 	rd := bufio.NewReader(conn)
 	if resp, err := http.ReadResponse(rd, nil); err != nil || resp.StatusCode != http.StatusContinue {
 		t.Fatalf("the delivery's headers: %v %v", resp, err)
 	}
 	fmt.Fprint(conn, body[:10])
 	stopped := make(chan struct{})
-	go func() { stopA(); close(stopped) }()
-	// A's shutdown has begun once its screens are told to go.
+	go func() { stop(); close(stopped) }()
+	// The shutdown has begun once the screens are told to go.
 	screen.SetReadDeadline(time.Now().Add(15 * time.Second))
 	for {
 		if _, _, err := screen.ReadMessage(); err != nil {
@@ -333,8 +311,4 @@ boards:
 		t.Fatalf("the delivery during shutdown: HTTP %d", resp.StatusCode)
 	}
 	<-stopped
-	apptest.Eventually(t, 10*time.Second, "B's Four Keys tile counts the deployment", func() (bool, string) {
-		tl := boardTiles(t, b, "ops")["keys"]
-		return tl.Value != nil && *tl.Value > 0, fmt.Sprintf("value %v, updated %v", tl.Value, tl.UpdatedAt)
-	})
 }
